@@ -1,0 +1,10 @@
+//! Local tooling for wxlogin, shared by `make dev`, the tests and the benchmarks:
+//! DynamoDB Local as a child process, table setup, a Lambda Runtime API emulator that
+//! drives the real function binaries, API Gateway v2 events, and the `TestStack`.
+
+pub mod apigw;
+pub mod dynamodb_local;
+pub mod function_process;
+pub mod runtime_api;
+pub mod stack;
+pub mod tables;

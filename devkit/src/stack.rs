@@ -1,0 +1,255 @@
+//! `TestStack`: DynamoDB Local started once per test run (by `make test`, or lazily once
+//! per test process), and per test a fresh table and a fresh WeChat sandbox, so tests run
+//! in parallel without seeing each other.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use aws_sdk_dynamodb::Client;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use wechat_sandbox::{RunningSandbox, SandboxConfig};
+use wxlogin::config::Config;
+use wxlogin::login::LoginService;
+use wxlogin::session::SessionStore;
+use wxlogin::wechat::WeChatClient;
+
+use crate::dynamodb_local::DynamoDbLocal;
+use crate::tables::{create_sessions_table, local_client};
+
+/// The appid every test stack's sandbox accepts.
+pub const TEST_APPID: &str = "wx00000000sandbox1";
+
+/// Set by `make test` to the DynamoDB Local it started for the whole run.
+pub const DYNAMODB_ENDPOINT_ENV: &str = "WXLOGIN_TEST_DYNAMODB_ENDPOINT";
+
+/// The run's shared DynamoDB Local: from `make test`, else started once for this process.
+pub fn shared_dynamodb_endpoint() -> anyhow::Result<String> {
+    if let Ok(endpoint) = std::env::var(DYNAMODB_ENDPOINT_ENV) {
+        return Ok(endpoint);
+    }
+    static LAZY: OnceLock<Result<String, String>> = OnceLock::new();
+    LAZY.get_or_init(|| DynamoDbLocal::start_for_this_process().map_err(|err| format!("{err:#}")))
+        .clone()
+        .map_err(|err| anyhow!(err))
+}
+
+/// A random suffix for names that must not collide between parallel tests.
+pub fn unique_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// One test's world: its own table in DynamoDB Local and its own sandbox.
+pub struct TestStack {
+    /// Where DynamoDB Local answers.
+    pub dynamodb_endpoint: String,
+    /// A client for it, on this test's runtime.
+    pub dynamodb: Client,
+    /// This test's table.
+    pub table: String,
+    /// This test's WeChat stand-in.
+    pub sandbox: RunningSandbox,
+    /// The AppSecret the sandbox accepts.
+    pub secret: String,
+    http: reqwest::Client,
+    private_dynamodb: Option<DynamoDbLocal>,
+}
+
+impl TestStack {
+    /// A fresh table on the shared DynamoDB Local and a fresh sandbox.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::build(shared_dynamodb_endpoint()?, None, Duration::from_secs(300)).await
+    }
+
+    /// Like [`TestStack::start`], with codes that expire after `code_ttl`.
+    pub async fn with_code_ttl(code_ttl: Duration) -> anyhow::Result<Self> {
+        Self::build(shared_dynamodb_endpoint()?, None, code_ttl).await
+    }
+
+    /// A stack with a DynamoDB Local of its own, which the test may stop and restart.
+    pub async fn with_private_dynamodb() -> anyhow::Result<Self> {
+        let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
+        Self::build(local.endpoint(), Some(local), Duration::from_secs(300)).await
+    }
+
+    async fn build(
+        dynamodb_endpoint: String,
+        private_dynamodb: Option<DynamoDbLocal>,
+        code_ttl: Duration,
+    ) -> anyhow::Result<Self> {
+        let dynamodb = local_client(&dynamodb_endpoint).await;
+        let table = format!("sessions-{}", unique_suffix());
+        create_sessions_table(&dynamodb, &table).await?;
+        let secret = format!("sandbox-secret-{}", unique_suffix());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sandbox = wechat_sandbox::spawn(
+            listener,
+            SandboxConfig {
+                code_ttl,
+                ..SandboxConfig::new(TEST_APPID, secret.clone())
+            },
+        )?;
+        Ok(Self {
+            dynamodb_endpoint,
+            dynamodb,
+            table,
+            sandbox,
+            secret,
+            http: reqwest::Client::new(),
+            private_dynamodb,
+        })
+    }
+
+    /// The functions' environment for this stack (for real binaries and `Config`).
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        [
+            ("WECHAT_APPID", TEST_APPID.to_owned()),
+            ("WECHAT_SECRET", self.secret.clone()),
+            ("WECHAT_API_BASE", self.sandbox.base_url()),
+            ("SESSIONS_TABLE", self.table.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// The validated config a function would read from [`TestStack::function_env`].
+    pub fn config(&self) -> Config {
+        let env = self.function_env();
+        #[allow(clippy::expect_used)]
+        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .expect("the test stack's environment is a valid config")
+    }
+
+    /// An onlogin service wired to this stack, as `main` would build it (fresh clients).
+    pub async fn login_service(&self) -> anyhow::Result<LoginService> {
+        self.login_service_with(self.config()).await
+    }
+
+    /// An onlogin service for a modified config (another WeChat base, another secret...).
+    pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginService> {
+        let store = SessionStore::new(
+            local_client(&self.dynamodb_endpoint).await,
+            &config.sessions_table,
+        );
+        Ok(LoginService::new(
+            WeChatClient::new(&config)?,
+            store,
+            config.session_ttl,
+        ))
+    }
+
+    /// A store over this stack's table.
+    pub fn store(&self) -> SessionStore {
+        SessionStore::new(self.dynamodb.clone(), &self.table)
+    }
+
+    /// `POST /sandbox/login` with `body`: what `wx.login` would give.
+    pub async fn sandbox_login(&self, body: Value) -> anyhow::Result<Value> {
+        self.sandbox_post("/sandbox/login", body).await
+    }
+
+    /// `POST /sandbox/faults` with `body`.
+    pub async fn sandbox_fault(&self, body: Value) -> anyhow::Result<()> {
+        self.sandbox_post("/sandbox/faults", body).await.map(drop)
+    }
+
+    /// How many times the sandbox's `api` was called.
+    pub async fn wechat_calls(&self, api: &str) -> anyhow::Result<u64> {
+        let stats: Value = self
+            .http
+            .get(format!("{}/sandbox/stats", self.sandbox.base_url()))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(stats["calls"][api].as_u64().unwrap_or(0))
+    }
+
+    async fn sandbox_post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.sandbox.base_url()))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "sandbox {path} answered {status}: {answer}"
+        );
+        Ok(answer)
+    }
+
+    /// Stops this stack's private DynamoDB Local (an outage).
+    pub async fn stop_dynamodb(&mut self) -> anyhow::Result<()> {
+        let mut local = self
+            .private_dynamodb
+            .take()
+            .context("no private DynamoDB Local")?;
+        let local = tokio::task::spawn_blocking(move || {
+            local.stop();
+            local
+        })
+        .await?;
+        self.private_dynamodb = Some(local);
+        Ok(())
+    }
+
+    /// Brings the private DynamoDB Local back (empty, in-memory) and recreates the table.
+    pub async fn restart_dynamodb(&mut self) -> anyhow::Result<()> {
+        let mut local = self
+            .private_dynamodb
+            .take()
+            .context("no private DynamoDB Local")?;
+        let local = tokio::task::spawn_blocking(move || local.restart().map(|()| local)).await??;
+        self.private_dynamodb = Some(local);
+        create_sessions_table(&self.dynamodb, &self.table).await
+    }
+}
+
+/// A handler's answer, decoded.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, lower-case names.
+    pub headers: http::HeaderMap,
+    /// The JSON body.
+    pub json: Value,
+}
+
+impl TestResponse {
+    /// Decodes a handler response; a non-JSON body is a test failure.
+    pub fn from_response(response: Response<Body>) -> anyhow::Result<Self> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let json = serde_json::from_slice(response.body().as_ref())
+            .with_context(|| format!("status {status}: body is not JSON"))?;
+        Ok(Self {
+            status,
+            headers,
+            json,
+        })
+    }
+
+    /// The `error` code of an error body.
+    pub fn error_code(&self) -> &str {
+        self.json["error"].as_str().unwrap_or_default()
+    }
+}
+
+/// A `POST` request with `body`, as lambda_http would hand it to a handler.
+pub fn post(body: impl Into<Body>) -> Request {
+    let mut request = Request::new(body.into());
+    *request.method_mut() = http::Method::POST;
+    request
+}

@@ -1,0 +1,129 @@
+//! `/sandbox/*`: what the mini-program side would produce, plus fault injection.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Shared;
+use crate::random;
+use crate::state::{Api, Fault, IssuedCode, User};
+use crate::wechat_api::lock;
+
+#[derive(Deserialize, Default)]
+struct LoginRequest {
+    openid: Option<String>,
+    unionid: Option<String>,
+    session_key: Option<String>,
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": "invalid_request", "message": message })),
+    )
+        .into_response()
+}
+
+/// Parses an optional JSON body: empty means all defaults.
+fn optional_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|err| bad_request(&format!("bad JSON body: {err}")))
+}
+
+/// `POST /sandbox/login {"openid"?, "unionid"?, "session_key"?}` → what `wx.login` yields.
+///
+/// Omitted fields make a new random user; a known openid keeps its key unless a new
+/// `session_key` is given, which plays a re-login that rotates the key.
+pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response {
+    let request: LoginRequest = match optional_json(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let openid = request
+        .openid
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(random::openid);
+    let code = random::code();
+    let mut state = lock(&shared);
+    let user = state.users.entry(openid.clone()).or_insert_with(|| User {
+        unionid: None,
+        session_key: random::session_key(),
+    });
+    if let Some(session_key) = request.session_key {
+        user.session_key = session_key;
+    }
+    if let Some(unionid) = request.unionid {
+        user.unionid = Some(unionid).filter(|id| !id.is_empty());
+    }
+    let mut answer = json!({ "code": code, "openid": openid, "session_key": user.session_key });
+    if let Some(unionid) = &user.unionid {
+        answer["unionid"] = json!(unionid);
+    }
+    state.codes.insert(
+        code,
+        IssuedCode {
+            openid,
+            issued: Instant::now(),
+            used: false,
+        },
+    );
+    Json(answer).into_response()
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    api: Api,
+    errcode: Option<i64>,
+    #[serde(default)]
+    delay_ms: u64,
+    /// Answer this raw text instead of JSON (a proxy's HTML error page, say).
+    body: Option<String>,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /sandbox/faults {"api", "errcode"?, "delay_ms"?, "body"?, "times"}`: the next
+/// `times` calls of `api` stall for `delay_ms`, then answer `errcode` or `body` if given.
+pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Response {
+    let request: FaultRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return bad_request(&format!(
+                "expected {{\"api\": \"jscode2session\", \"errcode\"?, \"delay_ms\"?, \"body\"?, \"times\"}}: {err}"
+            ));
+        }
+    };
+    let mut state = lock(&shared);
+    if request.times == 0 {
+        state.faults.remove(&request.api);
+    } else {
+        state.faults.insert(
+            request.api,
+            Fault {
+                errcode: request.errcode,
+                delay: Duration::from_millis(request.delay_ms),
+                body: request.body,
+                remaining: request.times,
+            },
+        );
+    }
+    Json(json!({ "ok": true })).into_response()
+}
+
+/// `GET /sandbox/stats` → `{"calls": {"jscode2session": N}}`: how often WeChat was called.
+pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
+    let state = lock(&shared);
+    Json(json!({ "calls": state.calls })).into_response()
+}

@@ -1,0 +1,47 @@
+//! `wechat-sandbox`: serves the WeChat stand-in on a port.
+//!
+//! Env: `WECHAT_APPID`, `WECHAT_SECRET` (required), `SANDBOX_PORT` (default 9100),
+//! `SANDBOX_HOST` (default 127.0.0.1), `SANDBOX_CODE_TTL_SECONDS` (default 300).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use wechat_sandbox::SandboxConfig;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let Ok(appid) = std::env::var("WECHAT_APPID") else {
+        bail!("WECHAT_APPID is required (the appid the sandbox accepts)");
+    };
+    let Ok(secret) = std::env::var("WECHAT_SECRET") else {
+        bail!("WECHAT_SECRET is required (the AppSecret the sandbox accepts)");
+    };
+    let host = env_or("SANDBOX_HOST", "127.0.0.1");
+    let port: u16 = env_or("SANDBOX_PORT", "9100")
+        .parse()
+        .context("SANDBOX_PORT must be a port number")?;
+    let code_ttl: u64 = env_or("SANDBOX_CODE_TTL_SECONDS", "300")
+        .parse()
+        .context("SANDBOX_CODE_TTL_SECONDS must be whole seconds")?;
+
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| {
+            format!("cannot listen on {host}:{port} (is the port busy? set SANDBOX_PORT)")
+        })?;
+    let config = SandboxConfig {
+        code_ttl: Duration::from_secs(code_ttl),
+        ..SandboxConfig::new(appid, secret)
+    };
+    tracing::info!("wechat-sandbox listening on http://{host}:{port}");
+    axum::serve(listener, wechat_sandbox::router(config)).await?;
+    Ok(())
+}

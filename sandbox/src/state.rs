@@ -1,0 +1,58 @@
+//! The sandbox's memory: users, issued codes, pending faults, call counts.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The WeChat APIs the sandbox serves, as named in `/sandbox/faults` and `/sandbox/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `GET /sns/jscode2session`.
+    Jscode2session,
+}
+
+/// A user as WeChat knows them.
+pub struct User {
+    pub unionid: Option<String>,
+    pub session_key: String,
+}
+
+/// A code handed out by `/sandbox/login`.
+pub struct IssuedCode {
+    pub openid: String,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+/// What the next call(s) of an API should do instead of their normal work.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub errcode: Option<i64>,
+    pub delay: Duration,
+    pub body: Option<String>,
+    pub remaining: u32,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub users: HashMap<String, User>,
+    pub codes: HashMap<String, IssuedCode>,
+    pub faults: HashMap<Api, Fault>,
+    pub calls: HashMap<Api, u64>,
+}
+
+impl State {
+    /// Counts a call of `api` and hands back the fault it should suffer, if any.
+    pub fn record_call(&mut self, api: Api) -> Option<Fault> {
+        *self.calls.entry(api).or_default() += 1;
+        let fault = self.faults.get_mut(&api)?;
+        fault.remaining = fault.remaining.saturating_sub(1);
+        let taken = fault.clone();
+        if fault.remaining == 0 {
+            self.faults.remove(&api);
+        }
+        Some(taken)
+    }
+}

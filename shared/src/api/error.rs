@@ -1,0 +1,155 @@
+//! The contract's error table in code: each variant has one status and one stable code.
+
+use http::StatusCode;
+
+use crate::wechat::{Errcode, WeChatError};
+
+/// WeChat's 45011 says "retry next minute".
+const RATE_LIMIT_RETRY_AFTER_SECONDS: u64 = 60;
+
+/// Every way a request can fail, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; the text says what to send instead.
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// 413: body over the contract's 16 KiB.
+    #[error("request body exceeds 16 KiB")]
+    PayloadTooLarge,
+    /// 405: each function serves POST only.
+    #[error("only POST is supported")]
+    MethodNotAllowed,
+    /// 401: WeChat says the code is invalid or expired.
+    #[error("the login code is invalid or expired: call wx.login again")]
+    InvalidCode,
+    /// 409: the code was already exchanged (by us or, per WeChat, by someone).
+    #[error("the login code was already used: call wx.login again")]
+    CodeUsed,
+    /// 403: WeChat blocked this user as high-risk.
+    #[error("WeChat refused this user")]
+    UserBlocked,
+    /// 429: WeChat rate-limits this user or app.
+    #[error("too many requests: retry after {retry_after_seconds}s")]
+    RateLimited {
+        /// Seconds the client should wait.
+        retry_after_seconds: u64,
+    },
+    /// 503: WeChat is busy, slow or unreachable; the same code may work again.
+    #[error("WeChat is temporarily unavailable: retry shortly")]
+    WeChatUnavailable,
+    /// 502: WeChat answered something we cannot use.
+    #[error("WeChat returned an unexpected error")]
+    WeChatError,
+    /// 503: DynamoDB is unreachable or throttling after retries.
+    #[error("the session store is temporarily unavailable: retry shortly")]
+    StoreUnavailable,
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidCode => StatusCode::UNAUTHORIZED,
+            Self::CodeUsed => StatusCode::CONFLICT,
+            Self::UserBlocked => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::WeChatUnavailable | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::WeChatError => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidCode => "invalid_code",
+            Self::CodeUsed => "code_used",
+            Self::UserBlocked => "user_blocked",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::WeChatUnavailable => "wechat_unavailable",
+            Self::WeChatError => "wechat_error",
+            Self::StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// Seconds for a `retry-after` header, where the error has one.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+}
+
+/// The one place WeChat failures become client-facing errors.
+impl From<WeChatError> for ApiError {
+    fn from(err: WeChatError) -> Self {
+        match err {
+            WeChatError::Api(Errcode::InvalidCode) => Self::InvalidCode,
+            WeChatError::Api(Errcode::CodeUsed) => Self::CodeUsed,
+            WeChatError::Api(Errcode::UserBlocked) => Self::UserBlocked,
+            WeChatError::Api(Errcode::RateLimited) => Self::RateLimited {
+                retry_after_seconds: RATE_LIMIT_RETRY_AFTER_SECONDS,
+            },
+            WeChatError::Api(Errcode::SystemBusy)
+            | WeChatError::Unreachable
+            | WeChatError::Timeout
+            | WeChatError::Transport => Self::WeChatUnavailable,
+            WeChatError::Api(_) | WeChatError::BadResponse(_) => Self::WeChatError,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_errors_map_to_the_contract_table() {
+        let cases = [
+            (WeChatError::Api(Errcode::InvalidCode), 401, "invalid_code"),
+            (WeChatError::Api(Errcode::CodeUsed), 409, "code_used"),
+            (WeChatError::Api(Errcode::UserBlocked), 403, "user_blocked"),
+            (WeChatError::Api(Errcode::RateLimited), 429, "rate_limited"),
+            (
+                WeChatError::Api(Errcode::SystemBusy),
+                503,
+                "wechat_unavailable",
+            ),
+            (WeChatError::Timeout, 503, "wechat_unavailable"),
+            (WeChatError::Unreachable, 503, "wechat_unavailable"),
+            (WeChatError::Transport, 503, "wechat_unavailable"),
+            (
+                WeChatError::Api(Errcode::InvalidAppSecret),
+                502,
+                "wechat_error",
+            ),
+            (WeChatError::Api(Errcode::Other(99999)), 502, "wechat_error"),
+            (WeChatError::BadResponse("x"), 502, "wechat_error"),
+        ];
+        for (wechat, status, code) in cases {
+            let api = ApiError::from(wechat.clone());
+            assert_eq!(
+                (api.status().as_u16(), api.code()),
+                (status, code),
+                "{wechat:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_rate_limiting_carries_retry_after() {
+        assert_eq!(
+            ApiError::from(WeChatError::Api(Errcode::RateLimited)).retry_after_seconds(),
+            Some(60)
+        );
+        assert_eq!(ApiError::StoreUnavailable.retry_after_seconds(), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! wxlogin: the server side of WeChat mini-program login, as a library shared by the
+//! Lambda functions under `functions/`.
+//!
+//! One module a job: [`config`] reads the environment once at init, [`wechat`] talks to
+//! api.weixin.qq.com, [`session`] owns tokens and the DynamoDB store, [`api`] is the HTTP
+//! edge (request parsing, the error table, responses), and one module per handler
+//! ([`login`]).
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod login;
+pub mod session;
+pub mod telemetry;
+pub mod wechat;

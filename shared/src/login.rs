@@ -1,0 +1,192 @@
+//! `POST /onlogin`: exchange a `wx.login` code for a session token.
+//!
+//! Order matters: claim the code (conditional write) → code2Session → write the session.
+//! The claim makes a replayed or raced code a 409 without a second WeChat call; a WeChat
+//! answer that left the code unused gives the claim back so the user can retry with it.
+
+use std::time::{Duration, Instant};
+
+use http::Method;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::api::{ApiError, error_response, json_body, json_response, request_id};
+use crate::clock::now_epoch_seconds;
+use crate::config::Config;
+use crate::session::{self, ClaimError, Session, SessionStore, SessionToken};
+use crate::wechat::{LoginCode, WeChatClient};
+
+const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login";
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    code: String,
+}
+
+/// A successful login as the contract's 200 body.
+#[derive(Debug, Serialize)]
+pub struct LoginSuccess {
+    /// The bearer token for later calls.
+    #[serde(serialize_with = "expose_token")]
+    pub token: SessionToken,
+    /// Seconds until the session expires.
+    pub expires_in: u64,
+    /// The user's openid.
+    pub openid: String,
+    /// The user's unionid, only when WeChat returned one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unionid: Option<String>,
+}
+
+fn expose_token<S: Serializer>(token: &SessionToken, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(token.expose())
+}
+
+/// Where a request spent its time, for the request's log line.
+#[derive(Debug, Default)]
+pub struct Timings {
+    /// Time waiting on WeChat.
+    pub wechat: Duration,
+    /// Time waiting on DynamoDB.
+    pub store: Duration,
+}
+
+/// The onlogin handler with the clients it needs, built once per Lambda instance.
+pub struct LoginService {
+    wechat: WeChatClient,
+    store: SessionStore,
+    session_ttl: Duration,
+}
+
+/// Why a [`LoginService`] could not be built at init.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the WeChat HTTP client: {0}")]
+pub struct InitError(#[from] reqwest::Error);
+
+impl LoginService {
+    /// Builds the service and its clients from the environment's config.
+    pub async fn from_config(config: &Config) -> Result<Self, InitError> {
+        let store = SessionStore::new(session::connect().await, &config.sessions_table);
+        Ok(Self::new(
+            WeChatClient::new(config)?,
+            store,
+            config.session_ttl,
+        ))
+    }
+
+    /// Assembles a service from ready clients (tests point them at local stand-ins).
+    pub fn new(wechat: WeChatClient, store: SessionStore, session_ttl: Duration) -> Self {
+        Self {
+            wechat,
+            store,
+            session_ttl,
+        }
+    }
+
+    /// Serves one HTTP request; every outcome is a contract response, never a panic.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let mut timings = Timings::default();
+        let outcome = self.handle_parsed(&request, &mut timings).await;
+        let response = match &outcome {
+            Ok(success) => json_response(http::StatusCode::OK, success, &request_id),
+            Err(err) => error_response(err, &request_id),
+        };
+        tracing::info!(
+            request_id = %request_id,
+            route = "onlogin",
+            status = response.status().as_u16(),
+            error_code = outcome.as_ref().err().map(ApiError::code),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            wechat_ms = timings.wechat.as_secs_f64() * 1000.0,
+            store_ms = timings.store.as_secs_f64() * 1000.0,
+            "request done"
+        );
+        response
+    }
+
+    async fn handle_parsed(
+        &self,
+        request: &Request,
+        timings: &mut Timings,
+    ) -> Result<LoginSuccess, ApiError> {
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let body: LoginRequest = json_body(request, SHAPE_HINT)?;
+        let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
+        self.login(&code, timings).await
+    }
+
+    /// Exchanges a valid code for a new session.
+    pub async fn login(
+        &self,
+        code: &LoginCode,
+        timings: &mut Timings,
+    ) -> Result<LoginSuccess, ApiError> {
+        let now = now_epoch_seconds();
+        let claim = timed(&mut timings.store, self.store.claim_code(code, now))
+            .await
+            .map_err(|err| match err {
+                ClaimError::AlreadyClaimed => ApiError::CodeUsed,
+                ClaimError::Store(err) => store_failure(&err),
+            })?;
+
+        let exchanged = timed(&mut timings.wechat, self.wechat.code2session(code)).await;
+        let identity = match exchanged {
+            Ok(identity) => identity,
+            Err(err) => {
+                tracing::warn!(wechat_error = %err, "code2Session failed");
+                if err.leaves_code_unused() {
+                    // Best effort: if this fails the claim still lapses after 5 minutes.
+                    if let Err(release_err) =
+                        timed(&mut timings.store, self.store.release_code(claim)).await
+                    {
+                        tracing::warn!(error = %release_err, "could not release the code claim");
+                    }
+                }
+                return Err(err.into());
+            }
+        };
+
+        let token = SessionToken::generate().map_err(|err| {
+            tracing::error!(error = %err, "the OS random source failed");
+            ApiError::StoreUnavailable
+        })?;
+        let ttl_seconds = i64::try_from(self.session_ttl.as_secs()).unwrap_or(i64::MAX);
+        let session = Session {
+            openid: identity.openid,
+            unionid: identity.unionid,
+            session_key: identity.session_key,
+            created_at: now,
+            expires_at: now.saturating_add(ttl_seconds),
+        };
+        // The code is spent at WeChat now; if this write fails the user must wx.login again.
+        timed(
+            &mut timings.store,
+            self.store.put_session(&token.hash(), &session),
+        )
+        .await
+        .map_err(|err| store_failure(&err))?;
+
+        Ok(LoginSuccess {
+            token,
+            expires_in: self.session_ttl.as_secs(),
+            openid: session.openid,
+            unionid: session.unionid,
+        })
+    }
+}
+
+fn store_failure(err: &session::StoreError) -> ApiError {
+    tracing::error!(error = %err, "DynamoDB call failed");
+    ApiError::StoreUnavailable
+}
+
+async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let output = work.await;
+    *total += started.elapsed();
+    output
+}

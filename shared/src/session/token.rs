@@ -1,0 +1,114 @@
+//! Session tokens: 256 bits from the OS CSPRNG, URL-safe base64, stored only as SHA-256.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a token: 256 bits, beyond any guessing.
+const TOKEN_BYTES: usize = 32;
+
+/// A bearer token as the client holds it. `Debug` redacts it.
+pub struct SessionToken(SecretString);
+
+/// Hex SHA-256 of a token: what the store keys on, so a leaked table yields no tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl SessionToken {
+    /// Length of the URL-safe, unpadded base64 text of a token.
+    pub const ENCODED_LEN: usize = 43;
+
+    /// Draws a fresh token from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
+    }
+
+    /// Accepts text shaped exactly like a token we issue; `None` otherwise.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let decodes_to_32_bytes = raw.len() == Self::ENCODED_LEN
+            && URL_SAFE_NO_PAD
+                .decode(raw)
+                .is_ok_and(|bytes| bytes.len() == TOKEN_BYTES);
+        decodes_to_32_bytes.then(|| Self(SecretString::from(raw.to_owned())))
+    }
+
+    /// The token text, to send to its owner and nowhere else.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The storage key material for this token.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex::encode(Sha256::digest(
+            self.0.expose_secret().as_bytes(),
+        )))
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken([REDACTED])")
+    }
+}
+
+impl TokenHash {
+    /// The hex digest.
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn generated_tokens_are_url_safe_43_chars_and_distinct() {
+        let tokens: HashSet<String> = (0..1000)
+            .map(|_| SessionToken::generate().unwrap().expose().to_owned())
+            .collect();
+        assert_eq!(tokens.len(), 1000);
+        for token in &tokens {
+            assert_eq!(token.len(), SessionToken::ENCODED_LEN);
+            assert!(
+                token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert!(SessionToken::parse(token).is_some());
+        }
+    }
+
+    #[test]
+    fn parse_rejects_other_shapes() {
+        let good = SessionToken::generate().unwrap().expose().to_owned();
+        for bad in [
+            String::new(),
+            good[..42].to_owned(),
+            format!("{good}A"),
+            good.replace(|c: char| c.is_ascii_alphanumeric(), "+"),
+            format!("{}=", &good[..42]),
+        ] {
+            assert!(SessionToken::parse(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_is_hex_sha256_of_the_text() {
+        let token = SessionToken::generate().unwrap();
+        let hash = token.hash();
+        assert_eq!(hash.as_hex().len(), 64);
+        assert_ne!(hash.as_hex(), token.expose());
+        assert_eq!(SessionToken::parse(token.expose()).unwrap().hash(), hash);
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let token = SessionToken::generate().unwrap();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+}

@@ -1,0 +1,188 @@
+//! HTTP client for WeChat's server API, built once per Lambda instance.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{Errcode, LoginCode};
+use crate::config::Config;
+
+/// Time to open a TCP+TLS connection; WeChat's edge answers in tens of milliseconds.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Whole-request budget: a stalled WeChat must not eat the Lambda's own timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause before the single retry of a call that certainly did not consume the code.
+const RETRY_DELAY: Duration = Duration::from_millis(200);
+
+/// What code2Session gives for a valid code.
+pub struct Code2Session {
+    /// The user's id within this mini-program.
+    pub openid: String,
+    /// The user's id across the Open Platform account, when the app is bound to one.
+    pub unionid: Option<String>,
+    /// Key for the user's encrypted data; never leaves the server.
+    pub session_key: SecretString,
+}
+
+/// Why a WeChat call gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeChatError {
+    /// WeChat answered with a non-zero `errcode`.
+    #[error("WeChat answered errcode {}", .0.raw())]
+    Api(Errcode),
+    /// No connection could be made, so the request was never sent.
+    #[error("WeChat unreachable (connection failed before the request was sent)")]
+    Unreachable,
+    /// The request was sent but no answer came within our budget.
+    #[error("WeChat did not answer within {}s", REQUEST_TIMEOUT.as_secs())]
+    Timeout,
+    /// The connection failed after the request was sent.
+    #[error("WeChat connection failed mid-request")]
+    Transport,
+    /// An answer came but it is not what the API documents.
+    #[error("WeChat's answer was unusable: {0}")]
+    BadResponse(&'static str),
+}
+
+impl WeChatError {
+    /// True when WeChat certainly did not consume the login code.
+    pub fn leaves_code_unused(&self) -> bool {
+        match self {
+            Self::Api(errcode) => errcode.leaves_code_unused(),
+            Self::Unreachable => true,
+            Self::Timeout | Self::Transport | Self::BadResponse(_) => false,
+        }
+    }
+
+    /// True when repeating the very same call cannot turn a success into 40163: only a
+    /// busy answer or a request that never left (wechat-facts: never retry after a timeout).
+    fn safe_to_retry(&self) -> bool {
+        matches!(self, Self::Api(Errcode::SystemBusy) | Self::Unreachable)
+    }
+
+    fn from_transport(err: &reqwest::Error) -> Self {
+        // Checked first: a connect timeout also reports is_timeout, yet nothing was sent.
+        if err.is_connect() {
+            Self::Unreachable
+        } else if err.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Transport
+        }
+    }
+}
+
+/// code2Session's answer; every field optional because failures carry only errcode/errmsg.
+#[derive(Deserialize)]
+struct Code2SessionBody {
+    #[serde(default)]
+    errcode: i64,
+    openid: Option<String>,
+    session_key: Option<String>,
+    unionid: Option<String>,
+}
+
+/// Client for the WeChat endpoints wxlogin uses.
+pub struct WeChatClient {
+    http: reqwest::Client,
+    api_base: String,
+    appid: String,
+    secret: SecretString,
+}
+
+impl WeChatClient {
+    /// Builds the client (TLS roots, connection pool) once, from validated config.
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("wxlogin/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            api_base: config.wechat_api_base.clone(),
+            appid: config.appid.clone(),
+            secret: config.secret.clone(),
+        })
+    }
+
+    /// Exchanges a login code for the user's identity and session_key.
+    ///
+    /// Retries once, and only when the code certainly was not consumed.
+    pub async fn code2session(&self, code: &LoginCode) -> Result<Code2Session, WeChatError> {
+        match self.code2session_once(code).await {
+            Err(err) if err.safe_to_retry() => {
+                tracing::debug!(error = %err, "code2Session retried once");
+                tokio::time::sleep(RETRY_DELAY).await;
+                self.code2session_once(code).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn code2session_once(&self, code: &LoginCode) -> Result<Code2Session, WeChatError> {
+        let url = format!("{}/sns/jscode2session", self.api_base);
+        let response = self
+            .http
+            .get(url)
+            .query(&[
+                ("appid", self.appid.as_str()),
+                ("secret", self.secret.expose_secret()),
+                ("js_code", code.as_str()),
+                ("grant_type", "authorization_code"),
+            ])
+            .send()
+            .await
+            // The reqwest error's Display holds the URL, secret included: classify, drop it.
+            .map_err(|err| WeChatError::from_transport(&err))?;
+        if !response.status().is_success() {
+            return Err(WeChatError::BadResponse("non-2xx HTTP status"));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| WeChatError::from_transport(&err))?;
+        // WeChat labels its JSON text/plain, so the content-type is ignored.
+        let body: Code2SessionBody = serde_json::from_slice(&bytes)
+            .map_err(|_| WeChatError::BadResponse("body is not the documented JSON"))?;
+        if let Some(errcode) = Errcode::from_raw(body.errcode) {
+            return Err(WeChatError::Api(errcode));
+        }
+        let openid = body
+            .openid
+            .filter(|id| !id.is_empty())
+            .ok_or(WeChatError::BadResponse("success without openid"))?;
+        let session_key = body
+            .session_key
+            .filter(|key| !key.is_empty())
+            .ok_or(WeChatError::BadResponse("success without session_key"))?;
+        Ok(Code2Session {
+            openid,
+            unionid: body.unionid.filter(|id| !id.is_empty()),
+            session_key: SecretString::from(session_key),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_busy_and_unsent_calls_are_retried() {
+        assert!(WeChatError::Api(Errcode::SystemBusy).safe_to_retry());
+        assert!(WeChatError::Unreachable.safe_to_retry());
+        assert!(!WeChatError::Timeout.safe_to_retry());
+        assert!(!WeChatError::Transport.safe_to_retry());
+        assert!(!WeChatError::Api(Errcode::RateLimited).safe_to_retry());
+        assert!(!WeChatError::BadResponse("x").safe_to_retry());
+    }
+
+    #[test]
+    fn a_timeout_may_have_consumed_the_code() {
+        assert!(!WeChatError::Timeout.leaves_code_unused());
+        assert!(WeChatError::Unreachable.leaves_code_unused());
+        assert!(WeChatError::Api(Errcode::SystemBusy).leaves_code_unused());
+    }
+}
