@@ -1,0 +1,375 @@
+//! Every row of the contract's `/onlogin` table, through the handler with real DynamoDB
+//! Local and a real sandbox over HTTP.
+
+use std::time::Duration;
+
+use devkit::stack::{TestResponse, TestStack, post};
+use serde_json::{Value, json};
+use wxlogin::login::LoginService;
+
+async fn onlogin(service: &LoginService, code: &str) -> TestResponse {
+    let body = json!({ "code": code }).to_string();
+    TestResponse::from_response(service.handle(post(body)).await).unwrap()
+}
+
+async fn fresh_code(stack: &TestStack) -> Value {
+    stack.sandbox_login(json!({})).await.unwrap()
+}
+
+fn assert_error(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(response.status, status, "{:?}", response.json);
+    assert_eq!(response.error_code(), code, "{:?}", response.json);
+    assert!(
+        response.json["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(response.headers.contains_key("x-request-id"));
+    assert_eq!(response.headers["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn a_fresh_code_yields_a_token_and_the_openid() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    let token = response.json["token"].as_str().unwrap();
+    assert_eq!(token.len(), 43);
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert_eq!(response.json["openid"], user["openid"]);
+    assert_eq!(response.json["expires_in"], 7200);
+    let fields: Vec<&String> = response.json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        ["expires_in", "openid", "token"],
+        "no unionid, never session_key"
+    );
+    assert_eq!(response.headers["cache-control"], "no-store");
+    assert_eq!(response.headers["x-request-id"].len(), 32);
+}
+
+#[tokio::test]
+async fn unionid_is_returned_when_wechat_gives_one() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = stack
+        .sandbox_login(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
+        .await
+        .unwrap();
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+}
+
+#[tokio::test]
+async fn the_session_is_stored_under_the_token_hash_with_a_ttl() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+    let token = response.json["token"].as_str().unwrap();
+
+    let items = stack
+        .dynamodb
+        .scan()
+        .table_name(&stack.table)
+        .send()
+        .await
+        .unwrap();
+    let items = items.items();
+    let dump = format!("{items:?}");
+    assert!(!dump.contains(token), "the raw token must never be stored");
+    assert!(
+        !dump.contains(user["code"].as_str().unwrap()),
+        "nor the raw code"
+    );
+
+    let parsed = wxlogin::session::SessionToken::parse(token).unwrap();
+    let session_pk = format!("session#{}", parsed.hash().as_hex());
+    let session = items
+        .iter()
+        .find(|item| item["pk"].as_s().unwrap() == &session_pk)
+        .expect("a session item keyed by the token's SHA-256");
+    assert_eq!(
+        session["openid"].as_s().unwrap(),
+        user["openid"].as_str().unwrap()
+    );
+    assert_eq!(
+        session["session_key"].as_s().unwrap(),
+        user["session_key"].as_str().unwrap()
+    );
+    assert!(!session.contains_key("unionid"));
+    let created: i64 = session["created_at"].as_n().unwrap().parse().unwrap();
+    let expires: i64 = session["expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(expires - created, 7200);
+
+    let stored = stack
+        .store()
+        .get_session(&parsed.hash(), created)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.openid, user["openid"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn session_ttl_follows_config() {
+    let stack = TestStack::start().await.unwrap();
+    let mut config = stack.config();
+    config.session_ttl = Duration::from_secs(600);
+    let service = stack.login_service_with(config).await.unwrap();
+    let user = fresh_code(&stack).await;
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_eq!(response.json["expires_in"], 600);
+}
+
+#[tokio::test]
+async fn an_unknown_code_is_invalid_code() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+
+    let response = onlogin(&service, "0a3Xk9000AbCdE1fGh2iJk3lMn4oPq5r").await;
+
+    assert_error(&response, 401, "invalid_code");
+    assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_code_is_invalid_code() {
+    let stack = TestStack::with_code_ttl(Duration::from_millis(300))
+        .await
+        .unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_error(&response, 401, "invalid_code");
+}
+
+#[tokio::test]
+async fn a_code_spent_elsewhere_is_code_used() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+    // Someone else (another backend with our secret) exchanged it first: WeChat says 40163.
+    let url = format!(
+        "{}/sns/jscode2session?appid={}&secret={}&js_code={code}&grant_type=authorization_code",
+        stack.sandbox.base_url(),
+        devkit::stack::TEST_APPID,
+        stack.secret
+    );
+    let first: Value =
+        serde_json::from_str(&reqwest::get(url).await.unwrap().text().await.unwrap()).unwrap();
+    assert!(first["openid"].is_string());
+
+    let response = onlogin(&service, code).await;
+
+    assert_error(&response, 409, "code_used");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_code_used_without_calling_wechat() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+
+    assert_eq!(onlogin(&service, code).await.status, 200);
+    // A second instance (fresh clients) sees the claim in DynamoDB, not in memory.
+    let other_instance = stack.login_service().await.unwrap();
+    let replay = onlogin(&other_instance, code).await;
+
+    assert_error(&replay, 409, "code_used");
+    assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_blocked_user_is_user_blocked() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "errcode": 40226, "times": 1 }))
+        .await
+        .unwrap();
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_error(&response, 403, "user_blocked");
+}
+
+#[tokio::test]
+async fn rate_limiting_is_429_with_retry_after_and_the_code_still_works() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "errcode": 45011, "times": 1 }))
+        .await
+        .unwrap();
+
+    let limited = onlogin(&service, code).await;
+    assert_error(&limited, 429, "rate_limited");
+    assert_eq!(limited.headers["retry-after"], "60");
+
+    let retry = onlogin(&service, code).await;
+    assert_eq!(
+        retry.status, 200,
+        "45011 left the code unused: {:?}",
+        retry.json
+    );
+}
+
+#[tokio::test]
+async fn a_busy_wechat_is_retried_once_then_503_and_the_code_still_works() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let code_a = fresh_code(&stack).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // One -1 is absorbed by the single safe retry.
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "errcode": -1, "times": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(onlogin(&service, &code_a).await.status, 200);
+    assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 2);
+
+    // Two in a row reach the client as 503; the claim is given back.
+    let code_b = fresh_code(&stack).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "errcode": -1, "times": 2 }))
+        .await
+        .unwrap();
+    assert_error(&onlogin(&service, &code_b).await, 503, "wechat_unavailable");
+    assert_eq!(onlogin(&service, &code_b).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_stalled_wechat_is_503_within_our_timeout_and_the_code_stays_claimed() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "delay_ms": 8000, "times": 1 }))
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let response = onlogin(&service, code).await;
+
+    assert_error(&response, 503, "wechat_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the stall must be cut short"
+    );
+    // A timed-out call may have consumed the code: never call WeChat with it again.
+    assert_error(&onlogin(&service, code).await, 409, "code_used");
+    assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_unparseable_answer_is_wechat_error() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    stack
+        .sandbox_fault(
+            json!({ "api": "jscode2session", "body": "<html>502 Bad Gateway</html>", "times": 1 }),
+        )
+        .await
+        .unwrap();
+
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+
+    assert_error(&response, 502, "wechat_error");
+    assert!(
+        !response.json["message"].as_str().unwrap().contains("html"),
+        "never echo upstream bodies"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_wechat_error_and_does_not_burn_the_code() {
+    let stack = TestStack::start().await.unwrap();
+    let mut misconfigured = stack.config();
+    misconfigured.secret = "not-the-secret".to_owned().into();
+    let broken = stack.login_service_with(misconfigured).await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+
+    assert_error(&onlogin(&broken, code).await, 502, "wechat_error");
+
+    let fixed = stack.login_service().await.unwrap();
+    assert_eq!(onlogin(&fixed, code).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_unreachable_wechat_is_503_and_the_code_still_works() {
+    let stack = TestStack::start().await.unwrap();
+    let closed_port = devkit::dynamodb_local::free_port().unwrap();
+    let mut unreachable = stack.config();
+    unreachable.wechat_api_base = format!("http://127.0.0.1:{closed_port}");
+    let service = stack.login_service_with(unreachable).await.unwrap();
+    let user = fresh_code(&stack).await;
+    let code = user["code"].as_str().unwrap();
+
+    assert_error(&onlogin(&service, code).await, 503, "wechat_unavailable");
+
+    let healthy = stack.login_service().await.unwrap();
+    assert_eq!(onlogin(&healthy, code).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_dynamodb_outage_is_503_and_the_same_instance_recovers() {
+    let mut stack = TestStack::with_private_dynamodb().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let before = fresh_code(&stack).await;
+    assert_eq!(
+        onlogin(&service, before["code"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+
+    stack.stop_dynamodb().await.unwrap();
+    let during = fresh_code(&stack).await;
+    let started = std::time::Instant::now();
+    let down = onlogin(&service, during["code"].as_str().unwrap()).await;
+    assert_error(&down, 503, "store_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded by the SDK timeouts"
+    );
+    assert_eq!(
+        stack.wechat_calls("jscode2session").await.unwrap(),
+        1,
+        "no claim, no WeChat call: the code is not burnt"
+    );
+
+    stack.restart_dynamodb().await.unwrap();
+    let after = onlogin(&service, during["code"].as_str().unwrap()).await;
+    assert_eq!(after.status, 200, "{:?}", after.json);
+}
