@@ -1,0 +1,65 @@
+//! One code reaching 20 function instances at the same moment: exactly one wins.
+
+use std::sync::Arc;
+
+use devkit::stack::{TestResponse, TestStack, post};
+use serde_json::json;
+use tokio::sync::Barrier;
+
+const INSTANCES: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_code_raced_across_20_instances_yields_one_session() {
+    let stack = TestStack::start().await.unwrap();
+    // Each instance has its own DynamoDB and HTTP clients, as separate Lambdas would.
+    let mut services = Vec::new();
+    for _ in 0..INSTANCES {
+        services.push(Arc::new(stack.login_service().await.unwrap()));
+    }
+    let user = stack.sandbox_login(json!({})).await.unwrap();
+    let body = json!({ "code": user["code"] }).to_string();
+    let barrier = Arc::new(Barrier::new(INSTANCES));
+
+    let tasks: Vec<_> = services
+        .into_iter()
+        .map(|service| {
+            let (barrier, body) = (Arc::clone(&barrier), body.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                TestResponse::from_response(service.handle(post(body)).await).unwrap()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let response = task.await.unwrap();
+        if response.status != 200 {
+            assert_eq!(response.error_code(), "code_used", "{:?}", response.json);
+        }
+        statuses.push(response.status);
+    }
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        INSTANCES - 1
+    );
+    assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 1);
+    let sessions = stack
+        .dynamodb
+        .scan()
+        .table_name(&stack.table)
+        .filter_expression("begins_with(pk, :p)")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S("session#".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sessions.count(), 1);
+}

@@ -1,0 +1,131 @@
+//! The real `onlogin` binary under a Lambda Runtime API emulator, fed API Gateway HTTP API
+//! (payload 2.0) events, with everything it prints captured and searched for secrets.
+
+use std::path::Path;
+use std::time::Duration;
+
+use devkit::apigw::{base64_http_event, http_event};
+use devkit::function_process::FunctionProcess;
+use devkit::runtime_api::RuntimeApi;
+use devkit::stack::TestStack;
+use serde_json::{Value, json};
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_onlogin"))
+}
+
+async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value, Value) {
+    let outcome = runtime.invoke(event, INVOKE_TIMEOUT).await.unwrap();
+    let response = outcome.unwrap_or_else(|err| panic!("the function reported an error: {err}"));
+    let status = u16::try_from(response["statusCode"].as_u64().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    (status, response["headers"].clone(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
+    let stack = TestStack::start().await.unwrap();
+    let runtime = RuntimeApi::start().await.unwrap();
+    let mut env = stack.function_env();
+    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+
+    let user = stack
+        .sandbox_login(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
+        .await
+        .unwrap();
+    let code = user["code"].as_str().unwrap();
+    let body = json!({ "code": code }).to_string();
+
+    let (status, headers, answer) =
+        invoke(&runtime, http_event("POST", "/onlogin", Some(&body), &[])).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["openid"], user["openid"]);
+    assert_eq!(answer["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+    assert_eq!(headers["content-type"], "application/json");
+    let token = answer["token"].as_str().unwrap().to_owned();
+    let request_id = headers["x-request-id"].as_str().unwrap().to_owned();
+
+    // The same function answers whatever the path (cargo lambda watch strips its prefix).
+    let (status, _, answer) = invoke(&runtime, http_event("POST", "/", Some(&body), &[])).await;
+    assert_eq!((status, answer["error"].as_str()), (409, Some("code_used")));
+
+    // API Gateway base64-encodes some bodies; they are decoded before parsing.
+    let second = stack.sandbox_login(json!({})).await.unwrap();
+    let encoded = json!({ "code": second["code"] }).to_string();
+    let (status, _, answer) =
+        invoke(&runtime, base64_http_event("POST", "/onlogin", &encoded)).await;
+    assert_eq!(status, 200, "{answer}");
+    let second_token = answer["token"].as_str().unwrap().to_owned();
+
+    let (status, _, answer) =
+        invoke(&runtime, http_event("POST", "/onlogin", Some("{oops"), &[])).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _, answer) = invoke(&runtime, http_event("POST", "/onlogin", None, &[])).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let output = process.output();
+    if std::env::var_os("SHOW_FUNCTION_OUTPUT").is_some() {
+        eprintln!("{output}");
+    }
+    let request_line = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| {
+            panic!("a JSON log line carries the request id {request_id}:\n{output}")
+        });
+    assert_eq!(request_line["status"], 200);
+    assert_eq!(request_line["route"], "onlogin");
+
+    for (what, secret) in [
+        ("session_key", user["session_key"].as_str().unwrap()),
+        (
+            "second session_key",
+            second["session_key"].as_str().unwrap(),
+        ),
+        ("AppSecret", stack.secret.as_str()),
+        ("token", token.as_str()),
+        ("second token", second_token.as_str()),
+        ("login code", code),
+    ] {
+        assert!(
+            !output.contains(secret),
+            "the {what} appears in the logs:\n{output}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_config_fails_init_naming_the_variable() {
+    let stack = TestStack::start().await.unwrap();
+    let runtime = RuntimeApi::start().await.unwrap();
+    let env: Vec<_> = stack
+        .function_env()
+        .into_iter()
+        .filter(|(name, _)| name != "SESSIONS_TABLE")
+        .collect();
+    let mut process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+
+    let status = process
+        .wait_exit(Duration::from_secs(20))
+        .expect("init must fail, not serve");
+
+    assert!(!status.success());
+    assert!(
+        process.output().contains("SESSIONS_TABLE is required"),
+        "{}",
+        process.output()
+    );
+    assert!(runtime.first_poll().is_none(), "it never asked for work");
+}
