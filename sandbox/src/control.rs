@@ -31,11 +31,13 @@ fn bad_request(message: &str) -> Response {
 }
 
 /// Parses an optional JSON body: empty means all defaults.
-fn optional_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Response> {
+fn optional_json<T: for<'de> Deserialize<'de> + Default>(
+    body: &Bytes,
+) -> Result<T, serde_json::Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|err| bad_request(&format!("bad JSON body: {err}")))
+    serde_json::from_slice(body)
 }
 
 /// `POST /sandbox/login {"openid"?, "unionid"?, "session_key"?}` → what `wx.login` yields.
@@ -45,7 +47,7 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result
 pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response {
     let request: LoginRequest = match optional_json(&body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(err) => return bad_request(&format!("bad JSON body: {err}")),
     };
     let openid = request
         .openid

@@ -1,5 +1,8 @@
 //! The DynamoDB store against DynamoDB Local: expiry on read, claims, logout.
 
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use devkit::stack::TestStack;
 use secrecy::ExposeSecret;

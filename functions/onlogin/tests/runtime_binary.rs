@@ -1,6 +1,9 @@
 //! The real `onlogin` binary under a Lambda Runtime API emulator, fed API Gateway HTTP API
 //! (payload 2.0) events, with everything it prints captured and searched for secrets.
 
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::time::Duration;
 

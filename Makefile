@@ -1,0 +1,14 @@
+# Each target is one line; the work is in scripts/.
+.PHONY: dev dev-check test lint
+
+dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
+	@scripts/dev.sh
+
+dev-check: ## Start the stack, walk one login through it, stop
+	@scripts/dev.sh --check
+
+test: ## Install what is missing, start DynamoDB Local, run every test
+	@scripts/test.sh
+
+lint: ## Formatting and clippy, as CI runs them
+	@cargo fmt --all -- --check && cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make dev`: the whole stack on this machine — DynamoDB Local with the sessions table,
+# the WeChat sandbox, and `cargo lambda watch` serving the functions. Ctrl-C stops all.
+#
+# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000).
+# `scripts/dev.sh --check` starts everything, walks the login once, and stops (CI uses it).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+SANDBOX_PORT=${SANDBOX_PORT:-9100}
+LAMBDA_PORT=${LAMBDA_PORT:-9000}
+# Local-only credentials: the sandbox accepts exactly these.
+WECHAT_APPID=${WECHAT_APPID:-wx0000000000local1}
+WECHAT_SECRET=${WECHAT_SECRET:-local-sandbox-secret}
+SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
+check_only=false
+[ "${1:-}" = "--check" ] && check_only=true
+
+require_tools
+require_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
+require_port_free "$SANDBOX_PORT" "WeChat sandbox" SANDBOX_PORT
+require_port_free "$LAMBDA_PORT" "cargo lambda watch" LAMBDA_PORT
+ensure_dynamodb_local
+ensure_cargo_lambda
+trap stop_services EXIT
+trap 'echo; log "stopping"; exit 0' INT TERM
+
+# Warm the debug build so the first request does not wait minutes on a compile.
+log "building (the first build on a fresh machine takes a few minutes)"
+cargo build --locked -p onlogin -p wechat-sandbox -p wxlogin-devkit
+
+log "starting DynamoDB Local on port $DYNAMODB_PORT"
+start_dynamodb_local "$DYNAMODB_PORT"
+target/debug/wxlogin-dev create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
+
+log "starting the WeChat sandbox on port $SANDBOX_PORT"
+WECHAT_APPID=$WECHAT_APPID WECHAT_SECRET=$WECHAT_SECRET SANDBOX_PORT=$SANDBOX_PORT \
+  start_service wechat-sandbox target/debug/wechat-sandbox
+wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
+
+log "starting cargo lambda watch on port $LAMBDA_PORT"
+start_service cargo-lambda-watch cargo lambda watch --quiet \
+  --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+  --env-var "WECHAT_APPID=$WECHAT_APPID" \
+  --env-var "WECHAT_SECRET=$WECHAT_SECRET" \
+  --env-var "WECHAT_API_BASE=http://127.0.0.1:$SANDBOX_PORT" \
+  --env-var "SESSIONS_TABLE=$SESSIONS_TABLE" \
+  --env-var "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT" \
+  --env-var "AWS_ACCESS_KEY_ID=local" \
+  --env-var "AWS_SECRET_ACCESS_KEY=local" \
+  --env-var "AWS_REGION=us-east-1" \
+  --env-var "RUST_LOG=info"
+wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
+
+sandbox="http://127.0.0.1:$SANDBOX_PORT"
+api="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+cat <<TXT
+
+wxlogin is running locally:
+  functions        $api/onlogin          (cargo lambda watch; logs: .cache/logs/cargo-lambda-watch.log)
+  WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
+  DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
+
+Walk through a login (copy-paste):
+  CODE=\$(curl -s -X POST $sandbox/sandbox/login -d '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  curl -s -X POST $api/onlogin -H 'content-type: application/json' -d "{\"code\":\"\$CODE\"}"
+  # → {"token":"…","expires_in":7200,"openid":"…"}; the same code again → 409 code_used
+
+Ctrl-C stops everything.
+TXT
+
+if $check_only; then
+  log "checking the walk"
+  code=$(curl -sf -X POST "$sandbox/sandbox/login" -d '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  answer=$(curl -s --max-time 600 -X POST "$api/onlogin" -H 'content-type: application/json' -d "{\"code\":\"$code\"}")
+  echo "$answer" | python3 -c 'import json,sys; a=json.load(sys.stdin); assert len(a["token"]) == 43 and a["openid"], a' \
+    || die "the walk did not yield a token: $answer"
+  replay=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
+  [ "$replay" = 409 ] || die "a replayed code answered $replay, expected 409"
+  log "the walk yields a token; replay answers 409"
+  exit 0
+fi
+wait

