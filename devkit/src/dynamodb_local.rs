@@ -70,15 +70,15 @@ impl DynamoDbLocal {
         let port = free_port()?;
         let jar = find_jar()?;
         let dir = jar.parent().context("jar has no directory")?;
+        // `sh -c SCRIPT sh ARGS...`: the java arguments arrive as "$@", unquoted by nobody.
         let watchdog = format!(
-            "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -port {port} >/dev/null 2>&1 & j=$!; \
+            "java \"$@\" >/dev/null 2>&1 & j=$!; \
              while kill -0 {owner} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.5; done; kill $j 2>/dev/null",
-            lib = dir.join("DynamoDBLocal_lib").display(),
-            jar = jar.display(),
             owner = std::process::id(),
         );
         let mut child = Command::new("sh")
-            .args(["-c", &watchdog])
+            .args(["-c", &watchdog, "sh"])
+            .args(java_args(&jar, dir, port))
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -117,13 +117,7 @@ impl DynamoDbLocal {
         let jar = find_jar()?;
         let dir = jar.parent().context("jar has no directory")?;
         let child = Command::new("java")
-            .arg(format!(
-                "-Djava.library.path={}",
-                dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(&jar)
-            .args(["-inMemory", "-port", &self.port.to_string()])
+            .args(java_args(&jar, dir, self.port))
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -133,6 +127,20 @@ impl DynamoDbLocal {
         let child = self.child.insert(child);
         wait_listening(self.port, child)
     }
+}
+
+fn java_args(jar: &Path, dir: &Path, port: u16) -> Vec<String> {
+    vec![
+        format!(
+            "-Djava.library.path={}",
+            dir.join("DynamoDBLocal_lib").display()
+        ),
+        "-jar".to_owned(),
+        jar.display().to_string(),
+        "-inMemory".to_owned(),
+        "-port".to_owned(),
+        port.to_string(),
+    ]
 }
 
 fn wait_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {

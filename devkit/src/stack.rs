@@ -2,11 +2,13 @@
 //! per test process), and per test a fresh table and a fresh WeChat sandbox, so tests run
 //! in parallel without seeing each other.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
@@ -149,6 +151,12 @@ impl TestStack {
     /// A store over this stack's table.
     pub fn store(&self) -> SessionStore {
         SessionStore::new(self.dynamodb.clone(), &self.table)
+    }
+
+    /// Every item in this stack's table (a test's table holds a handful).
+    pub async fn items(&self) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
+        let output = self.dynamodb.scan().table_name(&self.table).send().await?;
+        Ok(output.items().to_vec())
     }
 
     /// `POST /sandbox/login` with `body`: what `wx.login` would give.

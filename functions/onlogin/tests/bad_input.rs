@@ -136,14 +136,8 @@ async fn every_bad_request_gets_its_status_and_code_and_touches_nothing() {
     }
 
     assert_eq!(stack.wechat_calls("jscode2session").await.unwrap(), 0);
-    let items = stack
-        .dynamodb
-        .scan()
-        .table_name(&stack.table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(items.count(), 0, "no claim, no half-written session");
+    let items = stack.items().await.unwrap();
+    assert_eq!(items.len(), 0, "no claim, no half-written session");
 }
 
 #[tokio::test]

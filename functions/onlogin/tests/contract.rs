@@ -82,14 +82,7 @@ async fn the_session_is_stored_under_the_token_hash_with_a_ttl() {
     let response = onlogin(&service, user["code"].as_str().unwrap()).await;
     let token = response.json["token"].as_str().unwrap();
 
-    let items = stack
-        .dynamodb
-        .scan()
-        .table_name(&stack.table)
-        .send()
-        .await
-        .unwrap();
-    let items = items.items();
+    let items = stack.items().await.unwrap();
     let dump = format!("{items:?}");
     assert!(!dump.contains(token), "the raw token must never be stored");
     assert!(
