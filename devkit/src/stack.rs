@@ -13,7 +13,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 use wxlogin::config::Config;
+use wxlogin::function::HttpFunction;
 use wxlogin::login::LoginService;
+use wxlogin::phone::PhoneService;
 use wxlogin::session::SessionStore;
 use wxlogin::wechat::WeChatClient;
 
@@ -148,6 +150,44 @@ impl TestStack {
         ))
     }
 
+    /// A decrypt-phone service wired to this stack, as `main` would build it.
+    pub async fn phone_service(&self) -> anyhow::Result<PhoneService> {
+        self.phone_service_with(self.config()).await
+    }
+
+    /// A decrypt-phone service for a modified config.
+    pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneService> {
+        let store = SessionStore::new(
+            local_client(&self.dynamodb_endpoint).await,
+            &config.sessions_table,
+        );
+        Ok(PhoneService::new(WeChatClient::new(&config)?, store))
+    }
+
+    /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.
+    pub async fn logged_in_user(&self, login: Value) -> anyhow::Result<(String, Value)> {
+        let user = self.sandbox_login(login).await?;
+        let service = self.login_service().await?;
+        let body = serde_json::json!({ "code": user["code"] }).to_string();
+        let answer = TestResponse::from_response(service.handle(post(body)).await)?;
+        anyhow::ensure!(
+            answer.status == 200,
+            "onlogin answered {}: {}",
+            answer.status,
+            answer.json
+        );
+        let token = answer.json["token"]
+            .as_str()
+            .context("no token")?
+            .to_owned();
+        Ok((token, user))
+    }
+
+    /// `POST /sandbox/phone` with `body`: what the getPhoneNumber button would give.
+    pub async fn sandbox_phone(&self, body: Value) -> anyhow::Result<Value> {
+        self.sandbox_post("/sandbox/phone", body).await
+    }
+
     /// A store over this stack's table.
     pub fn store(&self) -> SessionStore {
         SessionStore::new(self.dynamodb.clone(), &self.table)
@@ -259,5 +299,16 @@ impl TestResponse {
 pub fn post(body: impl Into<Body>) -> Request {
     let mut request = Request::new(body.into());
     *request.method_mut() = http::Method::POST;
+    request
+}
+
+/// A `POST` request with `body` and `Authorization: Bearer <token>`.
+pub fn post_with_bearer(token: &str, body: impl Into<Body>) -> Request {
+    let mut request = post(body);
+    if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
     request
 }

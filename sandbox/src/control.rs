@@ -103,7 +103,7 @@ pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Respons
         Ok(request) => request,
         Err(err) => {
             return bad_request(&format!(
-                "expected {{\"api\": \"jscode2session\", \"errcode\"?, \"delay_ms\"?, \"body\"?, \"times\"}}: {err}"
+                "expected {{\"api\": \"jscode2session\" | \"stable_token\" | \"getuserphonenumber\" | \"checksession\", \"errcode\"?, \"delay_ms\"?, \"body\"?, \"times\"}}: {err}"
             ));
         }
     };

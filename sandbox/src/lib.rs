@@ -1,11 +1,15 @@
 //! A local stand-in for `api.weixin.qq.com`, with WeChat's semantics for one appid/secret.
 //!
-//! WeChat's own paths (`GET /sns/jscode2session`) answer like WeChat does: HTTP 200,
+//! WeChat's own paths (`GET /sns/jscode2session`, `POST /cgi-bin/stable_token`,
+//! `POST /wxa/business/getuserphonenumber`, `GET /wxa/checksession`) answer like WeChat does: HTTP 200,
 //! JSON labelled `text/plain`, errors as `{"errcode", "errmsg"}`, single-use codes that
 //! expire. Control paths under `/sandbox/` play the mini-program's side
-//! (`/sandbox/login` is what `wx.login` yields) and inject faults. For dev and tests only.
+//! (`/sandbox/login` is what `wx.login` yields, `/sandbox/phone` what the getPhoneNumber
+//! button yields) and inject faults. For dev and tests only.
 
+mod access;
 mod control;
+mod phone;
 mod random;
 mod state;
 mod wechat_api;
@@ -27,8 +31,10 @@ pub struct SandboxConfig {
     pub appid: String,
     /// The only AppSecret it accepts.
     pub secret: String,
-    /// How long a login code stays valid (WeChat: about 5 minutes).
+    /// How long a login or phone code stays valid (WeChat: about 5 minutes).
     pub code_ttl: Duration,
+    /// How long an access token lives (WeChat: 7200 s).
+    pub access_token_ttl: Duration,
 }
 
 impl SandboxConfig {
@@ -38,6 +44,7 @@ impl SandboxConfig {
             appid: appid.into(),
             secret: secret.into(),
             code_ttl: Duration::from_secs(300),
+            access_token_ttl: Duration::from_secs(7200),
         }
     }
 }
@@ -56,7 +63,14 @@ pub fn router(config: SandboxConfig) -> Router {
     };
     Router::new()
         .route("/sns/jscode2session", get(wechat_api::jscode2session))
+        .route("/cgi-bin/stable_token", post(access::stable_token))
+        .route(
+            "/wxa/business/getuserphonenumber",
+            post(phone::getuserphonenumber),
+        )
+        .route("/wxa/checksession", get(phone::checksession))
         .route("/sandbox/login", post(control::login))
+        .route("/sandbox/phone", post(phone::sandbox_phone))
         .route("/sandbox/faults", post(control::faults))
         .route("/sandbox/stats", get(control::stats))
         .fallback(wechat_api::not_found)

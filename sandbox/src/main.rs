@@ -1,7 +1,8 @@
 //! `wechat-sandbox`: serves the WeChat stand-in on a port.
 //!
 //! Env: `WECHAT_APPID`, `WECHAT_SECRET` (required), `SANDBOX_PORT` (default 9100),
-//! `SANDBOX_HOST` (default 127.0.0.1), `SANDBOX_CODE_TTL_SECONDS` (default 300).
+//! `SANDBOX_HOST` (default 127.0.0.1), `SANDBOX_CODE_TTL_SECONDS` (default 300),
+//! `SANDBOX_ACCESS_TOKEN_TTL_SECONDS` (default 7200).
 
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ async fn main() -> anyhow::Result<()> {
         .parse()
         .context("SANDBOX_CODE_TTL_SECONDS must be whole seconds")?;
 
+    let access_token_ttl: u64 = env_or("SANDBOX_ACCESS_TOKEN_TTL_SECONDS", "7200")
+        .parse()
+        .context("SANDBOX_ACCESS_TOKEN_TTL_SECONDS must be whole seconds")?;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| {
@@ -39,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         })?;
     let config = SandboxConfig {
         code_ttl: Duration::from_secs(code_ttl),
+        access_token_ttl: Duration::from_secs(access_token_ttl),
         ..SandboxConfig::new(appid, secret)
     };
     tracing::info!("wechat-sandbox listening on http://{host}:{port}");

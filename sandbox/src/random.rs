@@ -35,3 +35,13 @@ pub fn openid() -> String {
 pub fn session_key() -> String {
     STANDARD.encode(bytes::<16>())
 }
+
+/// An access token: long and opaque like WeChat's.
+pub fn access_token() -> String {
+    format!("{}{}", alnum(64, "sbx_"), alnum(64, ""))
+}
+
+/// A random 16-byte IV.
+pub fn iv() -> [u8; 16] {
+    bytes::<16>()
+}

@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 pub enum Api {
     /// `GET /sns/jscode2session`.
     Jscode2session,
+    /// `POST /cgi-bin/stable_token`.
+    StableToken,
+    /// `POST /wxa/business/getuserphonenumber`.
+    Getuserphonenumber,
+    /// `GET /wxa/checksession`.
+    Checksession,
 }
 
 /// A user as WeChat knows them.
@@ -26,6 +32,20 @@ pub struct IssuedCode {
     pub used: bool,
 }
 
+/// A phone `code` handed out by `/sandbox/phone`.
+pub struct IssuedPhoneCode {
+    pub phone_info: serde_json::Value,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+/// An access token and when it stops working.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires: Instant,
+}
+
 /// What the next call(s) of an API should do instead of their normal work.
 #[derive(Debug, Clone)]
 pub struct Fault {
@@ -39,6 +59,10 @@ pub struct Fault {
 pub struct State {
     pub users: HashMap<String, User>,
     pub codes: HashMap<String, IssuedCode>,
+    pub phone_codes: HashMap<String, IssuedPhoneCode>,
+    pub access_token: Option<AccessToken>,
+    /// The token a forced refresh replaced, still accepted for a grace period.
+    pub previous_access_token: Option<AccessToken>,
     pub faults: HashMap<Api, Fault>,
     pub calls: HashMap<Api, u64>,
 }

@@ -6,10 +6,13 @@
 //! edge (request parsing, the error table, responses), and one module per handler
 //! ([`login`]).
 
+pub mod access_token;
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod function;
 pub mod login;
+pub mod phone;
 pub mod session;
 pub mod telemetry;
 pub mod wechat;

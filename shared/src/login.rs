@@ -10,9 +10,10 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::api::{ApiError, error_response, json_body, json_response, request_id};
+use crate::api::{ApiError, Timings, finish, json_body, request_id, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
+use crate::function::{HttpFunction, InitError};
 use crate::session::{self, ClaimError, Session, SessionStore, SessionToken};
 use crate::wechat::{LoginCode, WeChatClient};
 
@@ -42,15 +43,6 @@ fn expose_token<S: Serializer>(token: &SessionToken, serializer: S) -> Result<S:
     serializer.serialize_str(token.expose())
 }
 
-/// Where a request spent its time, for the request's log line.
-#[derive(Debug, Default)]
-pub struct Timings {
-    /// Time waiting on WeChat.
-    pub wechat: Duration,
-    /// Time waiting on DynamoDB.
-    pub store: Duration,
-}
-
 /// The onlogin handler with the clients it needs, built once per Lambda instance.
 pub struct LoginService {
     wechat: WeChatClient,
@@ -58,14 +50,10 @@ pub struct LoginService {
     session_ttl: Duration,
 }
 
-/// Why a [`LoginService`] could not be built at init.
-#[derive(Debug, thiserror::Error)]
-#[error("could not build the WeChat HTTP client: {0}")]
-pub struct InitError(#[from] reqwest::Error);
+impl HttpFunction for LoginService {
+    const NAME: &'static str = "onlogin";
 
-impl LoginService {
-    /// Builds the service and its clients from the environment's config.
-    pub async fn from_config(config: &Config) -> Result<Self, InitError> {
+    async fn from_config(config: &Config) -> Result<Self, InitError> {
         let store = SessionStore::new(session::connect().await, &config.sessions_table);
         Ok(Self::new(
             WeChatClient::new(config)?,
@@ -74,6 +62,16 @@ impl LoginService {
         ))
     }
 
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let mut timings = Timings::default();
+        let outcome = self.handle_parsed(&request, &mut timings).await;
+        finish(Self::NAME, &request_id, started, &timings, &outcome)
+    }
+}
+
+impl LoginService {
     /// Assembles a service from ready clients (tests point them at local stand-ins).
     pub fn new(wechat: WeChatClient, store: SessionStore, session_ttl: Duration) -> Self {
         Self {
@@ -81,29 +79,6 @@ impl LoginService {
             store,
             session_ttl,
         }
-    }
-
-    /// Serves one HTTP request; every outcome is a contract response, never a panic.
-    pub async fn handle(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
-        let request_id = request_id(&request);
-        let mut timings = Timings::default();
-        let outcome = self.handle_parsed(&request, &mut timings).await;
-        let response = match &outcome {
-            Ok(success) => json_response(http::StatusCode::OK, success, &request_id),
-            Err(err) => error_response(err, &request_id),
-        };
-        tracing::info!(
-            request_id = %request_id,
-            route = "onlogin",
-            status = response.status().as_u16(),
-            error_code = outcome.as_ref().err().map(ApiError::code),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            wechat_ms = timings.wechat.as_secs_f64() * 1000.0,
-            store_ms = timings.store.as_secs_f64() * 1000.0,
-            "request done"
-        );
-        response
     }
 
     async fn handle_parsed(
@@ -182,11 +157,4 @@ impl LoginService {
 fn store_failure(err: &session::StoreError) -> ApiError {
     tracing::error!(error = %err, "DynamoDB call failed");
     ApiError::StoreUnavailable
-}
-
-async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T {
-    let started = Instant::now();
-    let output = work.await;
-    *total += started.elapsed();
-    output
 }

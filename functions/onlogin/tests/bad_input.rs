@@ -6,6 +6,7 @@
 
 use devkit::stack::{TestResponse, TestStack};
 use lambda_http::{Body, Request};
+use wxlogin::function::HttpFunction;
 
 struct Case {
     name: &'static str,

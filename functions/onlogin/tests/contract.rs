@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
+use wxlogin::function::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, post};
 use serde_json::{Value, json};

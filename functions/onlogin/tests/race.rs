@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use wxlogin::function::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, post};
 use serde_json::json;

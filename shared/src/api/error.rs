@@ -40,6 +40,13 @@ pub enum ApiError {
     /// 502: WeChat answered something we cannot use.
     #[error("WeChat returned an unexpected error")]
     WeChatError,
+    /// 401: no valid session for the bearer token (missing, malformed, unknown, expired).
+    #[error("missing, malformed, unknown or expired token: log in again through /onlogin")]
+    InvalidToken,
+    /// 422: the data does not decrypt with the stored session_key (the user logged in again
+    /// since, or the data is for another app): `wx.login` + `/onlogin`, then retry.
+    #[error("the data does not match this session: call wx.login and /onlogin again, then retry")]
+    SessionKeyMismatch,
     /// 503: DynamoDB is unreachable or throttling after retries.
     #[error("the session store is temporarily unavailable: retry shortly")]
     StoreUnavailable,
@@ -52,7 +59,8 @@ impl ApiError {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidCode => StatusCode::UNAUTHORIZED,
+            Self::InvalidCode | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::SessionKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::UserBlocked => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -68,6 +76,8 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidCode => "invalid_code",
+            Self::InvalidToken => "invalid_token",
+            Self::SessionKeyMismatch => "session_key_mismatch",
             Self::CodeUsed => "code_used",
             Self::UserBlocked => "user_blocked",
             Self::RateLimited { .. } => "rate_limited",
@@ -98,7 +108,7 @@ impl From<WeChatError> for ApiError {
             WeChatError::Api(Errcode::RateLimited) => Self::RateLimited {
                 retry_after_seconds: RATE_LIMIT_RETRY_AFTER_SECONDS,
             },
-            WeChatError::Api(Errcode::SystemBusy)
+            WeChatError::Api(Errcode::SystemBusy | Errcode::QuotaExceeded)
             | WeChatError::Unreachable
             | WeChatError::Timeout
             | WeChatError::Transport => Self::WeChatUnavailable,

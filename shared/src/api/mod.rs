@@ -1,9 +1,13 @@
 //! The HTTP edge: the contract's error table, request parsing, responses.
 
+mod auth;
 mod error;
+mod outcome;
 mod request;
 mod response;
 
+pub use auth::bearer_token;
 pub use error::ApiError;
+pub use outcome::{Timings, finish, timed};
 pub use request::{MAX_BODY_BYTES, json_body, request_id};
-pub use response::{error_response, json_response};
+pub use response::{REQUEST_ID_HEADER, error_response, json_response};

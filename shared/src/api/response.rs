@@ -50,6 +50,13 @@ pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
+    if *err == ApiError::InvalidToken {
+        // RFC 6750: say which scheme the client must use.
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer"),
+        );
+    }
     if *err == ApiError::MethodNotAllowed {
         response
             .headers_mut()

@@ -21,8 +21,8 @@ use crate::wechat::LoginCode;
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
 pub const CODE_CLAIM_TTL_SECONDS: i64 = 300;
 
-const PK: &str = "pk";
-const EXPIRES_AT: &str = "expires_at";
+pub(super) const PK: &str = "pk";
+pub(super) const EXPIRES_AT: &str = "expires_at";
 
 /// A stored login session.
 pub struct Session {
@@ -87,8 +87,8 @@ pub struct CodeClaim {
 /// Sessions and code claims in one DynamoDB table.
 #[derive(Clone)]
 pub struct SessionStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl SessionStore {
@@ -239,19 +239,19 @@ fn parse_session(item: &HashMap<String, AttributeValue>) -> Option<Session> {
     })
 }
 
-fn string_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+pub(super) fn string_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
     item.get(name)?.as_s().ok().cloned()
 }
 
-fn number_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+pub(super) fn number_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(super) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn n(value: i64) -> AttributeValue {
+pub(super) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use super::{Errcode, LoginCode};
+use super::Errcode;
 use crate::config::Config;
 
 /// Time to open a TCP+TLS connection; WeChat's edge answers in tens of milliseconds.
@@ -14,16 +15,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before the single retry of a call that certainly did not consume the code.
 const RETRY_DELAY: Duration = Duration::from_millis(200);
-
-/// What code2Session gives for a valid code.
-pub struct Code2Session {
-    /// The user's id within this mini-program.
-    pub openid: String,
-    /// The user's id across the Open Platform account, when the app is bound to one.
-    pub unionid: Option<String>,
-    /// Key for the user's encrypted data; never leaves the server.
-    pub session_key: SecretString,
-}
 
 /// Why a WeChat call gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +48,7 @@ impl WeChatError {
 
     /// True when repeating the very same call cannot turn a success into 40163: only a
     /// busy answer or a request that never left (wechat-facts: never retry after a timeout).
-    fn safe_to_retry(&self) -> bool {
+    pub(super) fn safe_to_retry(&self) -> bool {
         matches!(self, Self::Api(Errcode::SystemBusy) | Self::Unreachable)
     }
 
@@ -71,16 +62,6 @@ impl WeChatError {
             Self::Transport
         }
     }
-}
-
-/// code2Session's answer; every field optional because failures carry only errcode/errmsg.
-#[derive(Deserialize)]
-struct Code2SessionBody {
-    #[serde(default)]
-    errcode: i64,
-    openid: Option<String>,
-    session_key: Option<String>,
-    unionid: Option<String>,
 }
 
 /// Client for the WeChat endpoints wxlogin uses.
@@ -107,34 +88,22 @@ impl WeChatClient {
         })
     }
 
-    /// Exchanges a login code for the user's identity and session_key.
-    ///
-    /// Retries once, and only when the code certainly was not consumed.
-    pub async fn code2session(&self, code: &LoginCode) -> Result<Code2Session, WeChatError> {
-        match self.code2session_once(code).await {
-            Err(err) if err.safe_to_retry() => {
-                tracing::debug!(error = %err, "code2Session retried once");
-                tokio::time::sleep(RETRY_DELAY).await;
-                self.code2session_once(code).await
-            }
-            outcome => outcome,
-        }
+    /// `{api_base}{path}`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api_base)
     }
 
-    async fn code2session_once(&self, code: &LoginCode) -> Result<Code2Session, WeChatError> {
-        let url = format!("{}/sns/jscode2session", self.api_base);
-        let response = self
-            .http
-            .get(url)
-            .query(&[
-                ("appid", self.appid.as_str()),
-                ("secret", self.secret.expose_secret()),
-                ("js_code", code.as_str()),
-                ("grant_type", "authorization_code"),
-            ])
+    /// Sends `request` and decodes WeChat's answer: HTTP 200 with JSON that WeChat labels
+    /// `text/plain`, so the content-type is ignored; a non-zero `errcode` is an error
+    /// whatever else the body holds.
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, WeChatError> {
+        let response = request
             .send()
             .await
-            // The reqwest error's Display holds the URL, secret included: classify, drop it.
+            // The reqwest error's Display holds the URL, secrets included: classify, drop it.
             .map_err(|err| WeChatError::from_transport(&err))?;
         if !response.status().is_success() {
             return Err(WeChatError::BadResponse("non-2xx HTTP status"));
@@ -143,26 +112,51 @@ impl WeChatClient {
             .bytes()
             .await
             .map_err(|err| WeChatError::from_transport(&err))?;
-        // WeChat labels its JSON text/plain, so the content-type is ignored.
-        let body: Code2SessionBody = serde_json::from_slice(&bytes)
+        let envelope: Envelope = serde_json::from_slice(&bytes)
             .map_err(|_| WeChatError::BadResponse("body is not the documented JSON"))?;
-        if let Some(errcode) = Errcode::from_raw(body.errcode) {
+        if let Some(errcode) = Errcode::from_raw(envelope.errcode) {
             return Err(WeChatError::Api(errcode));
         }
-        let openid = body
-            .openid
-            .filter(|id| !id.is_empty())
-            .ok_or(WeChatError::BadResponse("success without openid"))?;
-        let session_key = body
-            .session_key
-            .filter(|key| !key.is_empty())
-            .ok_or(WeChatError::BadResponse("success without session_key"))?;
-        Ok(Code2Session {
-            openid,
-            unionid: body.unionid.filter(|id| !id.is_empty()),
-            session_key: SecretString::from(session_key),
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|_| WeChatError::BadResponse("body lacks the documented fields"))
     }
+
+    /// Runs `attempt`, and once more after a pause if it failed in a way that cannot have
+    /// consumed anything (busy, or never sent).
+    pub(super) async fn with_safe_retry<T, F, Fut>(&self, attempt: F) -> Result<T, WeChatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, WeChatError>>,
+    {
+        match attempt().await {
+            Err(err) if err.safe_to_retry() => {
+                tracing::debug!(error = %err, "WeChat call retried once");
+                tokio::time::sleep(RETRY_DELAY).await;
+                attempt().await
+            }
+            outcome => outcome,
+        }
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The appid calls are made for.
+    pub fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    pub(super) fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+}
+
+/// The part every WeChat answer shares.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    errcode: i64,
 }
 
 #[cfg(test)]

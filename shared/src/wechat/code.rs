@@ -11,15 +11,40 @@ pub const MAX_CODE_LEN: usize = 128;
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginCode(String);
 
+/// A getPhoneNumber button `code`, same alphabet and bounds as a login code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneCode(String);
+
+fn plausible_code(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= MAX_CODE_LEN
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl PhoneCode {
+    /// Accepts a code that could have come from the getPhoneNumber button.
+    pub fn parse(raw: &str) -> Option<Self> {
+        plausible_code(raw).then(|| Self(raw.to_owned()))
+    }
+
+    /// The code as WeChat expects it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PhoneCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PhoneCode(<{} chars>)", self.0.len())
+    }
+}
+
 impl LoginCode {
     /// Accepts a code that could have come from `wx.login`; `None` otherwise.
     pub fn parse(raw: &str) -> Option<Self> {
-        let plausible = !raw.is_empty()
-            && raw.len() <= MAX_CODE_LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        plausible.then(|| Self(raw.to_owned()))
+        plausible_code(raw).then(|| Self(raw.to_owned()))
     }
 
     /// The code as WeChat expects it in `js_code`.

@@ -22,6 +22,12 @@ pub enum Errcode {
     InvalidAccessToken,
     /// `42001`: the access token expired (refresh once and retry).
     AccessTokenExpired,
+    /// `45009`: the app's daily quota for this API is spent.
+    QuotaExceeded,
+    /// `87009`: checksession's signature does not match: the stored session_key is stale.
+    InvalidSignature,
+    /// `40164`: the caller's IP is not on the app's whitelist (Lambda needs a fixed egress IP).
+    IpNotWhitelisted,
     /// Any other code, kept for logs and metrics.
     Other(i64),
 }
@@ -40,6 +46,9 @@ impl Errcode {
             40013 => Self::InvalidAppId,
             40001 => Self::InvalidAccessToken,
             42001 => Self::AccessTokenExpired,
+            45009 => Self::QuotaExceeded,
+            87009 => Self::InvalidSignature,
+            40164 => Self::IpNotWhitelisted,
             other => Self::Other(other),
         })
     }
@@ -56,8 +65,16 @@ impl Errcode {
             Self::InvalidAppId => 40013,
             Self::InvalidAccessToken => 40001,
             Self::AccessTokenExpired => 42001,
+            Self::QuotaExceeded => 45009,
+            Self::InvalidSignature => 87009,
+            Self::IpNotWhitelisted => 40164,
             Self::Other(raw) => raw,
         }
+    }
+
+    /// True for the two answers that mean "fetch a new access token and try once more".
+    pub fn is_access_token_rejection(self) -> bool {
+        matches!(self, Self::InvalidAccessToken | Self::AccessTokenExpired)
     }
 
     /// True when WeChat certainly did not consume the login code, so the user may send

@@ -1,0 +1,559 @@
+//! Every row of the contract's `/decrypt-phone` table, through the handler with real
+//! DynamoDB Local and a real sandbox over HTTP.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use aes::Aes128;
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeEncrypt, KeyIvInit};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use devkit::stack::{TEST_APPID, TestResponse, TestStack, post, post_with_bearer};
+use lambda_http::Request;
+use serde_json::{Value, json};
+use wxlogin::clock::now_epoch_seconds;
+use wxlogin::function::HttpFunction;
+use wxlogin::phone::PhoneService;
+use wxlogin::session::{Session, SessionToken};
+
+const PHONE: &str = "13800138000";
+
+async fn call(service: &PhoneService, request: Request) -> TestResponse {
+    TestResponse::from_response(service.handle(request).await).unwrap()
+}
+
+async fn decrypt(service: &PhoneService, token: &str, body: &Value) -> TestResponse {
+    call(service, post_with_bearer(token, body.to_string())).await
+}
+
+fn assert_error(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(
+        (response.status, response.error_code()),
+        (status, code),
+        "{:?}",
+        response.json
+    );
+    assert!(
+        response.json["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(response.headers.contains_key("x-request-id"));
+}
+
+fn assert_phone(response: &TestResponse, phone: &str, pure: &str, country: &str) {
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(
+        response.json,
+        json!({ "phoneNumber": phone, "purePhoneNumber": pure, "countryCode": country }),
+        "exactly the three fields"
+    );
+}
+
+/// A logged-in user and the getPhoneNumber button's output for them.
+async fn user_with_phone(stack: &TestStack) -> (String, Value, Value) {
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let phone = stack
+        .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": PHONE }))
+        .await
+        .unwrap();
+    (token, user, phone)
+}
+
+fn legacy(phone: &Value) -> Value {
+    json!({ "encryptedData": phone["encryptedData"], "iv": phone["iv"] })
+}
+
+/// Encrypts `plaintext` as WeChat documents it (AES-128-CBC, PKCS#7, key = base64
+/// session_key), independent of the sandbox.
+fn wechat_encrypt(session_key: &str, iv: [u8; 16], plaintext: &Value) -> Value {
+    let key: [u8; 16] = STANDARD.decode(session_key).unwrap().try_into().unwrap();
+    let ciphertext = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
+        .encrypt_padded_vec::<Pkcs7>(plaintext.to_string().as_bytes());
+    json!({ "encryptedData": STANDARD.encode(ciphertext), "iv": STANDARD.encode(iv) })
+}
+
+#[tokio::test]
+async fn the_legacy_form_decrypts_to_the_three_fields() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+
+    let response = decrypt(&service, &token, &legacy(&phone)).await;
+
+    assert_phone(&response, PHONE, PHONE, "86");
+    assert_eq!(response.headers["cache-control"], "no-store");
+    assert_eq!(
+        stack.wechat_calls("getuserphonenumber").await.unwrap(),
+        0,
+        "no WeChat call"
+    );
+}
+
+#[tokio::test]
+async fn documented_wechat_plaintext_decrypts_including_foreign_numbers() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let plaintext = json!({
+        "phoneNumber": "+1 4155552671",
+        "purePhoneNumber": "4155552671",
+        "countryCode": "1",
+        "watermark": { "timestamp": 1_477_314_187, "appid": TEST_APPID }
+    });
+    let body = wechat_encrypt(user["session_key"].as_str().unwrap(), [7; 16], &plaintext);
+
+    assert_phone(
+        &decrypt(&service, &token, &body).await,
+        "+1 4155552671",
+        "4155552671",
+        "1",
+    );
+}
+
+#[tokio::test]
+async fn the_current_form_exchanges_the_code() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+
+    let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+
+    assert_phone(&response, PHONE, PHONE, "86");
+}
+
+#[tokio::test]
+async fn a_numeric_country_code_is_answered_as_a_string() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let phone = stack
+        .sandbox_phone(
+            json!({ "openid": user["openid"], "phoneNumber": PHONE, "countryCodeAsNumber": true }),
+        )
+        .await
+        .unwrap();
+
+    let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+
+    assert_phone(&response, PHONE, PHONE, "86");
+}
+
+#[tokio::test]
+async fn the_access_token_is_fetched_once_and_shared_across_instances() {
+    let stack = TestStack::start().await.unwrap();
+    let first = stack.phone_service().await.unwrap();
+    let second = stack.phone_service().await.unwrap();
+    for service in [&first, &first, &second] {
+        let (token, _, phone) = user_with_phone(&stack).await;
+        let response = decrypt(service, &token, &json!({ "code": phone["code"] })).await;
+        assert_eq!(response.status, 200, "{:?}", response.json);
+    }
+    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1);
+    let cached = stack
+        .store()
+        .get_access_token(TEST_APPID)
+        .await
+        .unwrap()
+        .expect("cached under its own key");
+    assert!(cached.expires_at > now_epoch_seconds() + 7000);
+}
+
+#[tokio::test]
+async fn a_rejected_access_token_is_refreshed_once_and_the_call_retried() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    for errcode in [40001, 42001] {
+        let (token, _, phone) = user_with_phone(&stack).await;
+        stack
+            .sandbox_fault(json!({ "api": "getuserphonenumber", "errcode": errcode, "times": 1 }))
+            .await
+            .unwrap();
+        let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+        assert_phone(&response, PHONE, PHONE, "86");
+    }
+    // Each rejection: one plain refresh (same token back), then a forced one.
+    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1 + 2 + 2);
+    assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn a_token_rejected_twice_is_wechat_error() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+    stack
+        .sandbox_fault(json!({ "api": "getuserphonenumber", "errcode": 40001, "times": 2 }))
+        .await
+        .unwrap();
+
+    let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+
+    assert_error(&response, 502, "wechat_error");
+    assert_eq!(
+        stack.wechat_calls("getuserphonenumber").await.unwrap(),
+        2,
+        "retried once only"
+    );
+}
+
+#[tokio::test]
+async fn current_form_upstream_errors_follow_the_table() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let phone_code = || async {
+        let phone = stack
+            .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": PHONE }))
+            .await
+            .unwrap();
+        json!({ "code": phone["code"] })
+    };
+
+    let unknown = decrypt(
+        &service,
+        &token,
+        &json!({ "code": "0a3Xk9000AbCdE1fGh2iJk3lMn4oPq5r" }),
+    )
+    .await;
+    assert_error(&unknown, 401, "invalid_code");
+
+    let body = phone_code().await;
+    assert_eq!(decrypt(&service, &token, &body).await.status, 200);
+    assert_error(&decrypt(&service, &token, &body).await, 401, "invalid_code");
+
+    for (fault, status, code) in [
+        (json!({ "errcode": 45011, "times": 1 }), 429, "rate_limited"),
+        (
+            json!({ "errcode": -1, "times": 2 }),
+            503,
+            "wechat_unavailable",
+        ),
+        (json!({ "errcode": 40164, "times": 1 }), 502, "wechat_error"),
+        (
+            json!({ "body": "<html>gateway</html>", "times": 1 }),
+            502,
+            "wechat_error",
+        ),
+        (
+            json!({ "delay_ms": 8000, "times": 1 }),
+            503,
+            "wechat_unavailable",
+        ),
+    ] {
+        let mut fault = fault;
+        fault["api"] = json!("getuserphonenumber");
+        stack.sandbox_fault(fault.clone()).await.unwrap();
+        let response = decrypt(&service, &token, &phone_code().await).await;
+        assert_error(&response, status, code);
+        if status == 429 {
+            assert_eq!(response.headers["retry-after"], "60");
+        }
+    }
+
+    // stable_token failing is an upstream failure too, not a crash.
+    let fresh_instance = stack.phone_service().await.unwrap();
+    stack
+        .store()
+        .put_access_token(
+            TEST_APPID,
+            &wxlogin::session::CachedAccessToken {
+                token: "expired".into(),
+                expires_at: 0,
+                fetched_at: 0,
+            },
+        )
+        .await
+        .unwrap();
+    stack
+        .sandbox_fault(json!({ "api": "stable_token", "errcode": -1, "times": 2 }))
+        .await
+        .unwrap();
+    assert_error(
+        &decrypt(&fresh_instance, &token, &phone_code().await).await,
+        503,
+        "wechat_unavailable",
+    );
+    assert_eq!(
+        decrypt(&fresh_instance, &token, &phone_code().await)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn tokens_that_are_missing_malformed_unknown_expired_or_revoked_are_401() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user, phone) = user_with_phone(&stack).await;
+    let body = legacy(&phone).to_string();
+
+    assert_error(
+        &call(&service, post(body.clone())).await,
+        401,
+        "invalid_token",
+    );
+    let mut basic = post(body.clone());
+    basic
+        .headers_mut()
+        .insert("authorization", format!("Basic {token}").parse().unwrap());
+    assert_error(&call(&service, basic).await, 401, "invalid_token");
+    assert_error(
+        &call(&service, post_with_bearer("short", body.clone())).await,
+        401,
+        "invalid_token",
+    );
+    let unknown = SessionToken::generate().unwrap();
+    let response = call(&service, post_with_bearer(unknown.expose(), body.clone())).await;
+    assert_error(&response, 401, "invalid_token");
+    assert_eq!(response.headers["www-authenticate"], "Bearer");
+
+    let expired = SessionToken::generate().unwrap();
+    let now = now_epoch_seconds();
+    stack
+        .store()
+        .put_session(
+            &expired.hash(),
+            &Session {
+                openid: user["openid"].as_str().unwrap().to_owned(),
+                unionid: None,
+                session_key: user["session_key"].as_str().unwrap().to_owned().into(),
+                created_at: now - 7300,
+                expires_at: now - 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &call(&service, post_with_bearer(expired.expose(), body.clone())).await,
+        401,
+        "invalid_token",
+    );
+
+    assert_eq!(
+        call(&service, post_with_bearer(&token, body.clone()))
+            .await
+            .status,
+        200
+    );
+    let parsed = SessionToken::parse(&token).unwrap();
+    stack.store().delete_session(&parsed.hash()).await.unwrap();
+    assert_error(
+        &call(&service, post_with_bearer(&token, body)).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_and_never_reach_wechat() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+    let data = phone["encryptedData"].as_str().unwrap();
+    let iv = phone["iv"].as_str().unwrap();
+    let sixteen = STANDARD.encode([1u8; 16]);
+
+    for (name, body) in [
+        ("not JSON", json!("{oops")),
+        ("neither form", json!({})),
+        (
+            "both forms",
+            json!({ "encryptedData": data, "iv": iv, "code": phone["code"] }),
+        ),
+        ("encryptedData without iv", json!({ "encryptedData": data })),
+        ("iv without encryptedData", json!({ "iv": iv })),
+        ("iv and code", json!({ "iv": iv, "code": phone["code"] })),
+        (
+            "encryptedData is a number",
+            json!({ "encryptedData": 5, "iv": iv }),
+        ),
+        ("code is a number", json!({ "code": 5 })),
+        ("code has a space", json!({ "code": "abc def" })),
+        (
+            "encryptedData not base64",
+            json!({ "encryptedData": "%%%%", "iv": iv }),
+        ),
+        (
+            "encryptedData URL alphabet",
+            json!({ "encryptedData": data.replace('+', "-").replace('/', "_"), "iv": iv }),
+        ),
+        (
+            "encryptedData empty",
+            json!({ "encryptedData": "", "iv": iv }),
+        ),
+        (
+            "encryptedData 17 bytes",
+            json!({ "encryptedData": STANDARD.encode([1u8; 17]), "iv": iv }),
+        ),
+        (
+            "iv 15 bytes",
+            json!({ "encryptedData": data, "iv": STANDARD.encode([1u8; 15]) }),
+        ),
+        (
+            "iv 17 bytes",
+            json!({ "encryptedData": data, "iv": STANDARD.encode([1u8; 17]) }),
+        ),
+        (
+            "iv without padding",
+            json!({ "encryptedData": data, "iv": sixteen.trim_end_matches('=') }),
+        ),
+    ] {
+        let body = match &body {
+            Value::String(raw) => raw.clone(),
+            other => other.to_string(),
+        };
+        let response = call(&service, post_with_bearer(&token, body)).await;
+        assert_error(&response, 400, "invalid_request");
+        assert!(
+            !response.json["message"].as_str().unwrap().contains(data),
+            "{name}: never echo input"
+        );
+    }
+    let big = json!({ "encryptedData": "A".repeat(20_000), "iv": iv });
+    assert_error(
+        &decrypt(&service, &token, &big).await,
+        413,
+        "payload_too_large",
+    );
+    let mut get = post_with_bearer(&token, legacy(&phone).to_string());
+    *get.method_mut() = http::Method::GET;
+    assert_error(&call(&service, get).await, 405, "method_not_allowed");
+    assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_plus_that_arrived_as_a_space_is_repaired() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    // Retry until the sandbox's random ciphertext contains a '+', so the repair is exercised.
+    for _ in 0..20 {
+        let (token, _, phone) = user_with_phone(&stack).await;
+        let body = legacy(&phone).to_string();
+        if !body.contains('+') {
+            continue;
+        }
+        let response = decrypt(
+            &service,
+            &token,
+            &serde_json::from_str::<Value>(&body.replace('+', " ")).unwrap(),
+        )
+        .await;
+        assert_phone(&response, PHONE, PHONE, "86");
+        return;
+    }
+    panic!("no '+' in 20 random ciphertexts");
+}
+
+#[tokio::test]
+async fn data_made_before_a_relogin_is_a_session_key_mismatch() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (_, user, old_phone) = user_with_phone(&stack).await;
+
+    // The user logs in again and WeChat rotates the key; our new session holds the new key.
+    let (new_token, _) = stack
+        .logged_in_user(
+            json!({ "openid": user["openid"], "session_key": STANDARD.encode([9u8; 16]) }),
+        )
+        .await
+        .unwrap();
+    assert_error(
+        &decrypt(&service, &new_token, &legacy(&old_phone)).await,
+        422,
+        "session_key_mismatch",
+    );
+
+    // As the contract tells the client: tap again, with data made under the new key.
+    let new_phone = stack
+        .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": PHONE }))
+        .await
+        .unwrap();
+    assert_phone(
+        &decrypt(&service, &new_token, &legacy(&new_phone)).await,
+        PHONE,
+        PHONE,
+        "86",
+    );
+}
+
+#[tokio::test]
+async fn data_made_for_another_app_is_a_session_key_mismatch() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let foreign = stack
+        .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": PHONE, "watermarkAppid": "wx00000000otherapp" }))
+        .await
+        .unwrap();
+    assert_error(
+        &decrypt(&service, &token, &legacy(&foreign)).await,
+        422,
+        "session_key_mismatch",
+    );
+
+    let no_watermark = wechat_encrypt(
+        user["session_key"].as_str().unwrap(),
+        [3; 16],
+        &json!({ "phoneNumber": PHONE, "purePhoneNumber": PHONE, "countryCode": "86" }),
+    );
+    assert_error(
+        &decrypt(&service, &token, &no_watermark).await,
+        422,
+        "session_key_mismatch",
+    );
+}
+
+#[tokio::test]
+async fn every_single_byte_flip_of_the_ciphertext_is_rejected() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+    let ciphertext = STANDARD
+        .decode(phone["encryptedData"].as_str().unwrap())
+        .unwrap();
+    let mut tried = 0;
+
+    for position in 0..ciphertext.len() {
+        for mask in [0x01u8, 0xff] {
+            let mut tampered = ciphertext.clone();
+            tampered[position] ^= mask;
+            let body = json!({ "encryptedData": STANDARD.encode(&tampered), "iv": phone["iv"] });
+            let response = decrypt(&service, &token, &body).await;
+            assert!(
+                matches!(response.status, 400 | 422),
+                "flip {mask:#04x} at byte {position}: {} {:?}",
+                response.status,
+                response.json
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 2 * 64);
+}
+
+#[tokio::test]
+async fn a_dynamodb_outage_is_503_and_the_instance_recovers() {
+    let mut stack = TestStack::with_private_dynamodb().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, _, phone) = user_with_phone(&stack).await;
+    assert_eq!(decrypt(&service, &token, &legacy(&phone)).await.status, 200);
+
+    stack.stop_dynamodb().await.unwrap();
+    let started = std::time::Instant::now();
+    assert_error(
+        &decrypt(&service, &token, &legacy(&phone)).await,
+        503,
+        "store_unavailable",
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    stack.restart_dynamodb().await.unwrap();
+    // In-memory DynamoDB Local lost the session: a fresh login works on the same instance.
+    let (token, _, phone) = user_with_phone(&stack).await;
+    assert_eq!(decrypt(&service, &token, &legacy(&phone)).await.status, 200);
+}

@@ -1,0 +1,196 @@
+//! The phone-number side: `/sandbox/phone` (what the getPhoneNumber button yields),
+//! `POST /wxa/business/getuserphonenumber` and `GET /wxa/checksession`.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use aes::Aes128;
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeEncrypt, KeyIvInit};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::Shared;
+use crate::access::reject_access_token;
+use crate::random;
+use crate::state::{Api, IssuedPhoneCode};
+use crate::wechat_api::{errcode, lock, suffer, wechat_json};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneRequest {
+    #[serde(rename = "openid")]
+    openid: String,
+    phone_number: String,
+    country_code: Option<String>,
+    /// Send `countryCode` as a number in getuserphonenumber (WeChat has done both).
+    #[serde(default)]
+    country_code_as_number: bool,
+    /// Put another app's id in the watermark (data made for a different mini-program).
+    watermark_appid: Option<String>,
+}
+
+fn control_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": "invalid_request", "message": message })),
+    )
+        .into_response()
+}
+
+/// `POST /sandbox/phone {"openid", "phoneNumber", "countryCode"?}` → `{"encryptedData",
+/// "iv", "code"}`, encrypted with the user's current session_key, our appid in the watermark.
+pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> Response {
+    let request: PhoneRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected {{\"openid\", \"phoneNumber\", \"countryCode\"?}}: {err}"),
+            );
+        }
+    };
+    let country_code = request.country_code.unwrap_or_else(|| "86".to_owned());
+    let pure = request
+        .phone_number
+        .strip_prefix(&format!("+{country_code}"))
+        .unwrap_or(&request.phone_number)
+        .trim()
+        .to_owned();
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let watermark = json!({
+        "timestamp": timestamp,
+        "appid": request.watermark_appid.unwrap_or_else(|| shared.config.appid.clone()),
+    });
+    let plaintext = json!({
+        "phoneNumber": request.phone_number,
+        "purePhoneNumber": pure,
+        "countryCode": country_code,
+        "watermark": watermark,
+    });
+
+    let mut state = lock(&shared);
+    let Some(user) = state.users.get(&request.openid) else {
+        return control_error(
+            StatusCode::NOT_FOUND,
+            "unknown openid: call /sandbox/login first",
+        );
+    };
+    let Some(key) = STANDARD
+        .decode(&user.session_key)
+        .ok()
+        .and_then(|key| <[u8; 16]>::try_from(key).ok())
+    else {
+        return control_error(
+            StatusCode::CONFLICT,
+            "this user's session_key is not base64 of 16 bytes",
+        );
+    };
+    let iv = random::iv();
+    let encrypted = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
+        .encrypt_padded_vec::<Pkcs7>(plaintext.to_string().as_bytes());
+
+    let mut phone_info = plaintext;
+    if request.country_code_as_number
+        && let Ok(number) = country_code.parse::<u64>()
+    {
+        phone_info["countryCode"] = json!(number);
+    }
+    let code = random::code();
+    state.phone_codes.insert(
+        code.clone(),
+        IssuedPhoneCode {
+            phone_info,
+            issued: Instant::now(),
+            used: false,
+        },
+    );
+    Json(json!({
+        "encryptedData": STANDARD.encode(encrypted),
+        "iv": STANDARD.encode(iv),
+        "code": code,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct PhoneCodeRequest {
+    code: Option<String>,
+}
+
+/// `POST /wxa/business/getuserphonenumber?access_token=…` with `{"code"}`.
+pub(crate) async fn getuserphonenumber(
+    State(shared): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let fault = lock(&shared).record_call(Api::Getuserphonenumber);
+    if let Some(response) = suffer(fault).await {
+        return response;
+    }
+    let mut state = lock(&shared);
+    if let Some(rejection) =
+        reject_access_token(&state, params.get("access_token").map(String::as_str))
+    {
+        return rejection;
+    }
+    let Some(code) = serde_json::from_slice::<PhoneCodeRequest>(&body)
+        .ok()
+        .and_then(|r| r.code)
+    else {
+        return errcode(47001, "data format error");
+    };
+    let code_ttl = shared.config.code_ttl;
+    let Some(issued) = state.phone_codes.get_mut(&code) else {
+        return errcode(40029, "invalid code");
+    };
+    // A used or expired phone code is just invalid to WeChat.
+    if issued.used || issued.issued.elapsed() > code_ttl {
+        return errcode(40029, "invalid code");
+    }
+    issued.used = true;
+    wechat_json(&json!({ "errcode": 0, "errmsg": "ok", "phone_info": issued.phone_info }))
+}
+
+/// `GET /wxa/checksession?access_token&signature&openid&sig_method=hmac_sha256`.
+pub(crate) async fn checksession(
+    State(shared): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let fault = lock(&shared).record_call(Api::Checksession);
+    if let Some(response) = suffer(fault).await {
+        return response;
+    }
+    let state = lock(&shared);
+    if let Some(rejection) =
+        reject_access_token(&state, params.get("access_token").map(String::as_str))
+    {
+        return rejection;
+    }
+    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    if param("sig_method") != "hmac_sha256" || param("signature").is_empty() {
+        return errcode(40097, "invalid args");
+    }
+    let Some(user) = state.users.get(param("openid")) else {
+        return errcode(40003, "invalid openid");
+    };
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(user.session_key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(b"");
+    if hex::encode(mac.finalize().into_bytes()) == param("signature") {
+        wechat_json(&json!({ "errcode": 0, "errmsg": "ok" }))
+    } else {
+        errcode(87009, "invalid signature")
+    }
+}

@@ -1,0 +1,143 @@
+//! The access token, shared by every instance through the sessions table and held in
+//! memory between requests. Refreshed ahead of expiry; refreshed once on rejection.
+
+use tokio::sync::Mutex;
+
+use crate::clock::now_epoch_seconds;
+use crate::session::{CachedAccessToken, SessionStore};
+use crate::wechat::{AccessToken, WeChatClient, WeChatError};
+
+/// Refresh this long before WeChat's expiry, so no request carries a token that dies
+/// in flight.
+const REFRESH_AHEAD_SECONDS: i64 = 300;
+/// A token fetched this recently is used even inside the refresh window: stable_token may
+/// hand back the same near-expiry token, and asking again on every request would burn quota.
+const RECENT_FETCH_SECONDS: i64 = 30;
+/// Never use a token with less life than this.
+const MIN_REMAINING_SECONDS: i64 = 10;
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+#[error("no access token: {0}")]
+pub struct AccessTokenError(#[from] pub WeChatError);
+
+/// Access tokens for one appid, cached in memory and in DynamoDB.
+pub struct AccessTokenCache {
+    store: SessionStore,
+    memory: Mutex<Option<CachedAccessToken>>,
+}
+
+fn usable(cached: &CachedAccessToken, now: i64) -> bool {
+    let remaining = cached.expires_at - now;
+    remaining > REFRESH_AHEAD_SECONDS
+        || (now - cached.fetched_at < RECENT_FETCH_SECONDS && remaining > MIN_REMAINING_SECONDS)
+}
+
+impl AccessTokenCache {
+    /// A cache backed by `store`'s table.
+    pub fn new(store: SessionStore) -> Self {
+        Self {
+            store,
+            memory: Mutex::new(None),
+        }
+    }
+
+    /// A live token: from memory, else the shared item, else a fresh one from stable_token.
+    pub async fn get(&self, wechat: &WeChatClient) -> Result<AccessToken, AccessTokenError> {
+        let now = now_epoch_seconds();
+        // One refresh at a time per instance; the others wait and reuse its result.
+        let mut memory = self.memory.lock().await;
+        if let Some(cached) = memory.as_ref().filter(|cached| usable(cached, now)) {
+            return Ok(AccessToken::new(cached.token.clone()));
+        }
+        match self.store.get_access_token(wechat.appid()).await {
+            Ok(Some(shared)) if usable(&shared, now) => {
+                let token = AccessToken::new(shared.token.clone());
+                *memory = Some(shared);
+                return Ok(token);
+            }
+            Ok(_) => {}
+            // The cache is an optimisation: without DynamoDB, ask WeChat directly.
+            Err(err) => tracing::warn!(error = %err, "access token cache unreadable"),
+        }
+        self.fetch(wechat, false, &mut memory).await
+    }
+
+    /// After WeChat rejected `rejected` (40001/42001): a token that is not `rejected`,
+    /// forcing a refresh if stable_token hands the same one back.
+    pub async fn replace(
+        &self,
+        wechat: &WeChatClient,
+        rejected: &AccessToken,
+    ) -> Result<AccessToken, AccessTokenError> {
+        let mut memory = self.memory.lock().await;
+        if let Some(cached) = memory.as_ref()
+            && cached.token != rejected.expose()
+            && usable(cached, now_epoch_seconds())
+        {
+            // Another request on this instance already replaced it.
+            return Ok(AccessToken::new(cached.token.clone()));
+        }
+        let fresh = self.fetch(wechat, false, &mut memory).await?;
+        if &fresh != rejected {
+            return Ok(fresh);
+        }
+        self.fetch(wechat, true, &mut memory).await
+    }
+
+    async fn fetch(
+        &self,
+        wechat: &WeChatClient,
+        force_refresh: bool,
+        memory: &mut Option<CachedAccessToken>,
+    ) -> Result<AccessToken, AccessTokenError> {
+        let fresh = wechat.stable_token(force_refresh).await?;
+        let now = now_epoch_seconds();
+        let cached = CachedAccessToken {
+            token: fresh.token.expose().to_owned(),
+            expires_at: now.saturating_add(i64::try_from(fresh.expires_in).unwrap_or(i64::MAX)),
+            fetched_at: now,
+        };
+        if let Err(err) = self.store.put_access_token(wechat.appid(), &cached).await {
+            tracing::warn!(error = %err, "access token cache not updated");
+        }
+        tracing::info!(
+            force_refresh,
+            expires_in = fresh.expires_in,
+            "access token refreshed"
+        );
+        *memory = Some(cached);
+        Ok(fresh.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(expires_in: i64, fetched_ago: i64) -> CachedAccessToken {
+        CachedAccessToken {
+            token: "t".into(),
+            expires_at: 1_000 + expires_in,
+            fetched_at: 1_000 - fetched_ago,
+        }
+    }
+
+    #[test]
+    fn tokens_are_refreshed_ahead_of_expiry() {
+        assert!(usable(&cached(7200, 3600), 1_000));
+        assert!(usable(&cached(301, 3600), 1_000));
+        assert!(!usable(&cached(300, 3600), 1_000));
+        assert!(!usable(&cached(-5, 3600), 1_000));
+    }
+
+    #[test]
+    fn a_just_fetched_short_lived_token_is_used_rather_than_refetched() {
+        assert!(usable(&cached(200, 5), 1_000));
+        assert!(!usable(&cached(200, 31), 1_000));
+        assert!(
+            !usable(&cached(10, 1), 1_000),
+            "too close to death even when fresh"
+        );
+    }
+}

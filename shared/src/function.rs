@@ -1,0 +1,43 @@
+//! What every wxlogin Lambda binary does: logs, config, clients once, then serve.
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response, run, service_fn};
+
+use crate::config::Config;
+
+/// Why a function could not be built at init.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the WeChat HTTP client: {0}")]
+pub struct InitError(#[from] reqwest::Error);
+
+/// A handler service that a binary runs; built once per Lambda instance.
+pub trait HttpFunction: Sized + Sync {
+    /// The binary's name, for start-up errors.
+    const NAME: &'static str;
+
+    /// Builds the service and its clients from validated config.
+    fn from_config(config: &Config) -> impl Future<Output = Result<Self, InitError>> + Send;
+
+    /// Serves one request; every outcome is a contract response.
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// The whole of a function's `main`: a bad configuration ends init with a message naming
+/// the variable (Lambda shows it and marks the init failed), never a panic.
+pub async fn run_function<F: HttpFunction>() -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{}: configuration error: {err}", F::NAME);
+            std::process::exit(2);
+        }
+    };
+    let function = F::from_config(&config).await?;
+    let function = &function;
+    run(service_fn(move |request| async move {
+        Ok::<_, Infallible>(function.handle(request).await)
+    }))
+    .await
+}

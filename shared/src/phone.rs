@@ -1,0 +1,167 @@
+//! `POST /decrypt-phone`: a logged-in user's phone number, from either getPhoneNumber form.
+//!
+//! - legacy `{"encryptedData", "iv"}`: decrypted here with the session's session_key
+//!   (one DynamoDB read, no WeChat call);
+//! - current `{"code"}`: exchanged at `getuserphonenumber` with the shared access token.
+
+use std::time::Instant;
+
+use http::Method;
+use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::access_token::AccessTokenCache;
+use crate::api::{ApiError, Timings, bearer_token, finish, json_body, request_id, timed};
+use crate::clock::now_epoch_seconds;
+use crate::config::Config;
+use crate::function::{HttpFunction, InitError};
+use crate::session::{self, Session, SessionStore};
+use crate::wechat::{
+    Ciphertext, DecryptError, Iv, PhoneCode, PhoneNumber, SessionKey, WeChatClient, WeChatError,
+    decrypt_user_data, parse_encrypted,
+};
+
+const SHAPE_HINT: &str = "expected a JSON object with either \"encryptedData\" and \"iv\" (base64 strings) \
+     or \"code\" (a string from the getPhoneNumber button), not both";
+
+#[derive(Deserialize)]
+struct PhoneRequest {
+    #[serde(rename = "encryptedData")]
+    encrypted_data: Option<String>,
+    iv: Option<String>,
+    code: Option<String>,
+}
+
+/// The two forms the getPhoneNumber button produces, parsed.
+enum PhoneForm {
+    Legacy { ciphertext: Ciphertext, iv: Iv },
+    Current(PhoneCode),
+}
+
+impl PhoneForm {
+    fn parse(body: PhoneRequest) -> Result<Self, ApiError> {
+        match (body.encrypted_data, body.iv, body.code) {
+            (Some(data), Some(iv), None) => {
+                let (ciphertext, iv) = parse_encrypted(&data, &iv).map_err(|err| match err {
+                    DecryptError::BadInput(message) => ApiError::InvalidRequest(message),
+                    DecryptError::KeyMismatch => ApiError::SessionKeyMismatch,
+                })?;
+                Ok(Self::Legacy { ciphertext, iv })
+            }
+            (None, None, Some(code)) => PhoneCode::parse(&code).map(Self::Current).ok_or(
+                ApiError::InvalidRequest(
+                    "code must be 1-128 characters [A-Za-z0-9_-] from the getPhoneNumber button",
+                ),
+            ),
+            _ => Err(ApiError::InvalidRequest(SHAPE_HINT)),
+        }
+    }
+}
+
+/// The decrypt-phone handler with its clients, built once per Lambda instance.
+pub struct PhoneService {
+    wechat: WeChatClient,
+    store: SessionStore,
+    access_tokens: AccessTokenCache,
+    appid: String,
+}
+
+impl HttpFunction for PhoneService {
+    const NAME: &'static str = "decrypt-phone";
+
+    async fn from_config(config: &Config) -> Result<Self, InitError> {
+        let store = SessionStore::new(session::connect().await, &config.sessions_table);
+        Ok(Self::new(WeChatClient::new(config)?, store))
+    }
+
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let mut timings = Timings::default();
+        let outcome = self.handle_parsed(&request, &mut timings).await;
+        finish(Self::NAME, &request_id, started, &timings, &outcome)
+    }
+}
+
+impl PhoneService {
+    /// Assembles a service from ready clients (tests point them at local stand-ins).
+    pub fn new(wechat: WeChatClient, store: SessionStore) -> Self {
+        Self {
+            appid: wechat.appid().to_owned(),
+            access_tokens: AccessTokenCache::new(store.clone()),
+            wechat,
+            store,
+        }
+    }
+
+    async fn handle_parsed(
+        &self,
+        request: &Request,
+        timings: &mut Timings,
+    ) -> Result<PhoneNumber, ApiError> {
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let token = bearer_token(request)?;
+        // Everything checkable without I/O is checked before the DynamoDB read.
+        let form = PhoneForm::parse(json_body(request, SHAPE_HINT)?)?;
+        let session = timed(
+            &mut timings.store,
+            self.store.get_session(&token.hash(), now_epoch_seconds()),
+        )
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "DynamoDB call failed");
+            ApiError::StoreUnavailable
+        })?
+        .ok_or(ApiError::InvalidToken)?;
+        match form {
+            PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, &ciphertext, &iv),
+            PhoneForm::Current(code) => timed(&mut timings.wechat, self.exchange(&code)).await,
+        }
+    }
+
+    fn decrypt(
+        &self,
+        session: &Session,
+        ciphertext: &Ciphertext,
+        iv: &Iv,
+    ) -> Result<PhoneNumber, ApiError> {
+        // A stored key that is not 16 bytes cannot decrypt anything: a fresh login fixes it.
+        let key = SessionKey::from_base64(session.session_key.expose_secret())
+            .ok_or(ApiError::SessionKeyMismatch)?;
+        let data = decrypt_user_data(&key, iv, ciphertext, &self.appid)
+            .map_err(|_| ApiError::SessionKeyMismatch)?;
+        PhoneNumber::from_json(&data).ok_or(ApiError::SessionKeyMismatch)
+    }
+
+    async fn exchange(&self, code: &PhoneCode) -> Result<PhoneNumber, ApiError> {
+        let token = self
+            .access_tokens
+            .get(&self.wechat)
+            .await
+            .map_err(|err| wechat_failure(err.0))?;
+        match self.wechat.get_user_phone_number(&token, code).await {
+            Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
+                // Rejected before the code was looked at: refresh once and retry.
+                tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
+                let fresh = self
+                    .access_tokens
+                    .replace(&self.wechat, &token)
+                    .await
+                    .map_err(|err| wechat_failure(err.0))?;
+                self.wechat
+                    .get_user_phone_number(&fresh, code)
+                    .await
+                    .map_err(wechat_failure)
+            }
+            outcome => outcome.map_err(wechat_failure),
+        }
+    }
+}
+
+fn wechat_failure(err: WeChatError) -> ApiError {
+    tracing::warn!(wechat_error = %err, "WeChat phone API failed");
+    err.into()
+}
