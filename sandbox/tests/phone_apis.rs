@@ -1,0 +1,210 @@
+//! The sandbox's access-token and phone APIs behave like WeChat's.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use aes::Aes128;
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeDecrypt, KeyIvInit};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use wechat_sandbox::{RunningSandbox, SandboxConfig};
+
+const APPID: &str = "wxsandboxtest00002";
+const SECRET: &str = "sandbox-phone-secret";
+
+async fn start(access_token_ttl: Duration) -> RunningSandbox {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    wechat_sandbox::spawn(
+        listener,
+        SandboxConfig {
+            access_token_ttl,
+            ..SandboxConfig::new(APPID, SECRET)
+        },
+    )
+    .unwrap()
+}
+
+async fn post(sandbox: &RunningSandbox, path: &str, body: Value) -> Value {
+    let text = reqwest::Client::new()
+        .post(format!("{}{path}", sandbox.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn stable_token(sandbox: &RunningSandbox, force_refresh: bool) -> Value {
+    post(
+        sandbox,
+        "/cgi-bin/stable_token",
+        json!({ "grant_type": "client_credential", "appid": APPID, "secret": SECRET, "force_refresh": force_refresh }),
+    )
+    .await
+}
+
+async fn phone_number(sandbox: &RunningSandbox, access_token: &str, code: &Value) -> Value {
+    post(
+        sandbox,
+        &format!("/wxa/business/getuserphonenumber?access_token={access_token}"),
+        json!({ "code": code }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn stable_token_is_stable_until_forced() {
+    let sandbox = start(Duration::from_secs(7200)).await;
+    let first = stable_token(&sandbox, false).await;
+    assert_eq!(first["expires_in"], 7200);
+    let again = stable_token(&sandbox, false).await;
+    assert_eq!(again["access_token"], first["access_token"]);
+    let forced = stable_token(&sandbox, true).await;
+    assert_ne!(forced["access_token"], first["access_token"]);
+
+    let wrong = post(
+        &sandbox,
+        "/cgi-bin/stable_token",
+        json!({ "grant_type": "client_credential", "appid": APPID, "secret": "nope" }),
+    )
+    .await;
+    assert_eq!(wrong["errcode"], 40125);
+}
+
+#[tokio::test]
+async fn phone_codes_need_a_live_token_and_work_once() {
+    let sandbox = start(Duration::from_secs(1)).await;
+    let user = post(&sandbox, "/sandbox/login", json!({})).await;
+    let phone = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": user["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    let token = stable_token(&sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(
+        phone_number(&sandbox, "", &phone["code"]).await["errcode"],
+        41001
+    );
+    assert_eq!(
+        phone_number(&sandbox, "forged", &phone["code"]).await["errcode"],
+        40001
+    );
+    let answer = phone_number(&sandbox, &token, &phone["code"]).await;
+    assert_eq!(answer["errcode"], 0);
+    assert_eq!(answer["phone_info"]["purePhoneNumber"], "13800138000");
+    assert_eq!(answer["phone_info"]["countryCode"], "86");
+    assert_eq!(answer["phone_info"]["watermark"]["appid"], APPID);
+    assert_eq!(
+        phone_number(&sandbox, &token, &phone["code"]).await["errcode"],
+        40029,
+        "single use"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": user["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    assert_eq!(
+        phone_number(&sandbox, &token, &later["code"]).await["errcode"],
+        42001,
+        "expired token"
+    );
+}
+
+#[tokio::test]
+async fn encrypted_data_follows_wechats_format_with_the_current_key() {
+    let sandbox = start(Duration::from_secs(7200)).await;
+    let user = post(&sandbox, "/sandbox/login", json!({})).await;
+    let phone = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": user["openid"], "phoneNumber": "+1 4155552671", "countryCode": "1" }),
+    )
+    .await;
+    let key: [u8; 16] = STANDARD
+        .decode(user["session_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let iv: [u8; 16] = STANDARD
+        .decode(phone["iv"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let plaintext = cbc::Decryptor::<Aes128>::new(&key.into(), &iv.into())
+        .decrypt_padded_vec::<Pkcs7>(
+            &STANDARD
+                .decode(phone["encryptedData"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+    let info: Value = serde_json::from_slice(&plaintext).unwrap();
+    assert_eq!(info["phoneNumber"], "+1 4155552671");
+    assert_eq!(info["purePhoneNumber"], "4155552671");
+    assert_eq!(info["countryCode"], "1");
+    assert_eq!(info["watermark"]["appid"], APPID);
+    assert!(info["watermark"]["timestamp"].as_u64().unwrap() > 1_700_000_000);
+}
+
+#[tokio::test]
+async fn checksession_verifies_the_current_key() {
+    let sandbox = start(Duration::from_secs(7200)).await;
+    let user = post(
+        &sandbox,
+        "/sandbox/login",
+        json!({ "openid": "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "session_key": "tiihtNczf5v6AKRyjwEUhQ==" }),
+    )
+    .await;
+    let token = stable_token(&sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check = |signature: &'static str| {
+        let url = format!(
+            "{}/wxa/checksession?access_token={token}&signature={signature}&openid={}&sig_method=hmac_sha256",
+            sandbox.base_url(),
+            user["openid"].as_str().unwrap()
+        );
+        async move {
+            serde_json::from_str::<Value>(&reqwest::get(url).await.unwrap().text().await.unwrap())
+                .unwrap()
+        }
+    };
+    // The published signature for the demo key (wechat-facts.md).
+    let demo = "7154f9f8b4b76b92f541cbf0e37d48840fa06e5e42da92a6f80168a1516a4735";
+    assert_eq!(check(demo).await["errcode"], 0);
+    post(
+        &sandbox,
+        "/sandbox/login",
+        json!({ "openid": "oGZUI0egBJY1zhBYw2KhdUfwVJJE", "session_key": "AAAAAAAAAAAAAAAAAAAAAA==" }),
+    )
+    .await;
+    assert_eq!(check(demo).await["errcode"], 87009, "the key rotated");
+}
+
+#[tokio::test]
+async fn phone_requests_for_unknown_users_are_refused() {
+    let sandbox = start(Duration::from_secs(7200)).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/sandbox/phone", sandbox.base_url()))
+        .json(&json!({ "openid": "nobody", "phoneNumber": "13800138000" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
