@@ -29,7 +29,7 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
-cargo build --locked -p onlogin -p wechat-sandbox -p wxlogin-devkit
+cargo build --locked -p onlogin -p decrypt-phone -p wechat-sandbox -p wxlogin-devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
@@ -56,30 +56,46 @@ wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
 api="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 cat <<TXT
 
 wxlogin is running locally:
-  functions        $api/onlogin          (cargo lambda watch; logs: .cache/logs/cargo-lambda-watch.log)
+  functions        $api/onlogin
+                   $api/decrypt-phone   (cargo lambda watch; logs: .cache/logs/cargo-lambda-watch.log)
   WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 
-Walk through a login (copy-paste):
-  CODE=\$(curl -s -X POST $sandbox/sandbox/login -d '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
-  curl -s -X POST $api/onlogin -H 'content-type: application/json' -d "{\"code\":\"\$CODE\"}"
-  # → {"token":"…","expires_in":7200,"openid":"…"}; the same code again → 409 code_used
+Walk through a login and a phone number (copy-paste, in order):
+  pick() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"\$1\"])"; }
+  USER=\$(curl -s -X POST $sandbox/sandbox/login -d '{}')                      # what wx.login yields
+  LOGIN=\$(curl -s -X POST $api/onlogin -d "{\"code\":\"\$(echo "\$USER" | pick code)\"}")
+  echo "\$LOGIN"                                                   # {"token":"…","expires_in":7200,"openid":"…"}
+  TOKEN=\$(echo "\$LOGIN" | pick token)
+  PHONE=\$(curl -s -X POST $sandbox/sandbox/phone -d "{\"openid\":\"\$(echo "\$USER" | pick openid)\",\"phoneNumber\":\"13800138000\"}")
+  curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" \\
+       -d "{\"encryptedData\":\"\$(echo "\$PHONE" | pick encryptedData)\",\"iv\":\"\$(echo "\$PHONE" | pick iv)\"}"
+  curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" -d "{\"code\":\"\$(echo "\$PHONE" | pick code)\"}"
+  # both → {"phoneNumber":"13800138000","purePhoneNumber":"13800138000","countryCode":"86"}
 
 Ctrl-C stops everything.
 TXT
 
 if $check_only; then
   log "checking the walk"
-  code=$(curl -sf -X POST "$sandbox/sandbox/login" -d '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
-  answer=$(curl -s --max-time 600 -X POST "$api/onlogin" -H 'content-type: application/json' -d "{\"code\":\"$code\"}")
-  echo "$answer" | python3 -c 'import json,sys; a=json.load(sys.stdin); assert len(a["token"]) == 43 and a["openid"], a' \
-    || die "the walk did not yield a token: $answer"
+  user=$(curl -sf -X POST "$sandbox/sandbox/login" -d '{}')
+  code=$(echo "$user" | json_field code)
+  login=$(curl -s --max-time 600 -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
+  token=$(echo "$login" | json_field token 2>/dev/null) || die "the walk did not yield a token: $login"
+  [ "${#token}" = 43 ] || die "unexpected token: $login"
   replay=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
   [ "$replay" = 409 ] || die "a replayed code answered $replay, expected 409"
-  log "the walk yields a token; replay answers 409"
+  phone=$(curl -sf -X POST "$sandbox/sandbox/phone" -d "{\"openid\":\"$(echo "$user" | json_field openid)\",\"phoneNumber\":\"13800138000\"}")
+  legacy=$(curl -s --max-time 600 -X POST "$api/decrypt-phone" -H "authorization: Bearer $token" \
+    -d "{\"encryptedData\":\"$(echo "$phone" | json_field encryptedData)\",\"iv\":\"$(echo "$phone" | json_field iv)\"}")
+  [ "$(echo "$legacy" | json_field purePhoneNumber 2>/dev/null)" = 13800138000 ] || die "legacy phone form failed: $legacy"
+  current=$(curl -s -X POST "$api/decrypt-phone" -H "authorization: Bearer $token" -d "{\"code\":\"$(echo "$phone" | json_field code)\"}")
+  [ "$(echo "$current" | json_field purePhoneNumber 2>/dev/null)" = 13800138000 ] || die "code phone form failed: $current"
+  log "the walk works: token, replay 409, phone by encryptedData and by code"
   exit 0
 fi
 wait
