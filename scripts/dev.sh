@@ -55,13 +55,14 @@ start_service cargo-lambda-watch cargo lambda watch --quiet \
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
-api="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+# The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
+api="http://127.0.0.1:$LAMBDA_PORT"
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 cat <<TXT
 
 wxlogin is running locally:
-  functions        $api/onlogin
-                   $api/decrypt-phone   (cargo lambda watch; logs: .cache/logs/cargo-lambda-watch.log)
+  functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
+                   $api/decrypt-phone    (POST; cargo lambda watch, logs in .cache/logs/)
   WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 
@@ -87,7 +88,8 @@ if $check_only; then
   login=$(curl -s --max-time 600 -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
   token=$(echo "$login" | json_field token 2>/dev/null) || die "the walk did not yield a token: $login"
   [ "${#token}" = 43 ] || die "unexpected token: $login"
-  replay=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
+  # The replay goes through cargo-lambda's own path, so both local paths are checked.
+  replay=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/lambda-url/onlogin" -d "{\"code\":\"$code\"}")
   [ "$replay" = 409 ] || die "a replayed code answered $replay, expected 409"
   phone=$(curl -sf -X POST "$sandbox/sandbox/phone" -d "{\"openid\":\"$(echo "$user" | json_field openid)\",\"phoneNumber\":\"13800138000\"}")
   legacy=$(curl -s --max-time 600 -X POST "$api/decrypt-phone" -H "authorization: Bearer $token" \
