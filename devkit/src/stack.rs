@@ -161,7 +161,11 @@ impl TestStack {
             local_client(&self.dynamodb_endpoint).await,
             &config.sessions_table,
         );
-        Ok(PhoneService::new(WeChatClient::new(&config)?, store))
+        Ok(PhoneService::new(
+            WeChatClient::new(&config)?,
+            store,
+            config.watermark_max_age,
+        ))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.

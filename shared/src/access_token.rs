@@ -5,7 +5,7 @@ use tokio::sync::Mutex;
 
 use crate::clock::now_epoch_seconds;
 use crate::session::{CachedAccessToken, SessionStore};
-use crate::wechat::{AccessToken, WeChatClient, WeChatError};
+use crate::wechat::{AccessToken, FreshAccessToken, WeChatClient, WeChatError};
 
 /// Refresh this long before WeChat's expiry, so no request carries a token that dies
 /// in flight.
@@ -60,38 +60,57 @@ impl AccessTokenCache {
             // The cache is an optimisation: without DynamoDB, ask WeChat directly.
             Err(err) => tracing::warn!(error = %err, "access token cache unreadable"),
         }
-        self.fetch(wechat, false, &mut memory).await
+        self.fetch(wechat, &mut memory).await
     }
 
-    /// After WeChat rejected `rejected` (40001/42001): a token that is not `rejected`,
-    /// forcing a refresh if stable_token hands the same one back.
+    /// After WeChat rejected `rejected` (40001/42001): a token that is not `rejected`.
+    /// Reuses one another request or instance already got; else asks stable_token, and
+    /// forces a refresh only if it hands the rejected token back. The rejected token is
+    /// never cached again.
     pub async fn replace(
         &self,
         wechat: &WeChatClient,
         rejected: &AccessToken,
     ) -> Result<AccessToken, AccessTokenError> {
         let mut memory = self.memory.lock().await;
-        if let Some(cached) = memory.as_ref()
-            && cached.token != rejected.expose()
-            && usable(cached, now_epoch_seconds())
-        {
-            // Another request on this instance already replaced it.
+        let now = now_epoch_seconds();
+        let replacement =
+            |cached: &CachedAccessToken| cached.token != rejected.expose() && usable(cached, now);
+        if let Some(cached) = memory.as_ref().filter(|cached| replacement(cached)) {
             return Ok(AccessToken::new(cached.token.clone()));
         }
-        let fresh = self.fetch(wechat, false, &mut memory).await?;
-        if &fresh != rejected {
-            return Ok(fresh);
+        if let Ok(Some(shared)) = self.store.get_access_token(wechat.appid()).await
+            && replacement(&shared)
+        {
+            let token = AccessToken::new(shared.token.clone());
+            *memory = Some(shared);
+            return Ok(token);
         }
-        self.fetch(wechat, true, &mut memory).await
+        let plain = wechat.stable_token(false).await?;
+        let fresh = if &plain.token == rejected {
+            wechat.stable_token(true).await?
+        } else {
+            plain
+        };
+        Ok(self.remember(wechat, fresh, &mut memory).await)
     }
 
     async fn fetch(
         &self,
         wechat: &WeChatClient,
-        force_refresh: bool,
         memory: &mut Option<CachedAccessToken>,
     ) -> Result<AccessToken, AccessTokenError> {
-        let fresh = wechat.stable_token(force_refresh).await?;
+        let fresh = wechat.stable_token(false).await?;
+        Ok(self.remember(wechat, fresh, memory).await)
+    }
+
+    /// Caches `fresh` in memory and, for the other instances, in DynamoDB.
+    async fn remember(
+        &self,
+        wechat: &WeChatClient,
+        fresh: FreshAccessToken,
+        memory: &mut Option<CachedAccessToken>,
+    ) -> AccessToken {
         let now = now_epoch_seconds();
         let cached = CachedAccessToken {
             token: fresh.token.expose().to_owned(),
@@ -101,13 +120,9 @@ impl AccessTokenCache {
         if let Err(err) = self.store.put_access_token(wechat.appid(), &cached).await {
             tracing::warn!(error = %err, "access token cache not updated");
         }
-        tracing::info!(
-            force_refresh,
-            expires_in = fresh.expires_in,
-            "access token refreshed"
-        );
+        tracing::info!(expires_in = fresh.expires_in, "access token refreshed");
         *memory = Some(cached);
-        Ok(fresh.token)
+        fresh.token
     }
 }
 

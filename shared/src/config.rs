@@ -24,6 +24,9 @@ pub struct Config {
     pub sessions_table: String,
     /// Lifetime of a session (`SESSION_TTL_SECONDS`).
     pub session_ttl: Duration,
+    /// Oldest legacy phone data accepted, by its watermark timestamp
+    /// (`WATERMARK_MAX_AGE_SECONDS`); unset means the timestamp is not checked.
+    pub watermark_max_age: Option<Duration>,
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.
@@ -84,12 +87,26 @@ impl Config {
             },
         };
 
+        let watermark_max_age = match get("WATERMARK_MAX_AGE_SECONDS") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Some(Duration::from_secs(seconds)),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "WATERMARK_MAX_AGE_SECONDS",
+                        reason: "expected whole seconds above 0, or unset to skip the check",
+                    });
+                }
+            },
+        };
+
         Ok(Self {
             appid,
             secret,
             wechat_api_base,
             sessions_table,
             session_ttl: Duration::from_secs(session_ttl),
+            watermark_max_age,
         })
     }
 }
@@ -142,6 +159,26 @@ mod tests {
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.sessions_table, "wxlogin-sessions");
         assert_eq!(config.session_ttl, Duration::from_secs(7200));
+        assert_eq!(config.watermark_max_age, None);
+    }
+
+    #[test]
+    fn watermark_max_age_is_optional_whole_seconds() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("WATERMARK_MAX_AGE_SECONDS", "600"));
+        assert_eq!(
+            config_from(&pairs).unwrap().watermark_max_age,
+            Some(Duration::from_secs(600))
+        );
+        pairs.pop();
+        pairs.push(("WATERMARK_MAX_AGE_SECONDS", "0"));
+        assert!(matches!(
+            config_from(&pairs).unwrap_err(),
+            ConfigError::Invalid {
+                name: "WATERMARK_MAX_AGE_SECONDS",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::api::{ApiError, Timings, finish, json_body, request_id, timed};
+use crate::api::{ApiError, Timings, finish, json_body, request_id, timed, within_deadline};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError};
@@ -66,7 +66,7 @@ impl HttpFunction for LoginService {
         let started = Instant::now();
         let request_id = request_id(&request);
         let mut timings = Timings::default();
-        let outcome = self.handle_parsed(&request, &mut timings).await;
+        let outcome = within_deadline(&request, self.handle_parsed(&request, &mut timings)).await;
         finish(Self::NAME, &request_id, started, &timings, &outcome)
     }
 }
@@ -130,12 +130,15 @@ impl LoginService {
             ApiError::StoreUnavailable
         })?;
         let ttl_seconds = i64::try_from(self.session_ttl.as_secs()).unwrap_or(i64::MAX);
+        // Read the clock again: the WeChat call may have taken seconds, and the session must
+        // live the full `expires_in` the client is told.
+        let created_at = now_epoch_seconds();
         let session = Session {
             openid: identity.openid,
             unionid: identity.unionid,
             session_key: identity.session_key,
-            created_at: now,
-            expires_at: now.saturating_add(ttl_seconds),
+            created_at,
+            expires_at: created_at.saturating_add(ttl_seconds),
         };
         // The code is spent at WeChat now; if this write fails the user must wx.login again.
         timed(

@@ -4,7 +4,7 @@
 //!   (one DynamoDB read, no WeChat call);
 //! - current `{"code"}`: exchanged at `getuserphonenumber` with the shared access token.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::Method;
 use lambda_http::{Body, Request, Response};
@@ -12,14 +12,16 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{ApiError, Timings, bearer_token, finish, json_body, request_id, timed};
+use crate::api::{
+    ApiError, Timings, bearer_token, finish, json_body, request_id, timed, within_deadline,
+};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError};
 use crate::session::{self, Session, SessionStore};
 use crate::wechat::{
-    Ciphertext, DecryptError, Iv, PhoneCode, PhoneNumber, SessionKey, WeChatClient, WeChatError,
-    decrypt_user_data, parse_encrypted,
+    Ciphertext, DecryptError, Errcode, Iv, PhoneCode, PhoneNumber, SessionKey, WeChatClient,
+    WeChatError, decrypt_user_data, parse_encrypted,
 };
 
 const SHAPE_HINT: &str = "expected a JSON object with either \"encryptedData\" and \"iv\" (base64 strings) \
@@ -65,6 +67,7 @@ pub struct PhoneService {
     store: SessionStore,
     access_tokens: AccessTokenCache,
     appid: String,
+    watermark_max_age: Option<Duration>,
 }
 
 impl HttpFunction for PhoneService {
@@ -72,23 +75,32 @@ impl HttpFunction for PhoneService {
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
         let store = SessionStore::new(session::connect().await, &config.sessions_table);
-        Ok(Self::new(WeChatClient::new(config)?, store))
+        Ok(Self::new(
+            WeChatClient::new(config)?,
+            store,
+            config.watermark_max_age,
+        ))
     }
 
     async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = request_id(&request);
         let mut timings = Timings::default();
-        let outcome = self.handle_parsed(&request, &mut timings).await;
+        let outcome = within_deadline(&request, self.handle_parsed(&request, &mut timings)).await;
         finish(Self::NAME, &request_id, started, &timings, &outcome)
     }
 }
 
 impl PhoneService {
     /// Assembles a service from ready clients (tests point them at local stand-ins).
-    pub fn new(wechat: WeChatClient, store: SessionStore) -> Self {
+    pub fn new(
+        wechat: WeChatClient,
+        store: SessionStore,
+        watermark_max_age: Option<Duration>,
+    ) -> Self {
         Self {
             appid: wechat.appid().to_owned(),
+            watermark_max_age,
             access_tokens: AccessTokenCache::new(store.clone()),
             wechat,
             store,
@@ -133,7 +145,13 @@ impl PhoneService {
             .ok_or(ApiError::SessionKeyMismatch)?;
         let data = decrypt_user_data(&key, iv, ciphertext, &self.appid)
             .map_err(|_| ApiError::SessionKeyMismatch)?;
-        PhoneNumber::from_json(&data).ok_or(ApiError::SessionKeyMismatch)
+        if let Some(max_age) = self.watermark_max_age
+            && !watermark_is_recent(&data, max_age)
+        {
+            // Old data replayed, or made before the key rotated: fresh data fixes it.
+            return Err(ApiError::SessionKeyMismatch);
+        }
+        PhoneNumber::from_json(&data).ok_or(ApiError::NotPhoneData)
     }
 
     async fn exchange(&self, code: &PhoneCode) -> Result<PhoneNumber, ApiError> {
@@ -161,7 +179,20 @@ impl PhoneService {
     }
 }
 
+/// True when `watermark.timestamp` is within `max_age` of now (either side: clocks drift).
+fn watermark_is_recent(data: &serde_json::Value, max_age: Duration) -> bool {
+    let Some(timestamp) = data["watermark"]["timestamp"].as_i64() else {
+        return false;
+    };
+    let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    now_epoch_seconds().abs_diff(timestamp) <= max_age.unsigned_abs()
+}
+
 fn wechat_failure(err: WeChatError) -> ApiError {
     tracing::warn!(wechat_error = %err, "WeChat phone API failed");
-    err.into()
+    match err {
+        // About the phone code, not a login code: the user taps the button again.
+        WeChatError::Api(Errcode::InvalidCode | Errcode::CodeUsed) => ApiError::InvalidPhoneCode,
+        other => other.into(),
+    }
 }

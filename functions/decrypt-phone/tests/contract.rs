@@ -557,3 +557,57 @@ async fn a_dynamodb_outage_is_503_and_the_instance_recovers() {
     let (token, _, phone) = user_with_phone(&stack).await;
     assert_eq!(decrypt(&service, &token, &legacy(&phone)).await.status, 200);
 }
+
+#[tokio::test]
+async fn this_apps_data_without_a_phone_number_is_invalid_request() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let user_info = wechat_encrypt(
+        user["session_key"].as_str().unwrap(),
+        [5; 16],
+        &json!({ "nickName": "Band", "watermark": { "timestamp": 1_477_314_187, "appid": TEST_APPID } }),
+    );
+
+    let response = decrypt(&service, &token, &user_info).await;
+
+    assert_error(&response, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn the_watermark_age_is_checked_only_when_configured() {
+    let stack = TestStack::start().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let made_at = |age: i64| {
+        wechat_encrypt(
+            user["session_key"].as_str().unwrap(),
+            [6; 16],
+            &json!({
+                "phoneNumber": PHONE, "purePhoneNumber": PHONE, "countryCode": "86",
+                "watermark": { "timestamp": now_epoch_seconds() - age, "appid": TEST_APPID }
+            }),
+        )
+    };
+    let unchecked = stack.phone_service().await.unwrap();
+    assert_phone(
+        &decrypt(&unchecked, &token, &made_at(86_400)).await,
+        PHONE,
+        PHONE,
+        "86",
+    );
+
+    let mut config = stack.config();
+    config.watermark_max_age = Some(Duration::from_secs(600));
+    let checked = stack.phone_service_with(config).await.unwrap();
+    assert_phone(
+        &decrypt(&checked, &token, &made_at(30)).await,
+        PHONE,
+        PHONE,
+        "86",
+    );
+    assert_error(
+        &decrypt(&checked, &token, &made_at(86_400)).await,
+        422,
+        "session_key_mismatch",
+    );
+}

@@ -40,6 +40,13 @@ pub enum ApiError {
     /// 502: WeChat answered something we cannot use.
     #[error("WeChat returned an unexpected error")]
     WeChatError,
+    /// 401: WeChat says the getPhoneNumber code is invalid, used or expired.
+    #[error("the phone code is invalid, used or expired: ask the user to tap the button again")]
+    InvalidPhoneCode,
+    /// 400: the data decrypted and is this app's, but it holds no phone number (userInfo
+    /// data sent to the phone endpoint, say).
+    #[error("encryptedData is not getPhoneNumber data")]
+    NotPhoneData,
     /// 401: no valid session for the bearer token (missing, malformed, unknown, expired).
     #[error("missing, malformed, unknown or expired token: log in again through /onlogin")]
     InvalidToken,
@@ -56,10 +63,12 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_) | Self::NotPhoneData => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidCode | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InvalidCode | Self::InvalidPhoneCode | Self::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::SessionKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::UserBlocked => StatusCode::FORBIDDEN,
@@ -72,10 +81,10 @@ impl ApiError {
     /// The stable machine-readable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidRequest(_) | Self::NotPhoneData => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::InvalidCode => "invalid_code",
+            Self::InvalidCode | Self::InvalidPhoneCode => "invalid_code",
             Self::InvalidToken => "invalid_token",
             Self::SessionKeyMismatch => "session_key_mismatch",
             Self::CodeUsed => "code_used",
@@ -108,7 +117,7 @@ impl From<WeChatError> for ApiError {
             WeChatError::Api(Errcode::RateLimited) => Self::RateLimited {
                 retry_after_seconds: RATE_LIMIT_RETRY_AFTER_SECONDS,
             },
-            WeChatError::Api(Errcode::SystemBusy | Errcode::QuotaExceeded)
+            WeChatError::Api(Errcode::SystemBusy)
             | WeChatError::Unreachable
             | WeChatError::Timeout
             | WeChatError::Transport => Self::WeChatUnavailable,
@@ -134,6 +143,21 @@ mod tests {
                 "wechat_unavailable",
             ),
             (WeChatError::Timeout, 503, "wechat_unavailable"),
+            (
+                WeChatError::Api(Errcode::QuotaExceeded),
+                502,
+                "wechat_error",
+            ),
+            (
+                WeChatError::Api(Errcode::InvalidAccessToken),
+                502,
+                "wechat_error",
+            ),
+            (
+                WeChatError::Api(Errcode::InvalidSignature),
+                502,
+                "wechat_error",
+            ),
             (WeChatError::Unreachable, 503, "wechat_unavailable"),
             (WeChatError::Transport, 503, "wechat_unavailable"),
             (

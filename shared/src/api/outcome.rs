@@ -1,9 +1,9 @@
 //! The end of every request: one response in the contract's shape, one log line.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use super::{ApiError, error_response, json_response};
@@ -23,6 +23,41 @@ pub async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T 
     let output = work.await;
     *total += started.elapsed();
     output
+}
+
+/// Answer this long before Lambda's deadline, so the client gets the contract's 503
+/// rather than API Gateway's own error when every upstream is slow at once.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
+/// The budget when there is no Lambda context (direct calls in tests and tools).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
+
+/// Runs `work` within the invocation's deadline; past it, 503 `wechat_unavailable`
+/// (whose advice, a fresh `wx.login` and a retry, holds whichever upstream was slow).
+pub async fn within_deadline<T>(
+    request: &Request,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let budget = request
+        .lambda_context_ref()
+        .and_then(|context| {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .as_millis();
+            let left_ms = u128::from(context.deadline).checked_sub(now_ms)?;
+            Duration::from_millis(u64::try_from(left_ms).ok()?).checked_sub(DEADLINE_MARGIN)
+        })
+        .unwrap_or(DEFAULT_BUDGET);
+    match tokio::time::timeout(budget, work).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::warn!(
+                budget_ms = budget.as_millis() as u64,
+                "request deadline reached"
+            );
+            Err(ApiError::WeChatUnavailable)
+        }
+    }
 }
 
 /// Turns a handler's outcome into its response and logs the request's one line: ids,

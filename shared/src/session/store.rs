@@ -135,7 +135,13 @@ impl SessionStore {
                     // The SDK retried a write whose first attempt had landed: the claim is ours.
                     Some(Some(holder)) if holder == claim_id => Ok(CodeClaim { key, claim_id }),
                     Some(_) => Err(ClaimError::AlreadyClaimed),
-                    None => Err(StoreError::from(err).into()),
+                    None => {
+                        let failure = StoreError::from(err);
+                        // A timed-out attempt may still have written the claim: take it back
+                        // (best effort) so the user's retry with this code is not a 409.
+                        let _ = self.release_code(CodeClaim { key, claim_id }).await;
+                        Err(failure.into())
+                    }
                 }
             }
         }

@@ -13,6 +13,10 @@ use crate::config::Config;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Whole-request budget: a stalled WeChat must not eat the Lambda's own timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections older than this are dropped rather than reused: after a Lambda freeze
+/// WeChat may have closed them, and a request written to a dead socket fails mid-flight,
+/// where we can no longer tell whether the code was consumed.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pause before the single retry of a call that certainly did not consume the code.
 const RETRY_DELAY: Duration = Duration::from_millis(200);
 
@@ -78,6 +82,7 @@ impl WeChatClient {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("wxlogin/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
