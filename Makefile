@@ -1,11 +1,14 @@
 # Each target is one line; the work is in scripts/.
-.PHONY: dev dev-check test lint
+.PHONY: dev dev-check demo test lint
 
 dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
 	@scripts/dev.sh
 
 dev-check: ## Start the stack, walk one login through it, stop
 	@scripts/dev.sh --check
+
+demo: ## Play a mini-program against the local stack (starts it if needed)
+	@scripts/demo.sh
 
 test: ## Install what is missing, start DynamoDB Local, run every test
 	@scripts/test.sh

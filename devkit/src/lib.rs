@@ -3,6 +3,7 @@
 //! drives the real function binaries, API Gateway v2 events, and the `TestStack`.
 
 pub mod apigw;
+pub mod demo;
 pub mod dynamodb_local;
 pub mod function_process;
 pub mod runtime_api;

@@ -2,6 +2,7 @@
 //!
 //! - `wxlogin-dev create-table <endpoint> <table>`: the sessions table with its TTL
 //!   (idempotent), as the SAM template defines it.
+//! - `wxlogin-dev demo <api-base> <sandbox-base>`: plays a mini-program against a running stack.
 
 use anyhow::bail;
 
@@ -20,6 +21,15 @@ async fn main() -> anyhow::Result<()> {
             println!("table {table} ready at {endpoint} (key pk, TTL on expires_at)");
             Ok(())
         }
-        _ => bail!("usage: wxlogin-dev create-table <dynamodb-endpoint> <table>"),
+        ["demo", api, sandbox] => {
+            devkit::demo::run(devkit::demo::Endpoints {
+                api: api.trim_end_matches('/').to_owned(),
+                sandbox: sandbox.trim_end_matches('/').to_owned(),
+            })
+            .await
+        }
+        _ => bail!(
+            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url>"
+        ),
     }
 }

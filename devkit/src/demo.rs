@@ -1,0 +1,305 @@
+//! `wxlogin-dev demo`: plays a mini-program against a running stack, step by step, with
+//! secrets masked in what it prints. Any surprise is an error (non-zero exit).
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+/// Where the stack answers.
+pub struct Endpoints {
+    /// Base URL of the functions (`POST /onlogin`, `POST /decrypt-phone`).
+    pub api: String,
+    /// Base URL of the WeChat sandbox.
+    pub sandbox: String,
+}
+
+struct Player {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    step: usize,
+}
+
+/// Shows the first and last few characters of a secret, enough to tell values apart.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// A copy of `value` with every secret-bearing field masked.
+fn masked(value: &Value) -> Value {
+    const SECRET_FIELDS: &[&str] = &[
+        "token",
+        "session_key",
+        "code",
+        "encryptedData",
+        "iv",
+        "phoneNumber",
+        "purePhoneNumber",
+        "authorization",
+    ];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, inner)| {
+                    let shown = match inner {
+                        Value::String(text) if SECRET_FIELDS.contains(&key.as_str()) => {
+                            json!(mask(text))
+                        }
+                        other => masked(other),
+                    };
+                    (key.clone(), shown)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+impl Player {
+    async fn post(
+        &mut self,
+        what: &str,
+        url: String,
+        bearer: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        self.step += 1;
+        println!("\n{}. {what}", self.step);
+        println!(
+            "   → POST {url}{}",
+            if bearer.is_some() {
+                "  (Authorization: Bearer …)"
+            } else {
+                ""
+            }
+        );
+        println!("     {}", masked(&body));
+        let mut request = self.http.post(&url).json(&body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        let status = response.status().as_u16();
+        let answer: Value = response
+            .json()
+            .await
+            .with_context(|| format!("POST {url}: body is not JSON"))?;
+        println!("   ← {status} {}", masked(&answer));
+        Ok((status, answer))
+    }
+
+    async fn expect(
+        &mut self,
+        what: &str,
+        url: String,
+        bearer: Option<&str>,
+        body: Value,
+        status: u16,
+    ) -> anyhow::Result<Value> {
+        let (got, answer) = self.post(what, url, bearer, body).await?;
+        if got != status {
+            bail!(
+                "step {}: expected {status}, got {got}: {}",
+                self.step,
+                masked(&answer)
+            );
+        }
+        Ok(answer)
+    }
+}
+
+fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
+    value[field]
+        .as_str()
+        .with_context(|| format!("no string {field:?} in {}", masked(value)))
+}
+
+/// Runs the walk: login → phone (both forms) → a re-login that rotates the key → the old
+/// data answers 422 → fresh data succeeds.
+pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
+    let phone = "13800138000";
+    let mut player = Player {
+        http: reqwest::Client::new(),
+        endpoints,
+        step: 0,
+    };
+    let (api, sandbox) = (
+        player.endpoints.api.clone(),
+        player.endpoints.sandbox.clone(),
+    );
+
+    let user = player
+        .expect(
+            "wx.login (the sandbox plays WeChat)",
+            format!("{sandbox}/sandbox/login"),
+            None,
+            json!({}),
+            200,
+        )
+        .await?;
+    let openid = text(&user, "openid")?.to_owned();
+    let login = player
+        .expect(
+            "log in",
+            format!("{api}/onlogin"),
+            None,
+            json!({ "code": user["code"] }),
+            200,
+        )
+        .await?;
+    let token = text(&login, "token")?.to_owned();
+    ensure!(
+        login["openid"] == openid.as_str(),
+        "onlogin answered another openid"
+    );
+    ensure!(
+        login.get("session_key").is_none(),
+        "onlogin leaked the session_key"
+    );
+
+    let replay = player
+        .expect(
+            "the same code again",
+            format!("{api}/onlogin"),
+            None,
+            json!({ "code": user["code"] }),
+            409,
+        )
+        .await?;
+    ensure!(replay["error"] == "code_used", "a replay must be code_used");
+
+    let button = player
+        .expect(
+            "tap getPhoneNumber (the sandbox plays the button)",
+            format!("{sandbox}/sandbox/phone"),
+            None,
+            json!({ "openid": openid, "phoneNumber": phone }),
+            200,
+        )
+        .await?;
+    let legacy_body = json!({ "encryptedData": button["encryptedData"], "iv": button["iv"] });
+    let legacy = player
+        .expect(
+            "phone number, legacy form",
+            format!("{api}/decrypt-phone"),
+            Some(&token),
+            legacy_body.clone(),
+            200,
+        )
+        .await?;
+    ensure!(
+        legacy["purePhoneNumber"] == phone,
+        "legacy form gave another number"
+    );
+    let current = player
+        .expect(
+            "phone number, code form",
+            format!("{api}/decrypt-phone"),
+            Some(&token),
+            json!({ "code": button["code"] }),
+            200,
+        )
+        .await?;
+    ensure!(
+        current["purePhoneNumber"] == phone,
+        "code form gave another number"
+    );
+
+    let mut rotated_key = [0u8; 16];
+    getrandom::fill(&mut rotated_key)?;
+    let relogin = player
+        .expect(
+            "wx.login again; WeChat rotates the session_key",
+            format!("{sandbox}/sandbox/login"),
+            None,
+            json!({ "openid": openid, "session_key": base64_encode(&rotated_key) }),
+            200,
+        )
+        .await?;
+    let second = player
+        .expect(
+            "log in again",
+            format!("{api}/onlogin"),
+            None,
+            json!({ "code": relogin["code"] }),
+            200,
+        )
+        .await?;
+    let new_token = text(&second, "token")?.to_owned();
+
+    let stale = player
+        .expect(
+            "the data made before the re-login",
+            format!("{api}/decrypt-phone"),
+            Some(&new_token),
+            legacy_body,
+            422,
+        )
+        .await?;
+    ensure!(
+        stale["error"] == "session_key_mismatch",
+        "stale data must be session_key_mismatch"
+    );
+
+    let again = player
+        .expect(
+            "tap getPhoneNumber again",
+            format!("{sandbox}/sandbox/phone"),
+            None,
+            json!({ "openid": openid, "phoneNumber": phone }),
+            200,
+        )
+        .await?;
+    let retried = player
+        .expect(
+            "phone number with fresh data",
+            format!("{api}/decrypt-phone"),
+            Some(&new_token),
+            json!({ "encryptedData": again["encryptedData"], "iv": again["iv"] }),
+            200,
+        )
+        .await?;
+    ensure!(
+        retried["purePhoneNumber"] == phone,
+        "retry gave another number"
+    );
+
+    println!(
+        "\ndemo passed: {} steps as a mini-program would take them",
+        player.step
+    );
+    Ok(())
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_only_the_ends() {
+        assert_eq!(mask("tiihtNczf5v6AKRyjwEUhQ=="), "tii…Q==");
+        assert_eq!(mask("short"), "*****");
+    }
+
+    #[test]
+    fn secret_fields_are_masked_at_any_depth() {
+        let shown = masked(
+            &json!({ "token": "abcdefghijklmnop", "nested": { "phoneNumber": "13800138000" }, "openid": "o123" }),
+        );
+        assert_eq!(shown["token"], "abc…nop");
+        assert_eq!(shown["nested"]["phoneNumber"], "138…000");
+        assert_eq!(shown["openid"], "o123");
+    }
+}

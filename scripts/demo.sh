@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make demo`: plays a mini-program against the local stack — login, phone number in both
+# forms, a re-login that rotates the key, the stale data's 422, the retry — printing each
+# request and answer with secrets masked. Starts the stack (scripts/dev.sh) if it is not
+# running, and stops what it started. Exits non-zero on any surprise.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+SANDBOX_PORT=${SANDBOX_PORT:-9100}
+LAMBDA_PORT=${LAMBDA_PORT:-9000}
+export SANDBOX_PORT LAMBDA_PORT
+
+cargo build --locked --quiet -p wxlogin-devkit
+trap stop_services EXIT
+
+if port_busy "$LAMBDA_PORT" && port_busy "$SANDBOX_PORT"; then
+  log "using the stack already running on ports $LAMBDA_PORT and $SANDBOX_PORT"
+else
+  log "starting the local stack (scripts/dev.sh; log in .cache/logs/dev-stack.log)"
+  start_service dev-stack scripts/dev.sh
+  deadline=$((SECONDS + 1200))
+  until grep -q "Ctrl-C stops everything" "$CACHE/logs/dev-stack.log" 2>/dev/null; do
+    kill -0 "$LAST_PID" 2>/dev/null || { tail -n 30 "$CACHE/logs/dev-stack.log" >&2; die "the stack did not start"; }
+    [ "$SECONDS" -lt "$deadline" ] || die "the stack did not start within 20 minutes"
+    sleep 1
+  done
+fi
+
+target/debug/wxlogin-dev demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT"
