@@ -1,5 +1,5 @@
 # Each target is one line; the work is in scripts/.
-.PHONY: dev dev-check demo test lint
+.PHONY: dev dev-check demo test bench lint
 
 dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
 	@scripts/dev.sh
@@ -12,6 +12,9 @@ demo: ## Play a mini-program against the local stack (starts it if needed)
 
 test: ## Install what is missing, start DynamoDB Local, run every test
 	@scripts/test.sh
+
+bench: ## Init time, per-request overhead, memory and arm64 size beside the floor and Node
+	@scripts/bench.sh
 
 lint: ## Formatting and clippy, as CI runs them
 	@cargo fmt --all -- --check && cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -39,8 +39,19 @@ impl FunctionProcess {
         runtime_api: &str,
         env: &[(String, String)],
     ) -> anyhow::Result<Self> {
+        Self::spawn_command(binary, &[], runtime_api, env)
+    }
+
+    /// Like [`FunctionProcess::spawn`] for a program that takes arguments (`node handler.mjs`).
+    pub fn spawn_command(
+        binary: &Path,
+        args: &[&str],
+        runtime_api: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
         command
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
@@ -75,6 +86,20 @@ impl FunctionProcess {
             std::thread::spawn(move || copy_into(stream, &sink));
         }
         Ok(Self { child, output })
+    }
+
+    /// The operating system's id for the process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory so far, in KiB (`VmHWM` from `/proc/<pid>/status`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Everything the process wrote to stdout and stderr so far.

@@ -28,7 +28,8 @@ struct Invocation {
 struct Shared {
     queue: Arc<Mutex<mpsc::Receiver<Invocation>>>,
     pending: Arc<std::sync::Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
-    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// When a function first asked for work; a watch so waiters wake the moment it does.
+    first_poll: Arc<tokio::sync::watch::Sender<Option<Instant>>>,
     init_error: Arc<std::sync::Mutex<Option<Value>>>,
 }
 
@@ -47,7 +48,7 @@ impl RuntimeApi {
         let shared = Shared {
             queue: Arc::new(Mutex::new(receiver)),
             pending: Arc::default(),
-            first_poll: Arc::default(),
+            first_poll: Arc::new(tokio::sync::watch::Sender::new(None)),
             init_error: Arc::default(),
         };
         let app = Router::new()
@@ -79,7 +80,17 @@ impl RuntimeApi {
 
     /// When a function first asked for work: the end of its init.
     pub fn first_poll(&self) -> Option<Instant> {
-        *lock(&self.shared.first_poll)
+        *self.shared.first_poll.borrow()
+    }
+
+    /// Waits until a function first asks for work (its init is over) and says when.
+    pub async fn wait_first_poll(&self, timeout: Duration) -> anyhow::Result<Instant> {
+        let mut receiver = self.shared.first_poll.subscribe();
+        let polled = tokio::time::timeout(timeout, receiver.wait_for(Option::is_some))
+            .await
+            .context("the function never asked for work")?
+            .map_err(|_| anyhow!("emulator stopped"))?;
+        polled.context("first poll vanished")
     }
 
     /// What a function reported through `/runtime/init/error`, if anything.
@@ -128,7 +139,10 @@ fn fresh_request_id() -> String {
 }
 
 async fn next(State(shared): State<Shared>) -> Response {
-    lock(&shared.first_poll).get_or_insert_with(Instant::now);
+    let now = Instant::now();
+    shared
+        .first_poll
+        .send_if_modified(|first| first.is_none() && first.replace(now).is_none());
     let Some(invocation) = shared.queue.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };

@@ -1,0 +1,192 @@
+//! The report: a Markdown table with ratios against the floor and Node, and an SVG chart
+//! of init time and peak memory.
+
+use std::fmt::Write;
+
+use crate::measure::{Quantiles, Sample};
+
+/// One line naming the machine and toolchain the numbers come from.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {}, {rustc}, node {node}",
+        std::env::consts::ARCH
+    )
+}
+
+fn ms(value: f64) -> String {
+    if value < 1.0 {
+        format!("{value:.3}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn pair(q: Option<Quantiles>) -> String {
+    q.map_or_else(
+        || "–".to_owned(),
+        |q| format!("{} / {}", ms(q.p50), ms(q.p99)),
+    )
+}
+
+/// The Markdown report.
+pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> String {
+    let floor = rows.first().map_or(1.0, |row| row.init.p50);
+    let node = rows
+        .iter()
+        .find(|row| row.subject.lambda_binary.is_none())
+        .map_or(f64::NAN, |row| row.init.p50);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Machine: {machine}. Release builds; {starts} cold starts and {requests} warm requests per function.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | init p50 / p90 ms | × floor | Node ÷ this | round trip p50 / p99 ms | own time in round trip p50 / p99 ms | own time in handler p50 / p99 ms | upstream mean ms | peak RSS MiB | arm64 MiB |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let warm = &row.warm;
+        let _ = writeln!(
+            out,
+            "| {} | {} / {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            row.subject.label,
+            ms(row.init.p50),
+            ms(row.init.p90),
+            row.init.p50 / floor,
+            node / row.init.p50,
+            pair(Some(warm.round_trip)),
+            pair(warm.round_trip_own),
+            pair(warm.handler_own),
+            warm.upstream_mean.map_or_else(|| "–".to_owned(), ms),
+            warm.peak_rss_kib.map_or_else(
+                || "–".to_owned(),
+                |kib| format!("{:.1}", kib as f64 / 1024.0)
+            ),
+            row.arm64_bytes.map_or_else(
+                || "–".to_owned(),
+                |bytes| format!("{:.2}", bytes as f64 / 1_048_576.0)
+            ),
+        );
+    }
+    out
+}
+
+struct Panel {
+    title: &'static str,
+    value: fn(&Sample) -> f64,
+    log_scale: bool,
+    unit: &'static str,
+}
+
+/// Two horizontal bar panels, init p50 (log scale: Node is two orders larger) and peak RSS.
+pub fn chart(rows: &[Sample]) -> String {
+    const WIDTH: f64 = 760.0;
+    const LABEL: f64 = 230.0;
+    const BAR: f64 = 22.0;
+    const GAP: f64 = 8.0;
+    let panel_height = rows.len() as f64 * (BAR + GAP) + 40.0;
+    let height = panel_height * 2.0 + 20.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="13">"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
+    );
+    let panels = [
+        Panel {
+            title: "Init: process start → first /invocation/next (p50, ms, log scale)",
+            value: |row| row.init.p50,
+            log_scale: true,
+            unit: "ms",
+        },
+        Panel {
+            title: "Peak RSS after the warm requests (MiB)",
+            value: |row| row.warm.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
+            log_scale: false,
+            unit: "MiB",
+        },
+    ];
+    for (index, panel) in panels.iter().enumerate() {
+        let Panel {
+            title,
+            value,
+            log_scale,
+            unit,
+        } = panel;
+        let top = index as f64 * (panel_height + 20.0);
+        let _ = writeln!(
+            svg,
+            r##"<text x="10" y="{}" font-weight="bold">{title}</text>"##,
+            top + 20.0
+        );
+        let max = rows
+            .iter()
+            .map(value)
+            .fold(0.0_f64, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let scale = |v: f64| {
+            let span = WIDTH - LABEL - 90.0;
+            if *log_scale {
+                // 0.1 ms at the left edge.
+                let low = 0.1_f64.log10();
+                ((v.max(0.1).log10() - low) / (max.log10() - low)).clamp(0.0, 1.0) * span
+            } else {
+                v / max * span
+            }
+        };
+        for (i, row) in rows.iter().enumerate() {
+            let y = top + 35.0 + i as f64 * (BAR + GAP);
+            let v = value(row);
+            let colour = match i {
+                0 => "#9e9e9e",
+                _ if row.subject.lambda_binary.is_none() => "#e5863a",
+                _ => "#3a7ee5",
+            };
+            let _ = writeln!(
+                svg,
+                r##"<text x="10" y="{}">{}</text>"##,
+                y + 16.0,
+                row.subject.label
+            );
+            let _ = writeln!(
+                svg,
+                r##"<rect x="{LABEL}" y="{y}" width="{:.1}" height="{BAR}" fill="{colour}"/>"##,
+                scale(v).max(1.0)
+            );
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{}">{} {unit}</text>"##,
+                LABEL + scale(v).max(1.0) + 6.0,
+                y + 16.0,
+                ms(v)
+            );
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

@@ -1,0 +1,158 @@
+//! What is measured: each function, how to start it, and a request that exercises it.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use devkit::apigw::http_event;
+use devkit::dynamodb_local::workspace_root;
+use devkit::stack::TestStack;
+use serde_json::{Value, json};
+
+/// The kind of work a subject does per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Answers 200 and nothing else.
+    Hello,
+    /// A real login: fresh sandbox code, claim, code2Session, session write.
+    Login,
+    /// A legacy phone decrypt: one DynamoDB read and AES.
+    Phone,
+}
+
+/// A function under measurement.
+pub struct Subject {
+    /// Row label.
+    pub label: &'static str,
+    /// Binary name under `target/lambda/` for the arm64 size, if it has one.
+    pub lambda_binary: Option<&'static str>,
+    /// Program and arguments.
+    pub program: PathBuf,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// What a warm request does.
+    pub work: Work,
+    /// Whether its log lines carry our latency fields (the Rust functions).
+    pub logs_latency: bool,
+}
+
+fn release_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let path = workspace_root().join("target/release").join(name);
+    anyhow::ensure!(
+        path.is_file(),
+        "{} is missing: run `make bench`",
+        path.display()
+    );
+    Ok(path)
+}
+
+impl Subject {
+    /// The floor, our two functions, and Node.
+    pub fn all(stack: &TestStack) -> anyhow::Result<Vec<Self>> {
+        let mut env = stack.function_env();
+        env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        let node_script = workspace_root().join("bench/node/onlogin.mjs");
+        anyhow::ensure!(
+            workspace_root()
+                .join("bench/node/node_modules/@aws-sdk/client-dynamodb")
+                .is_dir(),
+            "bench/node is not installed: run `make bench`"
+        );
+        Ok(vec![
+            Self {
+                label: "floor (bare lambda_http)",
+                lambda_binary: Some("hello-floor"),
+                program: release_binary("hello-floor")?,
+                args: Vec::new(),
+                env: Vec::new(),
+                work: Work::Hello,
+                logs_latency: false,
+            },
+            Self {
+                label: "onlogin (ours)",
+                lambda_binary: Some("onlogin"),
+                program: release_binary("onlogin")?,
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::Login,
+                logs_latency: true,
+            },
+            Self {
+                label: "decrypt-phone (ours)",
+                lambda_binary: Some("decrypt-phone"),
+                program: release_binary("decrypt-phone")?,
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::Phone,
+                logs_latency: true,
+            },
+            Self {
+                label: "onlogin (Node 20 + SDK v3)",
+                lambda_binary: None,
+                program: PathBuf::from("node"),
+                args: vec![node_script.display().to_string()],
+                env,
+                work: Work::Login,
+                logs_latency: false,
+            },
+        ])
+    }
+
+    /// Size of the stripped arm64 `bootstrap` from `cargo lambda build --release --arm64`.
+    pub fn arm64_size(&self) -> Option<u64> {
+        let name = self.lambda_binary?;
+        let path = workspace_root()
+            .join("target/lambda")
+            .join(name)
+            .join("bootstrap");
+        std::fs::metadata(path).ok().map(|meta| meta.len())
+    }
+}
+
+/// Everything a request of `work` needs that is made fresh per user (not timed).
+pub struct Fixture {
+    token: String,
+    legacy_body: String,
+}
+
+impl Fixture {
+    /// One logged-in user with legacy phone data, for [`Work::Phone`].
+    pub async fn new(stack: &TestStack) -> anyhow::Result<Self> {
+        let (token, user) = stack.logged_in_user(json!({})).await?;
+        let phone = stack
+            .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": "13800138000" }))
+            .await?;
+        Ok(Self {
+            token,
+            legacy_body: json!({ "encryptedData": phone["encryptedData"], "iv": phone["iv"] })
+                .to_string(),
+        })
+    }
+
+    /// The next event for `work`; a login needs a fresh code from the sandbox.
+    pub async fn event(&self, work: Work, stack: &TestStack) -> anyhow::Result<Value> {
+        Ok(match work {
+            Work::Hello => http_event("GET", "/", None, &[]),
+            Work::Login => {
+                let user = stack.sandbox_login(json!({})).await?;
+                let code = user["code"].as_str().context("sandbox gave no code")?;
+                http_event(
+                    "POST",
+                    "/onlogin",
+                    Some(&json!({ "code": code }).to_string()),
+                    &[],
+                )
+            }
+            Work::Phone => {
+                let bearer = format!("Bearer {}", self.token);
+                http_event(
+                    "POST",
+                    "/decrypt-phone",
+                    Some(&self.legacy_body),
+                    &[("authorization", bearer.as_str())],
+                )
+            }
+        })
+    }
+}

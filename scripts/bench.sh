@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make bench`: release builds of our functions, the floor and the Node onlogin, measured
+# in one run (cold starts, warm requests, peak RSS) plus the stripped arm64 sizes from
+# `cargo lambda build --release --arm64`. Prints the table, writes docs/bench/.
+# Extra arguments go to the runner: --starts N (15), --requests N (1000).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+require_tools
+ensure_dynamodb_local
+ensure_sam_tools   # cargo-lambda and zig for the arm64 build
+
+log "installing the Node baseline's dependencies (bench/node)"
+npm install --prefix bench/node --no-audit --no-fund --loglevel=error >&2
+
+log "release builds (x86_64, measured here)"
+cargo build --locked --release -p onlogin -p decrypt-phone -p bench-hello -p wxlogin-bench
+
+log "release builds (arm64, for the deployed size)"
+cargo lambda build --release --arm64 --bin onlogin --bin decrypt-phone --bin hello-floor
+
+target/release/bench "$@"
