@@ -9,7 +9,7 @@ use crate::config::Config;
 /// Why a function could not be built at init.
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the WeChat HTTP client: {0}")]
-pub struct InitError(#[from] reqwest::Error);
+pub struct InitError(#[from] crate::wechat::ClientBuildError);
 
 /// A handler service that a binary runs; built once per Lambda instance.
 pub trait HttpFunction: Sized + Sync {

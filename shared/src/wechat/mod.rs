@@ -8,7 +8,7 @@ mod errcode;
 mod phone_api;
 mod phone_number;
 
-pub use client::{WeChatClient, WeChatError};
+pub use client::{ClientBuildError, WeChatClient, WeChatError};
 pub use code::{LoginCode, MAX_CODE_LEN, PhoneCode};
 pub use code2session::Code2Session;
 pub use crypto::{
