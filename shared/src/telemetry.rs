@@ -6,8 +6,8 @@
 //! request URIs (code2Session carries the AppSecret in its query string). Only our own
 //! crates follow the requested level.
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 /// Crates whose events follow the requested level in full.
 const OWN_CRATES: &[&str] = &["wxlogin", "onlogin", "decrypt_phone"];
@@ -18,69 +18,66 @@ pub fn init() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter_for(requested.as_deref()))
+    // A plain target filter, not EnvFilter: EnvFilter's directive parsing pulls in a regex
+    // engine, about a megabyte of every binary, for a feature we do not offer.
+    let filter = filter_for(requested.as_deref());
+    let format = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(false);
+    let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests calling main-like code twice) is harmless: keep the first.
     let _ = if json {
-        builder.json().flatten_event(true).try_init()
+        registry.with(format.json().flatten_event(true)).try_init()
     } else {
-        builder.try_init()
+        registry.with(format).try_init()
     };
 }
 
 /// The filter for a requested level such as `debug` (unknown text means INFO).
-pub fn filter_for(requested: Option<&str>) -> EnvFilter {
+pub fn filter_for(requested: Option<&str>) -> Targets {
     let level = requested
         .and_then(|raw| raw.trim().parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
     let dependency_cap = level.min(LevelFilter::INFO);
-    let mut directives = dependency_cap.to_string().to_lowercase();
-    for own in OWN_CRATES {
-        directives.push_str(&format!(",{own}={}", level.to_string().to_lowercase()));
-    }
-    EnvFilter::new(directives)
+    OWN_CRATES.iter().fold(
+        Targets::new().with_default(dependency_cap),
+        |targets, own| targets.with_target(*own, level),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
 
-    fn directives(requested: Option<&str>) -> Vec<String> {
-        let mut parts: Vec<String> = filter_for(requested)
-            .to_string()
-            .split(',')
-            .map(str::to_owned)
-            .collect();
-        parts.sort();
-        parts
+    fn enabled(requested: Option<&str>, target: &str, level: Level) -> bool {
+        filter_for(requested).would_enable(target, &level)
     }
 
     #[test]
     fn dependencies_never_go_below_info() {
-        assert_eq!(
-            directives(Some("trace")),
-            [
-                "decrypt_phone=trace",
-                "info",
-                "onlogin=trace",
-                "wxlogin=trace"
-            ]
-        );
+        assert!(enabled(Some("trace"), "wxlogin::login", Level::TRACE));
+        assert!(enabled(Some("trace"), "decrypt_phone", Level::TRACE));
+        assert!(!enabled(
+            Some("trace"),
+            "aws_smithy_runtime::client",
+            Level::DEBUG
+        ));
+        assert!(!enabled(Some("trace"), "hyper_util", Level::TRACE));
+        assert!(enabled(Some("trace"), "lambda_runtime", Level::INFO));
     }
 
     #[test]
     fn quieter_levels_apply_to_everything() {
-        assert_eq!(
-            directives(Some("WARN")),
-            ["decrypt_phone=warn", "onlogin=warn", "warn", "wxlogin=warn"]
-        );
+        assert!(!enabled(Some("WARN"), "onlogin", Level::INFO));
+        assert!(enabled(Some("WARN"), "onlogin", Level::WARN));
+        assert!(!enabled(Some("WARN"), "reqwest", Level::INFO));
     }
 
     #[test]
     fn unknown_levels_mean_info() {
-        assert!(directives(Some("chatty")).contains(&"info".to_owned()));
-        assert!(directives(None).contains(&"wxlogin=info".to_owned()));
+        assert!(enabled(Some("chatty"), "wxlogin", Level::INFO));
+        assert!(!enabled(Some("chatty"), "wxlogin", Level::DEBUG));
+        assert!(enabled(None, "wxlogin", Level::INFO));
     }
 }

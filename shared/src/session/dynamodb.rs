@@ -116,8 +116,12 @@ fn lambda_config() -> Option<aws_sdk_dynamodb::Config> {
         .retry_config(retries());
     let endpoint =
         non_empty_env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| non_empty_env("AWS_ENDPOINT_URL"));
+    // DynamoDB Local is plain http: its URL needs no roots beyond the cheap default.
+    let custom_tls_endpoint = endpoint
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
     let china = region.starts_with("cn-");
-    builder = builder.http_client(https_client(endpoint.is_some() || china));
+    builder = builder.http_client(https_client(custom_tls_endpoint || china));
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
