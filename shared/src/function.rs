@@ -2,8 +2,12 @@
 
 use std::convert::Infallible;
 
-use lambda_http::{Body, Request, Response, run, service_fn};
+use std::time::Instant;
 
+use lambda_http::{Body, Request, Response, run, service_fn};
+use serde::Serialize;
+
+use crate::api::{ApiError, Timings, finish, request_id, within_deadline};
 use crate::config::Config;
 
 /// Why a function could not be built at init.
@@ -16,11 +20,30 @@ pub trait HttpFunction: Sized + Sync {
     /// The binary's name, for start-up errors.
     const NAME: &'static str;
 
+    /// The 200 body.
+    type Success: Serialize + Send;
+
     /// Builds the service and its clients from validated config.
     fn from_config(config: &Config) -> impl Future<Output = Result<Self, InitError>> + Send;
 
-    /// Serves one request; every outcome is a contract response.
-    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send;
+    /// The route's work: its success body or the contract's error.
+    fn serve(
+        &self,
+        request: &Request,
+        timings: &mut Timings,
+    ) -> impl Future<Output = Result<Self::Success, ApiError>> + Send;
+
+    /// Serves one request within the invocation's deadline; every outcome is a contract
+    /// response with a request id, and one log line.
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        async move {
+            let started = Instant::now();
+            let request_id = request_id(&request);
+            let mut timings = Timings::default();
+            let outcome = within_deadline(&request, self.serve(&request, &mut timings)).await;
+            finish(Self::NAME, &request_id, started, &timings, &outcome)
+        }
+    }
 }
 
 /// The whole of a function's `main`: a bad configuration ends init with a message naming

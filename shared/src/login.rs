@@ -4,13 +4,13 @@
 //! The claim makes a replayed or raced code a 409 without a second WeChat call; a WeChat
 //! answer that left the code unused gives the claim back so the user can retry with it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Method;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::api::{ApiError, Timings, finish, json_body, request_id, timed, within_deadline};
+use crate::api::{ApiError, Timings, json_body, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError};
@@ -51,6 +51,8 @@ pub struct LoginService {
 }
 
 impl HttpFunction for LoginService {
+    type Success = LoginSuccess;
+
     const NAME: &'static str = "onlogin";
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
@@ -62,12 +64,17 @@ impl HttpFunction for LoginService {
         ))
     }
 
-    async fn handle(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
-        let request_id = request_id(&request);
-        let mut timings = Timings::default();
-        let outcome = within_deadline(&request, self.handle_parsed(&request, &mut timings)).await;
-        finish(Self::NAME, &request_id, started, &timings, &outcome)
+    async fn serve(
+        &self,
+        request: &Request,
+        timings: &mut Timings,
+    ) -> Result<Self::Success, ApiError> {
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        let body: LoginRequest = json_body(request, SHAPE_HINT)?;
+        let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
+        self.login(&code, timings).await
     }
 }
 
@@ -79,19 +86,6 @@ impl LoginService {
             store,
             session_ttl,
         }
-    }
-
-    async fn handle_parsed(
-        &self,
-        request: &Request,
-        timings: &mut Timings,
-    ) -> Result<LoginSuccess, ApiError> {
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed);
-        }
-        let body: LoginRequest = json_body(request, SHAPE_HINT)?;
-        let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
-        self.login(&code, timings).await
     }
 
     /// Exchanges a valid code for a new session.

@@ -4,17 +4,15 @@
 //!   (one DynamoDB read, no WeChat call);
 //! - current `{"code"}`: exchanged at `getuserphonenumber` with the shared access token.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Method;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{
-    ApiError, Timings, bearer_token, finish, json_body, request_id, timed, within_deadline,
-};
+use crate::api::{ApiError, Timings, bearer_token, json_body, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError};
@@ -71,6 +69,8 @@ pub struct PhoneService {
 }
 
 impl HttpFunction for PhoneService {
+    type Success = PhoneNumber;
+
     const NAME: &'static str = "decrypt-phone";
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
@@ -82,36 +82,11 @@ impl HttpFunction for PhoneService {
         ))
     }
 
-    async fn handle(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
-        let request_id = request_id(&request);
-        let mut timings = Timings::default();
-        let outcome = within_deadline(&request, self.handle_parsed(&request, &mut timings)).await;
-        finish(Self::NAME, &request_id, started, &timings, &outcome)
-    }
-}
-
-impl PhoneService {
-    /// Assembles a service from ready clients (tests point them at local stand-ins).
-    pub fn new(
-        wechat: WeChatClient,
-        store: SessionStore,
-        watermark_max_age: Option<Duration>,
-    ) -> Self {
-        Self {
-            appid: wechat.appid().to_owned(),
-            watermark_max_age,
-            access_tokens: AccessTokenCache::new(store.clone()),
-            wechat,
-            store,
-        }
-    }
-
-    async fn handle_parsed(
+    async fn serve(
         &self,
         request: &Request,
         timings: &mut Timings,
-    ) -> Result<PhoneNumber, ApiError> {
+    ) -> Result<Self::Success, ApiError> {
         if request.method() != Method::POST {
             return Err(ApiError::MethodNotAllowed);
         }
@@ -131,6 +106,23 @@ impl PhoneService {
         match form {
             PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, &ciphertext, &iv),
             PhoneForm::Current(code) => timed(&mut timings.wechat, self.exchange(&code)).await,
+        }
+    }
+}
+
+impl PhoneService {
+    /// Assembles a service from ready clients (tests point them at local stand-ins).
+    pub fn new(
+        wechat: WeChatClient,
+        store: SessionStore,
+        watermark_max_age: Option<Duration>,
+    ) -> Self {
+        Self {
+            appid: wechat.appid().to_owned(),
+            watermark_max_age,
+            access_tokens: AccessTokenCache::new(store.clone()),
+            wechat,
+            store,
         }
     }
 
