@@ -139,14 +139,16 @@ impl TestStack {
 
     /// An onlogin service for a modified config (another WeChat base, another secret...).
     pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginService> {
-        let store = SessionStore::new(
-            local_client(&self.dynamodb_endpoint).await,
-            &config.sessions_table,
-        );
-        Ok(LoginService::new(
-            WeChatClient::new(&config)?,
-            store,
-            config.session_ttl,
+        let (wechat, store) = self.clients(&config).await?;
+        Ok(LoginService::new(wechat, store, config.session_ttl))
+    }
+
+    /// Fresh WeChat and DynamoDB clients for `config`, as a new instance would build them.
+    async fn clients(&self, config: &Config) -> anyhow::Result<(WeChatClient, SessionStore)> {
+        let dynamodb = local_client(&self.dynamodb_endpoint).await;
+        Ok((
+            WeChatClient::new(config)?,
+            SessionStore::new(dynamodb, &config.sessions_table),
         ))
     }
 
@@ -157,15 +159,8 @@ impl TestStack {
 
     /// A decrypt-phone service for a modified config.
     pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneService> {
-        let store = SessionStore::new(
-            local_client(&self.dynamodb_endpoint).await,
-            &config.sessions_table,
-        );
-        Ok(PhoneService::new(
-            WeChatClient::new(&config)?,
-            store,
-            config.watermark_max_age,
-        ))
+        let (wechat, store) = self.clients(&config).await?;
+        Ok(PhoneService::new(wechat, store, config.watermark_max_age))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.

@@ -9,11 +9,19 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Timings, finish, request_id, within_deadline};
 use crate::config::Config;
+use crate::session::SessionStore;
+use crate::wechat::WeChatClient;
 
 /// Why a function could not be built at init.
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the WeChat HTTP client: {0}")]
 pub struct InitError(#[from] crate::wechat::ClientBuildError);
+
+/// The clients every function needs, built from validated config at init.
+pub async fn clients(config: &Config) -> Result<(WeChatClient, SessionStore), InitError> {
+    let store = SessionStore::new(crate::session::connect().await, &config.sessions_table);
+    Ok((WeChatClient::new(config)?, store))
+}
 
 /// A handler service that a binary runs; built once per Lambda instance.
 pub trait HttpFunction: Sized + Sync {

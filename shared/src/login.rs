@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::api::{ApiError, Timings, json_body, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
-use crate::function::{HttpFunction, InitError};
+use crate::function::{HttpFunction, InitError, clients};
 use crate::session::{self, ClaimError, Session, SessionStore, SessionToken};
 use crate::wechat::{LoginCode, WeChatClient};
 
@@ -56,12 +56,8 @@ impl HttpFunction for LoginService {
     const NAME: &'static str = "onlogin";
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let store = SessionStore::new(session::connect().await, &config.sessions_table);
-        Ok(Self::new(
-            WeChatClient::new(config)?,
-            store,
-            config.session_ttl,
-        ))
+        let (wechat, store) = clients(config).await?;
+        Ok(Self::new(wechat, store, config.session_ttl))
     }
 
     async fn serve(

@@ -15,8 +15,8 @@ use crate::access_token::AccessTokenCache;
 use crate::api::{ApiError, Timings, bearer_token, json_body, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
-use crate::function::{HttpFunction, InitError};
-use crate::session::{self, Session, SessionStore};
+use crate::function::{HttpFunction, InitError, clients};
+use crate::session::{Session, SessionStore};
 use crate::wechat::{
     Ciphertext, DecryptError, Errcode, Iv, PhoneCode, PhoneNumber, SessionKey, WeChatClient,
     WeChatError, decrypt_user_data, parse_encrypted,
@@ -74,12 +74,8 @@ impl HttpFunction for PhoneService {
     const NAME: &'static str = "decrypt-phone";
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let store = SessionStore::new(session::connect().await, &config.sessions_table);
-        Ok(Self::new(
-            WeChatClient::new(config)?,
-            store,
-            config.watermark_max_age,
-        ))
+        let (wechat, store) = clients(config).await?;
+        Ok(Self::new(wechat, store, config.watermark_max_age))
     }
 
     async fn serve(

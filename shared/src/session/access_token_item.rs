@@ -35,19 +35,12 @@ impl SessionStore {
         &self,
         appid: &str,
     ) -> Result<Option<CachedAccessToken>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(&key(appid)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item().and_then(|item| {
+        let item = self.get_item(key(appid)).await?;
+        Ok(item.and_then(|item| {
             Some(CachedAccessToken {
-                token: string_attr(item, "access_token")?,
-                expires_at: number_attr(item, EXPIRES_AT)?,
-                fetched_at: number_attr(item, "fetched_at")?,
+                token: string_attr(&item, "access_token")?,
+                expires_at: number_attr(&item, EXPIRES_AT)?,
+                fetched_at: number_attr(&item, "fetched_at")?,
             })
         }))
     }

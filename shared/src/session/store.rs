@@ -200,23 +200,31 @@ impl SessionStore {
         token: &TokenHash,
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(&session_key_of(token)))
-            // A client calls right after /onlogin; an eventually consistent read could miss it.
-            .consistent_read(true)
-            .send()
-            .await?;
-        let Some(item) = output.item() else {
+        let Some(item) = self.get_item(session_key_of(token)).await? else {
             return Ok(None);
         };
-        let session = parse_session(item);
+        let session = parse_session(&item);
         if session.is_none() {
             tracing::warn!("session item with missing or mistyped attributes treated as absent");
         }
         Ok(session.filter(|session| session.expires_at > now))
+    }
+
+    /// Reads one item, strongly consistent: a client calls right after `/onlogin`, and an
+    /// eventually consistent read could miss the session it just got.
+    pub(super) async fn get_item(
+        &self,
+        key: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(key))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item)
     }
 
     /// Deletes a session (logout); deleting an absent one is not an error.
