@@ -192,10 +192,20 @@ impl TestStack {
         SessionStore::new(self.dynamodb.clone(), &self.table)
     }
 
-    /// Every item in this stack's table (a test's table holds a handful).
+    /// Every item in this stack's table, across scan pages.
     pub async fn items(&self) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
-        let output = self.dynamodb.scan().table_name(&self.table).send().await?;
-        Ok(output.items().to_vec())
+        let mut pages = self
+            .dynamodb
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send();
+        let mut items = Vec::new();
+        while let Some(item) = pages.next().await {
+            items.push(item?);
+        }
+        Ok(items)
     }
 
     /// `POST /sandbox/login` with `body`: what `wx.login` would give.
