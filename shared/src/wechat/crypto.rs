@@ -295,3 +295,37 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a client sends, parsing and decryption answer Ok or an error: never a
+        /// panic, and never data that fails the watermark check.
+        #[test]
+        fn arbitrary_inputs_never_panic(
+            encrypted_data in "[A-Za-z0-9+/= _-]{0,200}",
+            iv in "[A-Za-z0-9+/= _-]{0,40}",
+            key in proptest::array::uniform16(any::<u8>()),
+        ) {
+            if let Ok((ciphertext, iv)) = parse_encrypted(&encrypted_data, &iv) {
+                if let Ok(value) = decrypt_user_data(&SessionKey(key), &iv, &ciphertext, "wxappid") {
+                    prop_assert_eq!(&value["watermark"]["appid"], "wxappid");
+                }
+            }
+        }
+
+        /// Random ciphertexts of valid shape under a random key are rejected.
+        #[test]
+        fn random_ciphertexts_are_rejected(
+            blocks in proptest::collection::vec(proptest::array::uniform16(any::<u8>()), 1..8),
+            iv in proptest::array::uniform16(any::<u8>()),
+            key in proptest::array::uniform16(any::<u8>()),
+        ) {
+            let ciphertext = Ciphertext(blocks.concat());
+            prop_assert!(decrypt_user_data(&SessionKey(key), &Iv(iv), &ciphertext, "wxappid").is_err());
+        }
+    }
+}
