@@ -310,10 +310,10 @@ mod properties {
             iv in "[A-Za-z0-9+/= _-]{0,40}",
             key in proptest::array::uniform16(any::<u8>()),
         ) {
-            if let Ok((ciphertext, iv)) = parse_encrypted(&encrypted_data, &iv) {
-                if let Ok(value) = decrypt_user_data(&SessionKey(key), &iv, &ciphertext, "wxappid") {
-                    prop_assert_eq!(&value["watermark"]["appid"], "wxappid");
-                }
+            if let Ok((ciphertext, iv)) = parse_encrypted(&encrypted_data, &iv)
+                && let Ok(value) = decrypt_user_data(&SessionKey(key), &iv, &ciphertext, "wxappid")
+            {
+                prop_assert_eq!(&value["watermark"]["appid"], "wxappid");
             }
         }
 
