@@ -370,3 +370,15 @@ async fn a_dynamodb_outage_is_503_and_the_same_instance_recovers() {
     let after = onlogin(&service, during["code"].as_str().unwrap()).await;
     assert_eq!(after.status, 200, "{:?}", after.json);
 }
+
+#[tokio::test]
+async fn unknown_fields_are_ignored() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let body = json!({ "code": user["code"], "rawData": "{}", "extra": [1, 2] }).to_string();
+
+    let response = TestResponse::from_response(service.handle(post(body)).await).unwrap();
+
+    assert_eq!(response.status, 200, "{:?}", response.json);
+}

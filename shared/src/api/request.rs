@@ -2,6 +2,7 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 
 use super::ApiError;
 
@@ -29,9 +30,14 @@ pub fn json_body<T: DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidRequest("a JSON body is required"));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|_| ApiError::InvalidRequest("the body is not valid JSON"))?;
-    serde_json::from_value(value).map_err(|_| ApiError::InvalidRequest(shape_hint))
+    // Straight into `T`: unknown fields are ignored, a repeated field is an error (an
+    // ambiguous body is refused rather than read one way here and another elsewhere).
+    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+        Category::Data => ApiError::InvalidRequest(shape_hint),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::InvalidRequest("the body is not valid JSON")
+        }
+    })
 }
 
 /// The id that ties a response to its log line: Lambda's request id when running under
@@ -98,6 +104,26 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn syntax_errors_and_shape_errors_get_different_messages() {
+        assert_eq!(
+            parse(Body::Text("{\"code\": ".into())).unwrap_err(),
+            ApiError::InvalidRequest("the body is not valid JSON")
+        );
+        assert_eq!(
+            parse(Body::Text("{\"code\": 1}".into())).unwrap_err(),
+            ApiError::InvalidRequest("shape")
+        );
+    }
+
+    #[test]
+    fn repeated_fields_are_refused() {
+        assert_eq!(
+            parse(Body::Text(r#"{"code": "a", "code": "b"}"#.into())).unwrap_err(),
+            ApiError::InvalidRequest("shape")
+        );
     }
 
     #[test]

@@ -1,0 +1,470 @@
+//! The bad-input catalogue (docs/security.md): one table, both functions, each row the
+//! exact status and error code. Every answer is the contract's JSON error with a request
+//! id; no row reaches WeChat or writes to DynamoDB.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use devkit::stack::{TestResponse, TestStack};
+use http::header::AUTHORIZATION;
+use lambda_http::{Body, Request};
+use serde_json::json;
+use wxlogin::clock::now_epoch_seconds;
+use wxlogin::function::HttpFunction;
+use wxlogin::session::{Session, SessionToken};
+
+#[derive(Clone, Copy, Debug)]
+enum Route {
+    OnLogin,
+    DecryptPhone,
+}
+
+/// How the row authenticates (decrypt-phone only).
+enum Auth {
+    None,
+    /// `Authorization: Bearer <live token>`.
+    Valid,
+    /// These raw header values, in order.
+    Raw(Vec<Vec<u8>>),
+}
+
+struct Row {
+    name: &'static str,
+    route: Route,
+    method: &'static str,
+    auth: Auth,
+    body: Body,
+    status: u16,
+    error: &'static str,
+}
+
+fn login(name: &'static str, body: impl Into<Body>, status: u16, error: &'static str) -> Row {
+    Row {
+        name,
+        route: Route::OnLogin,
+        method: "POST",
+        auth: Auth::None,
+        body: body.into(),
+        status,
+        error,
+    }
+}
+
+fn phone(name: &'static str, body: impl Into<Body>, status: u16, error: &'static str) -> Row {
+    Row {
+        name,
+        route: Route::DecryptPhone,
+        method: "POST",
+        auth: Auth::Valid,
+        body: body.into(),
+        status,
+        error,
+    }
+}
+
+fn phone_auth(name: &'static str, headers: Vec<Vec<u8>>) -> Row {
+    Row {
+        auth: Auth::Raw(headers),
+        ..phone(
+            name,
+            json!({ "code": "abc" }).to_string(),
+            401,
+            "invalid_token",
+        )
+    }
+}
+
+fn catalogue(token: &str, expired: &str, unknown: &str) -> Vec<Row> {
+    let bad = "invalid_request";
+    let b64 = |bytes: &[u8]| STANDARD.encode(bytes);
+    let iv = b64(&[1; 16]);
+    let data = b64(&[2; 32]);
+    let legacy = |data: &str, iv: &str| json!({ "encryptedData": data, "iv": iv }).to_string();
+    let bearer = |token: &str| format!("Bearer {token}").into_bytes();
+    vec![
+        // POST /onlogin
+        login("onlogin: no body", Body::Empty, 400, bad),
+        login("onlogin: empty body", "", 400, bad),
+        login("onlogin: whitespace body", " \n\t", 400, bad),
+        login("onlogin: form-encoded, not JSON", "code=abc", 400, bad),
+        login("onlogin: truncated JSON", r#"{"code": "abc""#, 400, bad),
+        login("onlogin: JSON array", "[]", 400, bad),
+        login("onlogin: JSON null", "null", 400, bad),
+        login("onlogin: JSON number", "42", 400, bad),
+        login("onlogin: JSON string", r#""abc""#, 400, bad),
+        login("onlogin: empty object", "{}", 400, bad),
+        login("onlogin: code is a number", r#"{"code": 5}"#, 400, bad),
+        login(
+            "onlogin: code is a huge number",
+            r#"{"code": 1e999}"#,
+            400,
+            bad,
+        ),
+        login("onlogin: code is negative", r#"{"code": -1}"#, 400, bad),
+        login("onlogin: code is null", r#"{"code": null}"#, 400, bad),
+        login(
+            "onlogin: code is an array",
+            r#"{"code": ["abc"]}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code is an object",
+            r#"{"code": {"v": "abc"}}"#,
+            400,
+            bad,
+        ),
+        login("onlogin: code is empty", r#"{"code": ""}"#, 400, bad),
+        login(
+            "onlogin: code of 129 characters",
+            json!({ "code": "a".repeat(129) }).to_string(),
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with a space",
+            r#"{"code": "abc def"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with a slash",
+            r#"{"code": "abc/def"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with NUL",
+            r#"{"code": "abc\u0000def"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with a newline",
+            r#"{"code": "abc\ndef"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with full-width look-alikes",
+            r#"{"code": "ａｂｃ"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with Cyrillic look-alikes",
+            r#"{"code": "соdе"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code with a zero-width space",
+            "{\"code\": \"abc\u{200b}def\"}",
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: key in the wrong case",
+            r#"{"Code": "abc"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: code given twice",
+            r#"{"code": "abc", "code": "def"}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: body not UTF-8",
+            vec![0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d],
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: base64-decoded body of the wrong shape",
+            Body::Binary(b"[1,2]".to_vec()),
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: body over 16 KiB",
+            json!({ "code": "abc", "pad": "x".repeat(16 * 1024) }).to_string(),
+            413,
+            "payload_too_large",
+        ),
+        Row {
+            method: "GET",
+            ..login(
+                "onlogin: GET",
+                r#"{"code": "abc"}"#,
+                405,
+                "method_not_allowed",
+            )
+        },
+        Row {
+            method: "PUT",
+            ..login(
+                "onlogin: PUT",
+                r#"{"code": "abc"}"#,
+                405,
+                "method_not_allowed",
+            )
+        },
+        Row {
+            method: "DELETE",
+            ..login("onlogin: DELETE", Body::Empty, 405, "method_not_allowed")
+        },
+        // POST /decrypt-phone: the Authorization header
+        phone_auth("decrypt-phone: no Authorization", vec![]),
+        phone_auth(
+            "decrypt-phone: token without a scheme",
+            vec![token.as_bytes().to_vec()],
+        ),
+        phone_auth(
+            "decrypt-phone: Basic scheme",
+            vec![format!("Basic {token}").into_bytes()],
+        ),
+        phone_auth(
+            "decrypt-phone: Bearer and nothing",
+            vec![b"Bearer ".to_vec()],
+        ),
+        phone_auth(
+            "decrypt-phone: token one character short",
+            vec![bearer(&token[..42])],
+        ),
+        phone_auth(
+            "decrypt-phone: token one character long",
+            vec![bearer(&format!("{token}A"))],
+        ),
+        phone_auth(
+            "decrypt-phone: token in the standard base64 alphabet",
+            vec![bearer(&token.replace(|c: char| c.is_ascii_digit(), "+"))],
+        ),
+        phone_auth(
+            "decrypt-phone: two Authorization headers",
+            vec![bearer(token), bearer(token)],
+        ),
+        phone_auth(
+            "decrypt-phone: two tokens joined by a comma (API Gateway's merge)",
+            vec![format!("Bearer {token}, Bearer {token}").into_bytes()],
+        ),
+        phone_auth(
+            "decrypt-phone: non-ASCII bytes in the header",
+            vec![b"Bearer \xff\xfe".to_vec()],
+        ),
+        phone_auth(
+            "decrypt-phone: well-formed but unknown token",
+            vec![bearer(unknown)],
+        ),
+        phone_auth("decrypt-phone: expired session", vec![bearer(expired)]),
+        // POST /decrypt-phone: the body, with a valid token
+        phone("decrypt-phone: not JSON", "{oops", 400, bad),
+        phone("decrypt-phone: neither form", "{}", 400, bad),
+        phone(
+            "decrypt-phone: both forms",
+            json!({ "encryptedData": data, "iv": iv, "code": "abc" }).to_string(),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: encryptedData without iv",
+            json!({ "encryptedData": data }).to_string(),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv without encryptedData",
+            json!({ "iv": iv }).to_string(),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: null fields",
+            r#"{"encryptedData": null, "iv": null}"#,
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: encryptedData is a number",
+            json!({ "encryptedData": 5, "iv": iv }).to_string(),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv of 15 bytes",
+            legacy(&data, &b64(&[1; 15])),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv of 17 bytes",
+            legacy(&data, &b64(&[1; 17])),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv without padding",
+            legacy(&data, iv.trim_end_matches('=')),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv in the URL alphabet",
+            legacy(&data, &b64(&[0xfb; 16]).replace('+', "-").replace('/', "_")),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: iv with a newline",
+            legacy(&data, &format!("{}\n{}", &iv[..10], &iv[10..])),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: encryptedData empty",
+            legacy("", &iv),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: encryptedData of 17 bytes",
+            legacy(&b64(&[2; 17]), &iv),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: encryptedData with a control character",
+            legacy(&format!("{data}\u{7}"), &iv),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: code with a space",
+            r#"{"code": "abc def"}"#,
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: code is a number",
+            r#"{"code": 5}"#,
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: code of 129 characters",
+            json!({ "code": "a".repeat(129) }).to_string(),
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: code given twice",
+            r#"{"code": "abc", "code": "def"}"#,
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: body not UTF-8",
+            vec![0x7b, 0xff, 0x7d],
+            400,
+            bad,
+        ),
+        phone(
+            "decrypt-phone: body over 16 KiB",
+            legacy(&"A".repeat(20_000), &iv),
+            413,
+            "payload_too_large",
+        ),
+        Row {
+            method: "GET",
+            ..phone("decrypt-phone: GET", Body::Empty, 405, "method_not_allowed")
+        },
+        Row {
+            method: "PATCH",
+            ..phone("decrypt-phone: PATCH", "{}", 405, "method_not_allowed")
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() {
+    let stack = TestStack::start().await.unwrap();
+    let onlogin = stack.login_service().await.unwrap();
+    let decrypt_phone = stack.phone_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let expired = SessionToken::generate().unwrap();
+    let now = now_epoch_seconds();
+    stack
+        .store()
+        .put_session(
+            &expired.hash(),
+            &Session {
+                openid: user["openid"].as_str().unwrap().to_owned(),
+                unionid: None,
+                session_key: user["session_key"].as_str().unwrap().to_owned().into(),
+                created_at: now - 7300,
+                expires_at: now - 100,
+            },
+        )
+        .await
+        .unwrap();
+    let unknown = SessionToken::generate().unwrap();
+    let items_before = stack.items().await.unwrap().len();
+    let calls_before = stack.wechat_calls("jscode2session").await.unwrap();
+
+    let rows = catalogue(&token, expired.expose(), unknown.expose());
+    assert!(rows.len() >= 40, "the catalogue has {} rows", rows.len());
+    for row in rows {
+        let mut request = Request::new(row.body);
+        *request.method_mut() = row.method.parse().unwrap();
+        let values = match row.auth {
+            Auth::None => vec![],
+            Auth::Valid => vec![format!("Bearer {token}").into_bytes()],
+            Auth::Raw(values) => values,
+        };
+        for value in values {
+            request.headers_mut().append(
+                AUTHORIZATION,
+                http::HeaderValue::from_bytes(&value).unwrap(),
+            );
+        }
+        let response = match row.route {
+            Route::OnLogin => onlogin.handle(request).await,
+            Route::DecryptPhone => decrypt_phone.handle(request).await,
+        };
+        let response = TestResponse::from_response(response)
+            .unwrap_or_else(|err| panic!("{}: {err}", row.name));
+        assert_eq!(
+            (response.status, response.error_code()),
+            (row.status, row.error),
+            "{}: {:?}",
+            row.name,
+            response.json
+        );
+        assert!(
+            response.json["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            row.name
+        );
+        assert!(
+            response.headers.contains_key("x-request-id"),
+            "{}",
+            row.name
+        );
+    }
+
+    assert_eq!(
+        stack.wechat_calls("jscode2session").await.unwrap(),
+        calls_before
+    );
+    assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 0);
+    assert_eq!(
+        stack.items().await.unwrap().len(),
+        items_before,
+        "nothing written"
+    );
+}
