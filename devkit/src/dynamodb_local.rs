@@ -107,6 +107,29 @@ impl DynamoDbLocal {
         }
     }
 
+    /// Freezes the process (SIGSTOP): connections open, nothing answers — a DynamoDB that
+    /// has gone slow rather than away.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws a paused process (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let child = self
+            .child
+            .as_ref()
+            .context("DynamoDB Local is not running")?;
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill {signal} failed");
+        Ok(())
+    }
+
     /// Starts it again on the same port (in-memory: the tables are gone).
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();

@@ -261,6 +261,19 @@ impl TestStack {
         Ok(())
     }
 
+    /// Freezes (`true`) or thaws (`false`) this stack's private DynamoDB Local.
+    pub fn freeze_dynamodb(&self, frozen: bool) -> anyhow::Result<()> {
+        let local = self
+            .private_dynamodb
+            .as_ref()
+            .context("no private DynamoDB Local")?;
+        if frozen {
+            local.pause()
+        } else {
+            local.resume()
+        }
+    }
+
     /// Brings the private DynamoDB Local back (empty, in-memory) and recreates the table.
     pub async fn restart_dynamodb(&mut self) -> anyhow::Result<()> {
         let mut local = self

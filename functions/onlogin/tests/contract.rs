@@ -382,3 +382,33 @@ async fn unknown_fields_are_ignored() {
 
     assert_eq!(response.status, 200, "{:?}", response.json);
 }
+
+#[tokio::test]
+async fn a_frozen_dynamodb_is_a_bounded_503_and_the_instance_recovers() {
+    let stack = TestStack::with_private_dynamodb().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    assert_eq!(
+        onlogin(&service, fresh_code(&stack).await["code"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+
+    stack.freeze_dynamodb(true).unwrap();
+    let started = std::time::Instant::now();
+    let slow = onlogin(&service, fresh_code(&stack).await["code"].as_str().unwrap()).await;
+    let waited = started.elapsed();
+    stack.freeze_dynamodb(false).unwrap();
+
+    assert_error(&slow, 503, "store_unavailable");
+    // The SDK's attempt and operation timeouts (claim, then the claim's clean-up) answer
+    // before the template's 15 s Lambda timeout.
+    assert!(waited < Duration::from_secs(14), "took {waited:?}");
+    assert_eq!(
+        stack.wechat_calls("jscode2session").await.unwrap(),
+        1,
+        "WeChat never saw the second code"
+    );
+    let after = onlogin(&service, fresh_code(&stack).await["code"].as_str().unwrap()).await;
+    assert_eq!(after.status, 200, "{:?}", after.json);
+}
