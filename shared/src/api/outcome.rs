@@ -85,3 +85,43 @@ pub fn finish<T: Serialize>(
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Context;
+
+    fn request_with_deadline_in(ms: u64) -> Request {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let mut context = Context::default();
+        context.deadline = u64::try_from(now_ms).unwrap() + ms;
+        Request::default().with_lambda_context(context)
+    }
+
+    #[tokio::test]
+    async fn work_past_the_deadline_answers_503_a_second_early() {
+        let request = request_with_deadline_in(1_300);
+        let started = Instant::now();
+        let outcome: Result<(), ApiError> = within_deadline(&request, async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(outcome, Err(ApiError::WeChatUnavailable));
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn work_within_the_deadline_is_untouched() {
+        let request = request_with_deadline_in(5_000);
+        let outcome = within_deadline(&request, async { Ok::<_, ApiError>(7) }).await;
+        assert_eq!(outcome, Ok(7));
+    }
+}
