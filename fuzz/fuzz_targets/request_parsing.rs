@@ -1,0 +1,26 @@
+//! Arbitrary bodies and Authorization headers through the request parsing both handlers
+//! use: never a panic, and an accepted body always holds a well-formed code.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use wxlogin::api::{bearer_token, json_body};
+use wxlogin::wechat::LoginCode;
+
+fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
+    let (body, authorization) = input;
+    let mut request = lambda_http::Request::new(lambda_http::Body::Binary(body));
+    if let Ok(value) = http::HeaderValue::from_bytes(&authorization) {
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
+    let _ = bearer_token(&request);
+    if let Ok(value) = json_body::<Value>(&request, "shape") {
+        if let Some(code) = value.get("code").and_then(Value::as_str) {
+            if let Some(parsed) = LoginCode::parse(code) {
+                assert_eq!(parsed.as_str(), code);
+            }
+        }
+    }
+});
