@@ -28,3 +28,18 @@ else
 fi
 
 target/debug/wxlogin-dev demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT"
+
+# The events/ fixtures that need no live values, through `cargo lambda invoke --data-file`
+# against the same `cargo lambda watch` (the live ones are replayed by `make test`).
+ensure_cargo_lambda
+log "cargo lambda invoke --data-file events/…"
+for fixture in onlogin-bad-body:onlogin:400 onlogin-no-body:onlogin:400 \
+  decrypt-phone-no-token:decrypt-phone:401 decrypt-phone-both-forms:decrypt-phone:401; do
+  IFS=: read -r file function status <<<"$fixture"
+  answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+    --data-file "events/$file.json" "$function")
+  got=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])') \
+    || die "events/$file.json: unexpected answer: $answer"
+  [ "$got" = "$status" ] || die "events/$file.json answered $got, expected $status: $answer"
+  echo "   events/$file.json → $got"
+done

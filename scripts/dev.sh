@@ -56,6 +56,19 @@ start_service cargo-lambda-watch cargo lambda watch --quiet \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
+# cargo lambda watch compiles a function on its first request; make that request here, so
+# the stack is ready when we say so (minutes on a cold cache).
+for function in onlogin decrypt-phone; do
+  log "warming $function (first request compiles it)"
+  deadline=$((SECONDS + 900))
+  until status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X POST "http://127.0.0.1:$LAMBDA_PORT/$function" -d '{}') \
+    && { [ "$status" = 400 ] || [ "$status" = 401 ]; }; do
+    kill -0 "$LAST_PID" 2>/dev/null || die "cargo lambda watch exited (see $CACHE/logs/cargo-lambda-watch.log)"
+    [ "$SECONDS" -lt "$deadline" ] || die "$function did not answer within 15 minutes (last status ${status:-none})"
+    sleep 1
+  done
+done
+
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
 # The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
 api="http://127.0.0.1:$LAMBDA_PORT"

@@ -99,7 +99,10 @@ start_service() {
   local name=$1
   shift
   mkdir -p "$CACHE/logs"
-  setsid "$@" >"$CACHE/logs/$name.log" 2>&1 &
+  # Truncate here, not in the background redirection: a caller that reads the log right
+  # after must never see the previous run's lines.
+  : >"$CACHE/logs/$name.log"
+  setsid "$@" >>"$CACHE/logs/$name.log" 2>&1 &
   SERVICE_PIDS+=("$!")
   LAST_PID=$!
 }

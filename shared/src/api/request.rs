@@ -138,3 +138,37 @@ mod tests {
         assert_eq!(id.len(), 32);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::api::bearer_token;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct LoginBody {
+        code: String,
+    }
+
+    proptest! {
+        /// Any body and any Authorization bytes: parsing answers Ok or a 4xx, never panics.
+        #[test]
+        fn arbitrary_requests_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            authorization in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let mut request = Request::new(Body::Binary(body));
+            if let Ok(value) = http::HeaderValue::from_bytes(&authorization) {
+                request.headers_mut().insert(http::header::AUTHORIZATION, value);
+            }
+            if let Err(err) = bearer_token(&request) {
+                prop_assert_eq!(err.status().as_u16(), 401);
+            }
+            match json_body::<LoginBody>(&request, "shape") {
+                Ok(parsed) => prop_assert!(parsed.code.len() <= MAX_BODY_BYTES),
+                Err(err) => prop_assert!(err.status().is_client_error()),
+            }
+        }
+    }
+}
