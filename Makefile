@@ -1,5 +1,5 @@
 # Each target is one line; the work is in scripts/.
-.PHONY: dev dev-check demo test bench lint
+.PHONY: dev dev-check demo test bench fuzz lint
 
 dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
 	@scripts/dev.sh
@@ -15,6 +15,9 @@ test: ## Install what is missing, start DynamoDB Local, run every test
 
 bench: ## Init time, per-request overhead, memory and arm64 size beside the floor and Node
 	@scripts/bench.sh
+
+fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (60) on nightly
+	@scripts/fuzz.sh
 
 lint: ## Formatting and clippy, as CI runs them
 	@cargo fmt --all -- --check && cargo clippy --workspace --all-targets --locked -- -D warnings
