@@ -12,11 +12,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
+use wxlogin::clock::now_epoch_seconds;
 use wxlogin::config::Config;
 use wxlogin::function::HttpFunction;
 use wxlogin::login::LoginService;
 use wxlogin::phone::PhoneService;
-use wxlogin::session::SessionStore;
+use wxlogin::session::{Session, SessionStore, SessionToken};
 use wxlogin::wechat::WeChatClient;
 
 use crate::dynamodb_local::DynamoDbLocal;
@@ -180,6 +181,26 @@ impl TestStack {
             .context("no token")?
             .to_owned();
         Ok((token, user))
+    }
+
+    /// A token whose session (for the sandbox `user`) expired 100 s ago but is still in
+    /// the table, as DynamoDB's lazy TTL leaves it.
+    pub async fn expired_session(&self, user: &Value) -> anyhow::Result<SessionToken> {
+        let token = SessionToken::generate()?;
+        let now = now_epoch_seconds();
+        let session = Session {
+            openid: user["openid"].as_str().context("no openid")?.to_owned(),
+            unionid: None,
+            session_key: user["session_key"]
+                .as_str()
+                .context("no session_key")?
+                .to_owned()
+                .into(),
+            created_at: now - 7300,
+            expires_at: now - 100,
+        };
+        self.store().put_session(&token.hash(), &session).await?;
+        Ok(token)
     }
 
     /// `POST /sandbox/phone` with `body`: what the getPhoneNumber button would give.

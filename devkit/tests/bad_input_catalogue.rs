@@ -11,9 +11,8 @@ use devkit::stack::{TestResponse, TestStack};
 use http::header::AUTHORIZATION;
 use lambda_http::{Body, Request};
 use serde_json::json;
-use wxlogin::clock::now_epoch_seconds;
 use wxlogin::function::HttpFunction;
-use wxlogin::session::{Session, SessionToken};
+use wxlogin::session::SessionToken;
 
 #[derive(Clone, Copy, Debug)]
 enum Route {
@@ -394,22 +393,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
     let onlogin = stack.login_service().await.unwrap();
     let decrypt_phone = stack.phone_service().await.unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
-    let expired = SessionToken::generate().unwrap();
-    let now = now_epoch_seconds();
-    stack
-        .store()
-        .put_session(
-            &expired.hash(),
-            &Session {
-                openid: user["openid"].as_str().unwrap().to_owned(),
-                unionid: None,
-                session_key: user["session_key"].as_str().unwrap().to_owned().into(),
-                created_at: now - 7300,
-                expires_at: now - 100,
-            },
-        )
-        .await
-        .unwrap();
+    let expired = stack.expired_session(&user).await.unwrap();
     let unknown = SessionToken::generate().unwrap();
     let items_before = stack.items().await.unwrap().len();
     let calls_before = stack.wechat_calls("jscode2session").await.unwrap();

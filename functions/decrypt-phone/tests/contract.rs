@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use wxlogin::clock::now_epoch_seconds;
 use wxlogin::function::HttpFunction;
 use wxlogin::phone::PhoneService;
-use wxlogin::session::{Session, SessionToken};
+use wxlogin::session::SessionToken;
 
 const PHONE: &str = "13800138000";
 
@@ -312,22 +312,7 @@ async fn tokens_that_are_missing_malformed_unknown_expired_or_revoked_are_401() 
     assert_error(&response, 401, "invalid_token");
     assert_eq!(response.headers["www-authenticate"], "Bearer");
 
-    let expired = SessionToken::generate().unwrap();
-    let now = now_epoch_seconds();
-    stack
-        .store()
-        .put_session(
-            &expired.hash(),
-            &Session {
-                openid: user["openid"].as_str().unwrap().to_owned(),
-                unionid: None,
-                session_key: user["session_key"].as_str().unwrap().to_owned().into(),
-                created_at: now - 7300,
-                expires_at: now - 100,
-            },
-        )
-        .await
-        .unwrap();
+    let expired = stack.expired_session(&user).await.unwrap();
     assert_error(
         &call(&service, post_with_bearer(expired.expose(), body.clone())).await,
         401,
