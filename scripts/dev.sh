@@ -83,11 +83,11 @@ wxlogin is running locally:
 
 Walk through a login and a phone number (copy-paste, in order):
   pick() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"\$1\"])"; }
-  USER=\$(curl -s -X POST $sandbox/sandbox/login -d '{}')                      # what wx.login yields
-  LOGIN=\$(curl -s -X POST $api/onlogin -d "{\"code\":\"\$(echo "\$USER" | pick code)\"}")
+  WXUSER=\$(curl -s -X POST $sandbox/sandbox/login -d '{}')                      # what wx.login yields
+  LOGIN=\$(curl -s -X POST $api/onlogin -d "{\"code\":\"\$(echo "\$WXUSER" | pick code)\"}")
   echo "\$LOGIN"                                                   # {"token":"…","expires_in":7200,"openid":"…"}
   TOKEN=\$(echo "\$LOGIN" | pick token)
-  PHONE=\$(curl -s -X POST $sandbox/sandbox/phone -d "{\"openid\":\"\$(echo "\$USER" | pick openid)\",\"phoneNumber\":\"13800138000\"}")
+  PHONE=\$(curl -s -X POST $sandbox/sandbox/phone -d "{\"openid\":\"\$(echo "\$WXUSER" | pick openid)\",\"phoneNumber\":\"13800138000\"}")
   curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" \\
        -d "{\"encryptedData\":\"\$(echo "\$PHONE" | pick encryptedData)\",\"iv\":\"\$(echo "\$PHONE" | pick iv)\"}"
   curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" -d "{\"code\":\"\$(echo "\$PHONE" | pick code)\"}"
