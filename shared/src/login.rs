@@ -14,7 +14,7 @@ use crate::api::{ApiError, Timings, json_body, timed};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
-use crate::session::{self, ClaimError, Session, SessionStore, SessionToken};
+use crate::session::{ClaimError, Session, SessionStore, SessionToken};
 use crate::wechat::{LoginCode, WeChatClient};
 
 const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login";
@@ -95,7 +95,7 @@ impl LoginService {
             .await
             .map_err(|err| match err {
                 ClaimError::AlreadyClaimed => ApiError::CodeUsed,
-                ClaimError::Store(err) => store_failure(&err),
+                ClaimError::Store(err) => ApiError::store_unavailable(&err),
             })?;
 
         let exchanged = timed(&mut timings.wechat, self.wechat.code2session(code)).await;
@@ -136,7 +136,7 @@ impl LoginService {
             self.store.put_session(&token.hash(), &session),
         )
         .await
-        .map_err(|err| store_failure(&err))?;
+        .map_err(|err| ApiError::store_unavailable(&err))?;
 
         Ok(LoginSuccess {
             token,
@@ -145,9 +145,4 @@ impl LoginService {
             unionid: session.unionid,
         })
     }
-}
-
-fn store_failure(err: &session::StoreError) -> ApiError {
-    tracing::error!(error = %err, "DynamoDB call failed");
-    ApiError::StoreUnavailable
 }

@@ -94,10 +94,7 @@ impl HttpFunction for PhoneService {
             self.store.get_session(&token.hash(), now_epoch_seconds()),
         )
         .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "DynamoDB call failed");
-            ApiError::StoreUnavailable
-        })?
+        .map_err(|err| ApiError::store_unavailable(&err))?
         .ok_or(ApiError::InvalidToken)?;
         match form {
             PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, &ciphertext, &iv),

@@ -2,6 +2,7 @@
 
 use http::StatusCode;
 
+use crate::session::StoreError;
 use crate::wechat::{Errcode, WeChatError};
 
 /// WeChat's 45011 says "retry next minute".
@@ -104,6 +105,15 @@ impl ApiError {
             } => Some(*retry_after_seconds),
             _ => None,
         }
+    }
+}
+
+impl ApiError {
+    /// The one place a DynamoDB failure becomes a client-facing error, logged (the SDK's
+    /// error text names the operation and failure, never item values).
+    pub fn store_unavailable(err: &StoreError) -> Self {
+        tracing::error!(error = %err, "DynamoDB call failed");
+        Self::StoreUnavailable
     }
 }
 
