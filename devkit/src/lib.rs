@@ -1,10 +1,11 @@
 //! Local tooling for wxlogin, shared by `make dev`, the tests and the benchmarks:
 //! DynamoDB Local as a child process, table setup, a Lambda Runtime API emulator that
-//! drives the real function binaries, API Gateway v2 events, and the `TestStack`.
+//! drives the real function binaries, API Gateway v2 events, the `TestStack`, and a reader for the metrics functions print.
 
 pub mod apigw;
 pub mod demo;
 pub mod dynamodb_local;
+pub mod emf;
 pub mod function_process;
 pub mod runtime_api;
 pub mod stack;

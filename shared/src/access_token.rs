@@ -21,6 +21,12 @@ const MIN_REMAINING_SECONDS: i64 = 10;
 #[error("no access token: {0}")]
 pub struct AccessTokenError(#[from] pub WeChatError);
 
+impl From<AccessTokenError> for WeChatError {
+    fn from(err: AccessTokenError) -> Self {
+        err.0
+    }
+}
+
 /// Access tokens for one appid, cached in memory and in DynamoDB.
 pub struct AccessTokenCache {
     store: SessionStore,
@@ -61,6 +67,29 @@ impl AccessTokenCache {
             Err(err) => tracing::warn!(error = %err, "access token cache unreadable"),
         }
         self.fetch(wechat, &mut memory).await
+    }
+
+    /// Runs `call` with a live token. When WeChat rejects the token (40001/42001, answered
+    /// before it looks at anything else, so nothing was consumed), runs it once more with
+    /// a replacement.
+    pub async fn with_token<T, F, Fut>(
+        &self,
+        wechat: &WeChatClient,
+        call: F,
+    ) -> Result<T, WeChatError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, WeChatError>>,
+    {
+        let token = self.get(wechat).await?;
+        match call(token.clone()).await {
+            Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
+                tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
+                let fresh = self.replace(wechat, &token).await?;
+                call(fresh).await
+            }
+            outcome => outcome,
+        }
     }
 
     /// After WeChat rejected `rejected` (40001/42001): a token that is not `rejected`.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use lambda_http::{Body, Request, Response, run, service_fn};
 use serde::Serialize;
 
-use crate::api::{ApiError, Timings, finish, request_id, within_deadline};
+use crate::api::{ApiError, RouteInfo, Timings, finish, request_id, within_deadline};
 use crate::config::Config;
 use crate::session::SessionStore;
 use crate::wechat::WeChatClient;
@@ -25,8 +25,18 @@ pub async fn clients(config: &Config) -> Result<(WeChatClient, SessionStore), In
 
 /// A handler service that a binary runs; built once per Lambda instance.
 pub trait HttpFunction: Sized + Sync {
-    /// The binary's name, for start-up errors.
+    /// The binary's name, for start-up errors, logs and the `Function` dimension.
     const NAME: &'static str;
+
+    /// The path the function serves, as API Gateway routes it (`/onlogin`).
+    const PATH: &'static str;
+
+    /// The metric counting this function's requests by `Outcome` (docs/operations.md).
+    const OUTCOME_METRIC: &'static str;
+
+    /// A second dimension of [`Self::OUTCOME_METRIC`], whose value `serve` sets in
+    /// [`Timings::kind`] (`unknown` when the request failed before it was known).
+    const KIND_DIMENSION: Option<&'static str> = None;
 
     /// The 200 body.
     type Success: Serialize + Send;
@@ -42,14 +52,24 @@ pub trait HttpFunction: Sized + Sync {
     ) -> impl Future<Output = Result<Self::Success, ApiError>> + Send;
 
     /// Serves one request within the invocation's deadline; every outcome is a contract
-    /// response with a request id, and one log line.
+    /// response with a request id, one log line and its metrics, flushed before the
+    /// response goes back (Lambda may freeze the instance right after).
     fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
         async move {
             let started = Instant::now();
             let request_id = request_id(&request);
             let mut timings = Timings::default();
             let outcome = within_deadline(&request, self.serve(&request, &mut timings)).await;
-            finish(Self::NAME, &request_id, started, &timings, &outcome)
+            let route = RouteInfo {
+                function: Self::NAME,
+                method: request.method().as_str(),
+                path: Self::PATH,
+                outcome_metric: Self::OUTCOME_METRIC,
+                kind_dimension: Self::KIND_DIMENSION,
+            };
+            let response = finish(&route, &request_id, started, &timings, &outcome);
+            crate::telemetry::metrics::flush();
+            response
         }
     }
 }

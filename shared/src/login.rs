@@ -54,6 +54,8 @@ impl HttpFunction for LoginService {
     type Success = LoginSuccess;
 
     const NAME: &'static str = "onlogin";
+    const PATH: &'static str = "/onlogin";
+    const OUTCOME_METRIC: &'static str = "Logins";
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
         let (wechat, store) = clients(config).await?;
@@ -66,7 +68,7 @@ impl HttpFunction for LoginService {
         timings: &mut Timings,
     ) -> Result<Self::Success, ApiError> {
         if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed);
+            return Err(ApiError::MethodNotAllowed { allow: "POST" });
         }
         let body: LoginRequest = json_body(request, SHAPE_HINT)?;
         let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;

@@ -40,6 +40,14 @@ enum PhoneForm {
 }
 
 impl PhoneForm {
+    /// The `Form` dimension of the `PhoneDecrypts` metric.
+    fn metric_value(&self) -> &'static str {
+        match self {
+            Self::Legacy { .. } => "legacy",
+            Self::Current(_) => "code",
+        }
+    }
+
     fn parse(body: PhoneRequest) -> Result<Self, ApiError> {
         match (body.encrypted_data, body.iv, body.code) {
             (Some(data), Some(iv), None) => {
@@ -72,6 +80,9 @@ impl HttpFunction for PhoneService {
     type Success = PhoneNumber;
 
     const NAME: &'static str = "decrypt-phone";
+    const PATH: &'static str = "/decrypt-phone";
+    const OUTCOME_METRIC: &'static str = "PhoneDecrypts";
+    const KIND_DIMENSION: Option<&'static str> = Some("Form");
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
         let (wechat, store) = clients(config).await?;
@@ -84,11 +95,12 @@ impl HttpFunction for PhoneService {
         timings: &mut Timings,
     ) -> Result<Self::Success, ApiError> {
         if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed);
+            return Err(ApiError::MethodNotAllowed { allow: "POST" });
         }
         let token = bearer_token(request)?;
         // Everything checkable without I/O is checked before the DynamoDB read.
         let form = PhoneForm::parse(json_body(request, SHAPE_HINT)?)?;
+        timings.kind = Some(form.metric_value());
         let session = timed(
             &mut timings.store,
             self.store.get_session(&token.hash(), now_epoch_seconds()),
@@ -140,27 +152,12 @@ impl PhoneService {
     }
 
     async fn exchange(&self, code: &PhoneCode) -> Result<PhoneNumber, ApiError> {
-        let token = self
-            .access_tokens
-            .get(&self.wechat)
+        self.access_tokens
+            .with_token(&self.wechat, |token| async move {
+                self.wechat.get_user_phone_number(&token, code).await
+            })
             .await
-            .map_err(|err| wechat_failure(err.0))?;
-        match self.wechat.get_user_phone_number(&token, code).await {
-            Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
-                // Rejected before the code was looked at: refresh once and retry.
-                tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
-                let fresh = self
-                    .access_tokens
-                    .replace(&self.wechat, &token)
-                    .await
-                    .map_err(|err| wechat_failure(err.0))?;
-                self.wechat
-                    .get_user_phone_number(&fresh, code)
-                    .await
-                    .map_err(wechat_failure)
-            }
-            outcome => outcome.map_err(wechat_failure),
-        }
+            .map_err(wechat_failure)
     }
 }
 

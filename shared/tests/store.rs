@@ -78,7 +78,7 @@ async fn unknown_and_deleted_tokens_have_no_session() {
         .put_session(&token.hash(), &session(now + 100))
         .await
         .unwrap();
-    store.delete_session(&token.hash()).await.unwrap();
+    assert!(store.delete_session(&token.hash(), now).await.unwrap());
     assert!(
         store
             .get_session(&token.hash(), now)
@@ -86,7 +86,21 @@ async fn unknown_and_deleted_tokens_have_no_session() {
             .unwrap()
             .is_none()
     );
-    store.delete_session(&token.hash()).await.unwrap();
+    assert!(
+        !store.delete_session(&token.hash(), now).await.unwrap(),
+        "a second logout finds nothing live"
+    );
+
+    let expired = SessionToken::generate().unwrap();
+    store
+        .put_session(&expired.hash(), &session(now - 1))
+        .await
+        .unwrap();
+    assert!(!store.delete_session(&expired.hash(), now).await.unwrap());
+    assert!(
+        stack.items().await.unwrap().is_empty(),
+        "the expired item is gone too"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use devkit::apigw::http_event;
+use devkit::emf::{metric_points, metric_sum};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::{TEST_APPID, TestStack};
@@ -97,7 +98,27 @@ async fn both_forms_through_the_binary_and_no_secret_in_its_logs() {
 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let output = process.output();
-    assert!(output.contains("\"route\":\"decrypt-phone\""), "{output}");
+    assert!(
+        output.contains("\"route\":\"POST /decrypt-phone\""),
+        "{output}"
+    );
+    let points = metric_points(&output);
+    assert_eq!(
+        metric_sum(
+            &points,
+            "PhoneDecrypts",
+            &[("Form", "legacy"), ("Outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric_sum(
+            &points,
+            "PhoneDecrypts",
+            &[("Form", "code"), ("Outcome", "ok")]
+        ),
+        1.0
+    );
     for (what, secret) in [
         ("phone number", "13912345678"),
         ("session_key", user["session_key"].as_str().unwrap()),

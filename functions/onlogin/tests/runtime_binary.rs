@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use devkit::apigw::{base64_http_event, http_event};
+use devkit::emf::{metric_points, metric_sum};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
@@ -34,6 +35,7 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
     let mut env = stack.function_env();
     env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
     env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    env.push(("METRICS_NAMESPACE".into(), "wxlogin/test".into()));
     let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
 
     let user = stack
@@ -76,6 +78,24 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
         (400, Some("invalid_request"))
     );
 
+    // WeChat busy twice: the retry fails too, so the client gets 503 and the metrics
+    // count two WeChat errors and one upstream failure.
+    stack
+        .sandbox_fault(json!({ "api": "jscode2session", "errcode": -1, "times": 2 }))
+        .await
+        .unwrap();
+    let busy = stack.sandbox_login(json!({})).await.unwrap();
+    let busy_body = json!({ "code": busy["code"] }).to_string();
+    let (status, _, answer) = invoke(
+        &runtime,
+        http_event("POST", "/onlogin", Some(&busy_body), &[]),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (503, Some("wechat_unavailable"))
+    );
+
     tokio::time::sleep(Duration::from_millis(200)).await;
     let output = process.output();
     if std::env::var_os("SHOW_FUNCTION_OUTPUT").is_some() {
@@ -89,7 +109,40 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
             panic!("a JSON log line carries the request id {request_id}:\n{output}")
         });
     assert_eq!(request_line["status"], 200);
-    assert_eq!(request_line["route"], "onlogin");
+    assert_eq!(request_line["route"], "POST /onlogin");
+    assert_eq!(request_line["function"], "onlogin");
+    assert!(request_line["store_ms"].as_f64().unwrap() > 0.0);
+    assert!(request_line["wechat_ms"].as_f64().unwrap() > 0.0);
+
+    let points = metric_points(&output);
+    assert!(points.iter().all(|point| point.namespace == "wxlogin/test"));
+    for (outcome, count) in [
+        ("ok", 2.0),
+        ("code_used", 1.0),
+        ("invalid_request", 2.0),
+        ("wechat_unavailable", 1.0),
+    ] {
+        assert_eq!(
+            metric_sum(&points, "Logins", &[("Outcome", outcome)]),
+            count,
+            "{outcome}"
+        );
+    }
+    let errors = [("Api", "jscode2session"), ("Errcode", "-1")];
+    assert_eq!(metric_sum(&points, "WeChatErrors", &errors), 2.0);
+    assert_eq!(
+        metric_sum(&points, "UpstreamFailures", &[("Upstream", "wechat")]),
+        1.0
+    );
+    let latency = points
+        .iter()
+        .find(|point| point.name == "UpstreamLatency")
+        .unwrap();
+    assert_eq!(latency.unit.as_deref(), Some("Milliseconds"));
+    assert_eq!(
+        metric_sum(&points, "UpstreamLatency", &[("Function", "onlogin")]).signum(),
+        1.0
+    );
 
     for (what, secret) in [
         ("session_key", user["session_key"].as_str().unwrap()),

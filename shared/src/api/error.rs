@@ -3,6 +3,7 @@
 use http::StatusCode;
 
 use crate::session::StoreError;
+use crate::telemetry::metrics;
 use crate::wechat::{Errcode, WeChatError};
 
 /// WeChat's 45011 says "retry next minute".
@@ -17,9 +18,12 @@ pub enum ApiError {
     /// 413: body over the contract's 16 KiB.
     #[error("request body exceeds 16 KiB")]
     PayloadTooLarge,
-    /// 405: each function serves POST only.
-    #[error("only POST is supported")]
-    MethodNotAllowed,
+    /// 405: the route does not serve this method; `allow` lists the ones it does.
+    #[error("this route accepts only {allow}")]
+    MethodNotAllowed {
+        /// The route's methods, as the `Allow` header spells them.
+        allow: &'static str,
+    },
     /// 401: WeChat says the code is invalid or expired.
     #[error("the login code is invalid or expired: call wx.login again")]
     InvalidCode,
@@ -66,7 +70,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) | Self::NotPhoneData => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidCode | Self::InvalidPhoneCode | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
@@ -84,7 +88,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) | Self::NotPhoneData => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::InvalidCode | Self::InvalidPhoneCode => "invalid_code",
             Self::InvalidToken => "invalid_token",
             Self::SessionKeyMismatch => "session_key_mismatch",
@@ -109,6 +113,16 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The upstream (metrics' `Upstream` value) whose failure this error reports; `None`
+    /// for the client's own mistakes and WeChat's per-user answers (a bad code, a rate limit).
+    pub fn failed_upstream(&self) -> Option<&'static str> {
+        match self {
+            Self::WeChatUnavailable | Self::WeChatError => Some(metrics::WECHAT),
+            Self::StoreUnavailable => Some(metrics::DYNAMODB),
+            _ => None,
+        }
+    }
+
     /// The one place a DynamoDB failure becomes a client-facing error, logged (the SDK's
     /// error text names the operation and failure, never item values).
     pub fn store_unavailable(err: &StoreError) -> Self {

@@ -7,14 +7,34 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use super::{ApiError, error_response, json_response};
+use crate::telemetry::metrics::{self, RequestMetrics};
 
-/// Where a request spent its time, for its log line.
+/// Where a request spent its time, and what kind of request it turned out to be, for its
+/// log line and metrics.
 #[derive(Debug, Default)]
 pub struct Timings {
     /// Time waiting on WeChat.
     pub wechat: Duration,
     /// Time waiting on DynamoDB.
     pub store: Duration,
+    /// The value of the function's kind dimension (the phone form, the session action),
+    /// once the request is parsed that far.
+    pub kind: Option<&'static str>,
+}
+
+/// What `finish` needs to know about the function that served a request.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo<'a> {
+    /// The function's name.
+    pub function: &'static str,
+    /// The request's method.
+    pub method: &'a str,
+    /// The path the function serves.
+    pub path: &'static str,
+    /// The function's outcome metric.
+    pub outcome_metric: &'static str,
+    /// The function's kind dimension, if it has one.
+    pub kind_dimension: Option<&'static str>,
 }
 
 /// Awaits `work`, adding its duration to `total`.
@@ -60,10 +80,10 @@ pub async fn within_deadline<T>(
     }
 }
 
-/// Turns a handler's outcome into its response and logs the request's one line: ids,
-/// status, error code and latencies — never a body, a token or a key.
+/// Turns a handler's outcome into its response, logs the request's one line (ids, route,
+/// status, error code, latencies — never a body, a token or a key) and records its metrics.
 pub fn finish<T: Serialize>(
-    route: &'static str,
+    route: &RouteInfo<'_>,
     request_id: &str,
     started: Instant,
     timings: &Timings,
@@ -73,16 +93,29 @@ pub fn finish<T: Serialize>(
         Ok(success) => json_response(StatusCode::OK, success, request_id),
         Err(err) => error_response(err, request_id),
     };
+    let error = outcome.as_ref().err();
     tracing::info!(
         request_id = %request_id,
-        route,
+        function = route.function,
+        route = %format_args!("{} {}", route.method, route.path),
         status = response.status().as_u16(),
-        error_code = outcome.as_ref().err().map(ApiError::code),
+        error_code = error.map(ApiError::code),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         wechat_ms = timings.wechat.as_secs_f64() * 1000.0,
         store_ms = timings.store.as_secs_f64() * 1000.0,
         "request done"
     );
+    metrics::record_request(&RequestMetrics {
+        function: route.function,
+        metric: route.outcome_metric,
+        kind: route
+            .kind_dimension
+            .map(|dimension| (dimension, timings.kind.unwrap_or("unknown"))),
+        outcome: error.map_or("ok", ApiError::code),
+        failed_upstream: error.and_then(ApiError::failed_upstream),
+        wechat: timings.wechat,
+        store: timings.store,
+    });
     response
 }
 

@@ -57,10 +57,10 @@ pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
             HeaderValue::from_static("Bearer"),
         );
     }
-    if *err == ApiError::MethodNotAllowed {
+    if let ApiError::MethodNotAllowed { allow } = err {
         response
             .headers_mut()
-            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }
@@ -92,9 +92,14 @@ mod tests {
     }
 
     #[test]
-    fn method_not_allowed_names_post() {
-        let response = error_response(&ApiError::MethodNotAllowed, "r");
+    fn method_not_allowed_names_the_allowed_methods() {
+        let response = error_response(
+            &ApiError::MethodNotAllowed {
+                allow: "GET, DELETE",
+            },
+            "r",
+        );
         assert_eq!(response.status(), 405);
-        assert_eq!(response.headers()[http::header::ALLOW], "POST");
+        assert_eq!(response.headers()[http::header::ALLOW], "GET, DELETE");
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::TokenHash;
@@ -227,15 +227,23 @@ impl SessionStore {
         Ok(output.item)
     }
 
-    /// Deletes a session (logout); deleting an absent one is not an error.
-    pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
-        self.client
+    /// Deletes a session (logout): the token stops working at once. True when it was live
+    /// at `now`; an absent or already expired session is deleted all the same (no error), so
+    /// a repeated logout is harmless.
+    pub async fn delete_session(&self, token: &TokenHash, now: i64) -> Result<bool, StoreError> {
+        let output = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key(PK, s(&session_key_of(token)))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await?;
-        Ok(())
+        Ok(output
+            .attributes
+            .as_ref()
+            .and_then(parse_session)
+            .is_some_and(|session| session.expires_at > now))
     }
 }
 

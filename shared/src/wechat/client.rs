@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::Errcode;
 use crate::config::Config;
+use crate::telemetry::metrics;
 
 /// Time to open a TCP+TLS connection; WeChat's edge answers in tens of milliseconds.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -55,6 +56,18 @@ impl WeChatError {
     /// busy answer or a request that never left (wechat-facts: never retry after a timeout).
     pub(super) fn safe_to_retry(&self) -> bool {
         matches!(self, Self::Api(Errcode::SystemBusy) | Self::Unreachable)
+    }
+
+    /// The `Errcode` dimension of the `WeChatErrors` metric: WeChat's number, or what
+    /// went wrong on the way.
+    pub fn metric_label(&self) -> String {
+        match self {
+            Self::Api(errcode) => errcode.raw().to_string(),
+            Self::Unreachable => "unreachable".to_owned(),
+            Self::Timeout => "timeout".to_owned(),
+            Self::Transport => "transport".to_owned(),
+            Self::BadResponse(_) => "bad_response".to_owned(),
+        }
     }
 
     fn from_transport(err: &reqwest::Error) -> Self {
@@ -125,13 +138,23 @@ impl WeChatClient {
         format!("{}{path}", self.api_base)
     }
 
-    /// Sends `request` and decodes WeChat's answer: HTTP 200 with JSON that WeChat labels
-    /// `text/plain`, so the content-type is ignored; a non-zero `errcode` is an error
-    /// whatever else the body holds.
+    /// Sends `request` to WeChat's `api` and decodes the answer; a failure is counted in
+    /// the `WeChatErrors` metric under `api`.
     pub(super) async fn call<T: DeserializeOwned>(
         &self,
+        api: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, WeChatError> {
+        let outcome = Self::send(request).await;
+        if let Err(err) = &outcome {
+            metrics::record_wechat_error(api, err.metric_label());
+        }
+        outcome
+    }
+
+    /// WeChat answers HTTP 200 with JSON that it labels `text/plain`, so the content-type
+    /// is ignored; a non-zero `errcode` is an error whatever else the body holds.
+    async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, WeChatError> {
         let response = request
             .send()
             .await

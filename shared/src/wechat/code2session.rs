@@ -37,7 +37,7 @@ impl WeChatClient {
             ("js_code", code.as_str()),
             ("grant_type", "authorization_code"),
         ]);
-        let body: Code2SessionBody = self.call(request).await?;
+        let body: Code2SessionBody = self.call("jscode2session", request).await?;
         let openid = body
             .openid
             .filter(|id| !id.is_empty())

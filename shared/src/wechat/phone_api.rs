@@ -70,7 +70,7 @@ impl WeChatClient {
                 .http()
                 .post(self.url("/cgi-bin/stable_token"))
                 .json(&body);
-            let answer: StableTokenBody = self.call(request).await?;
+            let answer: StableTokenBody = self.call("stable_token", request).await?;
             if answer.access_token.is_empty() || answer.expires_in == 0 {
                 return Err(WeChatError::BadResponse(
                     "stable_token without a live token",
@@ -97,7 +97,7 @@ impl WeChatClient {
                 .post(self.url("/wxa/business/getuserphonenumber"))
                 .query(&[("access_token", access_token.expose())])
                 .json(&json!({ "code": code.as_str() }));
-            let answer: PhoneBody = self.call(request).await?;
+            let answer: PhoneBody = self.call("getuserphonenumber", request).await?;
             PhoneNumber::from_json(&answer.phone_info).ok_or(WeChatError::BadResponse(
                 "phone_info lacks the documented fields",
             ))
@@ -121,7 +121,7 @@ impl WeChatClient {
                 ("openid", openid),
                 ("sig_method", "hmac_sha256"),
             ]);
-            self.call::<Value>(request).await.map(drop)
+            self.call::<Value>("checksession", request).await.map(drop)
         })
         .await
     }

@@ -1,4 +1,4 @@
-//! Log setup for the Lambda binaries.
+//! Log setup: JSON lines under Lambda's JSON log format, plain text otherwise.
 //!
 //! Honours Lambda's advanced logging controls (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`)
 //! and `RUST_LOG` for local runs, but caps every dependency at INFO: at DEBUG/TRACE the AWS
@@ -10,9 +10,9 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
 /// Crates whose events follow the requested level in full.
-const OWN_CRATES: &[&str] = &["wxlogin", "onlogin", "decrypt_phone"];
+const OWN_CRATES: &[&str] = &["wxlogin", "onlogin", "decrypt_phone", "session"];
 
-/// Installs the global subscriber; call once, first thing in `main`.
+/// Installs the global subscriber.
 pub fn init() {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))

@@ -1,0 +1,106 @@
+//! CloudWatch metrics as Embedded Metric Format (EMF) lines on stdout: CloudWatch Logs
+//! turns them into metrics, so recording costs no API call and no latency. The `metrics`
+//! facade records; `metrics_cloudwatch_embedded` writes one EMF document per dimension set
+//! when [`flush`] runs after each request (a frozen instance must not hold data back).
+//!
+//! Every name and dimension here is documented in docs/operations.md, and the template's
+//! alarms read [`UPSTREAM_FAILURES`].
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ::metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics_cloudwatch_embedded::{Builder, Collector};
+
+/// The namespace when `METRICS_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "wxlogin";
+/// Requests that failed because WeChat or DynamoDB did (dimension `Upstream`).
+pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
+/// Time a request waited on one upstream, in milliseconds (`Upstream`, `Function`).
+pub const UPSTREAM_LATENCY: &str = "UpstreamLatency";
+/// Non-zero errcodes and transport failures per WeChat call (`Api`, `Errcode`).
+pub const WECHAT_ERRORS: &str = "WeChatErrors";
+/// `Upstream` value for WeChat.
+pub const WECHAT: &str = "wechat";
+/// `Upstream` value for DynamoDB.
+pub const DYNAMODB: &str = "dynamodb";
+
+static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+
+/// Installs the EMF recorder unless `WXLOGIN_METRICS=off`; the namespace comes from
+/// `METRICS_NAMESPACE` (the template sets one per stack, so two stages never mix).
+pub fn init() {
+    if std::env::var("WXLOGIN_METRICS").is_ok_and(|value| value.eq_ignore_ascii_case("off")) {
+        return;
+    }
+    let namespace = std::env::var("METRICS_NAMESPACE")
+        .ok()
+        .filter(|namespace| !namespace.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    match Builder::new().cloudwatch_namespace(namespace).init() {
+        Ok(collector) => {
+            describe_counter!(
+                UPSTREAM_FAILURES,
+                Unit::Count,
+                "requests failed by an upstream"
+            );
+            describe_counter!(WECHAT_ERRORS, Unit::Count, "WeChat calls that failed");
+            describe_histogram!(UPSTREAM_LATENCY, Unit::Milliseconds, "time on an upstream");
+            let _ = COLLECTOR.set(collector);
+        }
+        // A second recorder (tests building two functions in one process) keeps the first.
+        Err(err) => tracing::debug!(error = %err, "metrics recorder not installed"),
+    }
+}
+
+/// Writes what was recorded since the last flush to stdout, as EMF lines.
+pub fn flush() {
+    if let Some(collector) = COLLECTOR.get()
+        && let Err(err) = collector.flush(std::io::stdout().lock())
+    {
+        tracing::warn!(error = %err, "metrics not written");
+    }
+}
+
+/// One finished request, as its metrics see it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMetrics {
+    /// The function's name (`Function` dimension of the latency).
+    pub function: &'static str,
+    /// The function's outcome metric: `Logins`, `PhoneDecrypts`, `SessionRequests`.
+    pub metric: &'static str,
+    /// The function's extra dimension and this request's value (`Form` = `code`, …).
+    pub kind: Option<(&'static str, &'static str)>,
+    /// `ok`, or the stable error code the client got.
+    pub outcome: &'static str,
+    /// The upstream whose failure failed the request, if one did.
+    pub failed_upstream: Option<&'static str>,
+    /// Time spent waiting on WeChat.
+    pub wechat: Duration,
+    /// Time spent waiting on DynamoDB.
+    pub store: Duration,
+}
+
+/// Counts the request by outcome, its upstream failure if any, and its upstream latency.
+pub fn record_request(request: &RequestMetrics) {
+    let outcome = ("Outcome", request.outcome);
+    match request.kind {
+        Some(kind) => counter!(request.metric, &[kind, outcome]).increment(1),
+        None => counter!(request.metric, &[outcome]).increment(1),
+    }
+    if let Some(upstream) = request.failed_upstream {
+        counter!(UPSTREAM_FAILURES, "Upstream" => upstream).increment(1);
+    }
+    for (upstream, waited) in [(WECHAT, request.wechat), (DYNAMODB, request.store)] {
+        if !waited.is_zero() {
+            histogram!(UPSTREAM_LATENCY, "Upstream" => upstream, "Function" => request.function)
+                .record(waited.as_secs_f64() * 1000.0);
+        }
+    }
+}
+
+/// Counts one failed WeChat call: `errcode` is WeChat's number, or `timeout`,
+/// `unreachable`, `transport`, `bad_response`.
+pub fn record_wechat_error(api: &'static str, errcode: String) {
+    counter!(WECHAT_ERRORS, "Api" => api, "Errcode" => errcode).increment(1);
+}
