@@ -34,7 +34,8 @@ target/debug/wxlogin-dev demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:
 ensure_cargo_lambda
 log "cargo lambda invoke --data-file events/…"
 for fixture in onlogin-bad-body:onlogin:400 onlogin-no-body:onlogin:400 \
-  decrypt-phone-no-token:decrypt-phone:401 decrypt-phone-both-forms:decrypt-phone:401; do
+  decrypt-phone-no-token:decrypt-phone:401 decrypt-phone-both-forms:decrypt-phone:401 \
+  session-no-token:session:401; do
   IFS=: read -r file function status <<<"$fixture"
   answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
     --data-file "events/$file.json" "$function")

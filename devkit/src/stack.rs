@@ -18,6 +18,7 @@ use wxlogin::function::HttpFunction;
 use wxlogin::login::LoginService;
 use wxlogin::phone::PhoneService;
 use wxlogin::session::{Session, SessionStore, SessionToken};
+use wxlogin::session_route::SessionService;
 use wxlogin::wechat::WeChatClient;
 
 use crate::dynamodb_local::DynamoDbLocal;
@@ -162,6 +163,12 @@ impl TestStack {
     pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneService> {
         let (wechat, store) = self.clients(&config).await?;
         Ok(PhoneService::new(wechat, store, config.watermark_max_age))
+    }
+
+    /// A session service (`GET`/`DELETE /session`) wired to this stack.
+    pub async fn session_service(&self) -> anyhow::Result<SessionService> {
+        let (wechat, store) = self.clients(&self.config()).await?;
+        Ok(SessionService::new(wechat, store))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.
@@ -347,7 +354,17 @@ pub fn post(body: impl Into<Body>) -> Request {
 
 /// A `POST` request with `body` and `Authorization: Bearer <token>`.
 pub fn post_with_bearer(token: &str, body: impl Into<Body>) -> Request {
-    let mut request = post(body);
+    with_bearer(token, post(body))
+}
+
+/// A bodiless request with `method` and `Authorization: Bearer <token>`.
+pub fn bearer_request(method: http::Method, token: &str) -> Request {
+    let mut request = Request::new(Body::Empty);
+    *request.method_mut() = method;
+    with_bearer(token, request)
+}
+
+fn with_bearer(token: &str, mut request: Request) -> Request {
     if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
         request
             .headers_mut()

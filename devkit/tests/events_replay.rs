@@ -30,6 +30,10 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<&'static str>)> {
             "decrypt-phone-both-forms.json",
             (400, Some("invalid_request")),
         ),
+        ("session-get.json", (200, None)),
+        ("session-check.json", (200, None)),
+        ("session-delete.json", (200, None)),
+        ("session-no-token.json", (401, Some("invalid_token"))),
     ])
 }
 
@@ -62,7 +66,7 @@ fn fill(event: &mut Value, values: &[(&str, String)]) {
 async fn every_event_fixture_gets_its_documented_answer() {
     let stack = TestStack::start().await.unwrap();
     let mut functions = BTreeMap::new();
-    for name in ["onlogin", "decrypt-phone"] {
+    for name in ["onlogin", "decrypt-phone", "session"] {
         let runtime = RuntimeApi::start().await.unwrap();
         let process = FunctionProcess::spawn(
             &workspace_binary(name).unwrap(),
@@ -91,11 +95,10 @@ async fn every_event_fixture_gets_its_documented_answer() {
         let &(status, error) = expectations
             .get(file)
             .unwrap_or_else(|| panic!("no expectation for {file}"));
-        let function = if file.starts_with("decrypt-phone") {
-            "decrypt-phone"
-        } else {
-            "onlogin"
-        };
+        let function = ["decrypt-phone", "session"]
+            .into_iter()
+            .find(|function| file.starts_with(function))
+            .unwrap_or("onlogin");
 
         let user = stack.sandbox_login(json!({})).await.unwrap();
         let (token, phone_user) = stack.logged_in_user(json!({})).await.unwrap();

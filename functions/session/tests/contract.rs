@@ -1,0 +1,294 @@
+//! `GET /session` and `DELETE /session` through the handler, with real DynamoDB Local and
+//! the WeChat sandbox over HTTP.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use devkit::stack::{TestResponse, TestStack, bearer_request, post_with_bearer};
+use http::Method;
+use lambda_http::{Body, Request, RequestExt};
+use serde_json::json;
+use wxlogin::function::HttpFunction;
+use wxlogin::session_route::SessionService;
+
+/// A base64 session_key WeChat never issued, to play a key rotation.
+const ROTATED_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
+
+async fn call(service: &SessionService, request: Request) -> TestResponse {
+    TestResponse::from_response(service.handle(request).await).unwrap()
+}
+
+fn get(token: &str, query: &[(&str, &str)]) -> Request {
+    let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in query {
+        parameters
+            .entry((*key).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    bearer_request(Method::GET, token).with_query_string_parameters(parameters)
+}
+
+fn check_wechat(token: &str) -> Request {
+    get(token, &[("check", "wechat")])
+}
+
+/// How many session items the table holds (code claims and the access token aside).
+async fn session_items(stack: &TestStack) -> usize {
+    stack
+        .items()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|item| item["pk"].as_s().unwrap().starts_with("session#"))
+        .count()
+}
+
+fn assert_error(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(
+        (response.status, response.error_code()),
+        (status, code),
+        "{:?}",
+        response.json
+    );
+    assert!(
+        response.json["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(response.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn get_says_who_the_token_belongs_to_and_for_how_long() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, user) = stack
+        .logged_in_user(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
+        .await
+        .unwrap();
+
+    let response = call(&service, get(&token, &[])).await;
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(response.json["openid"], user["openid"]);
+    assert_eq!(response.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+    let expires_in = response.json["expires_in"].as_u64().unwrap();
+    assert!((7_190..=7_200).contains(&expires_in), "{expires_in}");
+    assert_eq!(
+        response.json.as_object().unwrap().len(),
+        3,
+        "openid, unionid, expires_in and nothing else: {:?}",
+        response.json
+    );
+    assert_eq!(response.headers["cache-control"], "no-store");
+    assert_eq!(stack.wechat_calls("checksession").await.unwrap(), 0);
+
+    let (plain_token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    let plain = call(&service, get(&plain_token, &[])).await;
+    assert_eq!(plain.status, 200);
+    assert!(plain.json.get("unionid").is_none(), "{:?}", plain.json);
+}
+
+#[tokio::test]
+async fn check_wechat_passes_while_the_key_is_current_and_422_once_it_rotated() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+
+    for _ in 0..2 {
+        let response = call(&service, check_wechat(&token)).await;
+        assert_eq!(response.status, 200, "{:?}", response.json);
+        assert_eq!(response.json["openid"], user["openid"]);
+    }
+    assert_eq!(stack.wechat_calls("checksession").await.unwrap(), 2);
+    assert_eq!(
+        stack.wechat_calls("stable_token").await.unwrap(),
+        1,
+        "one access token serves both checks"
+    );
+
+    // The user logged in again elsewhere: WeChat now holds another key.
+    stack
+        .sandbox_login(json!({ "openid": user["openid"], "session_key": ROTATED_KEY }))
+        .await
+        .unwrap();
+    assert_error(
+        &call(&service, check_wechat(&token)).await,
+        422,
+        "session_key_mismatch",
+    );
+    // Who the user is has not changed: without the check the session still answers.
+    assert_eq!(call(&service, get(&token, &[])).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_rejected_access_token_is_refreshed_once_for_the_check() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    assert_eq!(call(&service, check_wechat(&token)).await.status, 200);
+
+    stack
+        .sandbox_fault(json!({ "api": "checksession", "errcode": 40001, "times": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(call(&service, check_wechat(&token)).await.status, 200);
+    assert_eq!(stack.wechat_calls("checksession").await.unwrap(), 3);
+    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1 + 2);
+}
+
+#[tokio::test]
+async fn check_wechat_upstream_failures_follow_the_table() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    for (fault, status, code) in [
+        (
+            json!({ "errcode": -1, "times": 2 }),
+            503,
+            "wechat_unavailable",
+        ),
+        (json!({ "errcode": 45011, "times": 1 }), 429, "rate_limited"),
+        (json!({ "errcode": 40164, "times": 1 }), 502, "wechat_error"),
+        (
+            json!({ "body": "<html>bad gateway</html>", "times": 1 }),
+            502,
+            "wechat_error",
+        ),
+        (
+            json!({ "delay_ms": 8000, "times": 1 }),
+            503,
+            "wechat_unavailable",
+        ),
+    ] {
+        let mut fault = fault;
+        fault["api"] = json!("checksession");
+        stack.sandbox_fault(fault.clone()).await.unwrap();
+        assert_error(&call(&service, check_wechat(&token)).await, status, code);
+    }
+    // A busy answer once is retried and passes.
+    stack
+        .sandbox_fault(json!({ "api": "checksession", "errcode": -1, "times": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(call(&service, check_wechat(&token)).await.status, 200);
+}
+
+#[tokio::test]
+async fn delete_logs_out_at_once_everywhere() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let phone_service = stack.phone_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    let (other_token, other) = stack.logged_in_user(json!({})).await.unwrap();
+
+    let response = call(&service, bearer_request(Method::DELETE, &token)).await;
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(response.json, json!({ "logged_out": true }));
+
+    assert_error(
+        &call(&service, get(&token, &[])).await,
+        401,
+        "invalid_token",
+    );
+    let phone = TestResponse::from_response(
+        phone_service
+            .handle(post_with_bearer(&token, r#"{"code":"abc"}"#))
+            .await,
+    )
+    .unwrap();
+    assert_error(&phone, 401, "invalid_token");
+    assert_error(
+        &call(&service, bearer_request(Method::DELETE, &token)).await,
+        401,
+        "invalid_token",
+    );
+
+    // Only that session went: the other user is still logged in, and theirs is the only
+    // session item left.
+    let response = call(&service, get(&other_token, &[])).await;
+    assert_eq!(response.json["openid"], other["openid"]);
+    assert_eq!(session_items(&stack).await, 1);
+}
+
+#[tokio::test]
+async fn missing_malformed_unknown_and_expired_tokens_are_401_on_both_methods() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (_, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let expired = stack.expired_session(&user).await.unwrap();
+    let unknown = wxlogin::session::SessionToken::generate().unwrap();
+
+    for method in [Method::GET, Method::DELETE] {
+        let mut bare = Request::new(Body::Empty);
+        *bare.method_mut() = method.clone();
+        for request in [
+            bare,
+            bearer_request(method.clone(), "not-a-token"),
+            bearer_request(method.clone(), unknown.expose()),
+            bearer_request(method.clone(), expired.expose()),
+        ] {
+            let response = call(&service, request).await;
+            assert_error(&response, 401, "invalid_token");
+            assert_eq!(response.headers["www-authenticate"], "Bearer");
+        }
+    }
+    assert_eq!(
+        session_items(&stack).await,
+        1,
+        "the expired session was cleared by its DELETE; the live one stays"
+    );
+}
+
+#[tokio::test]
+async fn other_methods_and_unknown_checks_are_refused_before_any_read() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+
+    for method in [Method::POST, Method::PUT, Method::PATCH] {
+        let response = call(&service, bearer_request(method, &token)).await;
+        assert_error(&response, 405, "method_not_allowed");
+        assert_eq!(response.headers["allow"], "GET, DELETE");
+    }
+    for query in [
+        vec![("check", "yes")],
+        vec![("check", "")],
+        vec![("check", "wechat"), ("check", "wechat")],
+    ] {
+        assert_error(
+            &call(&service, get(&token, &query)).await,
+            400,
+            "invalid_request",
+        );
+    }
+    assert_eq!(stack.wechat_calls("checksession").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_dynamodb_outage_is_503_and_the_instance_recovers() {
+    let mut stack = TestStack::with_private_dynamodb().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+
+    stack.stop_dynamodb().await.unwrap();
+    let started = std::time::Instant::now();
+    assert_error(
+        &call(&service, get(&token, &[])).await,
+        503,
+        "store_unavailable",
+    );
+    assert_error(
+        &call(&service, bearer_request(Method::DELETE, &token)).await,
+        503,
+        "store_unavailable",
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    stack.restart_dynamodb().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    assert_eq!(call(&service, get(&token, &[])).await.status, 200);
+}

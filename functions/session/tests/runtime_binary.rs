@@ -1,0 +1,108 @@
+//! The real `session` binary under a Lambda Runtime API emulator, fed API Gateway HTTP API
+//! events: its answers, its log lines and its metrics, and no secret in what it prints.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use devkit::apigw::http_event;
+use devkit::emf::{metric_points, metric_sum};
+use devkit::function_process::FunctionProcess;
+use devkit::runtime_api::RuntimeApi;
+use devkit::stack::TestStack;
+use serde_json::{Value, json};
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_session"))
+}
+
+async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value) {
+    let response = runtime
+        .invoke(event, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap_or_else(|err| panic!("the function reported an error: {err}"));
+    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    (
+        u16::try_from(response["statusCode"].as_u64().unwrap()).unwrap(),
+        body,
+    )
+}
+
+fn session_event(method: &str, token: &str, check: bool) -> Value {
+    let bearer = format!("Bearer {token}");
+    let mut event = http_event(method, "/session", None, &[("authorization", &bearer)]);
+    if check {
+        event["rawQueryString"] = json!("check=wechat");
+        event["queryStringParameters"] = json!({ "check": "wechat" });
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret() {
+    let stack = TestStack::start().await.unwrap();
+    let runtime = RuntimeApi::start().await.unwrap();
+    let mut env = stack.function_env();
+    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+
+    let (status, body) = invoke(&runtime, session_event("GET", &token, false)).await;
+    assert_eq!((status, &body["openid"]), (200, &user["openid"]), "{body}");
+    let (status, body) = invoke(&runtime, session_event("GET", &token, true)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = invoke(&runtime, session_event("DELETE", &token, false)).await;
+    assert_eq!((status, body), (200, json!({ "logged_out": true })));
+    let (status, body) = invoke(&runtime, session_event("GET", &token, false)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let output = process.output();
+    let routes: Vec<String> = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "request done")
+        .map(|line| format!("{} {}", line["route"].as_str().unwrap(), line["status"]))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "GET /session 200",
+            "GET /session 200",
+            "DELETE /session 200",
+            "GET /session 401"
+        ]
+    );
+
+    let points = metric_points(&output);
+    for (action, outcome) in [
+        ("whoami", "ok"),
+        ("check", "ok"),
+        ("logout", "ok"),
+        ("whoami", "invalid_token"),
+    ] {
+        let dimensions = [("Action", action), ("Outcome", outcome)];
+        assert_eq!(
+            metric_sum(&points, "SessionRequests", &dimensions),
+            1.0,
+            "{dimensions:?}"
+        );
+    }
+    assert!(metric_sum(&points, "UpstreamLatency", &[("Upstream", "wechat")]) > 0.0);
+    assert_eq!(metric_sum(&points, "UpstreamFailures", &[]), 0.0);
+
+    for (what, secret) in [
+        ("token", token.as_str()),
+        ("session_key", user["session_key"].as_str().unwrap()),
+        ("AppSecret", stack.secret.as_str()),
+    ] {
+        assert!(!output.contains(secret), "the {what} appears in the logs");
+    }
+}
