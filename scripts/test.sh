@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
-# runs every test (unit, black-box against DynamoDB Local + sandbox, real binaries, the
-# events/ fixtures), then checks the SAM template: `sam validate --lint`, cfn-lint and an
-# arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
+# runs every Rust test (unit, black-box against DynamoDB Local + sandbox, real binaries,
+# the events/ fixtures), then the mini-program client's tests (Node's test runner) against
+# the whole local stack as `make dev` runs it, then checks the SAM template:
+# `sam validate --lint`, cfn-lint and an arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the
+# (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -26,6 +28,10 @@ else
   cargo test --workspace --locked "$@"
 fi
 stop_services
+
+log "client/: node --test against DynamoDB Local + sandbox + cargo lambda watch"
+DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
+  scripts/dev.sh --run node --test client/test/
 
 ensure_sam_tools
 log "checking template.yaml: sam validate --lint, cfn-lint"
