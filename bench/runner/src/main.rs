@@ -1,5 +1,5 @@
-//! `make bench`: measures, in one run on this machine, the release builds of `onlogin` and
-//! `decrypt-phone` beside the floor (a bare lambda_http function) and a Node 20 + AWS SDK
+//! `make bench`: measures, in one run on this machine, the release builds of `onlogin`,
+//! `decrypt-phone` and `session` beside the floor (a bare lambda_http function) and a Node 20 + AWS SDK
 //! v3 onlogin, all under the same Lambda Runtime API emulator against the same DynamoDB
 //! Local and WeChat sandbox. Writes `docs/bench/results.md` and `docs/bench/chart.svg`.
 //!

@@ -17,6 +17,8 @@ pub enum Work {
     Login,
     /// A legacy phone decrypt: one DynamoDB read and AES.
     Phone,
+    /// `GET /session`: one DynamoDB read.
+    WhoAmI,
 }
 
 /// A function under measurement.
@@ -48,7 +50,7 @@ fn release_binary(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 impl Subject {
-    /// The floor, our two functions, and Node.
+    /// The floor, our three functions, and Node.
     pub fn all(stack: &TestStack) -> anyhow::Result<Vec<Self>> {
         let mut env = stack.function_env();
         env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
@@ -85,6 +87,15 @@ impl Subject {
                 args: Vec::new(),
                 env: env.clone(),
                 work: Work::Phone,
+                logs_latency: true,
+            },
+            Self {
+                label: "session (ours)",
+                lambda_binary: Some("session"),
+                program: release_binary("session")?,
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::WhoAmI,
                 logs_latency: true,
             },
             Self {
@@ -150,6 +161,15 @@ impl Fixture {
                     "POST",
                     "/decrypt-phone",
                     Some(&self.legacy_body),
+                    &[("authorization", bearer.as_str())],
+                )
+            }
+            Work::WhoAmI => {
+                let bearer = format!("Bearer {}", self.token);
+                http_event(
+                    "GET",
+                    "/session",
+                    None,
                     &[("authorization", bearer.as_str())],
                 )
             }
