@@ -1,4 +1,4 @@
-//! The bad-input catalogue (docs/security.md): one table, both functions, each row the
+//! The bad-input catalogue (docs/security.md): one table, all three functions, each row the
 //! exact status and error code. Every answer is the contract's JSON error with a request
 //! id; no row reaches WeChat or writes to DynamoDB.
 
@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use devkit::stack::{TestResponse, TestStack};
 use http::header::AUTHORIZATION;
-use lambda_http::{Body, Request};
+use std::collections::HashMap;
+
+use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
 use wxlogin::function::HttpFunction;
 use wxlogin::session::SessionToken;
@@ -18,9 +20,10 @@ use wxlogin::session::SessionToken;
 enum Route {
     OnLogin,
     DecryptPhone,
+    Session,
 }
 
-/// How the row authenticates (decrypt-phone only).
+/// How the row authenticates (decrypt-phone and session).
 enum Auth {
     None,
     /// `Authorization: Bearer <live token>`.
@@ -34,6 +37,7 @@ struct Row {
     route: Route,
     method: &'static str,
     auth: Auth,
+    query: &'static [(&'static str, &'static str)],
     body: Body,
     status: u16,
     error: &'static str,
@@ -45,6 +49,7 @@ fn login(name: &'static str, body: impl Into<Body>, status: u16, error: &'static
         route: Route::OnLogin,
         method: "POST",
         auth: Auth::None,
+        query: &[],
         body: body.into(),
         status,
         error,
@@ -57,6 +62,7 @@ fn phone(name: &'static str, body: impl Into<Body>, status: u16, error: &'static
         route: Route::DecryptPhone,
         method: "POST",
         auth: Auth::Valid,
+        query: &[],
         body: body.into(),
         status,
         error,
@@ -73,6 +79,77 @@ fn phone_auth(name: &'static str, headers: Vec<Vec<u8>>) -> Row {
             "invalid_token",
         )
     }
+}
+
+fn session(name: &'static str, method: &'static str, auth: Auth, status: u16) -> Row {
+    let error = match status {
+        401 => "invalid_token",
+        405 => "method_not_allowed",
+        _ => "invalid_request",
+    };
+    Row {
+        name,
+        route: Route::Session,
+        method,
+        auth,
+        query: &[],
+        body: Body::Empty,
+        status,
+        error,
+    }
+}
+
+fn session_rows(expired: &str, unknown: &str) -> Vec<Row> {
+    let bearer = |token: &str| Auth::Raw(vec![format!("Bearer {token}").into_bytes()]);
+    vec![
+        session("session: GET without Authorization", "GET", Auth::None, 401),
+        session(
+            "session: GET with Basic",
+            "GET",
+            Auth::Raw(vec![b"Basic dXNlcjpwYXNz".to_vec()]),
+            401,
+        ),
+        session("session: GET, expired session", "GET", bearer(expired), 401),
+        session("session: GET, unknown token", "GET", bearer(unknown), 401),
+        session(
+            "session: GET, token cut short",
+            "GET",
+            bearer(&unknown[..40]),
+            401,
+        ),
+        Row {
+            query: &[("check", "yes")],
+            ..session("session: GET ?check=yes", "GET", Auth::Valid, 400)
+        },
+        Row {
+            query: &[("check", "")],
+            ..session("session: GET ?check=", "GET", Auth::Valid, 400)
+        },
+        Row {
+            query: &[("check", "wechat"), ("check", "wechat")],
+            ..session("session: GET check given twice", "GET", Auth::Valid, 400)
+        },
+        session(
+            "session: DELETE without Authorization",
+            "DELETE",
+            Auth::None,
+            401,
+        ),
+        session(
+            "session: DELETE, malformed token",
+            "DELETE",
+            bearer("x"),
+            401,
+        ),
+        session(
+            "session: DELETE, unknown token",
+            "DELETE",
+            bearer(unknown),
+            401,
+        ),
+        session("session: POST", "POST", Auth::Valid, 405),
+        session("session: PUT", "PUT", Auth::Valid, 405),
+    ]
 }
 
 fn catalogue(token: &str, expired: &str, unknown: &str) -> Vec<Row> {
@@ -392,16 +469,25 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
     let stack = TestStack::start().await.unwrap();
     let onlogin = stack.login_service().await.unwrap();
     let decrypt_phone = stack.phone_service().await.unwrap();
+    let session_route = stack.session_service().await.unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
     let unknown = SessionToken::generate().unwrap();
     let items_before = stack.items().await.unwrap().len();
     let calls_before = stack.wechat_calls("jscode2session").await.unwrap();
 
-    let rows = catalogue(&token, expired.expose(), unknown.expose());
+    let mut rows = catalogue(&token, expired.expose(), unknown.expose());
+    rows.extend(session_rows(expired.expose(), unknown.expose()));
     assert!(rows.len() >= 40, "the catalogue has {} rows", rows.len());
     for row in rows {
-        let mut request = Request::new(row.body);
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, value) in row.query {
+            query
+                .entry((*key).to_owned())
+                .or_default()
+                .push((*value).to_owned());
+        }
+        let mut request = Request::new(row.body).with_query_string_parameters(query);
         *request.method_mut() = row.method.parse().unwrap();
         let values = match row.auth {
             Auth::None => vec![],
@@ -417,6 +503,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         let response = match row.route {
             Route::OnLogin => onlogin.handle(request).await,
             Route::DecryptPhone => decrypt_phone.handle(request).await,
+            Route::Session => session_route.handle(request).await,
         };
         let response = TestResponse::from_response(response)
             .unwrap_or_else(|err| panic!("{}: {err}", row.name));
@@ -446,6 +533,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         calls_before
     );
     assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 0);
+    assert_eq!(stack.wechat_calls("checksession").await.unwrap(), 0);
     assert_eq!(
         stack.items().await.unwrap().len(),
         items_before,
