@@ -110,6 +110,47 @@ impl RuntimeApi {
             .context("the function did not answer in time")?
             .context("the invocation was dropped")
     }
+
+    /// Invokes with an API Gateway HTTP event and decodes the function's HTTP answer; a
+    /// function error or a non-JSON body is an error.
+    pub async fn invoke_http(&self, event: Value) -> anyhow::Result<HttpAnswer> {
+        let response = self
+            .invoke(event, HTTP_INVOKE_TIMEOUT)
+            .await?
+            .map_err(|err| anyhow!("the function reported an error: {err}"))?;
+        let status = response["statusCode"]
+            .as_u64()
+            .and_then(|status| u16::try_from(status).ok())
+            .context("no statusCode")?;
+        let body = serde_json::from_str(response["body"].as_str().context("no body")?)
+            .context("the body is not JSON")?;
+        Ok(HttpAnswer {
+            status,
+            headers: response["headers"].clone(),
+            body,
+        })
+    }
+}
+
+/// How long [`RuntimeApi::invoke_http`] waits for an answer.
+const HTTP_INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A function's answer to an API Gateway HTTP event.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers as the event's JSON object.
+    pub headers: Value,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl HttpAnswer {
+    /// The contract's `error` code, if the body has one.
+    pub fn error(&self) -> Option<&str> {
+        self.body["error"].as_str()
+    }
 }
 
 impl Drop for RuntimeApi {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambda_http::{Body, Request, Response};
-use serde_json::Value;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 use wxlogin::clock::now_epoch_seconds;
 use wxlogin::config::Config;
@@ -355,6 +355,42 @@ pub fn post(body: impl Into<Body>) -> Request {
 /// A `POST` request with `body` and `Authorization: Bearer <token>`.
 pub fn post_with_bearer(token: &str, body: impl Into<Body>) -> Request {
     with_bearer(token, post(body))
+}
+
+/// `request` with these query parameters (repeated keys kept), as API Gateway passes them.
+pub fn with_query(request: Request, query: &[(&str, &str)]) -> Request {
+    let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in query {
+        parameters
+            .entry((*key).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    request.with_query_string_parameters(parameters)
+}
+
+/// The WeChat failures every phone-side API must map alike, as sandbox faults (without
+/// their `api`) with the status and error code the client must get.
+pub fn wechat_fault_table() -> Vec<(Value, u16, &'static str)> {
+    vec![
+        (
+            json!({ "errcode": -1, "times": 2 }),
+            503,
+            "wechat_unavailable",
+        ),
+        (json!({ "errcode": 45011, "times": 1 }), 429, "rate_limited"),
+        (json!({ "errcode": 40164, "times": 1 }), 502, "wechat_error"),
+        (
+            json!({ "body": "<html>bad gateway</html>", "times": 1 }),
+            502,
+            "wechat_error",
+        ),
+        (
+            json!({ "delay_ms": 8000, "times": 1 }),
+            503,
+            "wechat_unavailable",
+        ),
+    ]
 }
 
 /// A bodiless request with `method` and `Authorization: Bearer <token>`.

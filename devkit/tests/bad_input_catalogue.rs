@@ -7,11 +7,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use devkit::stack::{TestResponse, TestStack};
+use devkit::stack::{TestResponse, TestStack, with_query};
 use http::header::AUTHORIZATION;
-use std::collections::HashMap;
-
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use serde_json::json;
 use wxlogin::function::HttpFunction;
 use wxlogin::session::SessionToken;
@@ -480,14 +478,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
     rows.extend(session_rows(expired.expose(), unknown.expose()));
     assert!(rows.len() >= 40, "the catalogue has {} rows", rows.len());
     for row in rows {
-        let mut query: HashMap<String, Vec<String>> = HashMap::new();
-        for (key, value) in row.query {
-            query
-                .entry((*key).to_owned())
-                .or_default()
-                .push((*value).to_owned());
-        }
-        let mut request = Request::new(row.body).with_query_string_parameters(query);
+        let mut request = with_query(Request::new(row.body), row.query);
         *request.method_mut() = row.method.parse().unwrap();
         let values = match row.auth {
             Auth::None => vec![],

@@ -11,7 +11,9 @@ use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeEncrypt, KeyIvInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use devkit::stack::{TEST_APPID, TestResponse, TestStack, post, post_with_bearer};
+use devkit::stack::{
+    TEST_APPID, TestResponse, TestStack, post, post_with_bearer, wechat_fault_table,
+};
 use lambda_http::Request;
 use serde_json::{Value, json};
 use wxlogin::clock::now_epoch_seconds;
@@ -225,25 +227,7 @@ async fn current_form_upstream_errors_follow_the_table() {
     assert_eq!(decrypt(&service, &token, &body).await.status, 200);
     assert_error(&decrypt(&service, &token, &body).await, 401, "invalid_code");
 
-    for (fault, status, code) in [
-        (json!({ "errcode": 45011, "times": 1 }), 429, "rate_limited"),
-        (
-            json!({ "errcode": -1, "times": 2 }),
-            503,
-            "wechat_unavailable",
-        ),
-        (json!({ "errcode": 40164, "times": 1 }), 502, "wechat_error"),
-        (
-            json!({ "body": "<html>gateway</html>", "times": 1 }),
-            502,
-            "wechat_error",
-        ),
-        (
-            json!({ "delay_ms": 8000, "times": 1 }),
-            503,
-            "wechat_unavailable",
-        ),
-    ] {
+    for (fault, status, code) in wechat_fault_table() {
         let mut fault = fault;
         fault["api"] = json!("getuserphonenumber");
         stack.sandbox_fault(fault.clone()).await.unwrap();

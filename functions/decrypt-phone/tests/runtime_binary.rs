@@ -15,16 +15,8 @@ use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
 
 async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value) {
-    let response = runtime
-        .invoke(event, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap_or_else(|err| panic!("the function reported an error: {err}"));
-    let status = u16::try_from(response["statusCode"].as_u64().unwrap()).unwrap();
-    (
-        status,
-        serde_json::from_str(response["body"].as_str().unwrap()).unwrap(),
-    )
+    let answer = runtime.invoke_http(event).await.unwrap();
+    (answer.status, answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,18 +14,13 @@ use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
 use serde_json::{Value, json};
 
-const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
-
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_onlogin"))
 }
 
 async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value, Value) {
-    let outcome = runtime.invoke(event, INVOKE_TIMEOUT).await.unwrap();
-    let response = outcome.unwrap_or_else(|err| panic!("the function reported an error: {err}"));
-    let status = u16::try_from(response["statusCode"].as_u64().unwrap()).unwrap();
-    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    (status, response["headers"].clone(), body)
+    let answer = runtime.invoke_http(event).await.unwrap();
+    (answer.status, answer.headers, answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,12 +4,13 @@
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use devkit::stack::{TestResponse, TestStack, bearer_request, post_with_bearer};
+use devkit::stack::{
+    TestResponse, TestStack, bearer_request, post_with_bearer, wechat_fault_table, with_query,
+};
 use http::Method;
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use serde_json::json;
 use wxlogin::function::HttpFunction;
 use wxlogin::session_route::SessionService;
@@ -22,14 +23,7 @@ async fn call(service: &SessionService, request: Request) -> TestResponse {
 }
 
 fn get(token: &str, query: &[(&str, &str)]) -> Request {
-    let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, value) in query {
-        parameters
-            .entry((*key).to_owned())
-            .or_default()
-            .push((*value).to_owned());
-    }
-    bearer_request(Method::GET, token).with_query_string_parameters(parameters)
+    with_query(bearer_request(Method::GET, token), query)
 }
 
 fn check_wechat(token: &str) -> Request {
@@ -145,25 +139,7 @@ async fn check_wechat_upstream_failures_follow_the_table() {
     let stack = TestStack::start().await.unwrap();
     let service = stack.session_service().await.unwrap();
     let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
-    for (fault, status, code) in [
-        (
-            json!({ "errcode": -1, "times": 2 }),
-            503,
-            "wechat_unavailable",
-        ),
-        (json!({ "errcode": 45011, "times": 1 }), 429, "rate_limited"),
-        (json!({ "errcode": 40164, "times": 1 }), 502, "wechat_error"),
-        (
-            json!({ "body": "<html>bad gateway</html>", "times": 1 }),
-            502,
-            "wechat_error",
-        ),
-        (
-            json!({ "delay_ms": 8000, "times": 1 }),
-            503,
-            "wechat_unavailable",
-        ),
-    ] {
+    for (fault, status, code) in wechat_fault_table() {
         let mut fault = fault;
         fault["api"] = json!("checksession");
         stack.sandbox_fault(fault.clone()).await.unwrap();

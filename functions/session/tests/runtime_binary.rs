@@ -19,16 +19,8 @@ fn binary() -> &'static Path {
 }
 
 async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value) {
-    let response = runtime
-        .invoke(event, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap_or_else(|err| panic!("the function reported an error: {err}"));
-    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    (
-        u16::try_from(response["statusCode"].as_u64().unwrap()).unwrap(),
-        body,
-    )
+    let answer = runtime.invoke_http(event).await.unwrap();
+    (answer.status, answer.body)
 }
 
 fn session_event(method: &str, token: &str, check: bool) -> Value {
