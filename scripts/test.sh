@@ -30,7 +30,8 @@ fi
 stop_services
 
 log "client/: node --test against DynamoDB Local + sandbox + cargo lambda watch"
-DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
+WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
+  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
   scripts/dev.sh --run node --test client/test/
 
 ensure_sam_tools

@@ -1,0 +1,139 @@
+// A fake `wx` for Node tests, backed by the real local stack: storage is a Map, wx.request
+// is fetch (answers every HTTP status through `success`, network failures through `fail`,
+// as WeChat does), wx.login asks the WeChat sandbox for a code for one fixed user.
+// Lives outside test/ because Node 20's `node --test <dir>` runs every .mjs under test/.
+
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The stack's URLs from WXLOGIN_API_URL / WXLOGIN_SANDBOX_URL; null plus a message if unset.
+ * @returns {{apiUrl: string|null, sandboxUrl: string|null, missing: string|null}}
+ */
+export function stackFromEnv() {
+  const apiUrl = process.env.WXLOGIN_API_URL || null;
+  const sandboxUrl = process.env.WXLOGIN_SANDBOX_URL || null;
+  const unset = [!apiUrl && 'WXLOGIN_API_URL', !sandboxUrl && 'WXLOGIN_SANDBOX_URL'].filter(Boolean);
+  const missing = unset.length === 0 ? null
+    : `${unset.join(' and ')} not set: these tests run against the local stack. Start it with ` +
+      '`make dev` (or scripts/dev.sh) and run e.g. `WXLOGIN_API_URL=http://127.0.0.1:9000 ' +
+      'WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/`';
+  return { apiUrl, sandboxUrl, missing };
+}
+
+/** POSTs JSON to the sandbox and returns the parsed answer; throws on non-2xx. */
+export async function sandboxPost(sandboxUrl, path, body) {
+  const res = await fetch(sandboxUrl + path, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`sandbox ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** A fresh openid, so each fake user is its own WeChat user. */
+export function newOpenid() {
+  return 'o_client_' + randomBytes(9).toString('base64url');
+}
+
+// Capitalised the way some WeChat clients report them, so the module must not assume case.
+function wxHeaders(headers) {
+  const out = {};
+  headers.forEach((value, name) => {
+    out[name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase())] = value;
+  });
+  return out;
+}
+
+function queryString(data) {
+  return Object.entries(data)
+    .map(([k, v]) => encodeURIComponent(k) + '=' + encodeURIComponent(typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .join('&');
+}
+
+/**
+ * A fake wx for one user (fixed openid: every wx.login is the same WeChat user).
+ * `calls` counts wx.login / wx.request / wx.showToast; `requests` logs each wx.request as
+ * {method, url, header, data}; `toasts` the showToast options. Hooks for tests:
+ * `loginCode(defaultCode) -> code` replaces the code wx.login yields, `loginFails` makes
+ * wx.login fail, `beforeRequest(req)` may edit a request before it is sent,
+ * `responseDelay(req) -> ms` holds its answer back.
+ */
+export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
+  const storage = new Map();
+  const calls = { login: 0, request: 0, showToast: 0 };
+  const requests = [];
+  const toasts = [];
+  const hooks = { loginCode: null, loginFails: false, beforeRequest: null, responseDelay: null };
+  const later = (fn, arg) => { if (fn) setImmediate(fn, arg); };
+
+  return {
+    openid, storage, calls, requests, toasts, hooks,
+
+    login({ success, fail, complete } = {}) {
+      calls.login += 1;
+      (async () => {
+        if (hooks.loginFails) throw new Error('fake failure');
+        const { code } = await sandboxPost(sandboxUrl, '/sandbox/login', { openid });
+        return { code: hooks.loginCode ? hooks.loginCode(code) : code, errMsg: 'login:ok' };
+      })().then(
+        (res) => { later(success, res); later(complete, res); },
+        (err) => { const res = { errMsg: 'login:fail ' + err.message }; later(fail, res); later(complete, res); },
+      );
+    },
+
+    request(options) {
+      calls.request += 1;
+      const req = {
+        method: (options.method || 'GET').toUpperCase(), url: options.url,
+        header: { ...(options.header || {}) }, data: options.data,
+      };
+      if (hooks.beforeRequest) hooks.beforeRequest(req);
+      let url = req.url;
+      let body;
+      if (req.data !== undefined && req.data !== null) {
+        if (req.method === 'GET') {
+          const qs = typeof req.data === 'string' ? req.data : queryString(req.data);
+          if (qs) url += (url.includes('?') ? '&' : '?') + qs;
+        } else {
+          body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
+        }
+      }
+      requests.push({ ...req, url }); // the URL as sent, query string included
+      const hasType = Object.keys(req.header).some((k) => k.toLowerCase() === 'content-type');
+      const headers = hasType ? req.header : { 'content-type': 'application/json', ...req.header };
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), options.timeout || 60000);
+      fetch(url, { method: req.method, headers, body, signal: controller.signal })
+        .then(async (res) => {
+          const text = await res.text();
+          let data = text;
+          if (options.dataType !== 'text') { try { data = JSON.parse(text); } catch { /* as text */ } }
+          return { statusCode: res.status, data, header: wxHeaders(res.headers), errMsg: 'request:ok' };
+        })
+        .then(
+          async (res) => {
+            const delay = hooks.responseDelay ? hooks.responseDelay(req) : 0;
+            if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+            later(options.success, res); later(options.complete, res);
+          },
+          (err) => {
+            const res = { errMsg: 'request:fail ' + (err.cause?.code || err.message) };
+            later(options.fail, res); later(options.complete, res);
+          },
+        )
+        .finally(() => clearTimeout(timer));
+      return { abort: () => controller.abort() };
+    },
+
+    // wx storage serialises values and answers '' for a missing key.
+    getStorageSync(key) { return storage.has(key) ? structuredClone(storage.get(key)) : ''; },
+    setStorageSync(key, value) { storage.set(key, structuredClone(value)); },
+    removeStorageSync(key) { storage.delete(key); },
+
+    showToast(options) {
+      calls.showToast += 1;
+      toasts.push(options);
+      later(options.success, { errMsg: 'showToast:ok' });
+    },
+  };
+}

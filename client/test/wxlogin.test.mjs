@@ -1,0 +1,466 @@
+// The client against the real local stack (DynamoDB Local + WeChat sandbox + functions).
+// One file on purpose: sandbox faults are global, and `node --test` runs files in parallel.
+//   WXLOGIN_API_URL=http://127.0.0.1:9000 WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/
+
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+import { createClient, WxLoginError, TAP_AGAIN_TEXT } from '../wxlogin.js';
+import { createFakeWx, sandboxPost, stackFromEnv } from '../test-support/fake-wx.mjs';
+
+const stack = stackFromEnv();
+if (stack.missing) {
+  test('the local stack is configured', () => assert.fail(stack.missing));
+} else {
+  liveTests(stack);
+}
+
+function liveTests({ apiUrl, sandboxUrl }) {
+  const PHONE = { phoneNumber: '13800138000', purePhoneNumber: '13800138000', countryCode: '86' };
+  const KEY = 'wxlogin.token';
+
+  /** A fake user with a client; `tapAgain` records onTapAgain calls unless options override. */
+  function setup(options = {}) {
+    const wx = createFakeWx({ sandboxUrl });
+    const tapAgain = [];
+    const client = createClient({ baseUrl: apiUrl, wx, onTapAgain: (err) => tapAgain.push(err), ...options });
+    return { wx, client, tapAgain };
+  }
+
+  /** The getPhoneNumber event the button would give this user now (current session_key). */
+  async function phoneEvent(wx, { legacy = false } = {}) {
+    const data = await sandboxPost(sandboxUrl, '/sandbox/phone', { openid: wx.openid, phoneNumber: PHONE.phoneNumber });
+    const detail = { errMsg: 'getPhoneNumber:ok', encryptedData: data.encryptedData, iv: data.iv };
+    if (!legacy) detail.code = data.code;
+    return { type: 'getphonenumber', detail };
+  }
+
+  /** WeChat rotates this user's session_key (what a later wx.login may do). */
+  const rotateKey = (openid) =>
+    sandboxPost(sandboxUrl, '/sandbox/login', { openid, session_key: randomBytes(16).toString('base64') });
+
+  /** GET /session with a raw token, outside the client. */
+  async function sessionWith(token) {
+    const res = await fetch(apiUrl + '/session', { headers: { authorization: 'Bearer ' + token } });
+    return { status: res.status, body: await res.json() };
+  }
+
+  /** Asserts `promise` rejects with a WxLoginError matching `expected`; returns it. */
+  async function rejection(promise, expected) {
+    let error;
+    await assert.rejects(promise, (err) => { error = err; return true; });
+    assert.ok(error instanceof WxLoginError, `expected a WxLoginError, got ${error}`);
+    for (const [key, value] of Object.entries(expected)) {
+      assert.deepEqual(error[key], value, `error.${key} (error: ${error.code} ${error.status} ${error.message})`);
+    }
+    return error;
+  }
+
+  const paths = (wx) => wx.requests.map((r) => `${r.method} ${r.url.slice(apiUrl.length)}`);
+  const stored = (wx) => wx.storage.get(KEY);
+
+  before(async () => {
+    const hint = 'is the stack running? (make dev, or scripts/dev.sh)';
+    const sandbox = await fetch(sandboxUrl + '/sandbox/stats', { signal: AbortSignal.timeout(10_000) }).catch((e) => e);
+    assert.ok(sandbox.ok, `WeChat sandbox at WXLOGIN_SANDBOX_URL=${sandboxUrl} unreachable (${sandbox.message || sandbox.status}); ${hint}`);
+    // cargo lambda watch compiles a function on its first request and after every change.
+    const api = await fetch(apiUrl + '/onlogin', { method: 'POST', body: '{}', signal: AbortSignal.timeout(180_000) }).catch((e) => e);
+    assert.equal(api.status, 400, `POST ${apiUrl}/onlogin should answer 400 to {} (got ${api.message || api.status}); ${hint}`);
+  }, { timeout: 200_000 });
+
+  describe('login()', () => {
+    test('stores a token the server accepts and returns the openid', async () => {
+      const { wx, client } = setup();
+      const answer = await client.login();
+      assert.equal(answer.openid, wx.openid);
+      assert.equal(typeof answer.expires_in, 'number');
+      assert.equal(client.getToken(), answer.token);
+      assert.equal(stored(wx).token, answer.token);
+      assert.ok(stored(wx).expiresAt > Date.now());
+      assert.deepEqual(paths(wx), ['POST /onlogin']);
+      assert.equal(wx.calls.login, 1);
+      const session = await sessionWith(answer.token);
+      assert.equal(session.status, 200);
+      assert.equal(session.body.openid, wx.openid);
+    });
+
+    test('concurrent calls share one wx.login', async () => {
+      const { wx, client } = setup();
+      const answers = await Promise.all([client.login(), client.login(), client.login()]);
+      assert.equal(wx.calls.login, 1);
+      assert.equal(new Set(answers.map((a) => a.token)).size, 1);
+    });
+
+    test('a wx.login failure rejects with wx_login_failed and sends nothing', async () => {
+      const { wx, client } = setup();
+      wx.hooks.loginFails = true;
+      await rejection(client.login(), { code: 'wx_login_failed', status: 0, stage: 'login' });
+      assert.equal(wx.calls.request, 0);
+      assert.equal(client.getToken(), null);
+    });
+
+    test('an /onlogin error surfaces with the server code, status and request id', async () => {
+      const { wx, client } = setup();
+      wx.hooks.loginCode = () => 'not-a-code-the-sandbox-issued';
+      const err = await rejection(client.login(), { code: 'invalid_code', status: 401, stage: 'login' });
+      assert.match(err.message, /wx\.login/);
+      assert.match(err.requestId, /\S/);
+      assert.equal(client.getToken(), null);
+    });
+
+    test('rate limiting (WeChat 45011) carries retryAfter from retry-after', async (t) => {
+      const { wx, client } = setup();
+      t.after(() => sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', times: 0 }));
+      await sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', errcode: 45011, times: 1 });
+      await rejection(client.login(), { code: 'rate_limited', status: 429, retryAfter: 60 });
+      assert.equal(client.getToken(), null);
+      assert.equal((await client.login()).openid, wx.openid, 'the next login works');
+    });
+
+    test('an unreachable server rejects with network_error', async () => {
+      const wx = createFakeWx({ sandboxUrl });
+      const client = createClient({ baseUrl: 'http://127.0.0.1:9', wx });
+      const err = await rejection(client.login(), { code: 'network_error', status: 0 });
+      assert.match(err.message, /^request:fail/);
+    });
+  });
+
+  describe('request()', () => {
+    test('logs in first when no token is stored', async () => {
+      const { wx, client } = setup();
+      const me = await client.request({ url: '/session' });
+      assert.equal(me.openid, wx.openid);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /session']);
+      assert.equal(wx.requests[1].header.authorization, 'Bearer ' + client.getToken());
+    });
+
+    test('a garbage stored token: one re-login, one retry, success', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      const me = await client.request({ url: '/session' });
+      assert.equal(me.openid, wx.openid);
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(paths(wx), ['GET /session', 'POST /onlogin', 'GET /session']);
+      assert.notEqual(client.getToken(), 'garbage-token');
+    });
+
+    test('a revoked token: one re-login, one retry, success', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      const revoked = await fetch(apiUrl + '/session', { method: 'DELETE', headers: { authorization: 'Bearer ' + token } });
+      assert.equal(revoked.status, 200);
+      const me = await client.request({ url: '/session' });
+      assert.equal(me.openid, wx.openid);
+      assert.equal(wx.calls.login, 2);
+      assert.notEqual(client.getToken(), token);
+    });
+
+    test('a locally expired session logs in before sending anything', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      wx.setStorageSync(KEY, { ...stored(wx), expiresAt: Date.now() - 1000 });
+      assert.equal(client.getToken(), null);
+      await client.request({ url: '/session' });
+      assert.equal(wx.calls.login, 2);
+      assert.ok(wx.requests.every((r) => r.header.authorization !== 'Bearer ' + token || r.url.endsWith('/onlogin')));
+    });
+
+    test('when the re-login fails it rejects with the login error, without looping', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      wx.hooks.loginCode = () => 'rejected-by-the-sandbox';
+      await rejection(client.request({ url: '/session' }), { code: 'invalid_code', status: 401, stage: 'login' });
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(paths(wx), ['GET /session', 'POST /onlogin']);
+      assert.equal(client.getToken(), null);
+    });
+
+    test('a request that keeps getting 401: one re-login, one retry, then invalid_token', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      wx.hooks.beforeRequest = (req) => { if (req.url.endsWith('/session')) req.header.authorization = 'Bearer revoked'; };
+      await rejection(client.request({ url: '/session' }), { code: 'invalid_token', status: 401, stage: 'request' });
+      assert.equal(wx.calls.login, 2);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /session', 'POST /onlogin', 'GET /session']);
+    });
+
+    test('a token from this very call that gets 401 is not followed by a second login', async () => {
+      const { wx, client } = setup();
+      wx.hooks.beforeRequest = (req) => { if (req.url.endsWith('/session')) req.header.authorization = 'Bearer revoked'; };
+      await rejection(client.request({ url: '/session' }), { code: 'invalid_token', status: 401 });
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /session']);
+      assert.equal(client.getToken(), null, 'a token the server refused is not kept');
+    });
+
+    test('N concurrent requests with a bad token share exactly one re-login', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      const answers = await Promise.all(Array.from({ length: 8 }, () => client.request({ url: '/session' })));
+      assert.ok(answers.every((a) => a.openid === wx.openid));
+      assert.equal(wx.calls.login, 1);
+      assert.equal(paths(wx).filter((p) => p === 'POST /onlogin').length, 1);
+      assert.equal(paths(wx).filter((p) => p === 'GET /session').length, 16);
+    });
+
+    test('a 401 that arrives after the re-login finished reuses the new token', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      let first = true;
+      wx.hooks.responseDelay = (req) => {
+        if (!req.url.endsWith('/session') || req.header.authorization !== 'Bearer garbage-token') return 0;
+        if (first) { first = false; return 0; }
+        return 500; // the slow one answers 401 long after the re-login
+      };
+      const answers = await Promise.all([client.request({ url: '/session' }), client.request({ url: '/session' })]);
+      assert.ok(answers.every((a) => a.openid === wx.openid));
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(paths(wx), ['GET /session', 'GET /session', 'POST /onlogin', 'GET /session', 'GET /session']);
+    });
+
+    test('N concurrent requests without a token share exactly one login', async () => {
+      const { wx, client } = setup();
+      await Promise.all(Array.from({ length: 5 }, () => client.request({ url: '/session' })));
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(paths(wx).slice(0, 1), ['POST /onlogin']);
+    });
+
+    test('GET data goes in the query string (GET /session?check=wechat)', async () => {
+      const { wx, client } = setup();
+      const me = await client.request({ url: '/session', data: { check: 'wechat' } });
+      assert.equal(me.openid, wx.openid);
+      assert.equal(typeof me.expires_in, 'number');
+      assert.equal(wx.requests.at(-1).url, apiUrl + '/session?check=wechat');
+    });
+
+    test('GET /session?check=wechat after a key rotation → 422 session_key_mismatch', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      await rotateKey(wx.openid);
+      await rejection(client.request({ url: '/session?check=wechat' }), { code: 'session_key_mismatch', status: 422 });
+      assert.equal(wx.calls.login, 1, 'request() does not re-login on 422');
+    });
+
+    test('server errors surface as WxLoginError with the server code, message and status', async () => {
+      const { client } = setup();
+      const bad = await rejection(client.request({ url: '/decrypt-phone', method: 'POST', data: {} }),
+        { code: 'invalid_request', status: 400, stage: 'request' });
+      assert.ok(bad.message.length > 0 && !/^HTTP/.test(bad.message));
+      await rejection(client.request({ url: '/onlogin' }), { code: 'method_not_allowed', status: 405 });
+    });
+
+    test('extra headers pass through; a caller\'s Authorization never doubles ours', async () => {
+      const { wx, client } = setup();
+      await client.request({ url: '/session', header: { 'X-Trace': 't1', Authorization: 'Bearer other' } });
+      const sent = wx.requests.at(-1).header;
+      assert.deepEqual(sent, { 'X-Trace': 't1', authorization: 'Bearer ' + client.getToken() });
+    });
+
+    test('auth: false sends no token and never logs in', async () => {
+      const { wx, client } = setup();
+      await rejection(client.request({ url: '/session', auth: false }), { code: 'invalid_token', status: 401 });
+      assert.equal(wx.calls.login, 0);
+      assert.equal(wx.requests[0].header.authorization, undefined);
+    });
+
+    test('a url that is not a path is refused before any network call', async () => {
+      const { wx, client } = setup();
+      await assert.rejects(client.request({ url: 'https://elsewhere.example/steal' }), TypeError);
+      assert.equal(wx.calls.request + wx.calls.login, 0);
+    });
+  });
+
+  describe('getPhoneNumber()', () => {
+    test('current form: sends only detail.code and resolves with the number', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
+      assert.deepEqual(wx.requests.at(-1).data, { code: wx.requests.at(-1).data.code });
+    });
+
+    test('legacy form (no code): sends encryptedData + iv and resolves with the number', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      const event = await phoneEvent(wx, { legacy: true });
+      assert.deepEqual(await client.getPhoneNumber(event), PHONE);
+      assert.deepEqual(wx.requests.at(-1).data, { encryptedData: event.detail.encryptedData, iv: event.detail.iv });
+    });
+
+    test('accepts the event\'s detail alone', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      assert.deepEqual(await client.getPhoneNumber((await phoneEvent(wx)).detail), PHONE);
+    });
+
+    test('logs in first when no token is stored (current form)', async () => {
+      const { wx, client } = setup();
+      await sandboxPost(sandboxUrl, '/sandbox/login', { openid: wx.openid }); // the user exists
+      const event = await phoneEvent(wx);
+      assert.deepEqual(await client.getPhoneNumber(event), PHONE);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone']);
+    });
+
+    test('user denied → user_denied, no network at all', async () => {
+      const { wx, client } = setup();
+      for (const errMsg of ['getPhoneNumber:fail user deny', 'getPhoneNumber:fail:user deny', 'getPhoneNumber:fail no permission']) {
+        await rejection(client.getPhoneNumber({ detail: { errMsg } }), { code: 'user_denied', message: errMsg, status: 0 });
+      }
+      assert.equal(wx.calls.request, 0);
+      assert.equal(wx.calls.login, 0);
+    });
+
+    test('an event without phone data → invalid_event, no network', async () => {
+      const { wx, client } = setup();
+      await rejection(client.getPhoneNumber({ detail: { errMsg: 'getPhoneNumber:ok' } }), { code: 'invalid_event' });
+      assert.equal(wx.calls.request + wx.calls.login, 0);
+    });
+
+    test('key rotated (legacy form): 422 → re-login, onTapAgain once, the next tap works', async () => {
+      const { wx, client, tapAgain } = setup();
+      const { token } = await client.login();
+      await rotateKey(wx.openid);
+      const stale = await phoneEvent(wx, { legacy: true }); // under the new key; the server has the old one
+      const err = await rejection(client.getPhoneNumber(stale), { code: 'session_key_mismatch', status: 422, retry: 'tap_again' });
+      assert.equal(wx.calls.login, 2, 'logged in again');
+      assert.notEqual(client.getToken(), token);
+      assert.deepEqual(tapAgain, [err]);
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), PHONE);
+      assert.equal(tapAgain.length, 1);
+      assert.equal(wx.calls.login, 2);
+    });
+
+    test('key rotated and the re-login fails: that error, no tap-again, no stale token kept', async () => {
+      const { wx, client, tapAgain } = setup();
+      await client.login();
+      await rotateKey(wx.openid);
+      wx.hooks.loginFails = true;
+      await rejection(client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), { code: 'wx_login_failed', stage: 'login' });
+      assert.equal(tapAgain.length, 0);
+      assert.equal(client.getToken(), null, 'the next call logs in first');
+    });
+
+    test('key rotated (current form): the code form does not depend on session_key', async () => {
+      const { wx, client, tapAgain } = setup();
+      await client.login();
+      await rotateKey(wx.openid);
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
+      assert.equal(tapAgain.length, 0);
+    });
+
+    test('a used phone code → 401 invalid_code, tap again, no re-login; a fresh tap works', async () => {
+      const { wx, client, tapAgain } = setup();
+      await client.login();
+      const event = await phoneEvent(wx);
+      assert.deepEqual(await client.getPhoneNumber(event), PHONE);
+      const err = await rejection(client.getPhoneNumber(event), { code: 'invalid_code', status: 401, retry: 'tap_again', stage: 'request' });
+      assert.deepEqual(tapAgain, [err]);
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
+    });
+
+    test('a failed login (its invalid_code) is not mistaken for a used phone code', async () => {
+      const { wx, client, tapAgain } = setup();
+      await sandboxPost(sandboxUrl, '/sandbox/login', { openid: wx.openid });
+      wx.setStorageSync(KEY, 'garbage-token');
+      wx.hooks.loginCode = () => 'rejected-by-the-sandbox';
+      const err = await rejection(client.getPhoneNumber(await phoneEvent(wx)), { code: 'invalid_code', stage: 'login' });
+      assert.equal(err.retry, undefined);
+      assert.equal(tapAgain.length, 0);
+    });
+
+    test('the default onTapAgain shows a toast', async () => {
+      const wx = createFakeWx({ sandboxUrl });
+      const client = createClient({ baseUrl: apiUrl, wx });
+      await client.login();
+      const event = await phoneEvent(wx);
+      await client.getPhoneNumber(event);
+      await rejection(client.getPhoneNumber(event), { retry: 'tap_again' });
+      assert.deepEqual(wx.toasts, [{ title: TAP_AGAIN_TEXT, icon: 'none' }]);
+    });
+
+    test('with a bad stored token it re-logs in once and still gets the number', async () => {
+      const { wx, client } = setup();
+      await sandboxPost(sandboxUrl, '/sandbox/login', { openid: wx.openid }); // the user exists
+      wx.setStorageSync(KEY, 'garbage-token');
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
+      assert.equal(wx.calls.login, 1);
+    });
+  });
+
+  describe('checkSession()', () => {
+    test('logs in when needed and answers the session; a valid one costs no login', async () => {
+      const { wx, client } = setup();
+      assert.equal((await client.checkSession()).openid, wx.openid);
+      assert.equal((await client.checkSession()).openid, wx.openid);
+      assert.equal(wx.calls.login, 1);
+      assert.ok(wx.requests.filter((r) => r.method === 'GET').every((r) => r.url.endsWith('/session?check=wechat')));
+    });
+
+    test('after a key rotation it logs in again, so the legacy button works first time', async () => {
+      const { wx, client, tapAgain } = setup();
+      const { token } = await client.login();
+      await rotateKey(wx.openid);
+      const session = await client.checkSession();
+      assert.equal(session.openid, wx.openid);
+      assert.equal(wx.calls.login, 2);
+      assert.notEqual(client.getToken(), token);
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), PHONE);
+      assert.equal(tapAgain.length, 0);
+    });
+  });
+
+  describe('logout()', () => {
+    test('DELETE /session with the token, storage cleared, the token is dead', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      await client.logout();
+      assert.deepEqual(paths(wx).at(-1), 'DELETE /session');
+      assert.equal(wx.requests.at(-1).header.authorization, 'Bearer ' + token);
+      assert.equal(wx.storage.has(KEY), false);
+      assert.equal(client.getToken(), null);
+      const after = await sessionWith(token);
+      assert.equal(after.status, 401);
+      assert.equal(after.body.error, 'invalid_token');
+    });
+
+    test('no token stored → resolves without any network call', async () => {
+      const { wx, client } = setup();
+      await client.logout();
+      assert.equal(wx.calls.request + wx.calls.login, 0);
+    });
+
+    test('an already revoked token (401 invalid_token) → resolves, storage cleared', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      await client.logout();
+      assert.deepEqual(paths(wx), ['DELETE /session']);
+      assert.equal(wx.storage.has(KEY), false);
+    });
+
+    test('a network failure rejects, but the local token is gone anyway', async () => {
+      const wx = createFakeWx({ sandboxUrl });
+      const client = createClient({ baseUrl: 'http://127.0.0.1:9', wx });
+      wx.setStorageSync(KEY, 'some-token');
+      await rejection(client.logout(), { code: 'network_error' });
+      assert.equal(wx.storage.has(KEY), false);
+    });
+
+    test('a login under way when logout() runs does not log the user back in', async () => {
+      const { client } = setup();
+      const pending = client.login();
+      await client.logout();
+      await rejection(pending, { code: 'logged_out' });
+      assert.equal(client.getToken(), null);
+    });
+
+    test('after logout, request() logs in again with a new token', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      await client.logout();
+      assert.equal((await client.request({ url: '/session' })).openid, wx.openid);
+      assert.notEqual(client.getToken(), token);
+      assert.equal(wx.calls.login, 2);
+    });
+  });
+}

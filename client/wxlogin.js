@@ -1,0 +1,309 @@
+/**
+ * wxlogin client for WeChat mini-programs: login through `/onlogin`, authenticated
+ * requests that log in again once when the session is gone, both getPhoneNumber forms,
+ * logout. Plain ES module, no dependencies; uses only `wx.login`, `wx.request`,
+ * `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and `wx.showToast`.
+ *
+ * @example
+ * import { createClient } from './wxlogin.js';
+ * const api = createClient({ baseUrl: 'https://abc.execute-api.ap-east-1.amazonaws.com' });
+ * const me = await api.request({ url: '/session' });
+ * // <button open-type="getPhoneNumber" bindgetphonenumber="onPhone">
+ * async onPhone(e) { const { phoneNumber } = await api.getPhoneNumber(e); }
+ * @module wxlogin
+ */
+
+/** What the default `onTapAgain` shows. */
+export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
+
+/**
+ * Every failure of this module. `code` is the server's stable error code (`invalid_token`,
+ * `session_key_mismatch`, `rate_limited`, …, see the API contract) or a client code:
+ * `network_error` (wx.request failed), `wx_login_failed` (wx.login failed), `user_denied`
+ * (the user refused the phone number), `invalid_event` (no phone data in the event),
+ * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
+ * answer without the `{error, message}` body), `logged_out` (logout() ran during a login).
+ */
+export class WxLoginError extends Error {
+  /**
+   * @param {string} code stable machine-readable code.
+   * @param {string} message human-readable text.
+   * @param {object} [extra]
+   * @param {number} [extra.status] HTTP status; 0 when there was no HTTP answer.
+   * @param {number} [extra.retryAfter] seconds to wait, from `retry-after` (429).
+   * @param {string} [extra.requestId] the server's `x-request-id`, for its logs.
+   * @param {'login'|'request'} [extra.stage] `'login'` when it happened while logging in.
+   * @param {*} [extra.cause] the underlying error or wx callback result.
+   */
+  constructor(code, message, extra) {
+    super(message);
+    const x = extra || {};
+    this.name = 'WxLoginError';
+    /** @type {string} */ this.code = code;
+    /** @type {number} */ this.status = x.status || 0;
+    /** @type {number|undefined} */ this.retryAfter = x.retryAfter;
+    /** @type {string|undefined} */ this.requestId = x.requestId;
+    /** @type {'login'|'request'} */ this.stage = x.stage || 'request';
+    /** `'tap_again'` when the user should tap the getPhoneNumber button once more. */
+    /** @type {'tap_again'|undefined} */ this.retry = undefined;
+    if (x.cause !== undefined) this.cause = x.cause;
+  }
+}
+
+function headerValue(header, name) {
+  for (const key in header || {}) if (key.toLowerCase() === name) return String(header[key]);
+  return undefined;
+}
+
+function responseError(res, stage) {
+  const body = res.data && typeof res.data === 'object' ? res.data : {};
+  const retryAfter = parseInt(headerValue(res.header, 'retry-after'), 10);
+  return new WxLoginError(
+    typeof body.error === 'string' ? body.error : 'http_error',
+    typeof body.message === 'string' ? body.message : 'HTTP ' + res.statusCode,
+    { status: res.statusCode, retryAfter: retryAfter >= 0 ? retryAfter : undefined,
+      requestId: headerValue(res.header, 'x-request-id'), stage, cause: res.data },
+  );
+}
+
+const isOk = (res) => res.statusCode >= 200 && res.statusCode < 300;
+const isInvalidToken = (res) =>
+  res.statusCode === 401 && !!res.data && res.data.error === 'invalid_token';
+
+/**
+ * @typedef {{token: string, expires_in: number, openid: string, unionid?: string}} LoginResult
+ *   the `/onlogin` answer.
+ * @typedef {{openid: string, unionid?: string, expires_in: number}} SessionInfo
+ *   the `GET /session` answer.
+ * @typedef {{phoneNumber: string, purePhoneNumber: string, countryCode: string}} PhoneNumber
+ * @typedef {{url: string, method?: string, data?: *, header?: Object<string, string>,
+ *   auth?: boolean}} RequestOptions
+ * @typedef {object} Client
+ * @property {() => Promise<LoginResult>} login
+ * @property {(options: RequestOptions) => Promise<*>} request
+ * @property {(event: object) => Promise<PhoneNumber>} getPhoneNumber
+ * @property {() => Promise<SessionInfo>} checkSession
+ * @property {() => Promise<void>} logout
+ * @property {() => (string|null)} getToken
+ */
+
+/**
+ * Creates a client bound to one wxlogin deployment. Keep one per app (e.g. in app.js):
+ * the single-flight login is per client.
+ *
+ * @param {object} options
+ * @param {string} options.baseUrl the API's base URL (the SAM output `ApiUrl`, or
+ *   `http://127.0.0.1:9000` locally); request paths are appended to it.
+ * @param {string} [options.storageKey='wxlogin.token'] wx storage key of the session.
+ * @param {object} [options.wx=globalThis.wx] the mini-program API object (tests pass a fake).
+ * @param {number} [options.timeout] wx.request timeout in ms (WeChat's default: 60000).
+ * @param {((err: WxLoginError) => void)|null} [options.onTapAgain] called when the user
+ *   must tap the getPhoneNumber button again; default: a toast with {@link TAP_AGAIN_TEXT};
+ *   `null` shows nothing.
+ * @returns {Client}
+ */
+export function createClient(options) {
+  const opts = options || {};
+  const baseUrl = String(opts.baseUrl || '').replace(/\/+$/, '');
+  const wxApi = opts.wx || (typeof wx === 'object' ? wx : undefined); // eslint-disable-line no-undef
+  if (!baseUrl) throw new TypeError('createClient: baseUrl is required');
+  if (!wxApi) throw new TypeError('createClient: no wx object (pass options.wx)');
+  const storageKey = opts.storageKey || 'wxlogin.token';
+  const onTapAgain = opts.onTapAgain === undefined
+    ? () => wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' })
+    : opts.onTapAgain;
+  let loginInFlight = null;
+  let generation = 0; // bumped by logout(): a login that started before it is discarded
+
+  function stored(includeExpired) {
+    let value;
+    try { value = wxApi.getStorageSync(storageKey); } catch (e) { return null; }
+    if (typeof value === 'string') return value || null; // a bare token (or '' = none)
+    if (!value || typeof value.token !== 'string' || !value.token) return null;
+    return includeExpired || !(value.expiresAt <= Date.now()) ? value.token : null;
+  }
+
+  function clearToken(onlyIf) {
+    if (onlyIf && stored(true) !== onlyIf) return;
+    try { wxApi.removeStorageSync(storageKey); } catch (e) { /* nothing to clear */ }
+  }
+
+  function send(method, path, data, token, header, stage) {
+    const headers = Object.assign({}, header);
+    for (const key in headers) if (key.toLowerCase() === 'authorization') delete headers[key];
+    if (token) headers.authorization = 'Bearer ' + token;
+    return new Promise((resolve, reject) => {
+      const req = { url: baseUrl + path, method, header: headers, dataType: 'json',
+        success: resolve,
+        fail: (err) => reject(new WxLoginError('network_error',
+          (err && err.errMsg) || 'wx.request failed', { stage, cause: err })) };
+      if (data !== undefined) req.data = data;
+      if (opts.timeout) req.timeout = opts.timeout;
+      wxApi.request(req);
+    });
+  }
+
+  function wxLoginCode() {
+    return new Promise((resolve, reject) => {
+      const failed = (r) => reject(new WxLoginError('wx_login_failed',
+        (r && r.errMsg) || 'wx.login gave no code', { stage: 'login', cause: r }));
+      wxApi.login({ success: (r) => (r && r.code ? resolve(r.code) : failed(r)), fail: failed });
+    });
+  }
+
+  async function doLogin() {
+    const started = generation;
+    const res = await send('POST', '/onlogin', { code: await wxLoginCode() }, null, {}, 'login');
+    if (!isOk(res)) throw responseError(res, 'login');
+    const body = res.data || {};
+    if (typeof body.token !== 'string' || !body.token) {
+      throw new WxLoginError('bad_response', '/onlogin answered without a token',
+        { status: res.statusCode, stage: 'login', cause: body });
+    }
+    if (started !== generation) {
+      throw new WxLoginError('logged_out', 'logout() was called during this login', { stage: 'login' });
+    }
+    const session = { token: body.token, openid: body.openid };
+    if (body.expires_in > 0) session.expiresAt = Date.now() + body.expires_in * 1000;
+    wxApi.setStorageSync(storageKey, session);
+    return body;
+  }
+
+  /**
+   * wx.login, then `POST /onlogin`; stores the session under `storageKey`. Calls made
+   * while a login is under way share it (one wx.login: a second wx.login would void the
+   * first code).
+   * @returns {Promise<LoginResult>} the `/onlogin` answer.
+   */
+  function login() {
+    if (!loginInFlight) {
+      const current = doLogin();
+      const done = () => { if (loginInFlight === current) loginInFlight = null; };
+      current.then(done, done);
+      loginInFlight = current;
+    }
+    return loginInFlight;
+  }
+
+  function freshLogin() {
+    clearToken();
+    return login();
+  }
+
+  /** A token to replace `stale`, which the server refused: one login for all callers. */
+  async function relogin(stale) {
+    const current = stored(false);
+    if (current && current !== stale) return current; // someone logged in meanwhile
+    clearToken(stale);
+    return (await login()).token;
+  }
+
+  /**
+   * wx.request to `baseUrl + url` with `Authorization: Bearer <token>`. Logs in first when
+   * no (unexpired) session is stored; on 401 `invalid_token` logs in again, once, and
+   * retries once. A call never logs in more than once.
+   * @param {RequestOptions} options `url`: a path under baseUrl (`'/session'`); `method`
+   *   (GET); `data`: query parameters for GET, JSON body otherwise (as wx.request);
+   *   `header`: extra headers; `auth: false` sends no token and never logs in.
+   * @returns {Promise<*>} the parsed body of a 2xx answer; rejects with a WxLoginError.
+   */
+  async function request(options) {
+    const o = options || {};
+    if (typeof o.url !== 'string' || o.url.charAt(0) !== '/') {
+      throw new TypeError('wxlogin: url must be a path under baseUrl, such as "/session"');
+    }
+    const method = String(o.method || 'GET').toUpperCase();
+    const go = (token) => send(method, o.url, o.data, token, o.header, 'request');
+    let res;
+    if (o.auth === false) {
+      res = await go(null);
+    } else {
+      let token = stored(false);
+      const fresh = !token;
+      if (fresh) token = (await login()).token;
+      res = await go(token);
+      if (!fresh && isInvalidToken(res)) res = await go((token = await relogin(token)));
+      if (isInvalidToken(res)) clearToken(token);
+    }
+    if (!isOk(res)) throw responseError(res, 'request');
+    return res.data;
+  }
+
+  function tapAgain(err) {
+    err.retry = 'tap_again';
+    try { if (onTapAgain) onTapAgain(err); } catch (e) { /* a UI hook must not mask err */ }
+  }
+
+  /**
+   * Turns the getPhoneNumber button's event into the phone number (`POST /decrypt-phone`),
+   * sending `detail.code` when present, else `encryptedData` + `iv`.
+   * Rejects with `user_denied` (no network) when the user refused. When the data is stale
+   * (422 `session_key_mismatch`: logs in again first) or the phone code was used or expired
+   * (401 `invalid_code`), calls `onTapAgain` and rejects with `err.retry === 'tap_again'`:
+   * the next tap works. If that re-login fails, its error is the rejection instead.
+   * @param {{detail: {errMsg: string, code?: string, encryptedData?: string, iv?: string}}} event
+   *   the `bindgetphonenumber` event (its `detail` alone is accepted too).
+   * @returns {Promise<PhoneNumber>}
+   */
+  async function getPhoneNumber(event) {
+    const d = (event && event.detail) || event || {};
+    if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) {
+      throw new WxLoginError('user_denied', d.errMsg, { cause: d });
+    }
+    let data;
+    if (d.code) data = { code: d.code };
+    else if (d.encryptedData && d.iv) data = { encryptedData: d.encryptedData, iv: d.iv };
+    else throw new WxLoginError('invalid_event', 'no code nor encryptedData/iv in the event');
+    try {
+      return await request({ url: '/decrypt-phone', method: 'POST', data });
+    } catch (err) {
+      if (err.code === 'session_key_mismatch') {
+        await freshLogin(); // if this fails, its error rejects instead: no tap can work yet
+        tapAgain(err);
+      } else if (err.code === 'invalid_code' && err.stage === 'request' && data.code) {
+        tapAgain(err);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Checks the session with the server and WeChat (`GET /session?check=wechat`) and repairs
+   * it: logs in when there is no valid session, and again when WeChat has rotated the
+   * session_key (422). Call it on launch or before showing a legacy getPhoneNumber button.
+   * @returns {Promise<SessionInfo>} the (new) session.
+   */
+  async function checkSession() {
+    try {
+      return await request({ url: '/session', data: { check: 'wechat' } });
+    } catch (err) {
+      if (err.code !== 'session_key_mismatch') throw err;
+      await freshLogin();
+      return request({ url: '/session' });
+    }
+  }
+
+  /**
+   * Ends the session: forgets the stored token at once, then `DELETE /session`. Resolves
+   * when the server ended it or already had (401 `invalid_token`), or when no token was
+   * stored (no network call). Rejects only if the server could not be told (network,
+   * 5xx); the local token is gone either way.
+   * @returns {Promise<void>}
+   */
+  async function logout() {
+    const token = stored(true);
+    generation += 1;
+    loginInFlight = null;
+    clearToken();
+    if (!token) return;
+    const res = await send('DELETE', '/session', undefined, token, {}, 'request');
+    if (!isOk(res) && !isInvalidToken(res)) throw responseError(res, 'request');
+  }
+
+  /** @returns {string|null} the stored, unexpired token, or null. */
+  function getToken() {
+    return stored(false);
+  }
+
+  return { login, request, getPhoneNumber, checkSession, logout, getToken };
+}
