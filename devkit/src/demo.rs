@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 /// Where the stack answers.
 pub struct Endpoints {
-    /// Base URL of the functions (`POST /onlogin`, `POST /decrypt-phone`).
+    /// Base URL of the functions (`/onlogin`, `/decrypt-phone`, `/session`).
     pub api: String,
     /// Base URL of the WeChat sandbox.
     pub sandbox: String,
@@ -60,41 +60,46 @@ fn masked(value: &Value) -> Value {
 }
 
 impl Player {
-    async fn post(
+    async fn send(
         &mut self,
+        method: reqwest::Method,
         what: &str,
         url: String,
         bearer: Option<&str>,
-        body: Value,
+        body: Option<Value>,
     ) -> anyhow::Result<(u16, Value)> {
         self.step += 1;
         println!("\n{}. {what}", self.step);
         println!(
-            "   → POST {url}{}",
+            "   → {method} {url}{}",
             if bearer.is_some() {
                 "  (Authorization: Bearer …)"
             } else {
                 ""
             }
         );
-        println!("     {}", masked(&body));
-        let mut request = self.http.post(&url).json(&body);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            println!("     {}", masked(&body));
+            request = request.json(&body);
+        }
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
         let response = request
             .send()
             .await
-            .with_context(|| format!("POST {url}"))?;
+            .with_context(|| format!("{method} {url}"))?;
         let status = response.status().as_u16();
         let answer: Value = response
             .json()
             .await
-            .with_context(|| format!("POST {url}: body is not JSON"))?;
+            .with_context(|| format!("{method} {url}: body is not JSON"))?;
         println!("   ← {status} {}", masked(&answer));
         Ok((status, answer))
     }
 
+    /// A POST with a JSON body that must answer `status`.
     async fn expect(
         &mut self,
         what: &str,
@@ -103,7 +108,21 @@ impl Player {
         body: Value,
         status: u16,
     ) -> anyhow::Result<Value> {
-        let (got, answer) = self.post(what, url, bearer, body).await?;
+        self.expect_method(reqwest::Method::POST, what, url, bearer, Some(body), status)
+            .await
+    }
+
+    /// A request that must answer `status`.
+    async fn expect_method(
+        &mut self,
+        method: reqwest::Method,
+        what: &str,
+        url: String,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+    ) -> anyhow::Result<Value> {
+        let (got, answer) = self.send(method, what, url, bearer, body).await?;
         if got != status {
             bail!(
                 "step {}: expected {status}, got {got}: {}",
@@ -121,8 +140,9 @@ fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
         .with_context(|| format!("no string {field:?} in {}", masked(value)))
 }
 
-/// Runs the walk: login → phone (both forms) → a re-login that rotates the key → the old
-/// data answers 422 → fresh data succeeds.
+/// Runs the walk: login → who am I (checked at WeChat) → phone (both forms) → a re-login
+/// that rotates the key → the old session's check and the old data answer 422 → fresh data
+/// succeeds → logout → the token is refused.
 pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
     let phone = "13800138000";
     let mut player = Player {
@@ -162,6 +182,21 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
     ensure!(
         login.get("session_key").is_none(),
         "onlogin leaked the session_key"
+    );
+
+    let who = player
+        .expect_method(
+            reqwest::Method::GET,
+            "who am I, with the session_key checked at WeChat",
+            format!("{api}/session?check=wechat"),
+            Some(&token),
+            None,
+            200,
+        )
+        .await?;
+    ensure!(
+        who["openid"] == openid.as_str(),
+        "GET /session answered another openid"
     );
 
     let replay = player
@@ -234,6 +269,21 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
         .await?;
     let new_token = text(&second, "token")?.to_owned();
 
+    let rotated = player
+        .expect_method(
+            reqwest::Method::GET,
+            "the first session, checked at WeChat (its key is the old one)",
+            format!("{api}/session?check=wechat"),
+            Some(&token),
+            None,
+            422,
+        )
+        .await?;
+    ensure!(
+        rotated["error"] == "session_key_mismatch",
+        "a rotated key must be session_key_mismatch"
+    );
+
     let stale = player
         .expect(
             "the data made before the re-login",
@@ -269,6 +319,32 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
     ensure!(
         retried["purePhoneNumber"] == phone,
         "retry gave another number"
+    );
+
+    let logout = player
+        .expect_method(
+            reqwest::Method::DELETE,
+            "log out",
+            format!("{api}/session"),
+            Some(&new_token),
+            None,
+            200,
+        )
+        .await?;
+    ensure!(logout["logged_out"] == true, "logout must say logged_out");
+    let gone = player
+        .expect_method(
+            reqwest::Method::GET,
+            "the token after logout",
+            format!("{api}/session"),
+            Some(&new_token),
+            None,
+            401,
+        )
+        .await?;
+    ensure!(
+        gone["error"] == "invalid_token",
+        "a logged-out token must be invalid_token"
     );
 
     println!(

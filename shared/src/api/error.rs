@@ -55,9 +55,12 @@ pub enum ApiError {
     /// 401: no valid session for the bearer token (missing, malformed, unknown, expired).
     #[error("missing, malformed, unknown or expired token: log in again through /onlogin")]
     InvalidToken,
-    /// 422: the data does not decrypt with the stored session_key (the user logged in again
-    /// since, or the data is for another app): `wx.login` + `/onlogin`, then retry.
-    #[error("the data does not match this session: call wx.login and /onlogin again, then retry")]
+    /// 422: the stored session_key is not the one WeChat now holds for the user, or the
+    /// data does not decrypt with it (made before a re-login, or for another app):
+    /// `wx.login` + `/onlogin`, then retry.
+    #[error(
+        "the session_key of this session no longer matches WeChat's or the data: call wx.login and /onlogin again, then retry"
+    )]
     SessionKeyMismatch,
     /// 503: DynamoDB is unreachable or throttling after retries.
     #[error("the session store is temporarily unavailable: retry shortly")]
