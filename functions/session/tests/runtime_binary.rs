@@ -98,3 +98,21 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
         assert!(!output.contains(secret), "the {what} appears in the logs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_off_leaves_the_log_line_and_nothing_else() {
+    let stack = TestStack::start().await.unwrap();
+    let runtime = RuntimeApi::start().await.unwrap();
+    let mut env = stack.function_env();
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    env.push(("WXLOGIN_METRICS".into(), "off".into()));
+    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+
+    let (status, _) = invoke(&runtime, session_event("GET", "not-a-token", false)).await;
+    assert_eq!(status, 401);
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let output = process.output();
+    assert!(output.contains("\"route\":\"GET /session\""), "{output}");
+    assert!(metric_points(&output).is_empty(), "{output}");
+}

@@ -229,6 +229,32 @@ mod tests {
     }
 
     #[test]
+    fn metric_labels_name_the_errcode_or_the_failure() {
+        let labels: Vec<String> = [
+            WeChatError::Api(Errcode::SystemBusy),
+            WeChatError::Api(Errcode::Other(61450)),
+            WeChatError::Timeout,
+            WeChatError::Unreachable,
+            WeChatError::Transport,
+            WeChatError::BadResponse("x"),
+        ]
+        .iter()
+        .map(WeChatError::metric_label)
+        .collect();
+        assert_eq!(
+            labels,
+            [
+                "-1",
+                "61450",
+                "timeout",
+                "unreachable",
+                "transport",
+                "bad_response"
+            ]
+        );
+    }
+
+    #[test]
     fn a_timeout_may_have_consumed_the_code() {
         assert!(!WeChatError::Timeout.leaves_code_unused());
         assert!(WeChatError::Unreachable.leaves_code_unused());
