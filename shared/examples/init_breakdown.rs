@@ -16,7 +16,7 @@ fn report(name: &str, started: Instant) {
 async fn main() {
     let total = Instant::now();
     let started = Instant::now();
-    wxlogin::telemetry::init();
+    wxlogin::telemetry::init("onlogin");
     report("telemetry::init", started);
 
     let started = Instant::now();

@@ -77,7 +77,7 @@ pub trait HttpFunction: Sized + Sync {
 /// The whole of a function's `main`: a bad configuration ends init with a message naming
 /// the variable (Lambda shows it and marks the init failed), never a panic.
 pub async fn run_function<F: HttpFunction>() -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
+    crate::telemetry::init(F::NAME);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {

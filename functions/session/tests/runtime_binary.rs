@@ -89,6 +89,11 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
     }
     assert!(metric_sum(&points, "UpstreamLatency", &[("Upstream", "wechat")]) > 0.0);
     assert_eq!(metric_sum(&points, "UpstreamFailures", &[]), 0.0);
+    assert_eq!(
+        metric_sum(&points, "ColdStarts", &[("Function", "session")]),
+        1.0,
+        "one cold start, sent with the first request"
+    );
 
     for (what, secret) in [
         ("token", token.as_str()),

@@ -20,6 +20,8 @@ pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 pub const UPSTREAM_LATENCY: &str = "UpstreamLatency";
 /// Non-zero errcodes and transport failures per WeChat call (`Api`, `Errcode`).
 pub const WECHAT_ERRORS: &str = "WeChatErrors";
+/// Instances started (`Function`): one per cold start, sent with its first request.
+pub const COLD_STARTS: &str = "ColdStarts";
 /// `Upstream` value for WeChat.
 pub const WECHAT: &str = "wechat";
 /// `Upstream` value for DynamoDB.
@@ -27,9 +29,10 @@ pub const DYNAMODB: &str = "dynamodb";
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
 
-/// Installs the EMF recorder unless `WXLOGIN_METRICS=off`; the namespace comes from
-/// `METRICS_NAMESPACE` (the template sets one per stack, so two stages never mix).
-pub fn init() {
+/// Installs the EMF recorder unless `WXLOGIN_METRICS=off`, and counts this cold start of
+/// `function`; the namespace comes from `METRICS_NAMESPACE` (the template sets one per
+/// stack, so two stages never mix).
+pub fn init(function: &'static str) {
     if std::env::var("WXLOGIN_METRICS").is_ok_and(|value| value.eq_ignore_ascii_case("off")) {
         return;
     }
@@ -46,7 +49,9 @@ pub fn init() {
             );
             describe_counter!(WECHAT_ERRORS, Unit::Count, "WeChat calls that failed");
             describe_histogram!(UPSTREAM_LATENCY, Unit::Milliseconds, "time on an upstream");
+            describe_counter!(COLD_STARTS, Unit::Count, "instances started");
             let _ = COLLECTOR.set(collector);
+            counter!(COLD_STARTS, "Function" => function).increment(1);
         }
         // A second recorder (tests building two functions in one process) keeps the first.
         Err(err) => tracing::debug!(error = %err, "metrics recorder not installed"),

@@ -5,8 +5,9 @@
 pub mod logs;
 pub mod metrics;
 
-/// Installs logging and the metrics recorder; call once, first thing in `main`.
-pub fn init() {
+/// Installs logging and the metrics recorder for `function`; call once, first thing in
+/// `main`.
+pub fn init(function: &'static str) {
     logs::init();
-    metrics::init();
+    metrics::init(function);
 }
