@@ -3,6 +3,7 @@
 
 use tokio::sync::Mutex;
 
+use crate::api::{Timings, Upstream};
 use crate::clock::now_epoch_seconds;
 use crate::session::{CachedAccessToken, SessionStore};
 use crate::wechat::{AccessToken, FreshAccessToken, WeChatClient, WeChatError};
@@ -49,14 +50,21 @@ impl AccessTokenCache {
     }
 
     /// A live token: from memory, else the shared item, else a fresh one from stable_token.
-    pub async fn get(&self, wechat: &WeChatClient) -> Result<AccessToken, AccessTokenError> {
+    pub async fn get(
+        &self,
+        wechat: &WeChatClient,
+        timings: &Timings,
+    ) -> Result<AccessToken, AccessTokenError> {
         let now = now_epoch_seconds();
         // One refresh at a time per instance; the others wait and reuse its result.
         let mut memory = self.memory.lock().await;
         if let Some(cached) = memory.as_ref().filter(|cached| usable(cached, now)) {
             return Ok(AccessToken::new(cached.token.clone()));
         }
-        match self.store.get_access_token(wechat.appid()).await {
+        let shared = timings
+            .wait(Upstream::Store, self.store.get_access_token(wechat.appid()))
+            .await;
+        match shared {
             Ok(Some(shared)) if usable(&shared, now) => {
                 let token = AccessToken::new(shared.token.clone());
                 *memory = Some(shared);
@@ -66,27 +74,31 @@ impl AccessTokenCache {
             // The cache is an optimisation: without DynamoDB, ask WeChat directly.
             Err(err) => tracing::warn!(error = %err, "access token cache unreadable"),
         }
-        self.fetch(wechat, &mut memory).await
+        self.fetch(wechat, timings, &mut memory).await
     }
 
     /// Runs `call` with a live token. When WeChat rejects the token (40001/42001, answered
     /// before it looks at anything else, so nothing was consumed), runs it once more with
     /// a replacement.
+    ///
+    /// Every wait is timed in `timings`: the cache's DynamoDB calls as store time,
+    /// stable_token and `call` as WeChat time.
     pub async fn with_token<T, F, Fut>(
         &self,
         wechat: &WeChatClient,
+        timings: &Timings,
         call: F,
     ) -> Result<T, WeChatError>
     where
         F: Fn(AccessToken) -> Fut,
         Fut: Future<Output = Result<T, WeChatError>>,
     {
-        let token = self.get(wechat).await?;
-        match call(token.clone()).await {
+        let token = self.get(wechat, timings).await?;
+        match timings.wait(Upstream::WeChat, call(token.clone())).await {
             Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
                 tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
-                let fresh = self.replace(wechat, &token).await?;
-                call(fresh).await
+                let fresh = self.replace(wechat, timings, &token).await?;
+                timings.wait(Upstream::WeChat, call(fresh)).await
             }
             outcome => outcome,
         }
@@ -99,6 +111,7 @@ impl AccessTokenCache {
     pub async fn replace(
         &self,
         wechat: &WeChatClient,
+        timings: &Timings,
         rejected: &AccessToken,
     ) -> Result<AccessToken, AccessTokenError> {
         let mut memory = self.memory.lock().await;
@@ -108,35 +121,46 @@ impl AccessTokenCache {
         if let Some(cached) = memory.as_ref().filter(|cached| replacement(cached)) {
             return Ok(AccessToken::new(cached.token.clone()));
         }
-        if let Ok(Some(shared)) = self.store.get_access_token(wechat.appid()).await
+        let shared = timings
+            .wait(Upstream::Store, self.store.get_access_token(wechat.appid()))
+            .await;
+        if let Ok(Some(shared)) = shared
             && replacement(&shared)
         {
             let token = AccessToken::new(shared.token.clone());
             *memory = Some(shared);
             return Ok(token);
         }
-        let plain = wechat.stable_token(false).await?;
+        let plain = timings
+            .wait(Upstream::WeChat, wechat.stable_token(false))
+            .await?;
         let fresh = if &plain.token == rejected {
-            wechat.stable_token(true).await?
+            timings
+                .wait(Upstream::WeChat, wechat.stable_token(true))
+                .await?
         } else {
             plain
         };
-        Ok(self.remember(wechat, fresh, &mut memory).await)
+        Ok(self.remember(wechat, timings, fresh, &mut memory).await)
     }
 
     async fn fetch(
         &self,
         wechat: &WeChatClient,
+        timings: &Timings,
         memory: &mut Option<CachedAccessToken>,
     ) -> Result<AccessToken, AccessTokenError> {
-        let fresh = wechat.stable_token(false).await?;
-        Ok(self.remember(wechat, fresh, memory).await)
+        let fresh = timings
+            .wait(Upstream::WeChat, wechat.stable_token(false))
+            .await?;
+        Ok(self.remember(wechat, timings, fresh, memory).await)
     }
 
     /// Caches `fresh` in memory and, for the other instances, in DynamoDB.
     async fn remember(
         &self,
         wechat: &WeChatClient,
+        timings: &Timings,
         fresh: FreshAccessToken,
         memory: &mut Option<CachedAccessToken>,
     ) -> AccessToken {
@@ -146,7 +170,13 @@ impl AccessTokenCache {
             expires_at: now.saturating_add(i64::try_from(fresh.expires_in).unwrap_or(i64::MAX)),
             fetched_at: now,
         };
-        if let Err(err) = self.store.put_access_token(wechat.appid(), &cached).await {
+        let stored = timings
+            .wait(
+                Upstream::Store,
+                self.store.put_access_token(wechat.appid(), &cached),
+            )
+            .await;
+        if let Err(err) = stored {
             tracing::warn!(error = %err, "access token cache not updated");
         }
         tracing::info!(expires_in = fresh.expires_in, "access token refreshed");

@@ -34,8 +34,8 @@ pub trait HttpFunction: Sized + Sync {
     /// The metric counting this function's requests by `Outcome` (docs/operations.md).
     const OUTCOME_METRIC: &'static str;
 
-    /// A second dimension of [`Self::OUTCOME_METRIC`], whose value `serve` sets in
-    /// [`Timings::kind`] (`unknown` when the request failed before it was known).
+    /// A second dimension of [`Self::OUTCOME_METRIC`], whose value `serve` sets with
+    /// [`Timings::set_kind`] (`unknown` when the request failed before it was known).
     const KIND_DIMENSION: Option<&'static str> = None;
 
     /// The 200 body.
@@ -48,7 +48,7 @@ pub trait HttpFunction: Sized + Sync {
     fn serve(
         &self,
         request: &Request,
-        timings: &mut Timings,
+        timings: &Timings,
     ) -> impl Future<Output = Result<Self::Success, ApiError>> + Send;
 
     /// Serves one request within the invocation's deadline; every outcome is a contract
@@ -58,8 +58,8 @@ pub trait HttpFunction: Sized + Sync {
         async move {
             let started = Instant::now();
             let request_id = request_id(&request);
-            let mut timings = Timings::default();
-            let outcome = within_deadline(&request, self.serve(&request, &mut timings)).await;
+            let timings = Timings::default();
+            let outcome = within_deadline(&request, &timings, self.serve(&request, &timings)).await;
             let route = RouteInfo {
                 function: Self::NAME,
                 method: request.method().as_str(),

@@ -10,7 +10,7 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::api::{ApiError, Timings, json_body, timed};
+use crate::api::{ApiError, Timings, Upstream, json_body};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
@@ -62,11 +62,7 @@ impl HttpFunction for LoginService {
         Ok(Self::new(wechat, store, config.session_ttl))
     }
 
-    async fn serve(
-        &self,
-        request: &Request,
-        timings: &mut Timings,
-    ) -> Result<Self::Success, ApiError> {
+    async fn serve(&self, request: &Request, timings: &Timings) -> Result<Self::Success, ApiError> {
         if request.method() != Method::POST {
             return Err(ApiError::MethodNotAllowed { allow: "POST" });
         }
@@ -90,25 +86,29 @@ impl LoginService {
     pub async fn login(
         &self,
         code: &LoginCode,
-        timings: &mut Timings,
+        timings: &Timings,
     ) -> Result<LoginSuccess, ApiError> {
         let now = now_epoch_seconds();
-        let claim = timed(&mut timings.store, self.store.claim_code(code, now))
+        let claim = timings
+            .wait(Upstream::Store, self.store.claim_code(code, now))
             .await
             .map_err(|err| match err {
                 ClaimError::AlreadyClaimed => ApiError::CodeUsed,
                 ClaimError::Store(err) => ApiError::store_unavailable(&err),
             })?;
 
-        let exchanged = timed(&mut timings.wechat, self.wechat.code2session(code)).await;
+        let exchanged = timings
+            .wait(Upstream::WeChat, self.wechat.code2session(code))
+            .await;
         let identity = match exchanged {
             Ok(identity) => identity,
             Err(err) => {
                 tracing::warn!(wechat_error = %err, "code2Session failed");
                 if err.leaves_code_unused() {
                     // Best effort: if this fails the claim still lapses after 5 minutes.
-                    if let Err(release_err) =
-                        timed(&mut timings.store, self.store.release_code(claim)).await
+                    if let Err(release_err) = timings
+                        .wait(Upstream::Store, self.store.release_code(claim))
+                        .await
                     {
                         tracing::warn!(error = %release_err, "could not release the code claim");
                     }
@@ -133,12 +133,13 @@ impl LoginService {
             expires_at: created_at.saturating_add(ttl_seconds),
         };
         // The code is spent at WeChat now; if this write fails the user must wx.login again.
-        timed(
-            &mut timings.store,
-            self.store.put_session(&token.hash(), &session),
-        )
-        .await
-        .map_err(|err| ApiError::store_unavailable(&err))?;
+        timings
+            .wait(
+                Upstream::Store,
+                self.store.put_session(&token.hash(), &session),
+            )
+            .await
+            .map_err(|err| ApiError::store_unavailable(&err))?;
 
         Ok(LoginSuccess {
             token,

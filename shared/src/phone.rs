@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{ApiError, Timings, bearer_token, json_body, timed};
+use crate::api::{ApiError, Timings, Upstream, bearer_token, json_body};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
@@ -89,28 +89,25 @@ impl HttpFunction for PhoneService {
         Ok(Self::new(wechat, store, config.watermark_max_age))
     }
 
-    async fn serve(
-        &self,
-        request: &Request,
-        timings: &mut Timings,
-    ) -> Result<Self::Success, ApiError> {
+    async fn serve(&self, request: &Request, timings: &Timings) -> Result<Self::Success, ApiError> {
         if request.method() != Method::POST {
             return Err(ApiError::MethodNotAllowed { allow: "POST" });
         }
         let token = bearer_token(request)?;
         // Everything checkable without I/O is checked before the DynamoDB read.
         let form = PhoneForm::parse(json_body(request, SHAPE_HINT)?)?;
-        timings.kind = Some(form.metric_value());
-        let session = timed(
-            &mut timings.store,
-            self.store.get_session(&token.hash(), now_epoch_seconds()),
-        )
-        .await
-        .map_err(|err| ApiError::store_unavailable(&err))?
-        .ok_or(ApiError::InvalidToken)?;
+        timings.set_kind(form.metric_value());
+        let session = timings
+            .wait(
+                Upstream::Store,
+                self.store.get_session(&token.hash(), now_epoch_seconds()),
+            )
+            .await
+            .map_err(|err| ApiError::store_unavailable(&err))?
+            .ok_or(ApiError::InvalidToken)?;
         match form {
             PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, &ciphertext, &iv),
-            PhoneForm::Current(code) => timed(&mut timings.wechat, self.exchange(&code)).await,
+            PhoneForm::Current(code) => self.exchange(&code, timings).await,
         }
     }
 }
@@ -151,9 +148,9 @@ impl PhoneService {
         PhoneNumber::from_json(&data).ok_or(ApiError::NotPhoneData)
     }
 
-    async fn exchange(&self, code: &PhoneCode) -> Result<PhoneNumber, ApiError> {
+    async fn exchange(&self, code: &PhoneCode, timings: &Timings) -> Result<PhoneNumber, ApiError> {
         self.access_tokens
-            .with_token(&self.wechat, |token| async move {
+            .with_token(&self.wechat, timings, |token| async move {
                 self.wechat.get_user_phone_number(&token, code).await
             })
             .await

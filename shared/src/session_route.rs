@@ -9,7 +9,7 @@ use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{ApiError, Timings, bearer_token, timed};
+use crate::api::{ApiError, Timings, Upstream, bearer_token};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
@@ -64,34 +64,31 @@ impl HttpFunction for SessionService {
         Ok(Self::new(wechat, store))
     }
 
-    async fn serve(
-        &self,
-        request: &Request,
-        timings: &mut Timings,
-    ) -> Result<Self::Success, ApiError> {
+    async fn serve(&self, request: &Request, timings: &Timings) -> Result<Self::Success, ApiError> {
         let method = request.method();
         if method != Method::GET && method != Method::DELETE {
             return Err(ApiError::MethodNotAllowed {
                 allow: ALLOWED_METHODS,
             });
         }
+        // The token first, as on every route: no query parameter is looked at before it.
+        let token = bearer_token(request)?;
         if method == Method::DELETE {
-            timings.kind = Some("logout");
-            let token = bearer_token(request)?;
+            timings.set_kind("logout");
             return self.logout(&token, timings).await;
         }
         let check_wechat = wants_wechat_check(request)?;
-        timings.kind = Some(if check_wechat { "check" } else { "whoami" });
-        let token = bearer_token(request)?;
-        let session = timed(
-            &mut timings.store,
-            self.store.get_session(&token.hash(), now_epoch_seconds()),
-        )
-        .await
-        .map_err(|err| ApiError::store_unavailable(&err))?
-        .ok_or(ApiError::InvalidToken)?;
+        timings.set_kind(if check_wechat { "check" } else { "whoami" });
+        let session = timings
+            .wait(
+                Upstream::Store,
+                self.store.get_session(&token.hash(), now_epoch_seconds()),
+            )
+            .await
+            .map_err(|err| ApiError::store_unavailable(&err))?
+            .ok_or(ApiError::InvalidToken)?;
         if check_wechat {
-            timed(&mut timings.wechat, self.check_with_wechat(&session)).await?;
+            self.check_with_wechat(&session, timings).await?;
         }
         Ok(SessionAnswer::Info(SessionInfo {
             expires_in: u64::try_from(session.expires_at - now_epoch_seconds()).unwrap_or(0),
@@ -114,15 +111,16 @@ impl SessionService {
     async fn logout(
         &self,
         token: &SessionToken,
-        timings: &mut Timings,
+        timings: &Timings,
     ) -> Result<SessionAnswer, ApiError> {
-        let was_live = timed(
-            &mut timings.store,
-            self.store
-                .delete_session(&token.hash(), now_epoch_seconds()),
-        )
-        .await
-        .map_err(|err| ApiError::store_unavailable(&err))?;
+        let was_live = timings
+            .wait(
+                Upstream::Store,
+                self.store
+                    .delete_session(&token.hash(), now_epoch_seconds()),
+            )
+            .await
+            .map_err(|err| ApiError::store_unavailable(&err))?;
         // A token that was not live gets the same 401 as on every other route; the
         // client treats that as "already logged out".
         if was_live {
@@ -132,9 +130,13 @@ impl SessionService {
         }
     }
 
-    async fn check_with_wechat(&self, session: &Session) -> Result<(), ApiError> {
+    async fn check_with_wechat(
+        &self,
+        session: &Session,
+        timings: &Timings,
+    ) -> Result<(), ApiError> {
         self.access_tokens
-            .with_token(&self.wechat, |token| async move {
+            .with_token(&self.wechat, timings, |token| async move {
                 self.wechat
                     .check_session(&token, &session.openid, &session.session_key)
                     .await

@@ -10,7 +10,7 @@ use devkit::stack::{
     TestResponse, TestStack, bearer_request, post_with_bearer, wechat_fault_table, with_query,
 };
 use http::Method;
-use lambda_http::{Body, Request};
+use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
 use wxlogin::function::HttpFunction;
 use wxlogin::session_route::SessionService;
@@ -266,5 +266,27 @@ async fn a_dynamodb_outage_is_503_and_the_instance_recovers() {
 
     stack.restart_dynamodb().await.unwrap();
     let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    assert_eq!(call(&service, get(&token, &[])).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_deadline_reached_on_a_stalled_table_blames_the_store_not_wechat() {
+    let stack = TestStack::with_private_dynamodb().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+
+    // A Lambda deadline 2.5 s away: the guard answers 1 s before it, while the frozen
+    // table still holds the GetItem (the SDK alone would wait longer).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let mut context = lambda_http::Context::default();
+    context.deadline = u64::try_from(now_ms).unwrap() + 2_500;
+    stack.freeze_dynamodb(true).unwrap();
+    let response = call(&service, get(&token, &[]).with_lambda_context(context)).await;
+    stack.freeze_dynamodb(false).unwrap();
+
+    assert_error(&response, 503, "store_unavailable");
     assert_eq!(call(&service, get(&token, &[])).await.status, 200);
 }

@@ -8,6 +8,6 @@ mod response;
 
 pub use auth::bearer_token;
 pub use error::ApiError;
-pub use outcome::{RouteInfo, Timings, finish, timed, within_deadline};
+pub use outcome::{RouteInfo, Timings, Upstream, finish, within_deadline};
 pub use request::{MAX_BODY_BYTES, json_body, request_id};
 pub use response::{REQUEST_ID_HEADER, error_response, json_response};
