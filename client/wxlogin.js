@@ -208,25 +208,31 @@ export function createClient(options) {
    * @returns {Promise<*>} the parsed body of a 2xx answer; rejects with a WxLoginError.
    */
   async function request(options) {
+    const res = (await authorized(options)).res;
+    if (!isOk(res)) throw responseError(res, 'request');
+    return res.data;
+  }
+
+  /** request()'s work: the final answer, and whether this call logged in to get it. */
+  async function authorized(options) {
     const o = options || {};
     if (typeof o.url !== 'string' || o.url.charAt(0) !== '/') {
       throw new TypeError('wxlogin: url must be a path under baseUrl, such as "/session"');
     }
     const method = String(o.method || 'GET').toUpperCase();
     const go = (token) => send(method, o.url, o.data, token, o.header, 'request');
-    let res;
-    if (o.auth === false) {
-      res = await go(null);
-    } else {
-      let token = stored(false);
-      const fresh = !token;
-      if (fresh) token = (await login()).token;
-      res = await go(token);
-      if (!fresh && isInvalidToken(res)) res = await go((token = await relogin(token)));
-      if (isInvalidToken(res)) clearToken(token);
+    if (o.auth === false) return { res: await go(null), loggedIn: false };
+    let token = stored(false);
+    const fresh = !token;
+    if (fresh) token = (await login()).token;
+    let res = await go(token);
+    let loggedIn = fresh;
+    if (!fresh && isInvalidToken(res)) {
+      res = await go((token = await relogin(token)));
+      loggedIn = true;
     }
-    if (!isOk(res)) throw responseError(res, 'request');
-    return res.data;
+    if (isInvalidToken(res)) clearToken(token);
+    return { res, loggedIn };
   }
 
   function tapAgain(err) {
@@ -254,17 +260,19 @@ export function createClient(options) {
     if (d.code) data = { code: d.code };
     else if (d.encryptedData && d.iv) data = { encryptedData: d.encryptedData, iv: d.iv };
     else throw new WxLoginError('invalid_event', 'no code nor encryptedData/iv in the event');
-    try {
-      return await request({ url: '/decrypt-phone', method: 'POST', data });
-    } catch (err) {
-      if (err.code === 'session_key_mismatch') {
-        await freshLogin(); // if this fails, its error rejects instead: no tap can work yet
-        tapAgain(err);
-      } else if (err.code === 'invalid_code' && err.stage === 'request' && data.code) {
-        tapAgain(err);
-      }
-      throw err;
+    const answer = await authorized({ url: '/decrypt-phone', method: 'POST', data });
+    if (isOk(answer.res)) return answer.res.data;
+    const err = responseError(answer.res, 'request');
+    if (err.code === 'session_key_mismatch') {
+      // The data was sealed with an older session_key. If this very call logged in, that
+      // login already holds the current key: only the data is stale. Otherwise log in now
+      // (if that fails, its error rejects instead: no tap can work yet).
+      if (!answer.loggedIn) await freshLogin();
+      tapAgain(err);
+    } else if (err.code === 'invalid_code' && data.code) {
+      tapAgain(err);
     }
+    throw err;
   }
 
   /**

@@ -55,7 +55,8 @@ function queryString(data) {
  * `calls` counts wx.login / wx.request / wx.showToast; `requests` logs each wx.request as
  * {method, url, header, data}; `toasts` the showToast options. Hooks for tests:
  * `loginCode(defaultCode) -> code` replaces the code wx.login yields, `loginFails` makes
- * wx.login fail, `beforeRequest(req)` may edit a request before it is sent,
+ * wx.login fail, `rotateKeyOnLogin` makes each wx.login rotate the user's session_key (as
+ * real WeChat may), `beforeRequest(req)` may edit a request before it is sent,
  * `responseDelay(req) -> ms` holds its answer back.
  */
 export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
@@ -63,7 +64,9 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
   const calls = { login: 0, request: 0, showToast: 0 };
   const requests = [];
   const toasts = [];
-  const hooks = { loginCode: null, loginFails: false, beforeRequest: null, responseDelay: null };
+  const hooks = {
+    loginCode: null, loginFails: false, rotateKeyOnLogin: false, beforeRequest: null, responseDelay: null,
+  };
   const later = (fn, arg) => { if (fn) setImmediate(fn, arg); };
 
   return {
@@ -73,7 +76,9 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
       calls.login += 1;
       (async () => {
         if (hooks.loginFails) throw new Error('fake failure');
-        const { code } = await sandboxPost(sandboxUrl, '/sandbox/login', { openid });
+        const user = { openid };
+        if (hooks.rotateKeyOnLogin) user.session_key = randomBytes(16).toString('base64');
+        const { code } = await sandboxPost(sandboxUrl, '/sandbox/login', user);
         return { code: hooks.loginCode ? hooks.loginCode(code) : code, errMsg: 'login:ok' };
       })().then(
         (res) => { later(success, res); later(complete, res); },

@@ -275,8 +275,9 @@ function liveTests({ apiUrl, sandboxUrl }) {
     test('current form: sends only detail.code and resolves with the number', async () => {
       const { wx, client } = setup();
       await client.login();
-      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
-      assert.deepEqual(wx.requests.at(-1).data, { code: wx.requests.at(-1).data.code });
+      const event = await phoneEvent(wx);
+      assert.deepEqual(await client.getPhoneNumber(event), PHONE);
+      assert.deepEqual(wx.requests.at(-1).data, { code: event.detail.code });
     });
 
     test('legacy form (no code): sends encryptedData + iv and resolves with the number', async () => {
@@ -377,6 +378,20 @@ function liveTests({ apiUrl, sandboxUrl }) {
       await client.getPhoneNumber(event);
       await rejection(client.getPhoneNumber(event), { retry: 'tap_again' });
       assert.deepEqual(wx.toasts, [{ title: TAP_AGAIN_TEXT, icon: 'none' }]);
+    });
+
+    test('legacy data, then a login in the same call that rotates the key: one login, tap again', async () => {
+      const { wx, client, tapAgain } = setup();
+      await client.login();
+      wx.setStorageSync(KEY, 'garbage-token'); // the session is gone: this call must log in
+      const tapped = await phoneEvent(wx, { legacy: true }); // sealed with the current key
+      wx.hooks.rotateKeyOnLogin = true; // real WeChat may hand out a new key at wx.login
+      await rejection(client.getPhoneNumber(tapped), { code: 'session_key_mismatch', retry: 'tap_again' });
+      assert.equal(wx.calls.login, 2, 'the call\'s own login holds the new key: no second one');
+      assert.equal(tapAgain.length, 1);
+      wx.hooks.rotateKeyOnLogin = false;
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), PHONE);
+      assert.equal(wx.calls.login, 2);
     });
 
     test('with a bad stored token it re-logs in once and still gets the number', async () => {

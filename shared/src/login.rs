@@ -15,6 +15,7 @@ use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
 use crate::session::{ClaimError, Session, SessionStore, SessionToken};
+use crate::telemetry::metrics;
 use crate::wechat::{LoginCode, WeChatClient};
 
 const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login";
@@ -55,7 +56,7 @@ impl HttpFunction for LoginService {
 
     const NAME: &'static str = "onlogin";
     const PATH: &'static str = "/onlogin";
-    const OUTCOME_METRIC: &'static str = "Logins";
+    const OUTCOME_METRIC: &'static str = metrics::LOGINS;
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {
         let (wechat, store) = clients(config).await?;

@@ -17,6 +17,7 @@ use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
 use crate::session::{Session, SessionStore};
+use crate::telemetry::metrics;
 use crate::wechat::{
     Ciphertext, DecryptError, Errcode, Iv, PhoneCode, PhoneNumber, SessionKey, WeChatClient,
     WeChatError, decrypt_user_data, parse_encrypted,
@@ -81,7 +82,7 @@ impl HttpFunction for PhoneService {
 
     const NAME: &'static str = "decrypt-phone";
     const PATH: &'static str = "/decrypt-phone";
-    const OUTCOME_METRIC: &'static str = "PhoneDecrypts";
+    const OUTCOME_METRIC: &'static str = metrics::PHONE_DECRYPTS;
     const KIND_DIMENSION: Option<&'static str> = Some("Form");
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {

@@ -14,6 +14,7 @@ use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
 use crate::session::{Session, SessionStore, SessionToken};
+use crate::telemetry::metrics;
 use crate::wechat::{Errcode, WeChatClient, WeChatError};
 
 const ALLOWED_METHODS: &str = "GET, DELETE";
@@ -56,7 +57,7 @@ impl HttpFunction for SessionService {
 
     const NAME: &'static str = "session";
     const PATH: &'static str = "/session";
-    const OUTCOME_METRIC: &'static str = "SessionRequests";
+    const OUTCOME_METRIC: &'static str = metrics::SESSION_REQUESTS;
     const KIND_DIMENSION: Option<&'static str> = Some("Action");
 
     async fn from_config(config: &Config) -> Result<Self, InitError> {

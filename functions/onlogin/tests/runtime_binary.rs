@@ -129,6 +129,14 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
         metric_sum(&points, "UpstreamFailures", &[("Upstream", "wechat")]),
         1.0
     );
+    // The alarms in template.yaml match this exact dimension set: one more dimension
+    // would make a different metric and silence them.
+    for point in points.iter().filter(|p| p.name == "UpstreamFailures") {
+        assert_eq!(
+            point.dimensions,
+            [("Upstream".to_owned(), "wechat".to_owned())]
+        );
+    }
     let latency = points
         .iter()
         .find(|point| point.name == "UpstreamLatency")

@@ -95,7 +95,13 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
         "one cold start, sent with the first request"
     );
 
+    let access_token = stack
+        .store()
+        .get_access_token(devkit::stack::TEST_APPID)
+        .await;
+    let access_token = access_token.unwrap().unwrap().token;
     for (what, secret) in [
+        ("access token", access_token.as_str()),
         ("token", token.as_str()),
         ("session_key", user["session_key"].as_str().unwrap()),
         ("AppSecret", stack.secret.as_str()),

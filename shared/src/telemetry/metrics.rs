@@ -14,6 +14,12 @@ use metrics_cloudwatch_embedded::{Builder, Collector};
 
 /// The namespace when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "wxlogin";
+/// `/onlogin` requests by `Outcome`.
+pub const LOGINS: &str = "Logins";
+/// `/decrypt-phone` requests by `Form` and `Outcome`.
+pub const PHONE_DECRYPTS: &str = "PhoneDecrypts";
+/// `/session` requests by `Action` and `Outcome`.
+pub const SESSION_REQUESTS: &str = "SessionRequests";
 /// Requests that failed because WeChat or DynamoDB did (dimension `Upstream`).
 pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 /// Time a request waited on one upstream, in milliseconds (`Upstream`, `Function`).
@@ -42,6 +48,9 @@ pub fn init(function: &'static str) {
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     match Builder::new().cloudwatch_namespace(namespace).init() {
         Ok(collector) => {
+            for outcomes in [LOGINS, PHONE_DECRYPTS, SESSION_REQUESTS] {
+                describe_counter!(outcomes, Unit::Count, "requests by outcome");
+            }
             describe_counter!(
                 UPSTREAM_FAILURES,
                 Unit::Count,
