@@ -345,6 +345,26 @@ impl TestResponse {
     }
 }
 
+/// Asserts `response` is the contract's error: `status`, `{"error": code, "message": …}`
+/// with a non-empty message, JSON, and a request id.
+pub fn assert_error(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(
+        (response.status, response.error_code()),
+        (status, code),
+        "{:?}",
+        response.json
+    );
+    assert!(
+        response.json["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()),
+        "{:?}",
+        response.json
+    );
+    assert!(response.headers.contains_key("x-request-id"));
+    assert_eq!(response.headers["content-type"], "application/json");
+}
+
 /// A `POST` request with `body`, as lambda_http would hand it to a handler.
 pub fn post(body: impl Into<Body>) -> Request {
     let mut request = Request::new(body.into());

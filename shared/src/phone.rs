@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{ApiError, Timings, Upstream, bearer_token, json_body};
+use crate::api::{ApiError, Timings, bearer_token, json_body, live_session};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
@@ -98,14 +98,7 @@ impl HttpFunction for PhoneService {
         // Everything checkable without I/O is checked before the DynamoDB read.
         let form = PhoneForm::parse(json_body(request, SHAPE_HINT)?)?;
         timings.set_kind(form.metric_value());
-        let session = timings
-            .wait(
-                Upstream::Store,
-                self.store.get_session(&token.hash(), now_epoch_seconds()),
-            )
-            .await
-            .map_err(|err| ApiError::store_unavailable(&err))?
-            .ok_or(ApiError::InvalidToken)?;
+        let session = live_session(&self.store, &token, timings).await?;
         match form {
             PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, &ciphertext, &iv),
             PhoneForm::Current(code) => self.exchange(&code, timings).await,

@@ -9,7 +9,7 @@ use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
 use crate::access_token::AccessTokenCache;
-use crate::api::{ApiError, Timings, Upstream, bearer_token};
+use crate::api::{ApiError, Timings, Upstream, bearer_token, live_session};
 use crate::clock::now_epoch_seconds;
 use crate::config::Config;
 use crate::function::{HttpFunction, InitError, clients};
@@ -80,14 +80,7 @@ impl HttpFunction for SessionService {
         }
         let check_wechat = wants_wechat_check(request)?;
         timings.set_kind(if check_wechat { "check" } else { "whoami" });
-        let session = timings
-            .wait(
-                Upstream::Store,
-                self.store.get_session(&token.hash(), now_epoch_seconds()),
-            )
-            .await
-            .map_err(|err| ApiError::store_unavailable(&err))?
-            .ok_or(ApiError::InvalidToken)?;
+        let session = live_session(&self.store, &token, timings).await?;
         if check_wechat {
             self.check_with_wechat(&session, timings).await?;
         }

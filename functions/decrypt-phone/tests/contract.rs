@@ -12,7 +12,7 @@ use aes::cipher::{BlockModeEncrypt, KeyIvInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use devkit::stack::{
-    TEST_APPID, TestResponse, TestStack, post, post_with_bearer, wechat_fault_table,
+    TEST_APPID, TestResponse, TestStack, assert_error, post, post_with_bearer, wechat_fault_table,
 };
 use lambda_http::Request;
 use serde_json::{Value, json};
@@ -29,21 +29,6 @@ async fn call(service: &PhoneService, request: Request) -> TestResponse {
 
 async fn decrypt(service: &PhoneService, token: &str, body: &Value) -> TestResponse {
     call(service, post_with_bearer(token, body.to_string())).await
-}
-
-fn assert_error(response: &TestResponse, status: u16, code: &str) {
-    assert_eq!(
-        (response.status, response.error_code()),
-        (status, code),
-        "{:?}",
-        response.json
-    );
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    assert!(response.headers.contains_key("x-request-id"));
 }
 
 fn assert_phone(response: &TestResponse, phone: &str, pure: &str, country: &str) {

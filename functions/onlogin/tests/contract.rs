@@ -7,7 +7,7 @@
 use std::time::Duration;
 use wxlogin::function::HttpFunction;
 
-use devkit::stack::{TestResponse, TestStack, post};
+use devkit::stack::{TestResponse, TestStack, assert_error, post};
 use serde_json::{Value, json};
 use wxlogin::login::LoginService;
 
@@ -18,18 +18,6 @@ async fn onlogin(service: &LoginService, code: &str) -> TestResponse {
 
 async fn fresh_code(stack: &TestStack) -> Value {
     stack.sandbox_login(json!({})).await.unwrap()
-}
-
-fn assert_error(response: &TestResponse, status: u16, code: &str) {
-    assert_eq!(response.status, status, "{:?}", response.json);
-    assert_eq!(response.error_code(), code, "{:?}", response.json);
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    assert!(response.headers.contains_key("x-request-id"));
-    assert_eq!(response.headers["content-type"], "application/json");
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use devkit::stack::{
-    TestResponse, TestStack, bearer_request, post_with_bearer, wechat_fault_table, with_query,
+    TestResponse, TestStack, assert_error, bearer_request, post_with_bearer, wechat_fault_table,
+    with_query,
 };
 use http::Method;
 use lambda_http::{Body, Request, RequestExt};
@@ -39,21 +40,6 @@ async fn session_items(stack: &TestStack) -> usize {
         .iter()
         .filter(|item| item["pk"].as_s().unwrap().starts_with("session#"))
         .count()
-}
-
-fn assert_error(response: &TestResponse, status: u16, code: &str) {
-    assert_eq!(
-        (response.status, response.error_code()),
-        (status, code),
-        "{:?}",
-        response.json
-    );
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    assert!(response.headers.contains_key("x-request-id"));
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
-//! `Authorization: Bearer <token>`, parsed strictly.
+//! `Authorization: Bearer <token>`, parsed strictly, and the live session behind it.
 
 use http::header::AUTHORIZATION;
 use lambda_http::Request;
 
-use super::ApiError;
-use crate::session::SessionToken;
+use super::{ApiError, Timings, Upstream};
+use crate::clock::now_epoch_seconds;
+use crate::session::{Session, SessionStore, SessionToken};
 
 /// The session token from the request's single `Authorization: Bearer` header.
 ///
@@ -23,6 +24,23 @@ pub fn bearer_token(request: &Request) -> Result<SessionToken, ApiError> {
         return Err(ApiError::InvalidToken);
     }
     SessionToken::parse(token.trim_start()).ok_or(ApiError::InvalidToken)
+}
+
+/// The live session for `token` (one strongly consistent read, timed as store time);
+/// unknown, logged out or expired is 401 `invalid_token`.
+pub async fn live_session(
+    store: &SessionStore,
+    token: &SessionToken,
+    timings: &Timings,
+) -> Result<Session, ApiError> {
+    timings
+        .wait(
+            Upstream::Store,
+            store.get_session(&token.hash(), now_epoch_seconds()),
+        )
+        .await
+        .map_err(|err| ApiError::store_unavailable(&err))?
+        .ok_or(ApiError::InvalidToken)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod outcome;
 mod request;
 mod response;
 
-pub use auth::bearer_token;
+pub use auth::{bearer_token, live_session};
 pub use error::ApiError;
 pub use outcome::{RouteInfo, Timings, Upstream, finish, within_deadline};
 pub use request::{MAX_BODY_BYTES, json_body, request_id};
