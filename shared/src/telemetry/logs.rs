@@ -36,7 +36,15 @@ pub fn init() {
 /// The filter for a requested level such as `debug` (unknown text means INFO).
 pub fn filter_for(requested: Option<&str>) -> Targets {
     let level = requested
-        .and_then(|raw| raw.trim().parse::<LevelFilter>().ok())
+        .map(str::trim)
+        .and_then(|raw| {
+            // Lambda's scale ends at FATAL, which tracing lacks: its nearest is ERROR.
+            if raw.eq_ignore_ascii_case("fatal") {
+                Some(LevelFilter::ERROR)
+            } else {
+                raw.parse::<LevelFilter>().ok()
+            }
+        })
         .unwrap_or(LevelFilter::INFO);
     let dependency_cap = level.min(LevelFilter::INFO);
     OWN_CRATES.iter().fold(
@@ -72,6 +80,12 @@ mod tests {
         assert!(!enabled(Some("WARN"), "onlogin", Level::INFO));
         assert!(enabled(Some("WARN"), "onlogin", Level::WARN));
         assert!(!enabled(Some("WARN"), "reqwest", Level::INFO));
+    }
+
+    #[test]
+    fn lambdas_fatal_means_errors_only() {
+        assert!(enabled(Some("FATAL"), "wxlogin", Level::ERROR));
+        assert!(!enabled(Some("FATAL"), "wxlogin", Level::WARN));
     }
 
     #[test]
