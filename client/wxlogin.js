@@ -22,7 +22,8 @@ export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
  * `network_error` (wx.request failed), `wx_login_failed` (wx.login failed), `user_denied`
  * (the user refused the phone number), `invalid_event` (no phone data in the event),
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
- * answer without the `{error, message}` body), `logged_out` (logout() ran during a login).
+ * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
+ * throttling is `rate_limited`), `logged_out` (logout() ran during a login).
  */
 export class WxLoginError extends Error {
   /**
@@ -59,7 +60,9 @@ function responseError(res, stage) {
   const body = res.data && typeof res.data === 'object' ? res.data : {};
   const retryAfter = parseInt(headerValue(res.header, 'retry-after'), 10);
   return new WxLoginError(
-    typeof body.error === 'string' ? body.error : 'http_error',
+    // API Gateway's own throttling answers 429 {"message": "Too Many Requests"}, not our
+    // shape: it is still a rate limit to the caller.
+    typeof body.error === 'string' ? body.error : res.statusCode === 429 ? 'rate_limited' : 'http_error',
     typeof body.message === 'string' ? body.message : 'HTTP ' + res.statusCode,
     { status: res.statusCode, retryAfter: retryAfter >= 0 ? retryAfter : undefined,
       requestId: headerValue(res.header, 'x-request-id'), stage, cause: res.data },

@@ -269,6 +269,19 @@ function liveTests({ apiUrl, sandboxUrl }) {
       await assert.rejects(client.request({ url: 'https://elsewhere.example/steal' }), TypeError);
       assert.equal(wx.calls.request + wx.calls.login, 0);
     });
+
+    test('API Gateway\'s own answers (not our error shape): 429 is rate_limited, others http_error', async () => {
+      // Stage throttling and gateway failures come from API Gateway, before any function.
+      const gateway = (statusCode, message) => ({
+        request: (o) => setImmediate(o.success, { statusCode, data: { message }, header: { 'Retry-After': '1' } }),
+        getStorageSync: () => '', setStorageSync() {}, removeStorageSync() {}, login() {}, showToast() {},
+      });
+      const throttled = createClient({ baseUrl: apiUrl, wx: gateway(429, 'Too Many Requests') });
+      await rejection(throttled.request({ url: '/session', auth: false }),
+        { code: 'rate_limited', status: 429, retryAfter: 1, message: 'Too Many Requests' });
+      const failing = createClient({ baseUrl: apiUrl, wx: gateway(503, 'Service Unavailable') });
+      await rejection(failing.request({ url: '/session', auth: false }), { code: 'http_error', status: 503 });
+    });
   });
 
   describe('getPhoneNumber()', () => {
