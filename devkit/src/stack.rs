@@ -3,6 +3,7 @@
 //! in parallel without seeing each other.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ use wxlogin::session_route::SessionService;
 use wxlogin::wechat::WeChatClient;
 
 use crate::dynamodb_local::DynamoDbLocal;
+use crate::function_process::FunctionProcess;
+use crate::runtime_api::RuntimeApi;
 use crate::tables::{create_sessions_table, local_client};
 
 /// The appid every test stack's sandbox accepts.
@@ -132,6 +135,24 @@ impl TestStack {
         #[allow(clippy::expect_used)]
         Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .expect("the test stack's environment is a valid config")
+    }
+
+    /// The real `binary` under a fresh Runtime API emulator, with this stack's function
+    /// environment plus `extra` variables (log level, log format, metrics switches).
+    pub async fn spawn_function(
+        &self,
+        binary: &Path,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<(RuntimeApi, FunctionProcess)> {
+        let runtime = RuntimeApi::start().await?;
+        let mut env = self.function_env();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let process = FunctionProcess::spawn(binary, &runtime.address(), &env)?;
+        Ok((runtime, process))
     }
 
     /// An onlogin service wired to this stack, as `main` would build it (fresh clients).

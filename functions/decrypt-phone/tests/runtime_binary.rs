@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use devkit::apigw::http_event;
 use devkit::emf::{metric_points, metric_sum};
-use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
@@ -22,16 +21,16 @@ async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_forms_through_the_binary_and_no_secret_in_its_logs() {
     let stack = TestStack::start().await.unwrap();
-    let runtime = RuntimeApi::start().await.unwrap();
-    let mut env = stack.function_env();
-    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
-    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-    let process = FunctionProcess::spawn(
-        Path::new(env!("CARGO_BIN_EXE_decrypt-phone")),
-        &runtime.address(),
-        &env,
-    )
-    .unwrap();
+    let (runtime, process) = stack
+        .spawn_function(
+            Path::new(env!("CARGO_BIN_EXE_decrypt-phone")),
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "trace"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ],
+        )
+        .await
+        .unwrap();
 
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let bearer = format!("Bearer {token}");

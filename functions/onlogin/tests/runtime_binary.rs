@@ -26,12 +26,17 @@ async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
     let stack = TestStack::start().await.unwrap();
-    let runtime = RuntimeApi::start().await.unwrap();
-    let mut env = stack.function_env();
-    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
-    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-    env.push(("METRICS_NAMESPACE".into(), "wxlogin/test".into()));
-    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+    let (runtime, process) = stack
+        .spawn_function(
+            binary(),
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "trace"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("METRICS_NAMESPACE", "wxlogin/test"),
+            ],
+        )
+        .await
+        .unwrap();
 
     let user = stack
         .sandbox_login(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use devkit::apigw::http_event;
 use devkit::emf::{metric_points, metric_sum};
-use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
 use serde_json::{Value, json};
@@ -36,11 +35,16 @@ fn session_event(method: &str, token: &str, check: bool) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret() {
     let stack = TestStack::start().await.unwrap();
-    let runtime = RuntimeApi::start().await.unwrap();
-    let mut env = stack.function_env();
-    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
-    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+    let (runtime, process) = stack
+        .spawn_function(
+            binary(),
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "trace"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ],
+        )
+        .await
+        .unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
 
     let (status, body) = invoke(&runtime, session_event("GET", &token, false)).await;
@@ -113,11 +117,16 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_off_leaves_the_log_line_and_nothing_else() {
     let stack = TestStack::start().await.unwrap();
-    let runtime = RuntimeApi::start().await.unwrap();
-    let mut env = stack.function_env();
-    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-    env.push(("WXLOGIN_METRICS".into(), "off".into()));
-    let process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
+    let (runtime, process) = stack
+        .spawn_function(
+            binary(),
+            &[
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("WXLOGIN_METRICS", "off"),
+            ],
+        )
+        .await
+        .unwrap();
 
     let (status, _) = invoke(&runtime, session_event("GET", "not-a-token", false)).await;
     assert_eq!(status, 401);
