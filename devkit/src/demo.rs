@@ -112,6 +112,29 @@ impl Player {
             .await
     }
 
+    /// A request that must fail with `expected`: its status and the contract's error code.
+    async fn expect_error(
+        &mut self,
+        method: reqwest::Method,
+        what: &str,
+        url: String,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        expected: (u16, &str),
+    ) -> anyhow::Result<()> {
+        let (status, code) = expected;
+        let answer = self
+            .expect_method(method, what, url, bearer, body, status)
+            .await?;
+        ensure!(
+            answer["error"] == code,
+            "step {}: expected error {code}, got {}",
+            self.step,
+            masked(&answer)
+        );
+        Ok(())
+    }
+
     /// A request that must answer `status`.
     async fn expect_method(
         &mut self,
@@ -199,16 +222,16 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
         "GET /session answered another openid"
     );
 
-    let replay = player
-        .expect(
+    player
+        .expect_error(
+            reqwest::Method::POST,
             "the same code again",
             format!("{api}/onlogin"),
             None,
-            json!({ "code": user["code"] }),
-            409,
+            Some(json!({ "code": user["code"] })),
+            (409, "code_used"),
         )
         .await?;
-    ensure!(replay["error"] == "code_used", "a replay must be code_used");
 
     let button = player
         .expect(
@@ -269,34 +292,27 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
         .await?;
     let new_token = text(&second, "token")?.to_owned();
 
-    let rotated = player
-        .expect_method(
+    player
+        .expect_error(
             reqwest::Method::GET,
             "the first session, checked at WeChat (its key is the old one)",
             format!("{api}/session?check=wechat"),
             Some(&token),
             None,
-            422,
+            (422, "session_key_mismatch"),
         )
         .await?;
-    ensure!(
-        rotated["error"] == "session_key_mismatch",
-        "a rotated key must be session_key_mismatch"
-    );
 
-    let stale = player
-        .expect(
+    player
+        .expect_error(
+            reqwest::Method::POST,
             "the data made before the re-login",
             format!("{api}/decrypt-phone"),
             Some(&new_token),
-            legacy_body,
-            422,
+            Some(legacy_body),
+            (422, "session_key_mismatch"),
         )
         .await?;
-    ensure!(
-        stale["error"] == "session_key_mismatch",
-        "stale data must be session_key_mismatch"
-    );
 
     let again = player
         .expect(
@@ -332,20 +348,16 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
         )
         .await?;
     ensure!(logout["logged_out"] == true, "logout must say logged_out");
-    let gone = player
-        .expect_method(
+    player
+        .expect_error(
             reqwest::Method::GET,
             "the token after logout",
             format!("{api}/session"),
             Some(&new_token),
             None,
-            401,
+            (401, "invalid_token"),
         )
         .await?;
-    ensure!(
-        gone["error"] == "invalid_token",
-        "a logged-out token must be invalid_token"
-    );
 
     println!(
         "\ndemo passed: {} steps as a mini-program would take them",
