@@ -2,8 +2,8 @@
 
 use http::StatusCode;
 
+use super::Upstream;
 use crate::session::StoreError;
-use crate::telemetry::metrics;
 use crate::wechat::{Errcode, WeChatError};
 
 /// WeChat's 45011 says "retry next minute".
@@ -116,12 +116,12 @@ impl ApiError {
 }
 
 impl ApiError {
-    /// The upstream (metrics' `Upstream` value) whose failure this error reports; `None`
-    /// for the client's own mistakes and WeChat's per-user answers (a bad code, a rate limit).
-    pub fn failed_upstream(&self) -> Option<&'static str> {
+    /// The upstream whose failure this error reports; `None` for the client's own mistakes
+    /// and WeChat's per-user answers (a bad code, a rate limit).
+    pub fn failed_upstream(&self) -> Option<Upstream> {
         match self {
-            Self::WeChatUnavailable | Self::WeChatError => Some(metrics::WECHAT),
-            Self::StoreUnavailable => Some(metrics::DYNAMODB),
+            Self::WeChatUnavailable | Self::WeChatError => Some(Upstream::WeChat),
+            Self::StoreUnavailable => Some(Upstream::Store),
             _ => None,
         }
     }

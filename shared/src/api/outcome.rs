@@ -37,6 +37,16 @@ struct TimingsState {
     kind: Option<&'static str>,
 }
 
+impl Upstream {
+    /// Its value of the metrics' `Upstream` dimension.
+    pub fn metric_value(self) -> &'static str {
+        match self {
+            Self::WeChat => metrics::WECHAT,
+            Self::Store => metrics::DYNAMODB,
+        }
+    }
+}
+
 impl Timings {
     fn state(&self) -> MutexGuard<'_, TimingsState> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -182,7 +192,9 @@ pub fn finish<T: Serialize>(
             .kind_dimension
             .map(|dimension| (dimension, timings.kind().unwrap_or("unknown"))),
         outcome: error.map_or("ok", ApiError::code),
-        failed_upstream: error.and_then(ApiError::failed_upstream),
+        failed_upstream: error
+            .and_then(ApiError::failed_upstream)
+            .map(Upstream::metric_value),
         wechat,
         store,
     });
