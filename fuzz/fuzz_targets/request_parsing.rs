@@ -4,8 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wxlogin::api::{bearer_token, json_body};
-use wxlogin::wechat::LoginCode;
+use wxlogin::edge::{bearer_token, json_body};
+use wxlogin::domain::LoginCode;
 
 fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
     let (body, authorization) = input;

@@ -185,7 +185,8 @@ async fn checksession_verifies_the_current_key() {
                 .unwrap()
         }
     };
-    // The published signature for the demo key (wechat-facts.md).
+    // hex(HMAC-SHA256(key = the demo session_key's text, message = "")): see
+    // docs/wechat.md#test-vectors (our derived value, not one WeChat prints).
     let demo = "7154f9f8b4b76b92f541cbf0e37d48840fa06e5e42da92a6f80168a1516a4735";
     assert_eq!(check(demo).await["errcode"], 0);
     post(

@@ -1,5 +1,5 @@
 //! Where a function's init time goes, step by step (release build):
-//! `cargo run --release -p wxlogin-shared --example init_breakdown` with `AWS_REGION`,
+//! `cargo run --release -p wxlogin --example init_breakdown` with `AWS_REGION`,
 //! `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` set as Lambda sets them. Set
 //! `INIT_BREAKDOWN_FULL_CHAIN=1` to time aws-config's full provider chain instead.
 
@@ -31,22 +31,24 @@ async fn main() {
 
     let started = Instant::now();
     if std::env::var_os("INIT_BREAKDOWN_FULL_CHAIN").is_some() {
-        let sdk_config = wxlogin::session::tuned_config_loader().load().await;
+        let sdk_config = wxlogin::adapters::dynamodb::tuned_config_loader()
+            .load()
+            .await;
         let _client = aws_sdk_dynamodb::Client::new(&sdk_config);
         report("DynamoDB client (aws-config full chain)", started);
     } else {
-        let _client = wxlogin::session::connect().await;
-        report("DynamoDB client (session::connect)", started);
+        let _client = wxlogin::adapters::dynamodb::connect().await;
+        report("DynamoDB client (dynamodb::connect)", started);
     }
 
     for round in 0..2 {
         let started = Instant::now();
-        let _client = wxlogin::session::connect().await;
-        report(&format!("session::connect again (warm #{round})"), started);
+        let _client = wxlogin::adapters::dynamodb::connect().await;
+        report(&format!("dynamodb::connect again (warm #{round})"), started);
     }
 
     let started = Instant::now();
-    let _wechat = wxlogin::wechat::WeChatClient::new(&config);
+    let _wechat = wxlogin::adapters::wechat::WeChatClient::new(&config);
     report("WeChatClient::new (reqwest + rustls)", started);
     report("total", total);
 }

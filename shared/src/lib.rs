@@ -1,19 +1,28 @@
 //! wxlogin: the server side of WeChat mini-program login, as a library shared by the
 //! Lambda functions under `functions/`.
 //!
-//! One module a job: [`config`] reads the environment once at init, [`wechat`] talks to
-//! api.weixin.qq.com, [`session`] owns tokens and the DynamoDB store, [`api`] is the HTTP
-//! edge (request parsing, the error table, responses), and one module per handler
-//! ([`login`], [`phone`], [`session_route`]).
+//! The layers, inside out (each depends only on the ones before it):
+//! - [`domain`]: types that can only hold valid values and the rules about them
+//!   (codes, tokens, sessions, phone numbers, what a WeChat answer means), no I/O;
+//! - [`ports`]: the small traits the use-cases need from outside (sessions, code claims,
+//!   the shared access token, WeChat);
+//! - [`usecases`]: login, phone number, session — generic over the ports, returning domain
+//!   results and domain errors, knowing nothing of HTTP;
+//! - [`adapters`]: DynamoDB and WeChat behind those ports;
+//! - [`edge`]: the HTTP edge — request parsing, bearer auth, the contract's error table,
+//!   responses, the function runner and its deadline, the log line;
+//! - [`telemetry`]: logs, metrics, and the per-request upstream timings the adapters record.
+//!
+//! [`config`] reads the environment once at init. With the `testing` feature, [`testing`]
+//! holds in-memory twins of every port and the contract suites they share with the
+//! DynamoDB adapter.
 
-pub mod access_token;
-pub mod api;
-pub mod clock;
+pub mod adapters;
 pub mod config;
-pub mod function;
-pub mod login;
-pub mod phone;
-pub mod session;
-pub mod session_route;
+pub mod domain;
+pub mod edge;
+pub mod ports;
 pub mod telemetry;
-pub mod wechat;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod usecases;

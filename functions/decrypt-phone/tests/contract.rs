@@ -16,18 +16,19 @@ use devkit::stack::{
 };
 use lambda_http::Request;
 use serde_json::{Value, json};
-use wxlogin::clock::now_epoch_seconds;
-use wxlogin::function::HttpFunction;
-use wxlogin::phone::PhoneService;
-use wxlogin::session::SessionToken;
+use wxlogin::domain::SessionToken;
+use wxlogin::domain::clock::now_epoch_seconds;
+use wxlogin::edge::HttpFunction;
+use wxlogin::edge::routes::PhoneFunction;
+use wxlogin::ports::{AccessTokenStore, Sessions};
 
 const PHONE: &str = "13800138000";
 
-async fn call(service: &PhoneService, request: Request) -> TestResponse {
+async fn call(service: &PhoneFunction, request: Request) -> TestResponse {
     TestResponse::from_response(service.handle(request).await).unwrap()
 }
 
-async fn decrypt(service: &PhoneService, token: &str, body: &Value) -> TestResponse {
+async fn decrypt(service: &PhoneFunction, token: &str, body: &Value) -> TestResponse {
     call(service, post_with_bearer(token, body.to_string())).await
 }
 
@@ -229,7 +230,7 @@ async fn current_form_upstream_errors_follow_the_table() {
         .store()
         .put_access_token(
             TEST_APPID,
-            &wxlogin::session::CachedAccessToken {
+            &wxlogin::domain::CachedAccessToken {
                 token: "expired".into(),
                 expires_at: 0,
                 fetched_at: 0,

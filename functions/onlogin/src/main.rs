@@ -1,12 +1,13 @@
-//! `onlogin` Lambda: `POST /onlogin`. Wiring only; the handler is `wxlogin::login`.
+//! `onlogin` Lambda: `POST /onlogin`. Wiring only; the route is
+//! `wxlogin::edge::routes::LoginFunction`.
 
 use lambda_http::Error;
-use wxlogin::function::run_function;
-use wxlogin::login::LoginService;
+use wxlogin::edge::routes::LoginFunction;
+use wxlogin::edge::run_function;
 
 // One request at a time per instance: a single-threaded runtime starts faster and
 // needs no worker threads.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run_function::<LoginService>().await
+    run_function::<LoginFunction>().await
 }

@@ -5,13 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
-use wxlogin::function::HttpFunction;
+use wxlogin::edge::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, assert_error, post};
 use serde_json::{Value, json};
-use wxlogin::login::LoginService;
+use wxlogin::edge::routes::LoginFunction;
+use wxlogin::ports::Sessions;
 
-async fn onlogin(service: &LoginService, code: &str) -> TestResponse {
+async fn onlogin(service: &LoginFunction, code: &str) -> TestResponse {
     let body = json!({ "code": code }).to_string();
     TestResponse::from_response(service.handle(post(body)).await).unwrap()
 }
@@ -79,7 +80,7 @@ async fn the_session_is_stored_under_the_token_hash_with_a_ttl() {
         "nor the raw code"
     );
 
-    let parsed = wxlogin::session::SessionToken::parse(token).unwrap();
+    let parsed = wxlogin::domain::SessionToken::parse(token).unwrap();
     let session_pk = format!("session#{}", parsed.hash().as_hex());
     let session = items
         .iter()

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use wxlogin::function::HttpFunction;
+use wxlogin::edge::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, post};
 use serde_json::json;

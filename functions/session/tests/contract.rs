@@ -13,13 +13,13 @@ use devkit::stack::{
 use http::Method;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
-use wxlogin::function::HttpFunction;
-use wxlogin::session_route::SessionService;
+use wxlogin::edge::HttpFunction;
+use wxlogin::edge::routes::SessionFunction;
 
 /// A base64 session_key WeChat never issued, to play a key rotation.
 const ROTATED_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
 
-async fn call(service: &SessionService, request: Request) -> TestResponse {
+async fn call(service: &SessionFunction, request: Request) -> TestResponse {
     TestResponse::from_response(service.handle(request).await).unwrap()
 }
 
@@ -182,7 +182,7 @@ async fn missing_malformed_unknown_and_expired_tokens_are_401_on_both_methods() 
     let service = stack.session_service().await.unwrap();
     let (_, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
-    let unknown = wxlogin::session::SessionToken::generate().unwrap();
+    let unknown = wxlogin::domain::SessionToken::generate().unwrap();
 
     for method in [Method::GET, Method::DELETE] {
         let mut bare = Request::new(Body::Empty);

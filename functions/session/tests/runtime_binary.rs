@@ -99,10 +99,11 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
         "one cold start, sent with the first request"
     );
 
-    let access_token = stack
-        .store()
-        .get_access_token(devkit::stack::TEST_APPID)
-        .await;
+    let access_token = wxlogin::ports::AccessTokenStore::get_access_token(
+        &stack.store(),
+        devkit::stack::TEST_APPID,
+    )
+    .await;
     let access_token = access_token.unwrap().unwrap().token;
     for (what, secret) in [
         ("access token", access_token.as_str()),

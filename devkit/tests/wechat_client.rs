@@ -1,0 +1,48 @@
+//! The WeChat adapter against the sandbox over real HTTP, called through its port:
+//! checksession telling a current key from a rotated one, and stable_token's typed errors.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use devkit::stack::TestStack;
+use secrecy::SecretString;
+use serde_json::json;
+use wxlogin::adapters::wechat::WeChatClient;
+use wxlogin::domain::{Errcode, WeChatError};
+use wxlogin::ports::WeChat;
+
+#[tokio::test]
+async fn checksession_tells_a_current_key_from_a_rotated_one() {
+    let stack = TestStack::start().await.unwrap();
+    let client = WeChatClient::new(&stack.config()).unwrap();
+    let user = stack.sandbox_login(json!({})).await.unwrap();
+    let openid = user["openid"].as_str().unwrap();
+    let key = SecretString::from(user["session_key"].as_str().unwrap().to_owned());
+    let token = client.stable_token(false).await.unwrap().token;
+
+    client.check_session(&token, openid, &key).await.unwrap();
+
+    stack
+        .sandbox_login(json!({ "openid": openid, "session_key": "AAAAAAAAAAAAAAAAAAAAAA==" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .check_session(&token, openid, &key)
+            .await
+            .unwrap_err(),
+        WeChatError::Api(Errcode::InvalidSignature)
+    );
+}
+
+#[tokio::test]
+async fn stable_token_errors_are_typed() {
+    let stack = TestStack::start().await.unwrap();
+    let mut config = stack.config();
+    config.secret = "wrong".to_owned().into();
+    let client = WeChatClient::new(&config).unwrap();
+    assert_eq!(
+        client.stable_token(false).await.unwrap_err(),
+        WeChatError::Api(Errcode::InvalidAppSecret)
+    );
+}

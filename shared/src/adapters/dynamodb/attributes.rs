@@ -1,0 +1,43 @@
+//! Reading and writing DynamoDB attribute values, and the one conversion of an SDK
+//! failure into the domain's [`StoreError`].
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::StoreError;
+
+/// An item as the SDK returns it.
+pub type Item = HashMap<String, AttributeValue>;
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        // SDK error texts name the operation and failure, never item values.
+        Self::new(DisplayErrorContext(&err).to_string())
+    }
+}
+
+/// A string attribute, if present and a string.
+pub fn string_attr(item: &Item, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
+/// A number attribute, if present and a whole number.
+pub fn number_attr(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// A string value.
+pub fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// A number value.
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

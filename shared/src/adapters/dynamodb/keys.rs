@@ -1,0 +1,118 @@
+//! The table's partition keys, one prefix per item kind, defined here and nowhere else.
+//! The template's IAM policies fence each function to the prefixes it needs with
+//! `dynamodb:LeadingKeys`; a test below keeps those fences and these prefixes in step.
+
+use crate::domain::TokenHash;
+
+/// The partition key attribute.
+pub const PK: &str = "pk";
+/// The TTL attribute (epoch seconds); TTL deletes lazily, so every read checks it too.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// `session#<sha256(token)>`: a login session.
+pub const SESSION: &str = "session#";
+/// `code#<sha256(code)>`: the single-use claim on a login code.
+pub const CODE_CLAIM: &str = "code#";
+/// `access_token#<appid>`: the access token every instance shares.
+pub const ACCESS_TOKEN: &str = "access_token#";
+
+/// The key of the session for a token.
+pub fn session(token: &TokenHash) -> String {
+    format!("{SESSION}{}", token.as_hex())
+}
+
+/// The key of the claim on a code, by the code's SHA-256 hex.
+pub fn code_claim(code_digest: &str) -> String {
+    format!("{CODE_CLAIM}{code_digest}")
+}
+
+/// The key of the shared access token of `appid`.
+pub fn access_token(appid: &str) -> String {
+    format!("{ACCESS_TOKEN}{appid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = include_str!("../../../../template.yaml");
+
+    /// Every `(resource, action, fenced prefixes)` the template's policies grant.
+    fn template_fences() -> Vec<(String, String, Vec<String>)> {
+        let mut fences = Vec::new();
+        let (mut resource, mut action) = (String::new(), String::new());
+        for line in TEMPLATE.lines() {
+            let trimmed = line.trim();
+            if line.starts_with("  ") && !line.starts_with("   ") && trimmed.ends_with(':') {
+                resource = trimmed.trim_end_matches(':').to_owned();
+            } else if let Some(rest) = trimmed.strip_prefix("Action:") {
+                action = rest.trim().to_owned();
+            } else if let Some(rest) = trimmed.strip_prefix("dynamodb:LeadingKeys:") {
+                let prefixes = rest
+                    .trim()
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|entry| entry.trim().trim_matches('"').to_owned())
+                    .collect();
+                fences.push((resource.clone(), action.clone(), prefixes));
+            }
+        }
+        fences
+    }
+
+    #[test]
+    fn the_templates_leading_keys_fences_name_these_prefixes() {
+        let fence = |prefixes: &[&str]| -> Vec<String> {
+            prefixes.iter().map(|prefix| format!("{prefix}*")).collect()
+        };
+        let expected = [
+            (
+                "OnLoginFunction",
+                "dynamodb:PutItem",
+                fence(&[CODE_CLAIM, SESSION]),
+            ),
+            (
+                "OnLoginFunction",
+                "dynamodb:DeleteItem",
+                fence(&[CODE_CLAIM]),
+            ),
+            (
+                "DecryptPhoneFunction",
+                "dynamodb:GetItem",
+                fence(&[SESSION, ACCESS_TOKEN]),
+            ),
+            (
+                "DecryptPhoneFunction",
+                "dynamodb:PutItem",
+                fence(&[ACCESS_TOKEN]),
+            ),
+            (
+                "SessionFunction",
+                "dynamodb:GetItem",
+                fence(&[SESSION, ACCESS_TOKEN]),
+            ),
+            ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
+            (
+                "SessionFunction",
+                "dynamodb:PutItem",
+                fence(&[ACCESS_TOKEN]),
+            ),
+        ]
+        .map(|(resource, action, prefixes)| (resource.to_owned(), action.to_owned(), prefixes));
+        assert_eq!(template_fences(), expected);
+    }
+
+    #[test]
+    fn keys_start_with_their_prefix() {
+        assert_eq!(code_claim("ab"), "code#ab");
+        assert_eq!(access_token("wx1"), "access_token#wx1");
+        assert!(
+            session(
+                &crate::domain::SessionToken::parse(&"A".repeat(43))
+                    .unwrap()
+                    .hash()
+            )
+            .starts_with(SESSION)
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! The DynamoDB adapter: one table, key `pk`, TTL on `expires_at`, holding every item kind
+//! (one module each, prefixes in [`keys`]). Every call is timed as store time for the
+//! request's log line and metrics.
+
+mod access_tokens;
+pub mod attributes;
+mod client;
+mod code_claims;
+pub mod keys;
+mod sessions;
+
+pub use client::{connect, tuned_config_loader};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use self::attributes::Item;
+use crate::domain::StoreError;
+
+/// The wxlogin table: implements [`Sessions`](crate::ports::Sessions),
+/// [`CodeClaims`](crate::ports::CodeClaims) and
+/// [`AccessTokenStore`](crate::ports::AccessTokenStore). Cheap to clone (the SDK client is
+/// shared).
+#[derive(Clone, Debug)]
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTable {
+    /// The table `table`, through a client built once at init.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Reads one item, strongly consistent: a client calls right after `/onlogin`, and an
+    /// eventually consistent read could miss the session it just got.
+    async fn get_item(&self, key: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(key))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item)
+    }
+}

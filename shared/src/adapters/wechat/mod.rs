@@ -1,0 +1,54 @@
+//! The WeChat adapter: the HTTPS client for WeChat's server API (docs/wechat.md,
+//! "Endpoints"), one module per endpoint, implementing the [`WeChat`](crate::ports::WeChat)
+//! port. Every call is timed as WeChat time and a failure is counted per API.
+
+mod check_session;
+mod client;
+mod code2session;
+mod phone_number;
+mod stable_token;
+
+pub use client::{ClientBuildError, WeChatClient};
+
+use secrecy::SecretString;
+
+use crate::domain::{
+    AccessToken, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, WeChatError, WeChatLogin,
+};
+use crate::ports::WeChat;
+use crate::telemetry::timings::{Upstream, timed};
+
+impl WeChat for WeChatClient {
+    fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    async fn code2session(&self, code: &LoginCode) -> Result<WeChatLogin, WeChatError> {
+        timed(Upstream::WeChat, self.exchange_login_code(code)).await
+    }
+
+    async fn stable_token(&self, force_refresh: bool) -> Result<FreshAccessToken, WeChatError> {
+        timed(Upstream::WeChat, self.fetch_stable_token(force_refresh)).await
+    }
+
+    async fn phone_number(
+        &self,
+        access_token: &AccessToken,
+        code: &PhoneCode,
+    ) -> Result<PhoneNumber, WeChatError> {
+        timed(Upstream::WeChat, self.redeem_phone_code(access_token, code)).await
+    }
+
+    async fn check_session(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        session_key: &SecretString,
+    ) -> Result<(), WeChatError> {
+        timed(
+            Upstream::WeChat,
+            self.signed_check_session(access_token, openid, session_key),
+        )
+        .await
+    }
+}

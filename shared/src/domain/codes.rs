@@ -1,0 +1,124 @@
+//! The one-time codes a mini-program sends: `wx.login`'s login code and the
+//! getPhoneNumber button's phone code, parsed once at the edge.
+
+use sha2::{Digest, Sha256};
+
+/// Longest code we accept; real codes are 32 characters, anything far longer is garbage.
+pub const MAX_CODE_LEN: usize = 128;
+
+/// A syntactically valid `wx.login` code: 1..=128 characters of `[A-Za-z0-9_-]`.
+///
+/// Codes are short-lived bearer credentials, so `Debug` shows only their length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginCode(String);
+
+/// A getPhoneNumber button `code`, same alphabet and bounds as a login code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneCode(String);
+
+fn plausible_code(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= MAX_CODE_LEN
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl PhoneCode {
+    /// Accepts a code that could have come from the getPhoneNumber button.
+    pub fn parse(raw: &str) -> Option<Self> {
+        plausible_code(raw).then(|| Self(raw.to_owned()))
+    }
+
+    /// The code as WeChat expects it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PhoneCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PhoneCode(<{} chars>)", self.0.len())
+    }
+}
+
+impl LoginCode {
+    /// Accepts a code that could have come from `wx.login`; `None` otherwise.
+    pub fn parse(raw: &str) -> Option<Self> {
+        plausible_code(raw).then(|| Self(raw.to_owned()))
+    }
+
+    /// The code as WeChat expects it in `js_code`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Hex SHA-256 of the code: the claim is stored under this, never the code itself.
+    pub fn digest_hex(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for LoginCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoginCode(<{} chars>)", self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_codes_shaped_like_wx_login_output() {
+        for ok in [
+            "0a3Xk9000AbCdE1fGh2iJk3lMn4oPq5r",
+            "a",
+            "A-b_9",
+            &"x".repeat(128),
+        ] {
+            assert!(LoginCode::parse(ok).is_some(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_long_and_foreign_characters() {
+        for bad in [
+            "",
+            &"x".repeat(129),
+            "abc def",
+            "abc+def",
+            "abc/def",
+            "code\n",
+            "ｃｏｄｅ",
+            "é",
+        ] {
+            assert!(LoginCode::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_code() {
+        let code = LoginCode::parse("secretcode123").unwrap();
+        assert_eq!(format!("{code:?}"), "LoginCode(<13 chars>)");
+    }
+
+    #[test]
+    fn digest_is_stable_hex_sha256() {
+        let code = LoginCode::parse("abc").unwrap();
+        assert_eq!(
+            code.digest_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_keeps_what_it_accepts(raw in "\\PC{0,200}") {
+            if let Some(code) = LoginCode::parse(&raw) {
+                prop_assert_eq!(code.as_str(), raw.as_str());
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! How each use-case can fail, in the domain's words. The HTTP edge turns each into the
+//! contract's status and code in one place (`edge::ApiError`'s `From` impls).
+
+use super::WeChatError;
+
+/// The store (DynamoDB) could not do what was asked: unreachable, throttled after
+/// retries, a deadline. The text names the operation and failure, never item values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("session store unavailable: {0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    /// A failure described by `reason` (no item values: it is logged).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+/// Why `POST /onlogin` gave no session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// Another request already holds a live claim on this code (a replay or a race).
+    #[error("the login code is already claimed")]
+    CodeAlreadyClaimed,
+    /// WeChat refused the code or failed; the claim was released when the code is unused.
+    #[error(transparent)]
+    WeChat(#[from] WeChatError),
+    /// The store failed (claiming the code or writing the session).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The operating system's random source failed, so no token could be drawn.
+    #[error("the OS random source failed")]
+    RandomSource,
+}
+
+/// Why `POST /decrypt-phone` gave no phone number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    /// The bearer token has no live session (unknown, logged out or expired).
+    #[error("no live session for this token")]
+    NoSession,
+    /// Legacy form: the data does not decrypt with the session's key to this app's JSON,
+    /// or its watermark is too old (made before a re-login, or for another app).
+    #[error("the data does not match the session_key")]
+    KeyMismatch,
+    /// Legacy form: the data decrypted and is this app's, but holds no phone number.
+    #[error("the data is not getPhoneNumber data")]
+    NotPhoneData,
+    /// Code form: WeChat says the phone code is invalid, used or expired (40029/40163).
+    #[error("the phone code was refused")]
+    PhoneCodeRejected,
+    /// Code form: WeChat failed otherwise.
+    #[error(transparent)]
+    WeChat(#[from] WeChatError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a `/session` request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The bearer token has no live session (unknown, logged out or expired).
+    #[error("no live session for this token")]
+    NoSession,
+    /// WeChat no longer holds the stored session_key (87009): the user logged in again
+    /// elsewhere.
+    #[error("the session_key is no longer WeChat's")]
+    KeyMismatch,
+    /// WeChat failed.
+    #[error(transparent)]
+    WeChat(#[from] WeChatError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

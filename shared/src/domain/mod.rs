@@ -1,0 +1,21 @@
+//! Domain types and rules: everything here can only be built valid, does no I/O, and
+//! knows nothing of HTTP or DynamoDB.
+
+pub mod access_token;
+pub mod clock;
+pub mod codes;
+pub mod errors;
+pub mod phone;
+pub mod session;
+pub mod token;
+pub mod user_data;
+pub mod wechat_error;
+
+pub use access_token::{AccessToken, CachedAccessToken, FreshAccessToken};
+pub use codes::{LoginCode, MAX_CODE_LEN, PhoneCode};
+pub use errors::{LoginError, PhoneError, SessionError, StoreError};
+pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
+pub use session::{Session, WeChatLogin};
+pub use token::{SessionToken, TokenHash};
+pub use user_data::{Ciphertext, DecryptError, Iv, SessionKey};
+pub use wechat_error::{Errcode, WeChatError};

@@ -1,0 +1,131 @@
+//! The invocation's deadline: answer with the contract's 503 a second before Lambda would
+//! cut the request off, blaming the upstream that was being waited on.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_http::{Request, RequestExt};
+
+use super::ApiError;
+use crate::telemetry::timings::{Timings, Upstream};
+
+/// Answer this long before Lambda's deadline, so the client gets the contract's 503
+/// rather than API Gateway's own error when every upstream is slow at once.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
+/// The budget when there is no Lambda context (direct calls in tests and tools).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
+
+/// Runs `work` within the invocation's deadline; past it, 503 for the upstream that was
+/// being waited on (`store_unavailable` for DynamoDB, else `wechat_unavailable`, whose
+/// advice — a fresh `wx.login` and a retry — holds either way).
+pub async fn within_deadline<T>(
+    request: &Request,
+    timings: &Timings,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let budget = budget(request);
+    match tokio::time::timeout(budget, work).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let waiting_on = timings.in_flight();
+            tracing::warn!(
+                budget_ms = budget.as_millis() as u64,
+                waiting_on = ?waiting_on,
+                "request deadline reached"
+            );
+            Err(match waiting_on {
+                Some(Upstream::Store) => ApiError::StoreUnavailable,
+                Some(Upstream::WeChat) | None => ApiError::WeChatUnavailable,
+            })
+        }
+    }
+}
+
+/// Time left before Lambda's deadline, less the margin.
+fn budget(request: &Request) -> Duration {
+    request
+        .lambda_context_ref()
+        .and_then(|context| {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .as_millis();
+            let left_ms = u128::from(context.deadline).checked_sub(now_ms)?;
+            Duration::from_millis(u64::try_from(left_ms).ok()?).checked_sub(DEADLINE_MARGIN)
+        })
+        .unwrap_or(DEFAULT_BUDGET)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::telemetry::timings::timed;
+    use lambda_http::Context;
+
+    fn request_with_deadline_in(ms: u64) -> Request {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let mut context = Context::default();
+        context.deadline = u64::try_from(now_ms).unwrap() + ms;
+        Request::default().with_lambda_context(context)
+    }
+
+    async fn run<T>(
+        request: &Request,
+        timings: &Arc<Timings>,
+        work: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        timings.scope(within_deadline(request, timings, work)).await
+    }
+
+    #[tokio::test]
+    async fn work_past_the_deadline_answers_503_a_second_early() {
+        let request = request_with_deadline_in(1_300);
+        let started = Instant::now();
+        let timings = Arc::new(Timings::default());
+        let outcome: Result<(), ApiError> = run(&request, &timings, async {
+            timed(
+                Upstream::WeChat,
+                tokio::time::sleep(Duration::from_secs(10)),
+            )
+            .await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(outcome, Err(ApiError::WeChatUnavailable));
+        assert!(timings.total(Upstream::WeChat) >= Duration::from_millis(250));
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deadline_reached_while_waiting_on_dynamodb_blames_the_store() {
+        let request = request_with_deadline_in(1_200);
+        let timings = Arc::new(Timings::default());
+        let outcome: Result<(), ApiError> = run(&request, &timings, async {
+            timed(Upstream::WeChat, async {}).await;
+            timed(Upstream::Store, tokio::time::sleep(Duration::from_secs(10))).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(outcome, Err(ApiError::StoreUnavailable));
+        assert_eq!(timings.in_flight(), Some(Upstream::Store));
+        assert!(timings.total(Upstream::Store) > timings.total(Upstream::WeChat));
+    }
+
+    #[tokio::test]
+    async fn work_within_the_deadline_is_untouched() {
+        let request = request_with_deadline_in(5_000);
+        let timings = Arc::new(Timings::default());
+        let outcome = run(&request, &timings, async { Ok::<_, ApiError>(7) }).await;
+        assert_eq!(outcome, Ok(7));
+        assert_eq!(timings.in_flight(), None);
+    }
+}

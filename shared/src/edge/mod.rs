@@ -1,0 +1,21 @@
+//! The HTTP edge: API Gateway requests in, the contract's responses out (docs/api.md).
+//! Request parsing and bearer auth, the one table of errors and their statuses, responses,
+//! one route per function, and the runner every binary's `main` calls (the deadline, the
+//! log line, the metrics).
+
+mod auth;
+mod deadline;
+mod error;
+mod finish;
+mod function;
+mod request;
+mod response;
+pub mod routes;
+
+pub use auth::bearer_token;
+pub use deadline::within_deadline;
+pub use error::ApiError;
+pub use finish::{RouteInfo, finish};
+pub use function::{FromConfig, HttpFunction, InitError, production_adapters, run_function};
+pub use request::{MAX_BODY_BYTES, json_body, request_id};
+pub use response::{REQUEST_ID_HEADER, error_response, json_response};

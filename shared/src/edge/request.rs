@@ -1,0 +1,174 @@
+//! Turning an API Gateway request into typed input.
+
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use super::ApiError;
+
+/// The contract's body limit.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Parses the body as JSON into `T`. `shape_hint` is the 400 message for a body that
+/// is JSON but not the expected shape; it never echoes the input back.
+///
+/// API Gateway's base64-encoded bodies arrive decoded: lambda_http decodes them when
+/// `isBase64Encoded` is set.
+pub fn json_body<T: DeserializeOwned>(
+    request: &Request,
+    shape_hint: &'static str,
+) -> Result<T, ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidRequest("a JSON body is required"));
+    }
+    // Straight into `T`: unknown fields are ignored, a repeated field is an error (an
+    // ambiguous body is refused rather than read one way here and another elsewhere).
+    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+        Category::Data => ApiError::InvalidRequest(shape_hint),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::InvalidRequest("the body is not valid JSON")
+        }
+    })
+}
+
+/// The id that ties a response to its log line: Lambda's request id when running under
+/// the Runtime API, else a fresh random one (direct calls in tests and tools).
+pub fn request_id(request: &Request) -> String {
+    request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 16];
+            match getrandom::fill(&mut bytes) {
+                Ok(()) => hex::encode(bytes),
+                Err(_) => "unavailable".to_owned(),
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Probe {
+        #[allow(dead_code)]
+        code: String,
+    }
+
+    fn request(body: Body) -> Request {
+        http::Request::builder().method("POST").body(body).unwrap()
+    }
+
+    fn parse(body: Body) -> Result<Probe, ApiError> {
+        json_body::<Probe>(&request(body), "shape")
+    }
+
+    #[test]
+    fn empty_and_blank_bodies_are_rejected() {
+        for body in [
+            Body::Empty,
+            Body::Text(String::new()),
+            Body::Text(" \n".into()),
+        ] {
+            assert_eq!(parse(body).unwrap_err().code(), "invalid_request");
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_413_before_parsing() {
+        let big = format!("{{\"code\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            parse(Body::Text(big)).unwrap_err(),
+            ApiError::PayloadTooLarge
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_get_the_hint() {
+        for body in ["[]", "null", "42", "{\"code\":5}", "{}", "\"code\""] {
+            assert_eq!(
+                parse(Body::Text(body.into())).unwrap_err(),
+                ApiError::InvalidRequest("shape"),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_shape_errors_get_different_messages() {
+        assert_eq!(
+            parse(Body::Text("{\"code\": ".into())).unwrap_err(),
+            ApiError::InvalidRequest("the body is not valid JSON")
+        );
+        assert_eq!(
+            parse(Body::Text("{\"code\": 1}".into())).unwrap_err(),
+            ApiError::InvalidRequest("shape")
+        );
+    }
+
+    #[test]
+    fn repeated_fields_are_refused() {
+        assert_eq!(
+            parse(Body::Text(r#"{"code": "a", "code": "b"}"#.into())).unwrap_err(),
+            ApiError::InvalidRequest("shape")
+        );
+    }
+
+    #[test]
+    fn binary_bodies_parse_like_text() {
+        assert!(parse(Body::Binary(br#"{"code":"abc"}"#.to_vec())).is_ok());
+        assert!(parse(Body::Binary(vec![0xff, 0xfe])).is_err());
+    }
+
+    #[test]
+    fn request_ids_are_generated_without_a_lambda_context() {
+        let id = request_id(&request(Body::Empty));
+        assert_eq!(id.len(), 32);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::edge::bearer_token;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct LoginBody {
+        code: String,
+    }
+
+    proptest! {
+        /// Any body and any Authorization bytes: parsing answers Ok or a 4xx, never panics.
+        #[test]
+        fn arbitrary_requests_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            authorization in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let mut request = Request::new(Body::Binary(body));
+            if let Ok(value) = http::HeaderValue::from_bytes(&authorization) {
+                request.headers_mut().insert(http::header::AUTHORIZATION, value);
+            }
+            if let Err(err) = bearer_token(&request) {
+                prop_assert_eq!(err.status().as_u16(), 401);
+            }
+            match json_body::<LoginBody>(&request, "shape") {
+                Ok(parsed) => prop_assert!(parsed.code.len() <= MAX_BODY_BYTES),
+                Err(err) => prop_assert!(err.status().is_client_error()),
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `POST /onlogin`: `{"code"}` from `wx.login` → a session token.
+
+use http::Method;
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::dynamodb::DynamoTable;
+use crate::adapters::wechat::WeChatClient;
+use crate::config::Config;
+use crate::domain::LoginCode;
+use crate::edge::{ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters};
+use crate::ports::{CodeClaims, Sessions, WeChat};
+use crate::telemetry::metrics;
+use crate::usecases::{LoggedIn, Login};
+
+const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login";
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    code: String,
+}
+
+/// The 200 body: the token for its owner, and who they are.
+#[derive(Serialize)]
+pub struct LoginBody {
+    token: String,
+    expires_in: u64,
+    openid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unionid: Option<String>,
+}
+
+impl From<LoggedIn> for LoginBody {
+    fn from(logged_in: LoggedIn) -> Self {
+        Self {
+            token: logged_in.token.expose().to_owned(),
+            expires_in: logged_in.expires_in.as_secs(),
+            openid: logged_in.session.openid,
+            unionid: logged_in.session.unionid,
+        }
+    }
+}
+
+/// `POST /onlogin` over any claims/sessions store and WeChat.
+pub struct LoginRoute<S, W> {
+    login: Login<S, W>,
+}
+
+/// What the `onlogin` binary runs.
+pub type LoginFunction = LoginRoute<DynamoTable, WeChatClient>;
+
+impl<S, W> LoginRoute<S, W> {
+    /// The route over a login use-case.
+    pub fn new(login: Login<S, W>) -> Self {
+        Self { login }
+    }
+}
+
+impl<S: CodeClaims + Sessions, W: WeChat> HttpFunction for LoginRoute<S, W> {
+    type Success = LoginBody;
+
+    const NAME: &'static str = "onlogin";
+    const PATH: &'static str = "/onlogin";
+    const OUTCOME_METRIC: &'static str = metrics::LOGINS;
+
+    async fn serve(&self, request: &Request) -> Result<LoginBody, ApiError> {
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        }
+        let body: LoginRequest = json_body(request, SHAPE_HINT)?;
+        let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
+        Ok(self.login.login(&code).await?.into())
+    }
+}
+
+impl FromConfig for LoginFunction {
+    async fn from_config(config: &Config) -> Result<Self, InitError> {
+        let (table, wechat) = production_adapters(config).await?;
+        Ok(Self::new(Login::new(table, wechat, config.session_ttl)))
+    }
+}

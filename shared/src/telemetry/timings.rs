@@ -1,0 +1,159 @@
+//! Where a request spent its time, recorded where the waiting happens: each adapter wraps
+//! its calls in [`timed`], which adds to the current request's [`Timings`] (a task-local
+//! the HTTP edge installs with [`Timings::scope`]). Outside a request scope (tools, direct
+//! adapter tests) [`timed`] just awaits.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::metrics;
+
+tokio::task_local! {
+    static CURRENT: Arc<Timings>;
+}
+
+/// An upstream a request waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// api.weixin.qq.com.
+    WeChat,
+    /// DynamoDB.
+    Store,
+}
+
+impl Upstream {
+    /// Its value of the metrics' `Upstream` dimension.
+    pub fn metric_value(self) -> &'static str {
+        match self {
+            Self::WeChat => metrics::WECHAT,
+            Self::Store => metrics::DYNAMODB,
+        }
+    }
+}
+
+/// One request's time per upstream, the upstream it is waiting on right now, and what
+/// kind of request it turned out to be: for its log line, its metrics, and for blaming the
+/// right upstream when the deadline cuts a wait short.
+#[derive(Debug, Default)]
+pub struct Timings(Mutex<TimingsState>);
+
+#[derive(Debug, Default)]
+struct TimingsState {
+    wechat: Duration,
+    store: Duration,
+    in_flight: Option<(Upstream, Instant)>,
+    kind: Option<&'static str>,
+}
+
+impl TimingsState {
+    fn total(&mut self, upstream: Upstream) -> &mut Duration {
+        match upstream {
+            Upstream::WeChat => &mut self.wechat,
+            Upstream::Store => &mut self.store,
+        }
+    }
+}
+
+/// Awaits `work`, a call to `upstream`, adding its duration to the current request's
+/// total for that upstream.
+pub async fn timed<T>(upstream: Upstream, work: impl Future<Output = T>) -> T {
+    match CURRENT.try_with(Arc::clone) {
+        Ok(timings) => timings.wait(upstream, work).await,
+        Err(_) => work.await,
+    }
+}
+
+/// Records the value of the current request's kind dimension (the phone form, the
+/// session action), once the request is parsed that far.
+pub fn set_kind(kind: &'static str) {
+    let _ = CURRENT.try_with(|timings| timings.state().kind = Some(kind));
+}
+
+impl Timings {
+    fn state(&self) -> MutexGuard<'_, TimingsState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` with these timings as the current request's.
+    pub async fn scope<F: Future>(self: &Arc<Self>, work: F) -> F::Output {
+        CURRENT.scope(Arc::clone(self), work).await
+    }
+
+    async fn wait<T>(&self, upstream: Upstream, work: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        self.state().in_flight = Some((upstream, started));
+        let output = work.await;
+        let mut state = self.state();
+        state.in_flight = None;
+        *state.total(upstream) += started.elapsed();
+        output
+    }
+
+    /// The kind set by [`set_kind`], if any.
+    pub fn kind(&self) -> Option<&'static str> {
+        self.state().kind
+    }
+
+    /// The upstream a wait is still open on (the deadline cut it short).
+    pub fn in_flight(&self) -> Option<Upstream> {
+        self.state().in_flight.map(|(upstream, _)| upstream)
+    }
+
+    /// Time spent waiting on `upstream`, an unfinished wait included.
+    pub fn total(&self, upstream: Upstream) -> Duration {
+        let mut state = self.state();
+        let open = match state.in_flight {
+            Some((waiting, started)) if waiting == upstream => started.elapsed(),
+            _ => Duration::ZERO,
+        };
+        *state.total(upstream) + open
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waits_add_up_per_upstream_inside_a_scope() {
+        let timings = Arc::new(Timings::default());
+        timings
+            .scope(async {
+                for _ in 0..2 {
+                    timed(
+                        Upstream::Store,
+                        tokio::time::sleep(Duration::from_millis(5)),
+                    )
+                    .await;
+                }
+                set_kind("whoami");
+            })
+            .await;
+        assert!(timings.total(Upstream::Store) >= Duration::from_millis(10));
+        assert_eq!(timings.total(Upstream::WeChat), Duration::ZERO);
+        assert_eq!(timings.in_flight(), None);
+        assert_eq!(timings.kind(), Some("whoami"));
+    }
+
+    #[tokio::test]
+    async fn outside_a_scope_timed_just_awaits() {
+        assert_eq!(timed(Upstream::WeChat, async { 7 }).await, 7);
+        set_kind("ignored");
+    }
+
+    #[tokio::test]
+    async fn an_unfinished_wait_is_in_flight_and_counted() {
+        let timings = Arc::new(Timings::default());
+        let cut_short = tokio::time::timeout(
+            Duration::from_millis(20),
+            timings.scope(timed(
+                Upstream::WeChat,
+                tokio::time::sleep(Duration::from_secs(10)),
+            )),
+        )
+        .await;
+        assert!(cut_short.is_err());
+        assert_eq!(timings.in_flight(), Some(Upstream::WeChat));
+        assert!(timings.total(Upstream::WeChat) >= Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,232 @@
+//! [`FakeWeChat`]: the in-memory twin of WeChat's server API, with WeChat's rules for
+//! codes, session keys and access tokens (docs/wechat.md) and scripted failures.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::{
+    AccessToken, Errcode, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, WeChatError,
+    WeChatLogin,
+};
+use crate::ports::WeChat;
+
+/// One of the WeChat APIs the port calls, for scripting failures and counting calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeChatApi {
+    /// `GET /sns/jscode2session`.
+    Code2Session,
+    /// `POST /cgi-bin/stable_token`.
+    StableToken,
+    /// `POST /wxa/business/getuserphonenumber`.
+    PhoneNumber,
+    /// `GET /wxa/checksession`.
+    CheckSession,
+}
+
+/// WeChat for one appid, in memory. Clones share state, so a test keeps a handle to
+/// script failures and count calls while the use-case holds another.
+#[derive(Clone)]
+pub struct FakeWeChat {
+    appid: String,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Login code → (openid, unionid, session_key, used).
+    login_codes: HashMap<String, (String, Option<String>, String, bool)>,
+    /// openid → the session_key WeChat holds now.
+    current_keys: HashMap<String, String>,
+    /// Phone code → (number, used).
+    phone_codes: HashMap<String, (PhoneNumber, bool)>,
+    /// Access tokens issued; the last one is what a plain stable_token hands out.
+    issued_tokens: Vec<String>,
+    /// Issued tokens WeChat no longer accepts.
+    revoked_tokens: Vec<String>,
+    faults: HashMap<WeChatApi, VecDeque<WeChatError>>,
+    calls: HashMap<WeChatApi, u32>,
+    forced_refreshes: u32,
+    serial: u32,
+}
+
+impl State {
+    fn next(&mut self) -> u32 {
+        self.serial += 1;
+        self.serial
+    }
+
+    /// Counts the call and pops a scripted failure, if one is queued.
+    fn call(&mut self, api: WeChatApi) -> Result<(), WeChatError> {
+        *self.calls.entry(api).or_default() += 1;
+        match self.faults.get_mut(&api).and_then(VecDeque::pop_front) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// 40001 for a token WeChat never issued (or revoked), as WeChat answers first.
+    fn check_token(&self, token: &AccessToken) -> Result<(), WeChatError> {
+        let token = token.expose();
+        if self.issued_tokens.iter().any(|issued| issued == token)
+            && !self.revoked_tokens.iter().any(|revoked| revoked == token)
+        {
+            Ok(())
+        } else {
+            Err(WeChatError::Api(Errcode::InvalidAccessToken))
+        }
+    }
+}
+
+impl FakeWeChat {
+    /// WeChat serving `appid`.
+    pub fn new(appid: &str) -> Self {
+        Self {
+            appid: appid.to_owned(),
+            state: Arc::default(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What `wx.login` gives `openid`: a fresh code, and a fresh session_key that becomes
+    /// the user's current one at the exchange. Returns the code and the key.
+    pub fn login(&self, openid: &str, unionid: Option<&str>) -> (String, String) {
+        let mut state = self.state();
+        let serial = state.next();
+        let code = format!("code{serial}");
+        let key = STANDARD.encode([u8::try_from(serial % 256).unwrap_or(0); 16]);
+        state.login_codes.insert(
+            code.clone(),
+            (
+                openid.to_owned(),
+                unionid.map(str::to_owned),
+                key.clone(),
+                false,
+            ),
+        );
+        (code, key)
+    }
+
+    /// What the getPhoneNumber button gives: a single-use code for `phone`.
+    pub fn phone_code(&self, phone: &str) -> String {
+        let mut state = self.state();
+        let code = format!("phone{}", state.next());
+        let number = PhoneNumber {
+            phone_number: phone.to_owned(),
+            pure_phone_number: phone.to_owned(),
+            country_code: "86".to_owned(),
+        };
+        state.phone_codes.insert(code.clone(), (number, false));
+        code
+    }
+
+    /// The next `times` calls to `api` fail with `err` before WeChat looks at anything.
+    pub fn fail(&self, api: WeChatApi, err: WeChatError, times: usize) {
+        self.state()
+            .faults
+            .entry(api)
+            .or_default()
+            .extend(std::iter::repeat_n(err, times));
+    }
+
+    /// Calls made to `api`, failed ones included.
+    pub fn calls(&self, api: WeChatApi) -> u32 {
+        self.state().calls.get(&api).copied().unwrap_or(0)
+    }
+
+    /// stable_token calls with `force_refresh` (WeChat allows few a day).
+    pub fn forced_refreshes(&self) -> u32 {
+        self.state().forced_refreshes
+    }
+
+    /// WeChat stops accepting every token it issued (as after a reset elsewhere), but
+    /// plain stable_token still hands the last one back until a forced refresh.
+    pub fn revoke_access_tokens(&self) {
+        let mut state = self.state();
+        state.revoked_tokens = state.issued_tokens.clone();
+    }
+}
+
+impl WeChat for FakeWeChat {
+    fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    async fn code2session(&self, code: &LoginCode) -> Result<WeChatLogin, WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::Code2Session)?;
+        let (openid, unionid, key) = match state.login_codes.get_mut(code.as_str()) {
+            None => return Err(WeChatError::Api(Errcode::InvalidCode)),
+            Some((.., true)) => return Err(WeChatError::Api(Errcode::CodeUsed)),
+            Some((openid, unionid, key, used)) => {
+                *used = true;
+                (openid.clone(), unionid.clone(), key.clone())
+            }
+        };
+        state.current_keys.insert(openid.clone(), key.clone());
+        Ok(WeChatLogin {
+            openid,
+            unionid,
+            session_key: SecretString::from(key),
+        })
+    }
+
+    async fn stable_token(&self, force_refresh: bool) -> Result<FreshAccessToken, WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::StableToken)?;
+        if force_refresh {
+            state.forced_refreshes += 1;
+        }
+        let token = match state.issued_tokens.last() {
+            Some(last) if !force_refresh => last.clone(),
+            _ => {
+                let token = format!("access-token-{}", state.next());
+                state.issued_tokens.push(token.clone());
+                token
+            }
+        };
+        Ok(FreshAccessToken {
+            token: AccessToken::new(token),
+            expires_in: 7200,
+        })
+    }
+
+    async fn phone_number(
+        &self,
+        access_token: &AccessToken,
+        code: &PhoneCode,
+    ) -> Result<PhoneNumber, WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::PhoneNumber)?;
+        state.check_token(access_token)?;
+        match state.phone_codes.get_mut(code.as_str()) {
+            Some((number, used)) if !*used => {
+                *used = true;
+                Ok(number.clone())
+            }
+            _ => Err(WeChatError::Api(Errcode::InvalidCode)),
+        }
+    }
+
+    async fn check_session(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        session_key: &SecretString,
+    ) -> Result<(), WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::CheckSession)?;
+        state.check_token(access_token)?;
+        if state.current_keys.get(openid).map(String::as_str) == Some(session_key.expose_secret()) {
+            Ok(())
+        } else {
+            Err(WeChatError::Api(Errcode::InvalidSignature))
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! In-memory twins of every port, for the fast test tier (no Java, no DynamoDB Local, no
+//! sandbox), and the contract suites each store port must pass — run against the twin in
+//! this crate's tests and against the DynamoDB adapter on DynamoDB Local in
+//! `devkit/tests/store_contract.rs`, so the twin cannot drift from the real thing.
+//!
+//! Built for `cargo test` and behind the `testing` feature; never in a release binary.
+
+pub mod contract;
+mod fake_wechat;
+mod memory_table;
+
+pub use fake_wechat::{FakeWeChat, WeChatApi};
+pub use memory_table::MemoryTable;

@@ -1,0 +1,265 @@
+//! Login: exchange a `wx.login` code for a session.
+//!
+//! Order matters: claim the code (conditional write) → code2Session → write the session.
+//! The claim makes a replayed or raced code fail without a second WeChat call; a WeChat
+//! answer that left the code unused gives the claim back so the user can retry with it.
+
+use std::time::Duration;
+
+use crate::domain::clock::now_epoch_seconds;
+use crate::domain::{LoginCode, LoginError, Session, SessionToken};
+use crate::ports::{ClaimError, CodeClaims, Sessions, WeChat};
+
+/// A new session: the token for its owner and what the client is told about it.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The bearer token for later calls (only its hash is stored).
+    pub token: SessionToken,
+    /// The stored session.
+    pub session: Session,
+    /// How long the session lives from now.
+    pub expires_in: Duration,
+}
+
+/// The login use-case with the ports it needs, built once per instance.
+pub struct Login<S, W> {
+    store: S,
+    wechat: W,
+    session_ttl: Duration,
+}
+
+impl<S: CodeClaims + Sessions, W: WeChat> Login<S, W> {
+    /// Login over `store` (claims and sessions) and `wechat`, issuing sessions that live
+    /// `session_ttl`.
+    pub fn new(store: S, wechat: W, session_ttl: Duration) -> Self {
+        Self {
+            store,
+            wechat,
+            session_ttl,
+        }
+    }
+
+    /// Exchanges a valid code for a new session.
+    pub async fn login(&self, code: &LoginCode) -> Result<LoggedIn, LoginError> {
+        let claim = self
+            .store
+            .claim_code(code, now_epoch_seconds())
+            .await
+            .map_err(|err| match err {
+                ClaimError::AlreadyClaimed => LoginError::CodeAlreadyClaimed,
+                ClaimError::Store(err) => LoginError::Store(err),
+            })?;
+
+        let login = match self.wechat.code2session(code).await {
+            Ok(login) => login,
+            Err(err) => {
+                tracing::warn!(wechat_error = %err, "code2Session failed");
+                if err.leaves_code_unused() {
+                    // Best effort: if this fails the claim still lapses after 5 minutes.
+                    if let Err(release_err) = self.store.release_code(claim).await {
+                        tracing::warn!(error = %release_err, "could not release the code claim");
+                    }
+                }
+                return Err(err.into());
+            }
+        };
+
+        let token = SessionToken::generate().map_err(|err| {
+            tracing::error!(error = %err, "the OS random source failed");
+            LoginError::RandomSource
+        })?;
+        // Read the clock again: the WeChat call may have taken seconds, and the session must
+        // live the full `expires_in` the client is told.
+        let session = Session::start(login, now_epoch_seconds(), self.session_ttl);
+        // The code is spent at WeChat now; if this write fails the user must wx.login again.
+        self.store.put_session(&token.hash(), &session).await?;
+        Ok(LoggedIn {
+            token,
+            session,
+            expires_in: self.session_ttl,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Errcode, WeChatError};
+    use crate::edge::ApiError;
+    use crate::testing::{FakeWeChat, MemoryTable, WeChatApi};
+
+    struct World {
+        login: Login<MemoryTable, FakeWeChat>,
+        table: MemoryTable,
+        wechat: FakeWeChat,
+    }
+
+    fn world() -> World {
+        let (table, wechat) = (MemoryTable::new(), FakeWeChat::new("wxfast"));
+        World {
+            login: Login::new(table.clone(), wechat.clone(), Duration::from_secs(7200)),
+            table,
+            wechat,
+        }
+    }
+
+    fn code(text: &str) -> LoginCode {
+        LoginCode::parse(text).unwrap()
+    }
+
+    /// The contract's `(status, code)` for a login failure.
+    fn answer(err: LoginError) -> (u16, &'static str) {
+        let api = ApiError::from(err);
+        (api.status().as_u16(), api.code())
+    }
+
+    #[tokio::test]
+    async fn a_fresh_code_gives_one_session_and_only_once() {
+        let w = world();
+        let (raw, key) = w.wechat.login("o1", Some("u1"));
+        let logged_in = w.login.login(&code(&raw)).await.unwrap();
+        assert_eq!(logged_in.token.expose().len(), SessionToken::ENCODED_LEN);
+        assert_eq!(logged_in.session.openid, "o1");
+        assert_eq!(logged_in.session.unionid.as_deref(), Some("u1"));
+        assert_eq!(logged_in.expires_in, Duration::from_secs(7200));
+        let stored = w
+            .table
+            .get_session(&logged_in.token.hash(), now_epoch_seconds())
+            .await
+            .unwrap()
+            .expect("the session is stored under the token's hash");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&stored.session_key),
+            key
+        );
+
+        let replay = w.login.login(&code(&raw)).await.unwrap_err();
+        assert_eq!(replay, LoginError::CodeAlreadyClaimed);
+        assert_eq!(answer(replay), (409, "code_used"));
+        assert_eq!(
+            w.wechat.calls(WeChatApi::Code2Session),
+            1,
+            "a replay never reaches WeChat"
+        );
+    }
+
+    /// Every code2Session outcome: the client's answer, and whether the claim is given
+    /// back (the same code works on retry) or kept (the code may be spent: 409 on retry).
+    #[tokio::test]
+    async fn each_wechat_failure_decides_the_answer_and_the_claim() {
+        let api = |raw: i64| WeChatError::Api(Errcode::from_raw(raw).unwrap());
+        let table = [
+            (api(-1), (503, "wechat_unavailable"), true),
+            (api(40029), (401, "invalid_code"), true),
+            (api(40163), (409, "code_used"), false),
+            (api(40226), (403, "user_blocked"), false),
+            (api(45011), (429, "rate_limited"), true),
+            (api(40125), (502, "wechat_error"), true),
+            (api(40013), (502, "wechat_error"), true),
+            (api(61450), (502, "wechat_error"), false),
+            (WeChatError::Timeout, (503, "wechat_unavailable"), false),
+            (WeChatError::Unreachable, (503, "wechat_unavailable"), true),
+            (WeChatError::Transport, (503, "wechat_unavailable"), false),
+            (
+                WeChatError::BadResponse("garbage"),
+                (502, "wechat_error"),
+                false,
+            ),
+        ];
+        for (failure, expected, released) in table {
+            let w = world();
+            let (raw, _) = w.wechat.login("o1", None);
+            w.wechat.fail(WeChatApi::Code2Session, failure.clone(), 1);
+            let err = w.login.login(&code(&raw)).await.unwrap_err();
+            assert_eq!(err, LoginError::WeChat(failure.clone()));
+            assert_eq!(answer(err), expected, "{failure:?}");
+            assert_eq!(w.table.session_count(), 0, "{failure:?}: no session");
+
+            let retry = w.login.login(&code(&raw)).await;
+            if released {
+                assert!(retry.is_ok(), "{failure:?}: the claim was given back");
+            } else {
+                assert_eq!(
+                    retry.unwrap_err(),
+                    LoginError::CodeAlreadyClaimed,
+                    "{failure:?}: the claim is kept"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_code_already_claimed_never_reaches_wechat() {
+        let w = world();
+        let (raw, _) = w.wechat.login("o1", None);
+        w.table
+            .claim_code(&code(&raw), now_epoch_seconds())
+            .await
+            .unwrap();
+        assert_eq!(
+            w.login.login(&code(&raw)).await.unwrap_err(),
+            LoginError::CodeAlreadyClaimed
+        );
+        assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
+    }
+
+    #[tokio::test]
+    async fn a_store_down_at_the_claim_is_503_before_wechat() {
+        let w = world();
+        let (raw, _) = w.wechat.login("o1", None);
+        w.table.fail_next(1);
+        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        assert!(matches!(err, LoginError::Store(_)));
+        assert_eq!(answer(err), (503, "store_unavailable"));
+        assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
+        assert!(
+            w.login.login(&code(&raw)).await.is_ok(),
+            "the code is intact"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_down_at_the_session_write_is_503_and_the_code_is_spent() {
+        let w = world();
+        let (raw, _) = w.wechat.login("o1", None);
+        w.table.fail_after(1, 1);
+        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        assert_eq!(answer(err), (503, "store_unavailable"));
+        assert_eq!(w.table.session_count(), 0);
+        assert_eq!(
+            w.login.login(&code(&raw)).await.unwrap_err(),
+            LoginError::CodeAlreadyClaimed,
+            "WeChat spent the code: the user must wx.login again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_release_still_answers_wechats_error() {
+        let w = world();
+        let (raw, _) = w.wechat.login("o1", None);
+        w.wechat.fail(
+            WeChatApi::Code2Session,
+            WeChatError::Api(Errcode::SystemBusy),
+            1,
+        );
+        w.table.fail_after(1, 1);
+        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        assert_eq!(answer(err), (503, "wechat_unavailable"));
+        assert_eq!(w.table.claim_count(), 1, "the claim lapses on its own");
+    }
+
+    #[tokio::test]
+    async fn logging_in_again_gives_a_new_token_and_key() {
+        let w = world();
+        let (first, _) = w.wechat.login("o1", None);
+        let (second, key) = w.wechat.login("o1", None);
+        let a = w.login.login(&code(&first)).await.unwrap();
+        let b = w.login.login(&code(&second)).await.unwrap();
+        assert_ne!(a.token.expose(), b.token.expose());
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&b.session.session_key),
+            key
+        );
+        assert_eq!(w.table.session_count(), 2);
+    }
+}
