@@ -4,13 +4,13 @@
 dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
 	@scripts/dev.sh
 
-dev-check: ## Start the stack, walk one login through it, stop
+dev-check: ## Start the stack, run README.md's walk against it (each answer checked), stop
 	@scripts/dev.sh --check
 
 demo: ## Play a mini-program against the local stack (starts it if needed)
 	@scripts/demo.sh
 
-test: ## Install what is missing, start DynamoDB Local, run every test
+test: ## Install what is missing, start DynamoDB Local, run every test (README.md's walk included)
 	@scripts/test.sh
 
 bench: ## Init time, per-request overhead, memory and arm64 size beside the floor and Node

