@@ -69,23 +69,15 @@ impl DynamoDbLocal {
     /// it once the calling process is gone (for a bare `cargo test` without `make test`).
     pub fn start_for_this_process() -> anyhow::Result<String> {
         let port = free_port()?;
-        let jar = find_jar()?;
-        let dir = jar.parent().context("jar has no directory")?;
         // `sh -c SCRIPT sh ARGS...`: the java arguments arrive as "$@", unquoted by nobody.
         let watchdog = format!(
             "java \"$@\" >/dev/null 2>&1 & j=$!; \
              while kill -0 {owner} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.5; done; kill $j 2>/dev/null",
             owner = std::process::id(),
         );
-        let mut child = Command::new("sh")
-            .args(["-c", &watchdog, "sh"])
-            .args(java_args(&jar, dir, port))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("could not start the DynamoDB Local watchdog")?;
+        let mut shell = Command::new("sh");
+        shell.args(["-c", &watchdog, "sh"]);
+        let mut child = spawn_with_java_args(shell, port, "the DynamoDB Local watchdog")?;
         wait_listening(port, &mut child)?;
         Ok(format!("http://127.0.0.1:{port}"))
     }
@@ -138,19 +130,30 @@ impl DynamoDbLocal {
     }
 
     fn launch(&mut self) -> anyhow::Result<()> {
-        let jar = find_jar()?;
-        let dir = jar.parent().context("jar has no directory")?;
-        let child = Command::new("java")
-            .args(java_args(&jar, dir, self.port))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("could not start java (Java 17 is needed for DynamoDB Local)")?;
+        let child = spawn_with_java_args(
+            Command::new("java"),
+            self.port,
+            "java (Java 17 is needed for DynamoDB Local)",
+        )?;
         let child = self.child.insert(child);
         wait_listening(self.port, child)
     }
+}
+
+/// Starts `command` (java, or a shell that runs it) with DynamoDB Local's java arguments
+/// for `port` appended, in the jar's directory, its output discarded; `what` names it in
+/// the error.
+fn spawn_with_java_args(mut command: Command, port: u16, what: &str) -> anyhow::Result<Child> {
+    let jar = find_jar()?;
+    let dir = jar.parent().context("jar has no directory")?;
+    command
+        .args(java_args(&jar, dir, port))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("could not start {what}"))
 }
 
 fn java_args(jar: &Path, dir: &Path, port: u16) -> Vec<String> {

@@ -1,12 +1,16 @@
 //! Local tooling for wxlogin, shared by `make dev`, the tests and the benchmarks:
 //! DynamoDB Local as a child process, table setup, a Lambda Runtime API emulator that
-//! drives the real function binaries, API Gateway v2 events, the `TestStack`, and a reader for the metrics functions print.
+//! drives the real function binaries, API Gateway v2 events, the `TestStack`, a reader
+//! for the metrics functions print, the end-to-end check of a real function binary
+//! (spawn, invoke, search its output for secrets), and what a raced login code must come to.
 
 pub mod apigw;
+pub mod binary_check;
 pub mod demo;
 pub mod dynamodb_local;
 pub mod emf;
 pub mod function_process;
+pub mod race;
 pub mod runtime_api;
 pub mod stack;
 pub mod tables;

@@ -29,8 +29,7 @@ struct StableTokenRequest {
 /// `POST /cgi-bin/stable_token`: the current token (the same one for every caller until it
 /// expires), or a fresh one with `force_refresh`.
 pub(crate) async fn stable_token(State(shared): State<Shared>, body: Bytes) -> Response {
-    let fault = lock(&shared).record_call(Api::StableToken);
-    if let Some(response) = suffer(fault).await {
+    if let Some(response) = suffer(&shared, Api::StableToken).await {
         return response;
     }
     let Ok(request) = serde_json::from_slice::<StableTokenRequest>(&body) else {

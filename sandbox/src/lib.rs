@@ -108,3 +108,9 @@ pub fn spawn(listener: TcpListener, config: SandboxConfig) -> std::io::Result<Ru
     });
     Ok(RunningSandbox { addr, task })
 }
+
+/// Starts a sandbox on a free port of 127.0.0.1, as the tests and the `TestStack` want one:
+/// [`spawn`] on a fresh local listener.
+pub async fn spawn_local(config: SandboxConfig) -> std::io::Result<RunningSandbox> {
+    spawn(TcpListener::bind("127.0.0.1:0").await?, config)
+}

@@ -135,8 +135,7 @@ pub(crate) async fn getuserphonenumber(
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let fault = lock(&shared).record_call(Api::Getuserphonenumber);
-    if let Some(response) = suffer(fault).await {
+    if let Some(response) = suffer(&shared, Api::Getuserphonenumber).await {
         return response;
     }
     let mut state = lock(&shared);
@@ -168,8 +167,7 @@ pub(crate) async fn checksession(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let fault = lock(&shared).record_call(Api::Checksession);
-    if let Some(response) = suffer(fault).await {
+    if let Some(response) = suffer(&shared, Api::Checksession).await {
         return response;
     }
     let state = lock(&shared);

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::Shared;
-use crate::state::{Api, Fault};
+use crate::state::Api;
 
 /// WeChat answers 200 with JSON labelled text/plain, success or not.
 pub(crate) fn wechat_json(body: &Value) -> Response {
@@ -19,9 +19,10 @@ pub(crate) fn errcode(code: i64, message: &str) -> Response {
     wechat_json(&json!({ "errcode": code, "errmsg": message }))
 }
 
-/// Applies a fault's delay, then answers in its place if it carries an errcode or body.
-pub(crate) async fn suffer(fault: Option<Fault>) -> Option<Response> {
-    let fault = fault?;
+/// Counts a call to `api` and applies the fault set for it, if any: its delay, then an
+/// answer in the call's place if it carries an errcode or body.
+pub(crate) async fn suffer(shared: &Shared, api: Api) -> Option<Response> {
+    let fault = lock(shared).record_call(api)?;
     if !fault.delay.is_zero() {
         tokio::time::sleep(fault.delay).await;
     }
@@ -36,8 +37,7 @@ pub(crate) async fn jscode2session(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let fault = lock(&shared).record_call(Api::Jscode2session);
-    if let Some(response) = suffer(fault).await {
+    if let Some(response) = suffer(&shared, Api::Jscode2session).await {
         return response;
     }
     let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();

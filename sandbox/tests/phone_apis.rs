@@ -13,32 +13,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 
-const APPID: &str = "wxsandboxtest00002";
-const SECRET: &str = "sandbox-phone-secret";
+mod support;
+use support::{APPID, SECRET, config, get, start};
 
-async fn start(access_token_ttl: Duration) -> RunningSandbox {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    wechat_sandbox::spawn(
-        listener,
-        SandboxConfig {
-            access_token_ttl,
-            ..SandboxConfig::new(APPID, SECRET)
-        },
-    )
-    .unwrap()
-}
-
+/// The JSON answer to a `POST`, whatever its status (WeChat's APIs answer 200 even for
+/// errors).
 async fn post(sandbox: &RunningSandbox, path: &str, body: Value) -> Value {
-    let text = reqwest::Client::new()
-        .post(format!("{}{path}", sandbox.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::post(sandbox, path, body).await.1
 }
 
 async fn stable_token(sandbox: &RunningSandbox, force_refresh: bool) -> Value {
@@ -61,7 +42,7 @@ async fn phone_number(sandbox: &RunningSandbox, access_token: &str, code: &Value
 
 #[tokio::test]
 async fn stable_token_is_stable_until_forced() {
-    let sandbox = start(Duration::from_secs(7200)).await;
+    let sandbox = start(config()).await;
     let first = stable_token(&sandbox, false).await;
     assert_eq!(first["expires_in"], 7200);
     let again = stable_token(&sandbox, false).await;
@@ -80,7 +61,11 @@ async fn stable_token_is_stable_until_forced() {
 
 #[tokio::test]
 async fn phone_codes_need_a_live_token_and_work_once() {
-    let sandbox = start(Duration::from_secs(1)).await;
+    let sandbox = start(SandboxConfig {
+        access_token_ttl: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
     let user = post(&sandbox, "/sandbox/login", json!({})).await;
     let phone = post(
         &sandbox,
@@ -128,7 +113,7 @@ async fn phone_codes_need_a_live_token_and_work_once() {
 
 #[tokio::test]
 async fn encrypted_data_follows_wechats_format_with_the_current_key() {
-    let sandbox = start(Duration::from_secs(7200)).await;
+    let sandbox = start(config()).await;
     let user = post(&sandbox, "/sandbox/login", json!({})).await;
     let phone = post(
         &sandbox,
@@ -163,7 +148,7 @@ async fn encrypted_data_follows_wechats_format_with_the_current_key() {
 
 #[tokio::test]
 async fn checksession_verifies_the_current_key() {
-    let sandbox = start(Duration::from_secs(7200)).await;
+    let sandbox = start(config()).await;
     let user = post(
         &sandbox,
         "/sandbox/login",
@@ -175,15 +160,12 @@ async fn checksession_verifies_the_current_key() {
         .unwrap()
         .to_owned();
     let check = |signature: &'static str| {
-        let url = format!(
-            "{}/wxa/checksession?access_token={token}&signature={signature}&openid={}&sig_method=hmac_sha256",
-            sandbox.base_url(),
+        let path = format!(
+            "/wxa/checksession?access_token={token}&signature={signature}&openid={}&sig_method=hmac_sha256",
             user["openid"].as_str().unwrap()
         );
-        async move {
-            serde_json::from_str::<Value>(&reqwest::get(url).await.unwrap().text().await.unwrap())
-                .unwrap()
-        }
+        let sandbox = &sandbox;
+        async move { get(sandbox, &path).await }
     };
     // hex(HMAC-SHA256(key = the demo session_key's text, message = "")): see
     // docs/wechat.md#test-vectors (our derived value, not one WeChat prints).
@@ -200,12 +182,12 @@ async fn checksession_verifies_the_current_key() {
 
 #[tokio::test]
 async fn phone_requests_for_unknown_users_are_refused() {
-    let sandbox = start(Duration::from_secs(7200)).await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/sandbox/phone", sandbox.base_url()))
-        .json(&json!({ "openid": "nobody", "phoneNumber": "13800138000" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    let sandbox = start(config()).await;
+    let (status, _) = support::post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": "nobody", "phoneNumber": "13800138000" }),
+    )
+    .await;
+    assert_eq!(status, 404);
 }

@@ -9,30 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 
-const APPID: &str = "wxsandboxtest00001";
-const SECRET: &str = "sandbox-test-secret";
-
-async fn start(code_ttl: Duration) -> RunningSandbox {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    wechat_sandbox::spawn(
-        listener,
-        SandboxConfig {
-            code_ttl,
-            ..SandboxConfig::new(APPID, SECRET)
-        },
-    )
-    .unwrap()
-}
-
-async fn post(sandbox: &RunningSandbox, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", sandbox.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
+mod support;
+use support::{APPID, SECRET, config, get, post, start};
 
 async fn exchange_with(
     sandbox: &RunningSandbox,
@@ -69,7 +47,7 @@ async fn exchange(sandbox: &RunningSandbox, code: &str) -> Value {
 
 #[tokio::test]
 async fn a_code_is_exchanged_once_as_text_plain_json() {
-    let sandbox = start(Duration::from_secs(300)).await;
+    let sandbox = start(config()).await;
     let (status, user) = post(&sandbox, "/sandbox/login", json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(user["code"].as_str().unwrap().len(), 32);
@@ -89,7 +67,7 @@ async fn a_code_is_exchanged_once_as_text_plain_json() {
 
 #[tokio::test]
 async fn wrong_credentials_and_bad_codes_get_wechat_errcodes() {
-    let sandbox = start(Duration::from_secs(300)).await;
+    let sandbox = start(config()).await;
     let (_, user) = post(&sandbox, "/sandbox/login", json!({})).await;
     let code = user["code"].as_str().unwrap();
 
@@ -109,7 +87,11 @@ async fn wrong_credentials_and_bad_codes_get_wechat_errcodes() {
 
 #[tokio::test]
 async fn codes_expire() {
-    let sandbox = start(Duration::from_millis(100)).await;
+    let sandbox = start(SandboxConfig {
+        code_ttl: Duration::from_millis(100),
+        ..config()
+    })
+    .await;
     let (_, user) = post(&sandbox, "/sandbox/login", json!({})).await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
@@ -120,7 +102,7 @@ async fn codes_expire() {
 
 #[tokio::test]
 async fn a_known_user_keeps_or_rotates_the_session_key() {
-    let sandbox = start(Duration::from_secs(300)).await;
+    let sandbox = start(config()).await;
     let (_, first) = post(
         &sandbox,
         "/sandbox/login",
@@ -152,7 +134,7 @@ async fn a_known_user_keeps_or_rotates_the_session_key() {
 
 #[tokio::test]
 async fn faults_apply_to_the_next_n_calls_and_are_counted() {
-    let sandbox = start(Duration::from_secs(300)).await;
+    let sandbox = start(config()).await;
     let (_, user) = post(&sandbox, "/sandbox/login", json!({})).await;
     let code = user["code"].as_str().unwrap();
     let (status, _) = post(
@@ -193,18 +175,13 @@ async fn faults_apply_to_the_next_n_calls_and_are_counted() {
     );
     assert!(started.elapsed() >= Duration::from_millis(300));
 
-    let stats: Value = reqwest::get(format!("{}/sandbox/stats", sandbox.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get(&sandbox, "/sandbox/stats").await;
     assert_eq!(stats["calls"]["jscode2session"], 5);
 }
 
 #[tokio::test]
 async fn bad_control_requests_and_unknown_paths_are_json_errors() {
-    let sandbox = start(Duration::from_secs(300)).await;
+    let sandbox = start(config()).await;
     let (status, answer) = post(
         &sandbox,
         "/sandbox/faults",
@@ -216,11 +193,6 @@ async fn bad_control_requests_and_unknown_paths_are_json_errors() {
         (400, Some("invalid_request"))
     );
 
-    let unknown: Value = reqwest::get(format!("{}/cgi-bin/unknown", sandbox.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unknown = get(&sandbox, "/cgi-bin/unknown").await;
     assert_eq!(unknown["errcode"], 404);
 }

@@ -16,22 +16,22 @@ pub fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let rustc = std::process::Command::new("rustc")
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_default();
+    let rustc = version_of("rustc");
+    let node = version_of("node");
     format!(
         "{cpu}, {cores} cores, {}, {rustc}, node {node}",
         std::env::consts::ARCH
     )
+}
+
+/// What `<program> --version` prints, trimmed; empty if it cannot run.
+fn version_of(program: &str) -> String {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn ms(value: f64) -> String {

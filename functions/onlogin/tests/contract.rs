@@ -9,6 +9,7 @@ use wxlogin::edge::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, assert_error, post};
 use serde_json::{Value, json};
+use wxlogin::config::Config;
 use wxlogin::edge::routes::LoginFunction;
 use wxlogin::ports::Sessions;
 
@@ -19,6 +20,24 @@ async fn onlogin(service: &LoginFunction, code: &str) -> TestResponse {
 
 async fn fresh_code(stack: &TestStack) -> Value {
     stack.sandbox_login(json!({})).await.unwrap()
+}
+
+/// A login through a service built on `broken` fails with `status` and `error`, and the
+/// code still logs in through a healthy service afterwards.
+async fn assert_fails_and_spares_the_code(
+    stack: &TestStack,
+    broken: Config,
+    status: u16,
+    error: &str,
+) {
+    let broken = stack.login_service_with(broken).await.unwrap();
+    let user = fresh_code(stack).await;
+    let code = user["code"].as_str().unwrap();
+
+    assert_error(&onlogin(&broken, code).await, status, error);
+
+    let healthy = stack.login_service().await.unwrap();
+    assert_eq!(onlogin(&healthy, code).await.status, 200);
 }
 
 #[tokio::test]
@@ -302,14 +321,7 @@ async fn a_wrong_secret_is_wechat_error_and_does_not_burn_the_code() {
     let stack = TestStack::start().await.unwrap();
     let mut misconfigured = stack.config();
     misconfigured.secret = "not-the-secret".to_owned().into();
-    let broken = stack.login_service_with(misconfigured).await.unwrap();
-    let user = fresh_code(&stack).await;
-    let code = user["code"].as_str().unwrap();
-
-    assert_error(&onlogin(&broken, code).await, 502, "wechat_error");
-
-    let fixed = stack.login_service().await.unwrap();
-    assert_eq!(onlogin(&fixed, code).await.status, 200);
+    assert_fails_and_spares_the_code(&stack, misconfigured, 502, "wechat_error").await;
 }
 
 #[tokio::test]
@@ -318,14 +330,7 @@ async fn an_unreachable_wechat_is_503_and_the_code_still_works() {
     let closed_port = devkit::dynamodb_local::free_port().unwrap();
     let mut unreachable = stack.config();
     unreachable.wechat_api_base = format!("http://127.0.0.1:{closed_port}");
-    let service = stack.login_service_with(unreachable).await.unwrap();
-    let user = fresh_code(&stack).await;
-    let code = user["code"].as_str().unwrap();
-
-    assert_error(&onlogin(&service, code).await, 503, "wechat_unavailable");
-
-    let healthy = stack.login_service().await.unwrap();
-    assert_eq!(onlogin(&healthy, code).await.status, 200);
+    assert_fails_and_spares_the_code(&stack, unreachable, 503, "wechat_unavailable").await;
 }
 
 #[tokio::test]

@@ -8,35 +8,27 @@ use std::path::Path;
 use std::time::Duration;
 
 use devkit::apigw::{base64_http_event, http_event};
+use devkit::binary_check::{FunctionUnderTest, assert_no_secret, json_lines};
 use devkit::emf::{metric_points, metric_sum};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_onlogin"))
 }
 
-async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value, Value) {
-    let answer = runtime.invoke_http(event).await.unwrap();
-    (answer.status, answer.headers, answer.body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
     let stack = TestStack::start().await.unwrap();
-    let (runtime, process) = stack
-        .spawn_function(
-            binary(),
-            &[
-                ("AWS_LAMBDA_LOG_LEVEL", "trace"),
-                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-                ("METRICS_NAMESPACE", "wxlogin/test"),
-            ],
-        )
-        .await
-        .unwrap();
+    let function = FunctionUnderTest::spawn_verbose(
+        &stack,
+        binary(),
+        &[("METRICS_NAMESPACE", "wxlogin/test")],
+    )
+    .await
+    .unwrap();
 
     let user = stack
         .sandbox_login(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
@@ -45,38 +37,34 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
     let code = user["code"].as_str().unwrap();
     let body = json!({ "code": code }).to_string();
 
-    let (status, headers, answer) =
-        invoke(&runtime, http_event("POST", "/onlogin", Some(&body), &[])).await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["openid"], user["openid"]);
-    assert_eq!(answer["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
-    assert_eq!(headers["content-type"], "application/json");
-    let token = answer["token"].as_str().unwrap().to_owned();
-    let request_id = headers["x-request-id"].as_str().unwrap().to_owned();
+    let answer = function
+        .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["openid"], user["openid"]);
+    assert_eq!(answer.body["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+    assert_eq!(answer.headers["content-type"], "application/json");
+    let token = answer.body["token"].as_str().unwrap().to_owned();
+    let request_id = answer.headers["x-request-id"].as_str().unwrap().to_owned();
 
     // The same function answers whatever the path (cargo lambda watch strips its prefix).
-    let (status, _, answer) = invoke(&runtime, http_event("POST", "/", Some(&body), &[])).await;
-    assert_eq!((status, answer["error"].as_str()), (409, Some("code_used")));
+    function
+        .assert_error(http_event("POST", "/", Some(&body), &[]), 409, "code_used")
+        .await;
 
     // API Gateway base64-encodes some bodies; they are decoded before parsing.
     let second = stack.sandbox_login(json!({})).await.unwrap();
     let encoded = json!({ "code": second["code"] }).to_string();
-    let (status, _, answer) =
-        invoke(&runtime, base64_http_event("POST", "/onlogin", &encoded)).await;
-    assert_eq!(status, 200, "{answer}");
-    let second_token = answer["token"].as_str().unwrap().to_owned();
+    let answer = function
+        .invoke(base64_http_event("POST", "/onlogin", &encoded))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let second_token = answer.body["token"].as_str().unwrap().to_owned();
 
-    let (status, _, answer) =
-        invoke(&runtime, http_event("POST", "/onlogin", Some("{oops"), &[])).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
-    let (status, _, answer) = invoke(&runtime, http_event("POST", "/onlogin", None, &[])).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    for bad_body in [Some("{oops"), None] {
+        let event = http_event("POST", "/onlogin", bad_body, &[]);
+        function.assert_error(event, 400, "invalid_request").await;
+    }
 
     // WeChat busy twice: the retry fails too, so the client gets 503 and the metrics
     // count two WeChat errors and one upstream failure.
@@ -86,24 +74,13 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
         .unwrap();
     let busy = stack.sandbox_login(json!({})).await.unwrap();
     let busy_body = json!({ "code": busy["code"] }).to_string();
-    let (status, _, answer) = invoke(
-        &runtime,
-        http_event("POST", "/onlogin", Some(&busy_body), &[]),
-    )
-    .await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (503, Some("wechat_unavailable"))
-    );
+    let event = http_event("POST", "/onlogin", Some(&busy_body), &[]);
+    function
+        .assert_error(event, 503, "wechat_unavailable")
+        .await;
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let output = process.output();
-    if std::env::var_os("SHOW_FUNCTION_OUTPUT").is_some() {
-        eprintln!("{output}");
-    }
-    let request_line = output
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+    let output = function.settled_output().await;
+    let request_line = json_lines(&output)
         .find(|line| line["request_id"] == request_id.as_str())
         .unwrap_or_else(|| {
             panic!("a JSON log line carries the request id {request_id}:\n{output}")
@@ -152,22 +129,20 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
         1.0
     );
 
-    for (what, secret) in [
-        ("session_key", user["session_key"].as_str().unwrap()),
-        (
-            "second session_key",
-            second["session_key"].as_str().unwrap(),
-        ),
-        ("AppSecret", stack.secret.as_str()),
-        ("token", token.as_str()),
-        ("second token", second_token.as_str()),
-        ("login code", code),
-    ] {
-        assert!(
-            !output.contains(secret),
-            "the {what} appears in the logs:\n{output}"
-        );
-    }
+    assert_no_secret(
+        &output,
+        &[
+            ("session_key", user["session_key"].as_str().unwrap()),
+            (
+                "second session_key",
+                second["session_key"].as_str().unwrap(),
+            ),
+            ("AppSecret", stack.secret.as_str()),
+            ("token", token.as_str()),
+            ("second token", second_token.as_str()),
+            ("login code", code),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,21 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::Duration;
 
 use devkit::apigw::http_event;
+use devkit::binary_check::{FunctionUnderTest, assert_no_secret, json_lines};
 use devkit::emf::{metric_points, metric_sum};
-use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
 use serde_json::{Value, json};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_session"))
-}
-
-async fn invoke(runtime: &RuntimeApi, event: Value) -> (u16, Value) {
-    let answer = runtime.invoke_http(event).await.unwrap();
-    (answer.status, answer.body)
 }
 
 fn session_event(method: &str, token: &str, check: bool) -> Value {
@@ -35,35 +29,33 @@ fn session_event(method: &str, token: &str, check: bool) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret() {
     let stack = TestStack::start().await.unwrap();
-    let (runtime, process) = stack
-        .spawn_function(
-            binary(),
-            &[
-                ("AWS_LAMBDA_LOG_LEVEL", "trace"),
-                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ],
-        )
+    let function = FunctionUnderTest::spawn_verbose(&stack, binary(), &[])
         .await
         .unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
 
-    let (status, body) = invoke(&runtime, session_event("GET", &token, false)).await;
-    assert_eq!((status, &body["openid"]), (200, &user["openid"]), "{body}");
-    let (status, body) = invoke(&runtime, session_event("GET", &token, true)).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = invoke(&runtime, session_event("DELETE", &token, false)).await;
-    assert_eq!((status, body), (200, json!({ "logged_out": true })));
-    let (status, body) = invoke(&runtime, session_event("GET", &token, false)).await;
+    let answer = function.invoke(session_event("GET", &token, false)).await;
     assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_token"))
+        (answer.status, &answer.body["openid"]),
+        (200, &user["openid"]),
+        "{}",
+        answer.body
     );
+    let answer = function.invoke(session_event("GET", &token, true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = function
+        .invoke(session_event("DELETE", &token, false))
+        .await;
+    assert_eq!(
+        (answer.status, answer.body),
+        (200, json!({ "logged_out": true }))
+    );
+    function
+        .assert_error(session_event("GET", &token, false), 401, "invalid_token")
+        .await;
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let output = process.output();
-    let routes: Vec<String> = output
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+    let output = function.settled_output().await;
+    let routes: Vec<String> = json_lines(&output)
         .filter(|line| line["message"] == "request done")
         .map(|line| format!("{} {}", line["route"].as_str().unwrap(), line["status"]))
         .collect();
@@ -105,35 +97,37 @@ async fn the_binary_answers_who_checks_and_logs_out_with_metrics_and_no_secret()
     )
     .await;
     let access_token = access_token.unwrap().unwrap().token;
-    for (what, secret) in [
-        ("access token", access_token.as_str()),
-        ("token", token.as_str()),
-        ("session_key", user["session_key"].as_str().unwrap()),
-        ("AppSecret", stack.secret.as_str()),
-    ] {
-        assert!(!output.contains(secret), "the {what} appears in the logs");
-    }
+    assert_no_secret(
+        &output,
+        &[
+            ("access token", access_token.as_str()),
+            ("token", token.as_str()),
+            ("session_key", user["session_key"].as_str().unwrap()),
+            ("AppSecret", stack.secret.as_str()),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_off_leaves_the_log_line_and_nothing_else() {
     let stack = TestStack::start().await.unwrap();
-    let (runtime, process) = stack
-        .spawn_function(
-            binary(),
-            &[
-                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-                ("WXLOGIN_METRICS", "off"),
-            ],
-        )
-        .await
-        .unwrap();
+    let function = FunctionUnderTest::spawn(
+        &stack,
+        binary(),
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("WXLOGIN_METRICS", "off"),
+        ],
+    )
+    .await
+    .unwrap();
 
-    let (status, _) = invoke(&runtime, session_event("GET", "not-a-token", false)).await;
-    assert_eq!(status, 401);
+    let answer = function
+        .invoke(session_event("GET", "not-a-token", false))
+        .await;
+    assert_eq!(answer.status, 401);
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let output = process.output();
+    let output = function.settled_output().await;
     assert!(output.contains("\"route\":\"GET /session\""), "{output}");
     assert!(metric_points(&output).is_empty(), "{output}");
 }

@@ -57,6 +57,9 @@ impl TimingsState {
 /// Awaits `work`, a call to `upstream`, adding its duration to the current request's
 /// total for that upstream.
 pub async fn timed<T>(upstream: Upstream, work: impl Future<Output = T>) -> T {
+    // On the heap: an SDK or HTTP call's future is tens of kilobytes in a debug build, and
+    // inline it would swell every future that awaits it, up to the request's.
+    let work = Box::pin(work);
     match CURRENT.try_with(Arc::clone) {
         Ok(timings) => timings.wait(upstream, work).await,
         Err(_) => work.await,

@@ -8,6 +8,8 @@
 pub mod contract;
 mod fake_wechat;
 mod memory_table;
+mod sealed_data;
 
 pub use fake_wechat::{FakeWeChat, WeChatApi};
 pub use memory_table::MemoryTable;
+pub use sealed_data::seal;
