@@ -85,3 +85,309 @@ impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::user_data::parse_encrypted;
+    use crate::domain::{CachedAccessToken, LoginCode};
+    use crate::edge::ApiError;
+    use crate::testing::{FakeWeChat, MemoryTable, WeChatApi, seal};
+    use crate::usecases::Login;
+
+    const APPID: &str = "wxfast";
+
+    struct World {
+        phones: PhoneNumbers<MemoryTable, FakeWeChat>,
+        table: MemoryTable,
+        wechat: FakeWeChat,
+        token: SessionToken,
+        session_key: String,
+    }
+
+    async fn world_with(watermark: WatermarkPolicy) -> World {
+        let (table, wechat) = (MemoryTable::new(), FakeWeChat::new(APPID));
+        let (code, session_key) = wechat.login("o1", None);
+        let login = Login::new(table.clone(), wechat.clone(), Duration::from_secs(7200));
+        let token = login
+            .login(&LoginCode::parse(&code).unwrap())
+            .await
+            .unwrap()
+            .token;
+        World {
+            phones: PhoneNumbers::new(table.clone(), wechat.clone(), watermark),
+            table,
+            wechat,
+            token,
+            session_key,
+        }
+    }
+
+    async fn world() -> World {
+        world_with(WatermarkPolicy::default()).await
+    }
+
+    fn phone_data(appid: &str, timestamp: i64) -> Value {
+        json!({
+            "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86",
+            "watermark": {"appid": appid, "timestamp": timestamp}
+        })
+    }
+
+    fn legacy(session_key: &str, data: &Value) -> PhoneForm {
+        let (encrypted, iv) = seal(session_key, data);
+        let (ciphertext, iv) = parse_encrypted(&encrypted, &iv).unwrap();
+        PhoneForm::Legacy { ciphertext, iv }
+    }
+
+    fn code(raw: &str) -> PhoneForm {
+        PhoneForm::Code(PhoneCode::parse(raw).unwrap())
+    }
+
+    fn answer(err: PhoneError) -> (u16, &'static str) {
+        let api = ApiError::from(err);
+        (api.status().as_u16(), api.code())
+    }
+
+    #[tokio::test]
+    async fn legacy_data_under_the_sessions_key_gives_the_number_without_wechat() {
+        let w = world().await;
+        let form = legacy(&w.session_key, &phone_data(APPID, now_epoch_seconds()));
+        let phone = w.phones.phone_number(&w.token, &form).await.unwrap();
+        assert_eq!(phone.pure_phone_number, "13800138000");
+        assert_eq!(w.wechat.calls(WeChatApi::StableToken), 0);
+        assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 0);
+    }
+
+    /// Each way legacy data can be wrong, and what the client is told.
+    #[tokio::test]
+    async fn legacy_decisions() {
+        let now = now_epoch_seconds();
+        let other_key = "AAAAAAAAAAAAAAAAAAAAAA==";
+        let user_info =
+            json!({"nickName": "Band", "watermark": {"appid": APPID, "timestamp": now}});
+        let strict = WatermarkPolicy {
+            max_age: Some(Duration::from_secs(600)),
+        };
+        let cases: [(&str, WatermarkPolicy, Option<&str>, Value, (u16, &str)); 5] = [
+            (
+                "another key (made before a re-login)",
+                WatermarkPolicy::default(),
+                Some(other_key),
+                phone_data(APPID, now),
+                (422, "session_key_mismatch"),
+            ),
+            (
+                "another app's data",
+                WatermarkPolicy::default(),
+                None,
+                phone_data("wxother", now),
+                (422, "session_key_mismatch"),
+            ),
+            (
+                "a watermark older than the limit",
+                strict,
+                None,
+                phone_data(APPID, now - 601),
+                (422, "session_key_mismatch"),
+            ),
+            (
+                "userInfo sent as phone data",
+                WatermarkPolicy::default(),
+                None,
+                user_info,
+                (400, "invalid_request"),
+            ),
+            (
+                "an old watermark with no limit set",
+                WatermarkPolicy::default(),
+                None,
+                phone_data(APPID, 1),
+                (200, "ok"),
+            ),
+        ];
+        for (case, policy, key, data, expected) in cases {
+            let w = world_with(policy).await;
+            let form = legacy(key.unwrap_or(&w.session_key), &data);
+            let outcome = w.phones.phone_number(&w.token, &form).await;
+            let got = outcome.map_or_else(answer, |_| (200, "ok"));
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_live_session_is_401_before_any_wechat_call() {
+        let w = world().await;
+        let stranger = SessionToken::generate().unwrap();
+        let err = w
+            .phones
+            .phone_number(&stranger, &code("phone1"))
+            .await
+            .unwrap_err();
+        assert_eq!(answer(err), (401, "invalid_token"));
+        assert_eq!(w.wechat.calls(WeChatApi::StableToken), 0);
+    }
+
+    #[tokio::test]
+    async fn a_store_outage_is_503() {
+        let w = world().await;
+        w.table.fail_next(1);
+        let err = w
+            .phones
+            .phone_number(&w.token, &code("phone1"))
+            .await
+            .unwrap_err();
+        assert_eq!(answer(err), (503, "store_unavailable"));
+    }
+
+    #[tokio::test]
+    async fn a_phone_code_is_redeemed_once_with_one_shared_access_token() {
+        let w = world().await;
+        let first = w.wechat.phone_code("13800138000");
+        let second = w.wechat.phone_code("13900139000");
+        let phone = w
+            .phones
+            .phone_number(&w.token, &code(&first))
+            .await
+            .unwrap();
+        assert_eq!(phone.phone_number, "13800138000");
+        let phone = w
+            .phones
+            .phone_number(&w.token, &code(&second))
+            .await
+            .unwrap();
+        assert_eq!(phone.phone_number, "13900139000");
+        assert_eq!(
+            w.wechat.calls(WeChatApi::StableToken),
+            1,
+            "the token is fetched once and reused"
+        );
+        assert!(
+            w.table.access_token(APPID).is_some(),
+            "and shared with the other instances"
+        );
+
+        let err = w
+            .phones
+            .phone_number(&w.token, &code(&first))
+            .await
+            .unwrap_err();
+        assert_eq!(err, PhoneError::PhoneCodeRejected);
+        assert_eq!(answer(err), (401, "invalid_code"));
+    }
+
+    #[tokio::test]
+    async fn a_token_another_instance_cached_is_used_without_asking_wechat() {
+        let w = world().await;
+        let fresh = w.wechat.stable_token(false).await.unwrap();
+        let now = now_epoch_seconds();
+        w.table
+            .put_access_token(
+                APPID,
+                &CachedAccessToken {
+                    token: fresh.token.expose().to_owned(),
+                    expires_at: now + 7000,
+                    fetched_at: now - 200,
+                },
+            )
+            .await
+            .unwrap();
+        let phone_code = w.wechat.phone_code("13800138000");
+        w.phones
+            .phone_number(&w.token, &code(&phone_code))
+            .await
+            .unwrap();
+        assert_eq!(
+            w.wechat.calls(WeChatApi::StableToken),
+            1,
+            "only our own call"
+        );
+    }
+
+    /// The refresh-once rule: a rejected token (40001/42001) is replaced once and the call
+    /// repeated; a forced refresh only when stable_token hands back the rejected token.
+    #[tokio::test]
+    async fn a_rejected_token_is_replaced_once_forcing_only_when_needed() {
+        // WeChat revoked every token, and plain stable_token still hands the old one out.
+        let w = world().await;
+        let warm = w.wechat.phone_code("13800138000");
+        w.phones.phone_number(&w.token, &code(&warm)).await.unwrap();
+        w.wechat.revoke_access_tokens();
+        let next = w.wechat.phone_code("13800138000");
+        w.phones.phone_number(&w.token, &code(&next)).await.unwrap();
+        assert_eq!(w.wechat.forced_refreshes(), 1);
+        assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 3);
+
+        // Another instance left a stale token in the shared item: stable_token already
+        // has a different one, so no forced refresh.
+        let w = world().await;
+        let now = now_epoch_seconds();
+        let stale = CachedAccessToken {
+            token: "stale".into(),
+            expires_at: now + 7000,
+            fetched_at: now,
+        };
+        w.table.put_access_token(APPID, &stale).await.unwrap();
+        let phone_code = w.wechat.phone_code("13800138000");
+        w.phones
+            .phone_number(&w.token, &code(&phone_code))
+            .await
+            .unwrap();
+        assert_eq!(w.wechat.forced_refreshes(), 0);
+        assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 2);
+        assert_ne!(w.table.access_token(APPID).unwrap().token, "stale");
+
+        // Rejected twice: the second rejection is the answer, never a third call.
+        let w = world().await;
+        let rejected = WeChatError::Api(Errcode::InvalidAccessToken);
+        w.wechat.fail(WeChatApi::PhoneNumber, rejected.clone(), 2);
+        let phone_code = w.wechat.phone_code("13800138000");
+        let err = w
+            .phones
+            .phone_number(&w.token, &code(&phone_code))
+            .await
+            .unwrap_err();
+        assert_eq!(err, PhoneError::WeChat(rejected));
+        assert_eq!(answer(err), (502, "wechat_error"));
+        assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 2);
+    }
+
+    #[tokio::test]
+    async fn wechat_failures_of_the_code_form_map_to_the_contract() {
+        let api = |raw: i64| WeChatError::Api(Errcode::from_raw(raw).unwrap());
+        let table = [
+            (WeChatApi::PhoneNumber, api(40029), (401, "invalid_code")),
+            (WeChatApi::PhoneNumber, api(40163), (401, "invalid_code")),
+            (WeChatApi::PhoneNumber, api(-1), (503, "wechat_unavailable")),
+            (WeChatApi::PhoneNumber, api(45011), (429, "rate_limited")),
+            (WeChatApi::PhoneNumber, api(40164), (502, "wechat_error")),
+            (
+                WeChatApi::PhoneNumber,
+                WeChatError::Timeout,
+                (503, "wechat_unavailable"),
+            ),
+            (
+                WeChatApi::PhoneNumber,
+                WeChatError::BadResponse("html"),
+                (502, "wechat_error"),
+            ),
+            (WeChatApi::StableToken, api(40125), (502, "wechat_error")),
+            (WeChatApi::StableToken, api(-1), (503, "wechat_unavailable")),
+        ];
+        for (api, failure, expected) in table {
+            let w = world().await;
+            w.wechat.fail(api, failure.clone(), 1);
+            let phone_code = w.wechat.phone_code("13800138000");
+            let err = w
+                .phones
+                .phone_number(&w.token, &code(&phone_code))
+                .await
+                .unwrap_err();
+            assert_eq!(answer(err), expected, "{api:?} {failure:?}");
+        }
+    }
+}
