@@ -173,7 +173,7 @@ mod tests {
         let strict = WatermarkPolicy {
             max_age: Some(Duration::from_secs(600)),
         };
-        let cases: [(&str, WatermarkPolicy, Option<&str>, Value, (u16, &str)); 5] = [
+        let cases = [
             (
                 "another key (made before a re-login)",
                 WatermarkPolicy::default(),
