@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 use wxlogin::adapters::dynamodb::DynamoTable;
@@ -22,6 +22,9 @@ use wxlogin::edge::HttpFunction;
 use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
 use wxlogin::ports::Sessions;
 use wxlogin::usecases::{Login, PhoneNumbers, SessionQueries};
+
+/// Requests as lambda_http hands them to a handler (shared with the fast tier).
+pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
 
 use crate::dynamodb_local::DynamoDbLocal;
 use crate::function_process::FunctionProcess;
@@ -396,30 +399,6 @@ pub fn assert_error(response: &TestResponse, status: u16, code: &str) {
     assert_eq!(response.headers["content-type"], "application/json");
 }
 
-/// A `POST` request with `body`, as lambda_http would hand it to a handler.
-pub fn post(body: impl Into<Body>) -> Request {
-    let mut request = Request::new(body.into());
-    *request.method_mut() = http::Method::POST;
-    request
-}
-
-/// A `POST` request with `body` and `Authorization: Bearer <token>`.
-pub fn post_with_bearer(token: &str, body: impl Into<Body>) -> Request {
-    with_bearer(token, post(body))
-}
-
-/// `request` with these query parameters (repeated keys kept), as API Gateway passes them.
-pub fn with_query(request: Request, query: &[(&str, &str)]) -> Request {
-    let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, value) in query {
-        parameters
-            .entry((*key).to_owned())
-            .or_default()
-            .push((*value).to_owned());
-    }
-    request.with_query_string_parameters(parameters)
-}
-
 /// The WeChat failures every phone-side API must map alike, as sandbox faults (without
 /// their `api`) with the status and error code the client must get.
 pub fn wechat_fault_table() -> Vec<(Value, u16, &'static str)> {
@@ -442,20 +421,4 @@ pub fn wechat_fault_table() -> Vec<(Value, u16, &'static str)> {
             "wechat_unavailable",
         ),
     ]
-}
-
-/// A bodiless request with `method` and `Authorization: Bearer <token>`.
-pub fn bearer_request(method: http::Method, token: &str) -> Request {
-    let mut request = Request::new(Body::Empty);
-    *request.method_mut() = method;
-    with_bearer(token, request)
-}
-
-fn with_bearer(token: &str, mut request: Request) -> Request {
-    if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
-        request
-            .headers_mut()
-            .insert(http::header::AUTHORIZATION, value);
-    }
-    request
 }

@@ -8,8 +8,12 @@
 pub mod contract;
 mod fake_wechat;
 mod memory_table;
+mod requests;
 mod sealed_data;
+mod twins;
 
 pub use fake_wechat::{FakeWeChat, WeChatApi};
 pub use memory_table::MemoryTable;
+pub use requests::{bearer_request, post, post_with_bearer, with_query};
 pub use sealed_data::seal;
+pub use twins::{APPID, SESSION_TTL, Twins, answer};

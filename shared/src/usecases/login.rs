@@ -85,43 +85,21 @@ impl<S: CodeClaims + Sessions, W: WeChat> Login<S, W> {
 mod tests {
     use super::*;
     use crate::domain::{Errcode, WeChatError};
-    use crate::edge::ApiError;
-    use crate::testing::{FakeWeChat, MemoryTable, WeChatApi};
-
-    struct World {
-        login: Login<MemoryTable, FakeWeChat>,
-        table: MemoryTable,
-        wechat: FakeWeChat,
-    }
-
-    fn world() -> World {
-        let (table, wechat) = (MemoryTable::new(), FakeWeChat::new("wxfast"));
-        World {
-            login: Login::new(table.clone(), wechat.clone(), Duration::from_secs(7200)),
-            table,
-            wechat,
-        }
-    }
+    use crate::testing::{Twins, WeChatApi, answer};
 
     fn code(text: &str) -> LoginCode {
         LoginCode::parse(text).unwrap()
     }
 
-    /// The contract's `(status, code)` for a login failure.
-    fn answer(err: LoginError) -> (u16, &'static str) {
-        let api = ApiError::from(err);
-        (api.status().as_u16(), api.code())
-    }
-
     #[tokio::test]
     async fn a_fresh_code_gives_one_session_and_only_once() {
-        let w = world();
+        let w = Twins::new();
         let (raw, key) = w.wechat.login("o1", Some("u1"));
-        let logged_in = w.login.login(&code(&raw)).await.unwrap();
+        let logged_in = w.login().login(&code(&raw)).await.unwrap();
         assert_eq!(logged_in.token.expose().len(), SessionToken::ENCODED_LEN);
         assert_eq!(logged_in.session.openid, "o1");
         assert_eq!(logged_in.session.unionid.as_deref(), Some("u1"));
-        assert_eq!(logged_in.expires_in, Duration::from_secs(7200));
+        assert_eq!(logged_in.expires_in, crate::testing::SESSION_TTL);
         let stored = w
             .table
             .get_session(&logged_in.token.hash(), now_epoch_seconds())
@@ -133,7 +111,7 @@ mod tests {
             key
         );
 
-        let replay = w.login.login(&code(&raw)).await.unwrap_err();
+        let replay = w.login().login(&code(&raw)).await.unwrap_err();
         assert_eq!(replay, LoginError::CodeAlreadyClaimed);
         assert_eq!(answer(replay), (409, "code_used"));
         assert_eq!(
@@ -167,15 +145,15 @@ mod tests {
             ),
         ];
         for (failure, expected, released) in table {
-            let w = world();
+            let w = Twins::new();
             let (raw, _) = w.wechat.login("o1", None);
             w.wechat.fail(WeChatApi::Code2Session, failure.clone(), 1);
-            let err = w.login.login(&code(&raw)).await.unwrap_err();
+            let err = w.login().login(&code(&raw)).await.unwrap_err();
             assert_eq!(err, LoginError::WeChat(failure.clone()));
             assert_eq!(answer(err), expected, "{failure:?}");
             assert_eq!(w.table.session_count(), 0, "{failure:?}: no session");
 
-            let retry = w.login.login(&code(&raw)).await;
+            let retry = w.login().login(&code(&raw)).await;
             if released {
                 assert!(retry.is_ok(), "{failure:?}: the claim was given back");
             } else {
@@ -190,14 +168,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_already_claimed_never_reaches_wechat() {
-        let w = world();
+        let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table
             .claim_code(&code(&raw), now_epoch_seconds())
             .await
             .unwrap();
         assert_eq!(
-            w.login.login(&code(&raw)).await.unwrap_err(),
+            w.login().login(&code(&raw)).await.unwrap_err(),
             LoginError::CodeAlreadyClaimed
         );
         assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
@@ -205,29 +183,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_down_at_the_claim_is_503_before_wechat() {
-        let w = world();
+        let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table.fail_next(1);
-        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        let err = w.login().login(&code(&raw)).await.unwrap_err();
         assert!(matches!(err, LoginError::Store(_)));
         assert_eq!(answer(err), (503, "store_unavailable"));
         assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
         assert!(
-            w.login.login(&code(&raw)).await.is_ok(),
+            w.login().login(&code(&raw)).await.is_ok(),
             "the code is intact"
         );
     }
 
     #[tokio::test]
     async fn a_store_down_at_the_session_write_is_503_and_the_code_is_spent() {
-        let w = world();
+        let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table.fail_after(1, 1);
-        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        let err = w.login().login(&code(&raw)).await.unwrap_err();
         assert_eq!(answer(err), (503, "store_unavailable"));
         assert_eq!(w.table.session_count(), 0);
         assert_eq!(
-            w.login.login(&code(&raw)).await.unwrap_err(),
+            w.login().login(&code(&raw)).await.unwrap_err(),
             LoginError::CodeAlreadyClaimed,
             "WeChat spent the code: the user must wx.login again"
         );
@@ -235,7 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_release_still_answers_wechats_error() {
-        let w = world();
+        let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.wechat.fail(
             WeChatApi::Code2Session,
@@ -243,18 +221,18 @@ mod tests {
             1,
         );
         w.table.fail_after(1, 1);
-        let err = w.login.login(&code(&raw)).await.unwrap_err();
+        let err = w.login().login(&code(&raw)).await.unwrap_err();
         assert_eq!(answer(err), (503, "wechat_unavailable"));
         assert_eq!(w.table.claim_count(), 1, "the claim lapses on its own");
     }
 
     #[tokio::test]
     async fn logging_in_again_gives_a_new_token_and_key() {
-        let w = world();
+        let w = Twins::new();
         let (first, _) = w.wechat.login("o1", None);
         let (second, key) = w.wechat.login("o1", None);
-        let a = w.login.login(&code(&first)).await.unwrap();
-        let b = w.login.login(&code(&second)).await.unwrap();
+        let a = w.login().login(&code(&first)).await.unwrap();
+        let b = w.login().login(&code(&second)).await.unwrap();
         assert_ne!(a.token.expose(), b.token.expose());
         assert_eq!(
             secrecy::ExposeSecret::expose_secret(&b.session.session_key),

@@ -93,35 +93,31 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::domain::CachedAccessToken;
     use crate::domain::user_data::parse_encrypted;
-    use crate::domain::{CachedAccessToken, LoginCode};
-    use crate::edge::ApiError;
-    use crate::testing::{FakeWeChat, MemoryTable, WeChatApi, seal};
-    use crate::usecases::Login;
-
-    const APPID: &str = "wxfast";
+    use crate::testing::{APPID, FakeWeChat, MemoryTable, Twins, WeChatApi, answer, seal};
 
     struct World {
+        twins: Twins,
         phones: PhoneNumbers<MemoryTable, FakeWeChat>,
-        table: MemoryTable,
-        wechat: FakeWeChat,
         token: SessionToken,
         session_key: String,
     }
 
+    impl std::ops::Deref for World {
+        type Target = Twins;
+
+        fn deref(&self) -> &Twins {
+            &self.twins
+        }
+    }
+
     async fn world_with(watermark: WatermarkPolicy) -> World {
-        let (table, wechat) = (MemoryTable::new(), FakeWeChat::new(APPID));
-        let (code, session_key) = wechat.login("o1", None);
-        let login = Login::new(table.clone(), wechat.clone(), Duration::from_secs(7200));
-        let token = login
-            .login(&LoginCode::parse(&code).unwrap())
-            .await
-            .unwrap()
-            .token;
+        let twins = Twins::new();
+        let (token, session_key) = twins.logged_in("o1", None).await;
         World {
-            phones: PhoneNumbers::new(table.clone(), wechat.clone(), watermark),
-            table,
-            wechat,
+            phones: twins.phone_numbers(watermark),
+            twins,
             token,
             session_key,
         }
@@ -129,6 +125,16 @@ mod tests {
 
     async fn world() -> World {
         world_with(WatermarkPolicy::default()).await
+    }
+
+    impl World {
+        /// Redeems a fresh phone code for `phone` as the logged-in user.
+        async fn redeem(&self, phone: &str) -> Result<PhoneNumber, PhoneError> {
+            let phone_code = self.wechat.phone_code(phone);
+            self.phones
+                .phone_number(&self.token, &code(&phone_code))
+                .await
+        }
     }
 
     fn phone_data(appid: &str, timestamp: i64) -> Value {
@@ -146,11 +152,6 @@ mod tests {
 
     fn code(raw: &str) -> PhoneForm {
         PhoneForm::Code(PhoneCode::parse(raw).unwrap())
-    }
-
-    fn answer(err: PhoneError) -> (u16, &'static str) {
-        let api = ApiError::from(err);
-        (api.status().as_u16(), api.code())
     }
 
     #[tokio::test]
@@ -296,11 +297,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let phone_code = w.wechat.phone_code("13800138000");
-        w.phones
-            .phone_number(&w.token, &code(&phone_code))
-            .await
-            .unwrap();
+        w.redeem("13800138000").await.unwrap();
         assert_eq!(
             w.wechat.calls(WeChatApi::StableToken),
             1,
@@ -314,11 +311,9 @@ mod tests {
     async fn a_rejected_token_is_replaced_once_forcing_only_when_needed() {
         // WeChat revoked every token, and plain stable_token still hands the old one out.
         let w = world().await;
-        let warm = w.wechat.phone_code("13800138000");
-        w.phones.phone_number(&w.token, &code(&warm)).await.unwrap();
+        w.redeem("13800138000").await.unwrap();
         w.wechat.revoke_access_tokens();
-        let next = w.wechat.phone_code("13800138000");
-        w.phones.phone_number(&w.token, &code(&next)).await.unwrap();
+        w.redeem("13800138000").await.unwrap();
         assert_eq!(w.wechat.forced_refreshes(), 1);
         assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 3);
 
@@ -332,11 +327,7 @@ mod tests {
             fetched_at: now,
         };
         w.table.put_access_token(APPID, &stale).await.unwrap();
-        let phone_code = w.wechat.phone_code("13800138000");
-        w.phones
-            .phone_number(&w.token, &code(&phone_code))
-            .await
-            .unwrap();
+        w.redeem("13800138000").await.unwrap();
         assert_eq!(w.wechat.forced_refreshes(), 0);
         assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 2);
         assert_ne!(w.table.access_token(APPID).unwrap().token, "stale");
@@ -345,12 +336,7 @@ mod tests {
         let w = world().await;
         let rejected = WeChatError::Api(Errcode::InvalidAccessToken);
         w.wechat.fail(WeChatApi::PhoneNumber, rejected.clone(), 2);
-        let phone_code = w.wechat.phone_code("13800138000");
-        let err = w
-            .phones
-            .phone_number(&w.token, &code(&phone_code))
-            .await
-            .unwrap_err();
+        let err = w.redeem("13800138000").await.unwrap_err();
         assert_eq!(err, PhoneError::WeChat(rejected));
         assert_eq!(answer(err), (502, "wechat_error"));
         assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 2);
@@ -381,12 +367,7 @@ mod tests {
         for (api, failure, expected) in table {
             let w = world().await;
             w.wechat.fail(api, failure.clone(), 1);
-            let phone_code = w.wechat.phone_code("13800138000");
-            let err = w
-                .phones
-                .phone_number(&w.token, &code(&phone_code))
-                .await
-                .unwrap_err();
+            let err = w.redeem("13800138000").await.unwrap_err();
             assert_eq!(answer(err), expected, "{api:?} {failure:?}");
         }
     }

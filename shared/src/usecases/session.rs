@@ -79,46 +79,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::LoginCode;
-    use crate::edge::ApiError;
-    use crate::testing::{FakeWeChat, MemoryTable, WeChatApi};
-    use crate::usecases::Login;
-
-    struct World {
-        sessions: SessionQueries<MemoryTable, FakeWeChat>,
-        login: Login<MemoryTable, FakeWeChat>,
-        table: MemoryTable,
-        wechat: FakeWeChat,
-    }
-
-    fn world() -> World {
-        let (table, wechat) = (MemoryTable::new(), FakeWeChat::new("wxfast"));
-        World {
-            sessions: SessionQueries::new(table.clone(), wechat.clone()),
-            login: Login::new(table.clone(), wechat.clone(), Duration::from_secs(7200)),
-            table,
-            wechat,
-        }
-    }
-
-    impl World {
-        async fn log_in(&self, openid: &str) -> SessionToken {
-            let (code, _) = self.wechat.login(openid, Some("u1"));
-            let code = LoginCode::parse(&code).unwrap();
-            self.login.login(&code).await.unwrap().token
-        }
-    }
-
-    fn answer(err: SessionError) -> (u16, &'static str) {
-        let api = ApiError::from(err);
-        (api.status().as_u16(), api.code())
-    }
+    use crate::testing::{Twins, WeChatApi, answer};
 
     #[tokio::test]
     async fn the_session_says_who_without_asking_wechat() {
-        let w = world();
-        let token = w.log_in("o1").await;
-        let session = w.sessions.current(&token, false).await.unwrap();
+        let w = Twins::new();
+        let (token, _) = w.logged_in("o1", Some("u1")).await;
+        let session = w.session_queries().current(&token, false).await.unwrap();
         assert_eq!(
             (session.openid.as_str(), session.unionid.as_deref()),
             ("o1", Some("u1"))
@@ -129,11 +96,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_wechat_check_passes_until_the_user_logs_in_elsewhere() {
-        let w = world();
-        let token = w.log_in("o1").await;
-        w.sessions.current(&token, true).await.unwrap();
-        let _elsewhere = w.log_in("o1").await;
-        let err = w.sessions.current(&token, true).await.unwrap_err();
+        let w = Twins::new();
+        let (token, _) = w.logged_in("o1", Some("u1")).await;
+        w.session_queries().current(&token, true).await.unwrap();
+        let (_elsewhere, _) = w.logged_in("o1", Some("u1")).await;
+        let err = w.session_queries().current(&token, true).await.unwrap_err();
         assert_eq!(err, SessionError::KeyMismatch);
         assert_eq!(answer(err), (422, "session_key_mismatch"));
         assert_eq!(w.wechat.calls(WeChatApi::StableToken), 1);
@@ -141,11 +108,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_check_refreshes_a_rejected_token_once() {
-        let w = world();
-        let token = w.log_in("o1").await;
-        w.sessions.current(&token, true).await.unwrap();
+        let w = Twins::new();
+        let (token, _) = w.logged_in("o1", Some("u1")).await;
+        w.session_queries().current(&token, true).await.unwrap();
         w.wechat.revoke_access_tokens();
-        w.sessions.current(&token, true).await.unwrap();
+        w.session_queries().current(&token, true).await.unwrap();
         assert_eq!(w.wechat.forced_refreshes(), 1);
         assert_eq!(w.wechat.calls(WeChatApi::CheckSession), 3);
     }
@@ -168,46 +135,57 @@ mod tests {
             (WeChatError::Timeout, (503, "wechat_unavailable")),
         ];
         for (failure, expected) in table {
-            let w = world();
-            let token = w.log_in("o1").await;
+            let w = Twins::new();
+            let (token, _) = w.logged_in("o1", Some("u1")).await;
             w.wechat.fail(WeChatApi::CheckSession, failure.clone(), 1);
-            let err = w.sessions.current(&token, true).await.unwrap_err();
+            let err = w.session_queries().current(&token, true).await.unwrap_err();
             assert_eq!(answer(err), expected, "{failure:?}");
         }
     }
 
     #[tokio::test]
     async fn logout_ends_the_session_once() {
-        let w = world();
-        let token = w.log_in("o1").await;
-        w.sessions.logout(&token).await.unwrap();
+        let w = Twins::new();
+        let (token, _) = w.logged_in("o1", Some("u1")).await;
+        w.session_queries().logout(&token).await.unwrap();
         assert_eq!(
-            w.sessions.current(&token, false).await.unwrap_err(),
+            w.session_queries()
+                .current(&token, false)
+                .await
+                .unwrap_err(),
             SessionError::NoSession
         );
-        let again = w.sessions.logout(&token).await.unwrap_err();
+        let again = w.session_queries().logout(&token).await.unwrap_err();
         assert_eq!(answer(again), (401, "invalid_token"));
         assert_eq!(w.table.session_count(), 0);
     }
 
     #[tokio::test]
     async fn unknown_tokens_and_store_outages() {
-        let w = world();
+        let w = Twins::new();
         let stranger = SessionToken::generate().unwrap();
         assert_eq!(
-            w.sessions.current(&stranger, true).await.unwrap_err(),
+            w.session_queries()
+                .current(&stranger, true)
+                .await
+                .unwrap_err(),
             SessionError::NoSession
         );
-        let token = w.log_in("o1").await;
+        let (token, _) = w.logged_in("o1", Some("u1")).await;
         w.table.fail_next(2);
         assert_eq!(
-            answer(w.sessions.current(&token, false).await.unwrap_err()),
+            answer(
+                w.session_queries()
+                    .current(&token, false)
+                    .await
+                    .unwrap_err()
+            ),
             (503, "store_unavailable")
         );
         assert_eq!(
-            answer(w.sessions.logout(&token).await.unwrap_err()),
+            answer(w.session_queries().logout(&token).await.unwrap_err()),
             (503, "store_unavailable")
         );
-        w.sessions.current(&token, false).await.unwrap();
+        w.session_queries().current(&token, false).await.unwrap();
     }
 }

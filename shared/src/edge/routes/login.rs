@@ -4,8 +4,7 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::dynamodb::DynamoTable;
-use crate::adapters::wechat::WeChatClient;
+use super::{LoginFunction, Route};
 use crate::config::Config;
 use crate::domain::LoginCode;
 use crate::edge::{ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters};
@@ -41,22 +40,7 @@ impl From<LoggedIn> for LoginBody {
     }
 }
 
-/// `POST /onlogin` over any claims/sessions store and WeChat.
-pub struct LoginRoute<S, W> {
-    login: Login<S, W>,
-}
-
-/// What the `onlogin` binary runs.
-pub type LoginFunction = LoginRoute<DynamoTable, WeChatClient>;
-
-impl<S, W> LoginRoute<S, W> {
-    /// The route over a login use-case.
-    pub fn new(login: Login<S, W>) -> Self {
-        Self { login }
-    }
-}
-
-impl<S: CodeClaims + Sessions, W: WeChat> HttpFunction for LoginRoute<S, W> {
+impl<S: CodeClaims + Sessions, W: WeChat> HttpFunction for Route<Login<S, W>> {
     type Success = LoginBody;
 
     const NAME: &'static str = "onlogin";
@@ -69,7 +53,7 @@ impl<S: CodeClaims + Sessions, W: WeChat> HttpFunction for LoginRoute<S, W> {
         }
         let body: LoginRequest = json_body(request, SHAPE_HINT)?;
         let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
-        Ok(self.login.login(&code).await?.into())
+        Ok(self.usecase.login(&code).await?.into())
     }
 }
 

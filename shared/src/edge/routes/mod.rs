@@ -1,11 +1,131 @@
-//! One route per function: the request's shape, the use-case call, the 200 body. Each is
-//! generic over the ports (the fast tier serves them from the in-memory twins); the
-//! `*Function` aliases are what the binaries run, on DynamoDB and WeChat.
+//! One route per function: the request's shape, the use-case call, the 200 body. A
+//! [`Route`] serves a use-case over any ports (the fast tier serves them from the in-memory
+//! twins); the `*Function` aliases are what the binaries run, on DynamoDB and WeChat.
 
 mod login;
 mod phone;
 mod session;
 
-pub use login::{LoginFunction, LoginRoute};
-pub use phone::{PhoneFunction, PhoneRoute};
-pub use session::{SessionFunction, SessionRoute};
+use crate::adapters::dynamodb::DynamoTable;
+use crate::adapters::wechat::WeChatClient;
+use crate::usecases::{Login, PhoneNumbers, SessionQueries};
+
+pub use login::LoginBody;
+pub use phone::PhoneBody;
+pub use session::{SessionAnswer, SessionInfo};
+
+/// A use-case served over HTTP: `Route<Login<…>>` is `POST /onlogin`, and so on.
+pub struct Route<U> {
+    usecase: U,
+}
+
+impl<U> Route<U> {
+    /// The route serving `usecase`.
+    pub fn new(usecase: U) -> Self {
+        Self { usecase }
+    }
+}
+
+/// What the `onlogin` binary runs.
+pub type LoginFunction = Route<Login<DynamoTable, WeChatClient>>;
+/// What the `decrypt-phone` binary runs.
+pub type PhoneFunction = Route<PhoneNumbers<DynamoTable, WeChatClient>>;
+/// What the `session` binary runs.
+pub type SessionFunction = Route<SessionQueries<DynamoTable, WeChatClient>>;
+
+/// The routes over the twins: the HTTP edge's whole path (parsing, the use-case, the
+/// body, the error table, headers) without DynamoDB or WeChat.
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use lambda_http::{Body, Response};
+    use serde_json::{Value, json};
+
+    use super::Route;
+    use crate::domain::WatermarkPolicy;
+    use crate::edge::HttpFunction;
+    use crate::testing::{Twins, bearer_request, post, post_with_bearer, seal, with_query};
+
+    fn decoded(response: &Response<Body>) -> (u16, Value) {
+        let json = serde_json::from_slice(response.body().as_ref()).unwrap();
+        (response.status().as_u16(), json)
+    }
+
+    #[tokio::test]
+    async fn a_login_then_both_phone_forms_then_logout_over_http() {
+        let twins = Twins::new();
+        let (code, session_key) = twins.wechat.login("o1", Some("u1"));
+        let login = Route::new(twins.login());
+        let response = login
+            .handle(post(json!({ "code": code }).to_string()))
+            .await;
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let (status, body) = decoded(&response);
+        assert_eq!(status, 200, "{body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            body,
+            json!({"token": token, "expires_in": 7200, "openid": "o1", "unionid": "u1"})
+        );
+
+        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let data = json!({
+            "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": 86,
+            "watermark": {"appid": crate::testing::APPID, "timestamp": 1}
+        });
+        let (encrypted, iv) = seal(&session_key, &data);
+        let phone_code = twins.wechat.phone_code("13800138000");
+        let expected = json!({"phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86"});
+        for form in [
+            json!({"encryptedData": encrypted, "iv": iv}),
+            json!({"code": phone_code}),
+        ] {
+            let response = phones
+                .handle(post_with_bearer(&token, form.to_string()))
+                .await;
+            assert_eq!(decoded(&response), (200, expected.clone()), "{form}");
+        }
+
+        let sessions = Route::new(twins.session_queries());
+        let checked = sessions
+            .handle(with_query(
+                bearer_request(Method::GET, &token),
+                &[("check", "wechat")],
+            ))
+            .await;
+        let (status, body) = decoded(&checked);
+        assert_eq!((status, &body["openid"]), (200, &json!("o1")));
+        let logout = sessions
+            .handle(bearer_request(Method::DELETE, &token))
+            .await;
+        assert_eq!(decoded(&logout), (200, json!({"logged_out": true})));
+        let after = sessions.handle(bearer_request(Method::GET, &token)).await;
+        assert_eq!(decoded(&after).1["error"], "invalid_token");
+        assert_eq!(after.headers()["www-authenticate"], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_answered_before_any_port_is_called() {
+        let twins = Twins::new();
+        let login = Route::new(twins.login());
+        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let cases = [
+            (login.handle(post("{oops")).await, 400, "invalid_request"),
+            (
+                login.handle(bearer_request(Method::GET, "x")).await,
+                405,
+                "method_not_allowed",
+            ),
+            (
+                phones.handle(post(r#"{"code":"abc"}"#)).await,
+                401,
+                "invalid_token",
+            ),
+        ];
+        for (response, status, code) in cases {
+            let (got, body) = decoded(&response);
+            assert_eq!((got, body["error"].as_str()), (status, Some(code)));
+        }
+        assert_eq!(twins.table.calls(), 0);
+    }
+}

@@ -4,8 +4,7 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::dynamodb::DynamoTable;
-use crate::adapters::wechat::WeChatClient;
+use super::{PhoneFunction, Route};
 use crate::config::Config;
 use crate::domain::user_data::parse_encrypted;
 use crate::domain::{PhoneCode, PhoneForm, PhoneNumber, WatermarkPolicy};
@@ -64,22 +63,7 @@ impl From<PhoneNumber> for PhoneBody {
     }
 }
 
-/// `POST /decrypt-phone` over any sessions/access-token store and WeChat.
-pub struct PhoneRoute<S, W> {
-    phones: PhoneNumbers<S, W>,
-}
-
-/// What the `decrypt-phone` binary runs.
-pub type PhoneFunction = PhoneRoute<DynamoTable, WeChatClient>;
-
-impl<S, W> PhoneRoute<S, W> {
-    /// The route over a phone-number use-case.
-    pub fn new(phones: PhoneNumbers<S, W>) -> Self {
-        Self { phones }
-    }
-}
-
-impl<S, W> HttpFunction for PhoneRoute<S, W>
+impl<S, W> HttpFunction for Route<PhoneNumbers<S, W>>
 where
     S: Sessions + AccessTokenStore + Clone,
     W: WeChat,
@@ -99,7 +83,7 @@ where
         // Everything checkable without I/O is checked before the store is read.
         let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
         set_kind(form.name());
-        Ok(self.phones.phone_number(&token, &form).await?.into())
+        Ok(self.usecase.phone_number(&token, &form).await?.into())
     }
 }
 

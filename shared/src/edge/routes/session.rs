@@ -5,8 +5,7 @@ use http::Method;
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
-use crate::adapters::dynamodb::DynamoTable;
-use crate::adapters::wechat::WeChatClient;
+use super::{Route, SessionFunction};
 use crate::config::Config;
 use crate::domain::Session;
 use crate::domain::clock::now_epoch_seconds;
@@ -56,22 +55,7 @@ pub enum SessionAnswer {
     },
 }
 
-/// `/session` over any sessions/access-token store and WeChat.
-pub struct SessionRoute<S, W> {
-    sessions: SessionQueries<S, W>,
-}
-
-/// What the `session` binary runs.
-pub type SessionFunction = SessionRoute<DynamoTable, WeChatClient>;
-
-impl<S, W> SessionRoute<S, W> {
-    /// The route over the session use-cases.
-    pub fn new(sessions: SessionQueries<S, W>) -> Self {
-        Self { sessions }
-    }
-}
-
-impl<S, W> HttpFunction for SessionRoute<S, W>
+impl<S, W> HttpFunction for Route<SessionQueries<S, W>>
 where
     S: Sessions + AccessTokenStore + Clone,
     W: WeChat,
@@ -94,12 +78,12 @@ where
         let token = bearer_token(request)?;
         if method == Method::DELETE {
             set_kind("logout");
-            self.sessions.logout(&token).await?;
+            self.usecase.logout(&token).await?;
             return Ok(SessionAnswer::LoggedOut { logged_out: true });
         }
         let check_wechat = wants_wechat_check(request)?;
         set_kind(if check_wechat { "check" } else { "whoami" });
-        let session = self.sessions.current(&token, check_wechat).await?;
+        let session = self.usecase.current(&token, check_wechat).await?;
         Ok(SessionAnswer::Info(session.into()))
     }
 }
@@ -125,17 +109,9 @@ fn wants_wechat_check(request: &Request) -> Result<bool, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn with_query(pairs: &[(&str, &str)]) -> Request {
-        let mut query: HashMap<String, Vec<String>> = HashMap::new();
-        for (key, value) in pairs {
-            query
-                .entry((*key).to_owned())
-                .or_default()
-                .push((*value).to_owned());
-        }
-        Request::default().with_query_string_parameters(query)
+        crate::testing::with_query(Request::default(), pairs)
     }
 
     #[test]

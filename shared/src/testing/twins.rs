@@ -1,0 +1,79 @@
+//! [`Twins`]: one in-memory world (a table and WeChat) with the use-cases wired to it, as
+//! the fast tier's tests start from.
+
+use std::time::Duration;
+
+use super::{FakeWeChat, MemoryTable};
+use crate::domain::{LoginCode, SessionToken, WatermarkPolicy};
+use crate::edge::ApiError;
+use crate::usecases::{Login, PhoneNumbers, SessionQueries};
+
+/// The appid the twins serve.
+pub const APPID: &str = "wxfasttier0000001";
+/// The session lifetime the twins' login issues.
+pub const SESSION_TTL: Duration = Duration::from_secs(7200);
+
+/// A table and WeChat in memory; every use-case built from it shares both, and the test
+/// keeps handles to script failures and look inside.
+#[derive(Clone)]
+pub struct Twins {
+    /// The table (sessions, claims, access tokens).
+    pub table: MemoryTable,
+    /// WeChat for [`APPID`].
+    pub wechat: FakeWeChat,
+}
+
+impl Default for Twins {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Twins {
+    /// An empty table and a WeChat with no users.
+    pub fn new() -> Self {
+        Self {
+            table: MemoryTable::new(),
+            wechat: FakeWeChat::new(APPID),
+        }
+    }
+
+    /// Login over the twins.
+    pub fn login(&self) -> Login<MemoryTable, FakeWeChat> {
+        Login::new(self.table.clone(), self.wechat.clone(), SESSION_TTL)
+    }
+
+    /// Phone numbers over the twins.
+    pub fn phone_numbers(
+        &self,
+        watermark: WatermarkPolicy,
+    ) -> PhoneNumbers<MemoryTable, FakeWeChat> {
+        PhoneNumbers::new(self.table.clone(), self.wechat.clone(), watermark)
+    }
+
+    /// The session queries over the twins.
+    pub fn session_queries(&self) -> SessionQueries<MemoryTable, FakeWeChat> {
+        SessionQueries::new(self.table.clone(), self.wechat.clone())
+    }
+
+    /// `openid` goes through `wx.login` and login: their bearer token and session_key.
+    ///
+    /// # Panics
+    /// If the login fails: the test scripted a failure too early.
+    pub async fn logged_in(&self, openid: &str, unionid: Option<&str>) -> (SessionToken, String) {
+        let (code, session_key) = self.wechat.login(openid, unionid);
+        let code = LoginCode::parse(&code).unwrap_or_else(|| panic!("the fake's codes parse"));
+        let logged_in = self
+            .login()
+            .login(&code)
+            .await
+            .unwrap_or_else(|err| panic!("login failed: {err}"));
+        (logged_in.token, session_key)
+    }
+}
+
+/// The contract's `(status, code)` for a use-case's error, as a client would get it.
+pub fn answer(err: impl Into<ApiError>) -> (u16, &'static str) {
+    let api = err.into();
+    (api.status().as_u16(), api.code())
+}
