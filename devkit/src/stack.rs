@@ -97,14 +97,11 @@ impl TestStack {
         let table = format!("sessions-{}", unique_suffix());
         create_sessions_table(&dynamodb, &table).await?;
         let secret = format!("sandbox-secret-{}", unique_suffix());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let sandbox = wechat_sandbox::spawn(
-            listener,
-            SandboxConfig {
-                code_ttl,
-                ..SandboxConfig::new(TEST_APPID, secret.clone())
-            },
-        )?;
+        let sandbox = wechat_sandbox::spawn_local(SandboxConfig {
+            code_ttl,
+            ..SandboxConfig::new(TEST_APPID, secret.clone())
+        })
+        .await?;
         Ok(Self {
             dynamodb_endpoint,
             dynamodb,
