@@ -64,7 +64,11 @@ mod tests {
 
     #[test]
     fn dependencies_never_go_below_info() {
-        assert!(enabled(Some("trace"), "wxlogin::usecases::login", Level::TRACE));
+        assert!(enabled(
+            Some("trace"),
+            "wxlogin::usecases::login",
+            Level::TRACE
+        ));
         assert!(enabled(Some("trace"), "decrypt_phone", Level::TRACE));
         assert!(!enabled(
             Some("trace"),

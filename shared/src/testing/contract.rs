@@ -133,31 +133,24 @@ pub async fn code_claims(store: &impl CodeClaims) {
 /// [`AccessTokenStore`]: one token per appid, replaced whole, returned expired or not.
 pub async fn access_tokens(store: &impl AccessTokenStore) {
     assert!(store.get_access_token("wxA").await.unwrap().is_none());
-    let first = CachedAccessToken {
-        token: "first".into(),
-        expires_at: 2_000,
-        fetched_at: 1_000,
-    };
-    store.put_access_token("wxA", &first).await.unwrap();
-    let read = store.get_access_token("wxA").await.unwrap().unwrap();
-    assert_eq!(
-        (read.token.as_str(), read.expires_at, read.fetched_at),
-        ("first", 2_000, 1_000),
-        "an expired token is returned too: the caller decides"
-    );
-    assert!(store.get_access_token("wxB").await.unwrap().is_none());
-
-    let second = CachedAccessToken {
-        token: "second".into(),
-        expires_at: 9_000,
-        fetched_at: 2_000,
-    };
-    store.put_access_token("wxA", &second).await.unwrap();
-    let read = store.get_access_token("wxA").await.unwrap().unwrap();
-    assert_eq!(
-        (read.token.as_str(), read.expires_at, read.fetched_at),
-        ("second", 9_000, 2_000)
-    );
+    // The first is long expired: the store returns it all the same, the caller decides.
+    for (token, expires_at, fetched_at) in [("first", 2_000, 1_000), ("second", 9_000, 2_000)] {
+        let cached = CachedAccessToken {
+            token: token.into(),
+            expires_at,
+            fetched_at,
+        };
+        store.put_access_token("wxA", &cached).await.unwrap();
+        let read = store.get_access_token("wxA").await.unwrap().unwrap();
+        assert_eq!(
+            (read.token.as_str(), read.expires_at, read.fetched_at),
+            (token, expires_at, fetched_at)
+        );
+        assert!(
+            store.get_access_token("wxB").await.unwrap().is_none(),
+            "one token per appid"
+        );
+    }
 }
 
 #[cfg(test)]
