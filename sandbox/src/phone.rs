@@ -111,6 +111,7 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
     state.phone_codes.insert(
         code.clone(),
         IssuedPhoneCode {
+            openid: request.openid,
             phone_info,
             issued: Instant::now(),
             used: false,
@@ -127,9 +128,15 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
 #[derive(Deserialize)]
 struct PhoneCodeRequest {
     code: Option<String>,
+    /// WeChat's optional check that the code was issued to this user.
+    openid: Option<String>,
 }
 
-/// `POST /wxa/business/getuserphonenumber?access_token=…` with `{"code"}`.
+/// `POST /wxa/business/getuserphonenumber?access_token=…` with `{"code", "openid"?}`.
+///
+/// With an `openid`, a code issued to another user is refused with `40029` and stays
+/// unspent, so its rightful owner can still redeem it (the errcode is our assumption:
+/// WeChat documents the check, not its answer). Without one, any holder may redeem it.
 pub(crate) async fn getuserphonenumber(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
@@ -144,9 +151,9 @@ pub(crate) async fn getuserphonenumber(
     {
         return rejection;
     }
-    let Some(code) = serde_json::from_slice::<PhoneCodeRequest>(&body)
+    let Some((code, openid)) = serde_json::from_slice::<PhoneCodeRequest>(&body)
         .ok()
-        .and_then(|r| r.code)
+        .and_then(|r| Some((r.code?, r.openid)))
     else {
         return errcode(47001, "data format error");
     };
@@ -156,6 +163,10 @@ pub(crate) async fn getuserphonenumber(
     };
     // A used or expired phone code is just invalid to WeChat.
     if issued.used || issued.issued.elapsed() > code_ttl {
+        return errcode(40029, "invalid code");
+    }
+    // Someone else's code: refused before it is spent.
+    if openid.is_some_and(|openid| openid != issued.openid) {
         return errcode(40029, "invalid code");
     }
     issued.used = true;

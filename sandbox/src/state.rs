@@ -34,6 +34,8 @@ pub struct IssuedCode {
 
 /// A phone `code` handed out by `/sandbox/phone`.
 pub struct IssuedPhoneCode {
+    /// The user it was issued to: getuserphonenumber naming another openid is refused.
+    pub openid: String,
     pub phone_info: serde_json::Value,
     pub issued: Instant,
     pub used: bool,

@@ -40,6 +40,21 @@ async fn phone_number(sandbox: &RunningSandbox, access_token: &str, code: &Value
     .await
 }
 
+/// getuserphonenumber with WeChat's optional `openid` in the body.
+async fn phone_number_for(
+    sandbox: &RunningSandbox,
+    access_token: &str,
+    code: &Value,
+    openid: &Value,
+) -> Value {
+    post(
+        sandbox,
+        &format!("/wxa/business/getuserphonenumber?access_token={access_token}"),
+        json!({ "code": code, "openid": openid }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn stable_token_is_stable_until_forced() {
     let sandbox = start(config()).await;
@@ -190,4 +205,103 @@ async fn phone_requests_for_unknown_users_are_refused() {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_phone_code_is_redeemed_only_for_its_own_user() {
+    let sandbox = start(config()).await;
+    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
+    let other = post(&sandbox, "/sandbox/login", json!({})).await;
+    assert_ne!(owner["openid"], other["openid"]);
+    let phone = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    let token = stable_token(&sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let refused = phone_number_for(&sandbox, &token, &phone["code"], &other["openid"]).await;
+    assert_eq!(
+        refused,
+        json!({ "errcode": 40029, "errmsg": "invalid code" }),
+        "another user's code"
+    );
+    assert_eq!(
+        phone_number_for(&sandbox, &token, &phone["code"], &json!("nobody")).await["errcode"],
+        40029,
+        "an openid WeChat never saw"
+    );
+    assert_eq!(
+        phone_number_for(&sandbox, &token, &phone["code"], &json!("")).await["errcode"],
+        40029,
+        "an empty openid is not the owner's"
+    );
+
+    let answer = phone_number_for(&sandbox, &token, &phone["code"], &owner["openid"]).await;
+    assert_eq!(answer["errcode"], 0, "the refusals left the code unspent");
+    assert_eq!(answer["phone_info"]["purePhoneNumber"], "13800138000");
+    assert_eq!(
+        phone_number_for(&sandbox, &token, &phone["code"], &owner["openid"]).await["errcode"],
+        40029,
+        "still single use"
+    );
+    assert_eq!(
+        get(&sandbox, "/sandbox/stats").await["calls"]["getuserphonenumber"],
+        5,
+        "refused calls count as calls"
+    );
+}
+
+#[tokio::test]
+async fn without_an_openid_any_holder_redeems_the_code() {
+    let sandbox = start(config()).await;
+    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
+    let phone = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    let token = stable_token(&sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let answer = phone_number_for(&sandbox, &token, &phone["code"], &Value::Null).await;
+    assert_eq!(answer["errcode"], 0, "null is no openid");
+    assert_eq!(answer["phone_info"]["purePhoneNumber"], "13800138000");
+    assert_eq!(
+        phone_number(&sandbox, &token, &phone["code"]).await["errcode"],
+        40029,
+        "single use"
+    );
+}
+
+#[tokio::test]
+async fn an_openid_does_not_revive_a_spent_code() {
+    let sandbox = start(config()).await;
+    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
+    let phone = post(
+        &sandbox,
+        "/sandbox/phone",
+        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    let token = stable_token(&sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(
+        phone_number(&sandbox, &token, &phone["code"]).await["errcode"],
+        0
+    );
+    assert_eq!(
+        phone_number_for(&sandbox, &token, &phone["code"], &owner["openid"]).await["errcode"],
+        40029
+    );
 }
