@@ -17,7 +17,7 @@ use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
 use wxlogin::domain::clock::now_epoch_seconds;
-use wxlogin::domain::{Session, SessionToken, WatermarkPolicy};
+use wxlogin::domain::{Session, SessionToken, UserKey, WatermarkPolicy};
 use wxlogin::edge::HttpFunction;
 use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
 use wxlogin::ports::Sessions;
@@ -224,10 +224,11 @@ impl TestStack {
     /// A token whose session (for the sandbox `user`) expired 100 s ago but is still in
     /// the table, as DynamoDB's lazy TTL leaves it.
     pub async fn expired_session(&self, user: &Value) -> anyhow::Result<SessionToken> {
-        let token = SessionToken::generate()?;
+        let openid = user["openid"].as_str().context("no openid")?;
+        let token = SessionToken::issue(&UserKey::of(openid))?;
         let now = now_epoch_seconds();
         let session = Session {
-            openid: user["openid"].as_str().context("no openid")?.to_owned(),
+            openid: openid.to_owned(),
             unionid: None,
             session_key: user["session_key"]
                 .as_str()
@@ -236,6 +237,7 @@ impl TestStack {
                 .into(),
             created_at: now - 7300,
             expires_at: now - 100,
+            issued_at_ms: (now - 7300) * 1000,
         };
         self.store().put_session(&token.hash(), &session).await?;
         Ok(token)

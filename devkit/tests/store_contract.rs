@@ -8,7 +8,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use devkit::stack::TestStack;
 use wxlogin::domain::SessionToken;
-use wxlogin::domain::clock::now_epoch_seconds;
+use wxlogin::domain::clock::now_epoch_millis;
 use wxlogin::ports::Sessions;
 use wxlogin::testing::contract;
 
@@ -16,6 +16,12 @@ use wxlogin::testing::contract;
 async fn the_table_honours_the_sessions_contract() {
     let stack = TestStack::start().await.unwrap();
     contract::sessions(&stack.store()).await;
+}
+
+#[tokio::test]
+async fn the_table_honours_the_users_contract() {
+    let stack = TestStack::start().await.unwrap();
+    contract::users(&stack.store()).await;
 }
 
 #[tokio::test]
@@ -50,31 +56,31 @@ async fn a_mangled_session_item_reads_as_absent() {
 
     let read = stack
         .store()
-        .get_session(&token.hash(), now_epoch_seconds())
+        .get_session(&token, now_epoch_millis())
         .await
         .unwrap();
     assert!(read.is_none());
 }
 
 #[tokio::test]
-async fn an_expired_session_leaves_the_table_at_logout() {
-    use std::time::Duration;
-    use wxlogin::domain::{Session, WeChatLogin};
-
+async fn a_user_item_lists_sessions_and_holds_no_ttl() {
     let stack = TestStack::start().await.unwrap();
-    let store = stack.store();
-    let now = now_epoch_seconds();
-    let token = SessionToken::generate().unwrap();
-    let login = WeChatLogin {
-        openid: "o1".into(),
-        unionid: None,
-        session_key: "tiihtNczf5v6AKRyjwEUhQ==".to_owned().into(),
-    };
-    let expired = Session::start(login, now - 7300, Duration::from_secs(7200));
-    store.put_session(&token.hash(), &expired).await.unwrap();
-    assert!(!store.delete_session(&token.hash(), now).await.unwrap());
-    assert!(
-        stack.items().await.unwrap().is_empty(),
-        "the expired item is gone too"
+    let (token, _) = stack.logged_in_user(serde_json::json!({})).await.unwrap();
+    let token = SessionToken::parse(&token).unwrap();
+    let items = stack.items().await.unwrap();
+    let user = items
+        .iter()
+        .find(|item| item["pk"].as_s().unwrap().starts_with("user#"))
+        .expect("a login writes the user");
+    assert_eq!(
+        user["pk"].as_s().unwrap(),
+        &format!("user#{}", token.user_key().as_hex())
     );
+    assert!(
+        !user.contains_key("expires_at"),
+        "users outlive their sessions"
+    );
+    let listed = user["sessions"].as_ss().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].ends_with(token.hash().as_hex()));
 }

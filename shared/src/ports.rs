@@ -1,5 +1,5 @@
-//! What the use-cases need from outside, as small traits: the sessions, the single-use
-//! claims on login codes, the shared access token, and WeChat. The DynamoDB and WeChat
+//! What the use-cases need from outside, as small traits: the sessions, the users, the
+//! single-use claims on login codes, the shared access token, and WeChat. The DynamoDB and WeChat
 //! adapters implement them in production; `testing` has an in-memory twin of each, and one
 //! contract suite per store port runs against both so they cannot drift.
 //!
@@ -9,8 +9,9 @@
 use secrecy::SecretString;
 
 use crate::domain::{
-    AccessToken, CachedAccessToken, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, Session,
-    StoreError, TokenHash, WeChatError, WeChatLogin,
+    AccessToken, BoundPhone, CachedAccessToken, FreshAccessToken, LiveSession, LoginCode,
+    PhoneCode, PhoneNumber, RecordedLogin, Session, SessionToken, StoreError, TokenHash, UserKey,
+    UserLogin, WeChatError, WeChatLogin,
 };
 
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
@@ -46,22 +47,59 @@ pub trait Sessions: Send + Sync {
         session: &Session,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The session for `token` if it is live at `now`; `None` when unknown or expired
-    /// (an unreadable item counts as absent). Reads are strongly consistent: a client
-    /// calls right after `/onlogin`.
+    /// The session behind `token` and its user, read together in one round trip
+    /// (strongly consistent: a client calls right after `/onlogin`), if the session is
+    /// live at `now_ms` by [`LiveSession::check`]. An unreadable item counts as absent.
     fn get_session(
         &self,
-        token: &TokenHash,
-        now: i64,
-    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+        token: &SessionToken,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<LiveSession>, StoreError>> + Send;
 
-    /// Deletes the session (logout); true when it was live at `now`. Deleting an absent
-    /// or expired one is no error, so a repeated logout is harmless.
+    /// Deletes the session: the token stops working at once. Deleting an absent one is
+    /// no error, so a repeated logout is harmless.
     fn delete_session(
         &self,
         token: &TokenHash,
-        now: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Users, one per openid, under the key derived from it.
+pub trait Users: Send + Sync {
+    /// Creates the user on their first login (concurrent first logins create one user,
+    /// with one `created_at`), else touches `last_login_at` and a new unionid; lists the
+    /// session `token` on the user until it expires.
+    fn record_login(
+        &self,
+        key: &UserKey,
+        login: &UserLogin,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<RecordedLogin, StoreError>> + Send;
+
+    /// Binds a verified phone number to the user, replacing any earlier one.
+    fn bind_phone(
+        &self,
+        key: &UserKey,
+        openid: &str,
+        phone: &BoundPhone,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes every session of the user issued up to `now_ms`; answers how many of the
+    /// sessions listed on the user were still live.
+    fn revoke_sessions(
+        &self,
+        key: &UserKey,
+        openid: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Takes a logged-out session off the user's list.
+    fn forget_session(
+        &self,
+        key: &UserKey,
+        token: &TokenHash,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Single-use claims on login codes, so that of any number of requests carrying one code,
@@ -114,11 +152,13 @@ pub trait WeChat: Send + Sync {
         force_refresh: bool,
     ) -> impl Future<Output = Result<FreshAccessToken, WeChatError>> + Send;
 
-    /// getuserphonenumber: the phone number behind a getPhoneNumber `code`.
+    /// getuserphonenumber: the phone number behind a getPhoneNumber `code`, which WeChat
+    /// redeems only when it was issued to `openid`.
     fn phone_number(
         &self,
         access_token: &AccessToken,
         code: &PhoneCode,
+        openid: &str,
     ) -> impl Future<Output = Result<PhoneNumber, WeChatError>> + Send;
 
     /// checksession: `Ok(())` while WeChat still holds `session_key` for `openid`;

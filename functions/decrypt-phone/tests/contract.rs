@@ -296,11 +296,7 @@ async fn tokens_that_are_missing_malformed_unknown_expired_or_revoked_are_401() 
         200
     );
     let parsed = SessionToken::parse(&token).unwrap();
-    stack
-        .store()
-        .delete_session(&parsed.hash(), now_epoch_seconds())
-        .await
-        .unwrap();
+    stack.store().delete_session(&parsed.hash()).await.unwrap();
     assert_error(
         &call(&service, post_with_bearer(&token, body)).await,
         401,

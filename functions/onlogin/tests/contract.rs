@@ -61,9 +61,10 @@ async fn a_fresh_code_yields_a_token_and_the_openid() {
     let fields: Vec<&String> = response.json.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
-        ["expires_in", "openid", "token"],
-        "no unionid, never session_key"
+        ["expires_in", "new_user", "openid", "token"],
+        "no unionid, no phone yet, never session_key"
     );
+    assert_eq!(response.json["new_user"], true, "the user's first login");
     assert_eq!(response.headers["cache-control"], "no-store");
     assert_eq!(response.headers["x-request-id"].len(), 32);
 }
@@ -120,11 +121,11 @@ async fn the_session_is_stored_under_the_token_hash_with_a_ttl() {
 
     let stored = stack
         .store()
-        .get_session(&parsed.hash(), created)
+        .get_session(&parsed, created * 1000)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.openid, user["openid"].as_str().unwrap());
+    assert_eq!(stored.session.openid, user["openid"].as_str().unwrap());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod phone;
 pub mod session;
 pub mod token;
+pub mod user;
 pub mod user_data;
 pub mod wechat_error;
 
@@ -17,5 +18,8 @@ pub use errors::{LoginError, PhoneError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
 pub use session::{Session, WeChatLogin};
 pub use token::{SessionToken, TokenHash};
+pub use user::{
+    BoundPhone, LiveSession, PhoneVerification, RecordedLogin, User, UserKey, UserLogin,
+};
 pub use user_data::{Ciphertext, DecryptError, Iv, SessionKey};
 pub use wechat_error::{Errcode, WeChatError};

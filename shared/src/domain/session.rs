@@ -37,18 +37,23 @@ pub struct Session {
     pub created_at: i64,
     /// Epoch seconds after which the session is dead, whatever the store still holds.
     pub expires_at: i64,
+    /// Epoch milliseconds of the login, ordered against the user's "log out everywhere"
+    /// (0 for sessions stored before it was recorded).
+    pub issued_at_ms: i64,
 }
 
 impl Session {
-    /// A session for `login` starting at `created_at` and lasting `ttl`.
-    pub fn start(login: WeChatLogin, created_at: i64, ttl: Duration) -> Self {
+    /// A session for `login` issued at `now_ms` (epoch milliseconds) and lasting `ttl`.
+    pub fn start(login: WeChatLogin, now_ms: i64, ttl: Duration) -> Self {
         let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let created_at = now_ms.div_euclid(1000);
         Self {
             openid: login.openid,
             unionid: login.unionid,
             session_key: login.session_key,
             created_at,
             expires_at: created_at.saturating_add(ttl_seconds),
+            issued_at_ms: now_ms,
         }
     }
 
@@ -71,6 +76,7 @@ impl std::fmt::Debug for Session {
             .field("session_key", &"[REDACTED]")
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("issued_at_ms", &self.issued_at_ms)
             .finish()
     }
 }
@@ -89,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_session_lives_its_ttl_and_not_a_second_more() {
-        let session = Session::start(login(), 1_000, Duration::from_secs(7200));
+        let session = Session::start(login(), 1_000_000, Duration::from_secs(7200));
         assert_eq!(session.expires_at, 8_200);
         assert!(session.is_live_at(8_199));
         assert!(!session.is_live_at(8_200));

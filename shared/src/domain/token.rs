@@ -1,11 +1,15 @@
-//! Session tokens: 256 bits from the OS CSPRNG, URL-safe base64, stored only as SHA-256.
+//! Session tokens: 32 bytes, URL-safe base64, stored only as SHA-256. The first 16 bytes
+//! are the user's key (so a token's session and user are read in one round trip), the
+//! last 16 come from the OS CSPRNG: 128 bits no one can guess.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-/// Random bytes in a token: 256 bits, beyond any guessing.
+use super::user::{USER_KEY_BYTES, UserKey};
+
+/// Bytes in a token: the user key, then the random part.
 const TOKEN_BYTES: usize = 32;
 
 /// A bearer token as the client holds it. `Debug` redacts it.
@@ -19,11 +23,30 @@ impl SessionToken {
     /// Length of the URL-safe, unpadded base64 text of a token.
     pub const ENCODED_LEN: usize = 43;
 
-    /// Draws a fresh token from the operating system's CSPRNG.
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    /// A fresh token for the user with `user` key, its secret half from the operating
+    /// system's CSPRNG.
+    pub fn issue(user: &UserKey) -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes)?;
+        bytes[..USER_KEY_BYTES].copy_from_slice(user.as_bytes());
+        getrandom::fill(&mut bytes[USER_KEY_BYTES..])?;
         Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
+    }
+
+    /// A token for no user at all: every byte random (tests, unknown-token probes).
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut key = [0u8; USER_KEY_BYTES];
+        getrandom::fill(&mut key)?;
+        Self::issue(&UserKey::from_bytes(key))
+    }
+
+    /// The key of the user the token was issued to (a forged token names a user but
+    /// matches no session: the store keys sessions by the whole token's hash).
+    pub fn user_key(&self) -> UserKey {
+        let mut key = [0u8; USER_KEY_BYTES];
+        if let Ok(bytes) = URL_SAFE_NO_PAD.decode(self.0.expose_secret()) {
+            key.copy_from_slice(&bytes[..USER_KEY_BYTES]);
+        }
+        UserKey::from_bytes(key)
     }
 
     /// Accepts text shaped exactly like a token we issue; `None` otherwise.
@@ -104,6 +127,18 @@ mod tests {
         assert_eq!(hash.as_hex().len(), 64);
         assert_ne!(hash.as_hex(), token.expose());
         assert_eq!(SessionToken::parse(token.expose()).unwrap().hash(), hash);
+    }
+
+    #[test]
+    fn an_issued_token_carries_its_users_key_and_128_random_bits() {
+        let user = UserKey::of("oGZUI0egBJY1zhBYw2KhdUfwVJJE");
+        let a = SessionToken::issue(&user).unwrap();
+        let b = SessionToken::issue(&user).unwrap();
+        assert_eq!(a.user_key(), user);
+        assert_eq!(SessionToken::parse(a.expose()).unwrap().user_key(), user);
+        assert_ne!(a.expose(), b.expose());
+        assert_ne!(a.hash(), b.hash());
+        assert_ne!(SessionToken::generate().unwrap().user_key(), user);
     }
 
     #[test]

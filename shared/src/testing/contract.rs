@@ -9,53 +9,64 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{CachedAccessToken, LoginCode, Session, SessionToken, WeChatLogin};
-use crate::ports::{AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, Sessions};
+use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
+use crate::domain::{
+    BoundPhone, CachedAccessToken, LoginCode, PhoneNumber, PhoneVerification, Session,
+    SessionToken, UserKey, UserLogin, WeChatLogin,
+};
+use crate::ports::{
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, Sessions, Users,
+};
 
 fn session_expiring_at(expires_at: i64) -> Session {
     let login = WeChatLogin {
-        openid: "oGZUI0egBJY1zhBYw2KhdUfwVJJE".into(),
+        openid: OPENID.into(),
         unionid: Some("ocMvos6NjeKLIBqg5Mr9QjxrP1FA".into()),
         session_key: SecretString::from("tiihtNczf5v6AKRyjwEUhQ==".to_owned()),
     };
-    Session::start(login, expires_at - 7200, Duration::from_secs(7200))
+    Session::start(login, (expires_at - 7200) * 1000, Duration::from_secs(7200))
 }
 
-/// [`Sessions`]: round trip, expiry on read, logout once, leftovers deleted.
-pub async fn sessions(store: &impl Sessions) {
+const OPENID: &str = "oGZUI0egBJY1zhBYw2KhdUfwVJJE";
+
+fn token() -> SessionToken {
+    SessionToken::issue(&UserKey::of(OPENID)).unwrap()
+}
+
+/// [`Sessions`]: round trip, expiry on read, logout; a session reads with its user.
+pub async fn sessions(store: &(impl Sessions + Users)) {
     let now = now_epoch_seconds();
-    let token = SessionToken::generate().unwrap();
+    let now_ms = now * 1000;
+    let token = token();
     assert!(
-        store
-            .get_session(&token.hash(), now)
-            .await
-            .unwrap()
-            .is_none(),
+        store.get_session(&token, now_ms).await.unwrap().is_none(),
         "an unknown token has no session"
     );
-    store
-        .put_session(&token.hash(), &session_expiring_at(now + 100))
-        .await
-        .unwrap();
+    let session = session_expiring_at(now + 100);
+    store.put_session(&token.hash(), &session).await.unwrap();
     let live = store
-        .get_session(&token.hash(), now)
+        .get_session(&token, now_ms)
         .await
         .unwrap()
         .expect("a stored session reads back");
-    assert_eq!(live.openid, "oGZUI0egBJY1zhBYw2KhdUfwVJJE");
+    assert!(live.user.is_none(), "no user item yet");
+    let read = &live.session;
+    assert_eq!(read.openid, OPENID);
     assert_eq!(
-        live.unionid.as_deref(),
+        read.unionid.as_deref(),
         Some("ocMvos6NjeKLIBqg5Mr9QjxrP1FA")
     );
-    assert_eq!(live.session_key.expose_secret(), "tiihtNczf5v6AKRyjwEUhQ==");
-    assert_eq!((live.created_at, live.expires_at), (now - 7100, now + 100));
+    assert_eq!(read.session_key.expose_secret(), "tiihtNczf5v6AKRyjwEUhQ==");
+    assert_eq!(
+        (read.created_at, read.expires_at, read.issued_at_ms),
+        (now - 7100, now + 100, (now - 7100) * 1000)
+    );
 
     // TTL deletion is lazy (never, in DynamoDB Local): the read itself must check.
     for later in [now + 100, now + 10_000] {
         assert!(
             store
-                .get_session(&token.hash(), later)
+                .get_session(&token, later * 1000)
                 .await
                 .unwrap()
                 .is_none(),
@@ -63,33 +74,205 @@ pub async fn sessions(store: &impl Sessions) {
         );
     }
 
-    assert!(store.delete_session(&token.hash(), now).await.unwrap());
-    assert!(
-        store
-            .get_session(&token.hash(), now)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        !store.delete_session(&token.hash(), now).await.unwrap(),
-        "a second logout finds nothing live"
-    );
-
-    let expired = SessionToken::generate().unwrap();
+    let login = UserLogin {
+        openid: OPENID.into(),
+        unionid: None,
+        at: now,
+        session_expires_at: now + 100,
+    };
     store
-        .put_session(&expired.hash(), &session_expiring_at(now - 1))
+        .record_login(&token.user_key(), &login, &token.hash())
         .await
         .unwrap();
-    assert!(!store.delete_session(&expired.hash(), now).await.unwrap());
+    let live = store.get_session(&token, now_ms).await.unwrap().unwrap();
+    assert_eq!(
+        live.user.map(|user| user.openid).as_deref(),
+        Some(OPENID),
+        "the user comes with the session, in the same read"
+    );
+
+    store.delete_session(&token.hash()).await.unwrap();
+    assert!(store.get_session(&token, now_ms).await.unwrap().is_none());
+    store
+        .delete_session(&token.hash())
+        .await
+        .expect("a second delete is harmless");
+}
+
+/// [`Users`]: one user per key, created once however many logins race; logins touch it;
+/// the phone binds and rebinds; revoking ends exactly the live listed sessions.
+pub async fn users(store: &(impl Sessions + Users)) {
+    let now = now_epoch_seconds();
+    let key = UserKey::of(OPENID);
+    let login = |at: i64, unionid: Option<&str>| UserLogin {
+        openid: OPENID.into(),
+        unionid: unionid.map(str::to_owned),
+        at,
+        session_expires_at: at + 7200,
+    };
+    let tokens: Vec<SessionToken> = (0..4).map(|_| token()).collect();
+
+    let first = login(now, None);
+    let hashes: Vec<_> = tokens.iter().map(SessionToken::hash).collect();
+    let racing = hashes
+        .iter()
+        .map(|hash| store.record_login(&key, &first, hash));
+    let recorded = futures_join_all(racing).await;
+    assert_eq!(
+        recorded.iter().filter(|login| login.new_user).count(),
+        1,
+        "concurrent first logins create the user once"
+    );
+    assert!(recorded.iter().all(|login| login.user.created_at == now));
+
+    let later = store
+        .record_login(&key, &login(now + 60, Some("union1")), &tokens[0].hash())
+        .await
+        .unwrap();
+    assert!(!later.new_user);
+    assert_eq!(
+        (
+            later.user.created_at,
+            later.user.last_login_at,
+            later.user.unionid.as_deref()
+        ),
+        (now, now + 60, Some("union1"))
+    );
+    let again = store
+        .record_login(&key, &login(now + 120, None), &tokens[1].hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.user.unionid.as_deref(),
+        Some("union1"),
+        "a login without a unionid never erases the known one"
+    );
+    assert!(again.user.phone.is_none());
+
+    for number in ["13800138000", "13900139000"] {
+        let phone = BoundPhone {
+            number: PhoneNumber {
+                phone_number: number.into(),
+                pure_phone_number: number.into(),
+                country_code: "86".into(),
+            },
+            verified_at: now + 200,
+            verified_by: PhoneVerification::Code,
+        };
+        store.bind_phone(&key, OPENID, &phone).await.unwrap();
+        let touched = store
+            .record_login(&key, &login(now + 300, None), &tokens[2].hash())
+            .await
+            .unwrap();
+        assert_eq!(touched.user.phone, Some(phone), "bound, then replaced");
+    }
+
+    // Sessions for revocation: two live, one expired, one logged out.
+    let listed = |offset: i64| UserLogin {
+        session_expires_at: now + offset,
+        ..login(now, None)
+    };
+    let mut live_tokens = Vec::new();
+    for (index, offset) in [(0, 7200), (1, 7200), (2, -5), (3, 7200)] {
+        let token = token();
+        let session = session_expiring_at(now + offset);
+        store.put_session(&token.hash(), &session).await.unwrap();
+        store
+            .record_login(&key, &listed(offset), &token.hash())
+            .await
+            .unwrap();
+        if index == 3 {
+            store
+                .forget_session(&key, &token.hash(), now + offset)
+                .await
+                .unwrap();
+        }
+        live_tokens.push(token);
+    }
+    let now_ms = now_epoch_millis();
     assert!(
         store
-            .get_session(&expired.hash(), now - 10)
+            .get_session(&live_tokens[0], now_ms)
             .await
             .unwrap()
-            .is_none(),
-        "the expired leftover is deleted, not only refused"
+            .is_some()
     );
+    let ended = store.revoke_sessions(&key, OPENID, now_ms).await.unwrap();
+    // The racing and touching logins above listed 7 sessions (all live), plus two live
+    // here: the expired and the forgotten ones do not count.
+    assert_eq!(ended, 9, "every live listed session, no more");
+    for token in &live_tokens {
+        assert!(
+            store
+                .get_session(token, now_ms + 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "a revoked session is refused"
+        );
+    }
+    let after = token();
+    let mut fresh = session_expiring_at(now + 7200);
+    fresh.issued_at_ms = now_ms + 1;
+    store.put_session(&after.hash(), &fresh).await.unwrap();
+    assert!(
+        store
+            .get_session(&after, now_ms + 2)
+            .await
+            .unwrap()
+            .is_some(),
+        "a session issued after the revocation lives"
+    );
+    assert_eq!(
+        store
+            .revoke_sessions(&key, OPENID, now_ms + 3)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let stranger = UserKey::of("someone-else");
+    store
+        .forget_session(&stranger, &after.hash(), now)
+        .await
+        .expect("forgetting on an unknown user is harmless");
+}
+
+/// Awaits every future, in order, concurrently.
+async fn futures_join_all<F, T, E>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    let handles: Vec<_> = futures.map(Box::pin).collect();
+    let mut results = Vec::new();
+    for outcome in join_all(handles).await {
+        results.push(outcome.unwrap());
+    }
+    results
+}
+
+/// Polls every future until all are done (a tiny `join_all`, to need no extra crate).
+async fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match std::pin::Pin::new(&mut *future).poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// [`CodeClaims`]: one live claim per code; expired claims do not block; a stale claim's
@@ -160,6 +343,11 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_sessions_contract() {
         super::sessions(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_users_contract() {
+        super::users(&MemoryTable::new()).await;
     }
 
     #[tokio::test]

@@ -41,8 +41,8 @@ struct State {
     login_codes: HashMap<String, (String, Option<String>, String, bool)>,
     /// openid → the session_key WeChat holds now.
     current_keys: HashMap<String, String>,
-    /// Phone code → (number, used).
-    phone_codes: HashMap<String, (PhoneNumber, bool)>,
+    /// Phone code → (the openid it was issued to, number, used).
+    phone_codes: HashMap<String, (String, PhoneNumber, bool)>,
     /// Access tokens issued; the last one is what a plain stable_token hands out.
     issued_tokens: Vec<String>,
     /// Issued tokens WeChat no longer accepts.
@@ -113,8 +113,8 @@ impl FakeWeChat {
         (code, key)
     }
 
-    /// What the getPhoneNumber button gives: a single-use code for `phone`.
-    pub fn phone_code(&self, phone: &str) -> String {
+    /// What the getPhoneNumber button gives `openid`: a single-use code for `phone`.
+    pub fn phone_code(&self, openid: &str, phone: &str) -> String {
         let mut state = self.state();
         let code = format!("phone{}", state.next());
         let number = PhoneNumber {
@@ -122,7 +122,9 @@ impl FakeWeChat {
             pure_phone_number: phone.to_owned(),
             country_code: "86".to_owned(),
         };
-        state.phone_codes.insert(code.clone(), (number, false));
+        state
+            .phone_codes
+            .insert(code.clone(), (openid.to_owned(), number, false));
         code
     }
 
@@ -201,12 +203,14 @@ impl WeChat for FakeWeChat {
         &self,
         access_token: &AccessToken,
         code: &PhoneCode,
+        openid: &str,
     ) -> Result<PhoneNumber, WeChatError> {
         let mut state = self.state();
         state.call(WeChatApi::PhoneNumber)?;
         state.check_token(access_token)?;
+        // Another user's code is refused, and stays redeemable by its owner.
         match state.phone_codes.get_mut(code.as_str()) {
-            Some((number, used)) if !*used => {
+            Some((owner, number, used)) if !*used && owner == openid => {
                 *used = true;
                 Ok(number.clone())
             }

@@ -1,11 +1,15 @@
 //! [`MemoryTable`]: the in-memory twin of the DynamoDB table, with an outage switch.
+//! Each port method counts as one call, as each is one round trip to DynamoDB.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::domain::{CachedAccessToken, LoginCode, Session, StoreError, TokenHash};
+use crate::domain::{
+    BoundPhone, CachedAccessToken, LiveSession, LoginCode, RecordedLogin, Session, SessionToken,
+    StoreError, TokenHash, User, UserKey, UserLogin,
+};
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, Sessions,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, Sessions, Users,
 };
 
 /// Sessions, code claims and access tokens in memory. Clones share one table, so a test
@@ -19,6 +23,7 @@ struct Tables {
     /// Code digest → (claim id, expires_at).
     claims: HashMap<String, (String, i64)>,
     access_tokens: HashMap<String, CachedAccessToken>,
+    users: HashMap<UserKey, UserRecord>,
     /// Calls that still succeed before an outage starts.
     healthy_calls_left: u32,
     /// Calls that fail with a [`StoreError`] before doing anything.
@@ -27,7 +32,33 @@ struct Tables {
     next_claim_id: u64,
 }
 
+/// A user item: the user, whether a login or phone binding has set `created_at` (a
+/// revocation alone does not), and the sessions listed on it.
+struct UserRecord {
+    user: User,
+    has_created_at: bool,
+    sessions: Vec<(i64, TokenHash)>,
+}
+
 impl Tables {
+    /// The user item under `key`, created with only `openid` if absent.
+    fn user_item(&mut self, key: &UserKey, openid: &str) -> &mut UserRecord {
+        let record = self.users.entry(*key).or_insert_with(|| UserRecord {
+            user: User {
+                openid: openid.to_owned(),
+                unionid: None,
+                created_at: 0,
+                last_login_at: 0,
+                phone: None,
+                sessions_revoked_before_ms: 0,
+            },
+            has_created_at: false,
+            sessions: Vec::new(),
+        });
+        record.user.openid = openid.to_owned();
+        record
+    }
+
     /// Counts a call; `Err` while an outage lasts.
     fn call(&mut self) -> Result<(), StoreError> {
         self.calls += 1;
@@ -78,6 +109,19 @@ impl MemoryTable {
         self.tables().claims.len()
     }
 
+    /// The user under `key`, as stored.
+    pub fn user(&self, key: &UserKey) -> Option<User> {
+        self.tables()
+            .users
+            .get(key)
+            .map(|record| record.user.clone())
+    }
+
+    /// How many users are stored.
+    pub fn user_count(&self) -> usize {
+        self.tables().users.len()
+    }
+
     /// The stored access token of `appid`, as another instance would read it.
     pub fn access_token(&self, appid: &str) -> Option<CachedAccessToken> {
         self.tables().access_tokens.get(appid).cloned()
@@ -94,25 +138,109 @@ impl Sessions for MemoryTable {
 
     async fn get_session(
         &self,
-        token: &TokenHash,
-        now: i64,
-    ) -> Result<Option<Session>, StoreError> {
+        token: &SessionToken,
+        now_ms: i64,
+    ) -> Result<Option<LiveSession>, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        Ok(tables
-            .sessions
-            .get(token)
-            .filter(|session| session.is_live_at(now))
-            .cloned())
+        let Some(session) = tables.sessions.get(&token.hash()).cloned() else {
+            return Ok(None);
+        };
+        let user = tables
+            .users
+            .get(&token.user_key())
+            .map(|record| record.user.clone());
+        Ok(LiveSession::check(session, user, now_ms))
     }
 
-    async fn delete_session(&self, token: &TokenHash, now: i64) -> Result<bool, StoreError> {
+    async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        Ok(tables
+        tables.sessions.remove(token);
+        Ok(())
+    }
+}
+
+impl Users for MemoryTable {
+    async fn record_login(
+        &self,
+        key: &UserKey,
+        login: &UserLogin,
+        token: &TokenHash,
+    ) -> Result<RecordedLogin, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let record = tables.user_item(key, &login.openid);
+        let new_user = !record.has_created_at;
+        if new_user {
+            record.user.created_at = login.at;
+            record.has_created_at = true;
+        }
+        record.user.last_login_at = login.at;
+        if login.unionid.is_some() {
+            record.user.unionid.clone_from(&login.unionid);
+        }
+        // A set, as DynamoDB's string set: the same entry twice is listed once.
+        let entry = (login.session_expires_at, token.clone());
+        if !record.sessions.contains(&entry) {
+            record.sessions.push(entry);
+        }
+        Ok(RecordedLogin {
+            user: record.user.clone(),
+            new_user,
+        })
+    }
+
+    async fn bind_phone(
+        &self,
+        key: &UserKey,
+        openid: &str,
+        phone: &BoundPhone,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let record = tables.user_item(key, openid);
+        if !record.has_created_at {
+            record.user.created_at = phone.verified_at;
+            record.has_created_at = true;
+        }
+        record.user.phone = Some(phone.clone());
+        Ok(())
+    }
+
+    async fn revoke_sessions(
+        &self,
+        key: &UserKey,
+        openid: &str,
+        now_ms: i64,
+    ) -> Result<u32, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let record = tables.user_item(key, openid);
+        record.user.sessions_revoked_before_ms = now_ms;
+        let now = now_ms.div_euclid(1000);
+        let live = record
             .sessions
-            .remove(token)
-            .is_some_and(|session| session.is_live_at(now)))
+            .drain(..)
+            .filter(|(expires_at, _)| *expires_at > now)
+            .count();
+        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    }
+
+    async fn forget_session(
+        &self,
+        key: &UserKey,
+        token: &TokenHash,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        if let Some(record) = tables.users.get_mut(key) {
+            record
+                .sessions
+                .retain(|(listed_expiry, listed)| (*listed_expiry, listed) != (expires_at, token));
+        }
+        Ok(())
     }
 }
 

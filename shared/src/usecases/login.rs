@@ -1,14 +1,15 @@
-//! Login: exchange a `wx.login` code for a session.
+//! Login: exchange a `wx.login` code for a session, and record it on the user.
 //!
-//! Order matters: claim the code (conditional write) → code2Session → write the session.
+//! Order matters: claim the code (conditional write) → code2Session → write the session
+//! and record the login on the user, both at once (a login waits on one write, not two).
 //! The claim makes a replayed or raced code fail without a second WeChat call; a WeChat
 //! answer that left the code unused gives the claim back so the user can retry with it.
 
 use std::time::Duration;
 
-use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{LoginCode, LoginError, Session, SessionToken};
-use crate::ports::{ClaimError, CodeClaims, Sessions, WeChat};
+use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
+use crate::domain::{LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin};
+use crate::ports::{ClaimError, CodeClaims, Sessions, Users, WeChat};
 
 /// A new session: the token for its owner and what the client is told about it.
 #[derive(Debug)]
@@ -19,6 +20,10 @@ pub struct LoggedIn {
     pub session: Session,
     /// How long the session lives from now.
     pub expires_in: Duration,
+    /// The user, as stored after this login.
+    pub user: User,
+    /// True on the user's first login.
+    pub new_user: bool,
 }
 
 /// The login use-case with the ports it needs, built once per instance.
@@ -28,8 +33,8 @@ pub struct Login<S, W> {
     session_ttl: Duration,
 }
 
-impl<S: CodeClaims + Sessions, W: WeChat> Login<S, W> {
-    /// Login over `store` (claims and sessions) and `wechat`, issuing sessions that live
+impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
+    /// Login over `store` (claims, sessions, users) and `wechat`, issuing sessions that live
     /// `session_ttl`.
     pub fn new(store: S, wechat: W, session_ttl: Duration) -> Self {
         Self {
@@ -64,19 +69,35 @@ impl<S: CodeClaims + Sessions, W: WeChat> Login<S, W> {
             }
         };
 
-        let token = SessionToken::generate().map_err(|err| {
+        let user_key = UserKey::of(&login.openid);
+        let token = SessionToken::issue(&user_key).map_err(|err| {
             tracing::error!(error = %err, "the OS random source failed");
             LoginError::RandomSource
         })?;
+        let hash = token.hash();
         // Read the clock again: the WeChat call may have taken seconds, and the session must
         // live the full `expires_in` the client is told.
-        let session = Session::start(login, now_epoch_seconds(), self.session_ttl);
-        // The code is spent at WeChat now; if this write fails the user must wx.login again.
-        self.store.put_session(&token.hash(), &session).await?;
+        let session = Session::start(login, now_epoch_millis(), self.session_ttl);
+        let user_login = UserLogin {
+            openid: session.openid.clone(),
+            unionid: session.unionid.clone(),
+            at: session.created_at,
+            session_expires_at: session.expires_at,
+        };
+        // The code is spent at WeChat now; if a write fails the user must wx.login again
+        // (a session written without its user is never handed out, and expires).
+        let (stored, recorded) = tokio::join!(
+            self.store.put_session(&hash, &session),
+            self.store.record_login(&user_key, &user_login, &hash),
+        );
+        stored?;
+        let recorded = recorded?;
         Ok(LoggedIn {
             token,
             session,
             expires_in: self.session_ttl,
+            user: recorded.user,
+            new_user: recorded.new_user,
         })
     }
 }
@@ -102,12 +123,12 @@ mod tests {
         assert_eq!(logged_in.expires_in, crate::testing::SESSION_TTL);
         let stored = w
             .table
-            .get_session(&logged_in.token.hash(), now_epoch_seconds())
+            .get_session(&logged_in.token, now_epoch_millis())
             .await
             .unwrap()
             .expect("the session is stored under the token's hash");
         assert_eq!(
-            secrecy::ExposeSecret::expose_secret(&stored.session_key),
+            secrecy::ExposeSecret::expose_secret(&stored.session.session_key),
             key
         );
 

@@ -12,16 +12,15 @@ pub use login::{LoggedIn, Login};
 pub use phone::PhoneNumbers;
 pub use session::SessionQueries;
 
-use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{Session, SessionToken, StoreError};
+use crate::domain::clock::now_epoch_millis;
+use crate::domain::{LiveSession, SessionToken, StoreError};
 use crate::ports::Sessions;
 
-/// The live session behind a bearer token: `Ok(None)` when unknown, logged out or expired.
+/// The live session behind a bearer token, with its user: `Ok(None)` when unknown, logged
+/// out, revoked or expired.
 async fn live_session<S: Sessions>(
     sessions: &S,
     token: &SessionToken,
-) -> Result<Option<Session>, StoreError> {
-    sessions
-        .get_session(&token.hash(), now_epoch_seconds())
-        .await
+) -> Result<Option<LiveSession>, StoreError> {
+    sessions.get_session(token, now_epoch_millis()).await
 }

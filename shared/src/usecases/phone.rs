@@ -1,4 +1,5 @@
-//! Phone number: a logged-in user's number, from either getPhoneNumber form.
+//! Phone number: a logged-in user's number, from either getPhoneNumber form, bound to
+//! the user so later logins and the authorizer know it.
 //!
 //! - legacy `{encryptedData, iv}`: decrypted here with the session's session_key (one
 //!   store read, no WeChat call);
@@ -10,10 +11,10 @@ use super::{AccessTokens, live_session};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::user_data::decrypt_user_data;
 use crate::domain::{
-    Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber, Session, SessionKey,
-    SessionToken, WatermarkPolicy, WeChatError,
+    BoundPhone, Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber,
+    PhoneVerification, Session, SessionKey, SessionToken, WatermarkPolicy, WeChatError,
 };
-use crate::ports::{AccessTokenStore, Sessions, WeChat};
+use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 
 /// The phone-number use-case with the ports it needs, built once per instance.
 pub struct PhoneNumbers<S, W> {
@@ -23,8 +24,8 @@ pub struct PhoneNumbers<S, W> {
     watermark: WatermarkPolicy,
 }
 
-impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
-    /// Phone numbers over `store` (sessions, the shared access token) and `wechat`.
+impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
+    /// Phone numbers over `store` (sessions, users, the shared access token) and `wechat`.
     pub fn new(store: S, wechat: W, watermark: WatermarkPolicy) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
@@ -34,7 +35,8 @@ impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
         }
     }
 
-    /// The phone number `form` carries, for the user whose session `token` is.
+    /// The phone number `form` carries, for the user whose session `token` is, bound to
+    /// that user (replacing any earlier number).
     pub async fn phone_number(
         &self,
         token: &SessionToken,
@@ -42,11 +44,33 @@ impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
     ) -> Result<PhoneNumber, PhoneError> {
         let session = live_session(&self.store, token)
             .await?
-            .ok_or(PhoneError::NoSession)?;
-        match form {
-            PhoneForm::Legacy { ciphertext, iv } => self.decrypt(&session, ciphertext, iv),
-            PhoneForm::Code(code) => self.redeem(code).await,
+            .ok_or(PhoneError::NoSession)?
+            .session;
+        let (number, verified_by) = match form {
+            PhoneForm::Legacy { ciphertext, iv } => (
+                self.decrypt(&session, ciphertext, iv)?,
+                PhoneVerification::Legacy,
+            ),
+            PhoneForm::Code(code) => (
+                self.redeem(code, &session.openid).await?,
+                PhoneVerification::Code,
+            ),
+        };
+        let bound = BoundPhone {
+            number,
+            verified_at: now_epoch_seconds(),
+            verified_by,
+        };
+        if let Err(err) = self
+            .store
+            .bind_phone(&token.user_key(), &session.openid, &bound)
+            .await
+        {
+            // WeChat has verified (and billed) the number: the user still gets it, and the
+            // next verification binds it.
+            tracing::error!(error = %err, "phone number verified but not bound to the user");
         }
+        Ok(bound.number)
     }
 
     fn decrypt(
@@ -67,10 +91,10 @@ impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
         PhoneNumber::from_json(&data).ok_or(PhoneError::NotPhoneData)
     }
 
-    async fn redeem(&self, code: &PhoneCode) -> Result<PhoneNumber, PhoneError> {
+    async fn redeem(&self, code: &PhoneCode, openid: &str) -> Result<PhoneNumber, PhoneError> {
         self.access_tokens
             .with_token(&self.wechat, |token| async move {
-                self.wechat.phone_number(&token, code).await
+                self.wechat.phone_number(&token, code, openid).await
             })
             .await
             .map_err(|err| {
@@ -130,7 +154,7 @@ mod tests {
     impl World {
         /// Redeems a fresh phone code for `phone` as the logged-in user.
         async fn redeem(&self, phone: &str) -> Result<PhoneNumber, PhoneError> {
-            let phone_code = self.wechat.phone_code(phone);
+            let phone_code = self.wechat.phone_code("o1", phone);
             self.phones
                 .phone_number(&self.token, &code(&phone_code))
                 .await
@@ -248,8 +272,8 @@ mod tests {
     #[tokio::test]
     async fn a_phone_code_is_redeemed_once_with_one_shared_access_token() {
         let w = world().await;
-        let first = w.wechat.phone_code("13800138000");
-        let second = w.wechat.phone_code("13900139000");
+        let first = w.wechat.phone_code("o1", "13800138000");
+        let second = w.wechat.phone_code("o1", "13900139000");
         let phone = w
             .phones
             .phone_number(&w.token, &code(&first))

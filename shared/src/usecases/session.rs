@@ -1,10 +1,10 @@
-//! Session queries: who a bearer token belongs to (optionally checked with WeChat), and
-//! logout.
+//! Session queries: who a bearer token belongs to (optionally checked with WeChat),
+//! logout, and logout everywhere.
 
 use super::{AccessTokens, live_session};
-use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{Errcode, Session, SessionError, SessionToken, WeChatError};
-use crate::ports::{AccessTokenStore, Sessions, WeChat};
+use crate::domain::clock::now_epoch_millis;
+use crate::domain::{Errcode, LiveSession, Session, SessionError, SessionToken, WeChatError};
+use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 
 /// The session use-cases with the ports they need, built once per instance.
 pub struct SessionQueries<S, W> {
@@ -13,8 +13,9 @@ pub struct SessionQueries<S, W> {
     access_tokens: AccessTokens<S>,
 }
 
-impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> SessionQueries<S, W> {
-    /// Session queries over `store` (sessions, the shared access token) and `wechat`.
+impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S, W> {
+    /// Session queries over `store` (sessions, users, the shared access token) and
+    /// `wechat`.
     pub fn new(store: S, wechat: W) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
@@ -31,28 +32,47 @@ impl<S: Sessions + AccessTokenStore + Clone, W: WeChat> SessionQueries<S, W> {
         &self,
         token: &SessionToken,
         check_wechat: bool,
-    ) -> Result<Session, SessionError> {
-        let session = live_session(&self.store, token)
+    ) -> Result<LiveSession, SessionError> {
+        let live = live_session(&self.store, token)
             .await?
             .ok_or(SessionError::NoSession)?;
         if check_wechat {
-            self.check_with_wechat(&session).await?;
+            self.check_with_wechat(&live.session).await?;
         }
-        Ok(session)
+        Ok(live)
     }
 
     /// Ends the session: the token stops working on every route at once. A token that
     /// was not live is [`SessionError::NoSession`] (its leftover item is deleted anyway).
     pub async fn logout(&self, token: &SessionToken) -> Result<(), SessionError> {
-        let was_live = self
+        let live = live_session(&self.store, token).await?;
+        let hash = token.hash();
+        self.store.delete_session(&hash).await?;
+        let live = live.ok_or(SessionError::NoSession)?;
+        let forgotten = self
             .store
-            .delete_session(&token.hash(), now_epoch_seconds())
-            .await?;
-        if was_live {
-            Ok(())
-        } else {
-            Err(SessionError::NoSession)
+            .forget_session(&token.user_key(), &hash, live.session.expires_at)
+            .await;
+        if let Err(err) = forgotten {
+            // Only the count of a later "log out everywhere" is off: the token is dead.
+            tracing::warn!(error = %err, "logged-out session left on the user's list");
         }
+        Ok(())
+    }
+
+    /// Ends every live session of the caller's user at once, this one included: each
+    /// token is refused by every route and the authorizer from now on. Answers how many
+    /// sessions were ended.
+    pub async fn logout_everywhere(&self, token: &SessionToken) -> Result<u32, SessionError> {
+        let live = live_session(&self.store, token)
+            .await?
+            .ok_or(SessionError::NoSession)?;
+        let ended = self
+            .store
+            .revoke_sessions(&token.user_key(), &live.session.openid, now_epoch_millis())
+            .await?;
+        // The caller's own session counts even when it predates the user's session list.
+        Ok(ended.max(1))
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {
@@ -85,12 +105,20 @@ mod tests {
     async fn the_session_says_who_without_asking_wechat() {
         let w = Twins::new();
         let (token, _) = w.logged_in("o1", Some("u1")).await;
-        let session = w.session_queries().current(&token, false).await.unwrap();
+        let session = w
+            .session_queries()
+            .current(&token, false)
+            .await
+            .unwrap()
+            .session;
         assert_eq!(
             (session.openid.as_str(), session.unionid.as_deref()),
             ("o1", Some("u1"))
         );
-        assert!(session.expires_in(now_epoch_seconds()) > Duration::from_secs(7100));
+        assert!(
+            session.expires_in(crate::domain::clock::now_epoch_seconds())
+                > Duration::from_secs(7100)
+        );
         assert_eq!(w.wechat.calls(WeChatApi::CheckSession), 0);
     }
 

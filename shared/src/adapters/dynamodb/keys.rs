@@ -2,7 +2,7 @@
 //! The template's IAM policies fence each function to the prefixes it needs with
 //! `dynamodb:LeadingKeys`; a test below keeps those fences and these prefixes in step.
 
-use crate::domain::TokenHash;
+use crate::domain::{TokenHash, UserKey};
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
@@ -15,6 +15,8 @@ pub const SESSION: &str = "session#";
 pub const CODE_CLAIM: &str = "code#";
 /// `access_token#<appid>`: the access token every instance shares.
 pub const ACCESS_TOKEN: &str = "access_token#";
+/// `user#<user key>`: a user, under the key derived from their openid.
+pub const USER: &str = "user#";
 
 /// The key of the session for a token.
 pub fn session(token: &TokenHash) -> String {
@@ -24,6 +26,11 @@ pub fn session(token: &TokenHash) -> String {
 /// The key of the claim on a code, by the code's SHA-256 hex.
 pub fn code_claim(code_digest: &str) -> String {
     format!("{CODE_CLAIM}{code_digest}")
+}
+
+/// The key of a user.
+pub fn user(key: &UserKey) -> String {
+    format!("{USER}{}", key.as_hex())
 }
 
 /// The key of the shared access token of `appid`.
@@ -76,10 +83,16 @@ mod tests {
                 "dynamodb:DeleteItem",
                 fence(&[CODE_CLAIM]),
             ),
+            ("OnLoginFunction", "dynamodb:UpdateItem", fence(&[USER])),
+            (
+                "DecryptPhoneFunction",
+                "dynamodb:BatchGetItem",
+                fence(&[SESSION, USER]),
+            ),
             (
                 "DecryptPhoneFunction",
                 "dynamodb:GetItem",
-                fence(&[SESSION, ACCESS_TOKEN]),
+                fence(&[ACCESS_TOKEN]),
             ),
             (
                 "DecryptPhoneFunction",
@@ -87,9 +100,19 @@ mod tests {
                 fence(&[ACCESS_TOKEN]),
             ),
             (
+                "DecryptPhoneFunction",
+                "dynamodb:UpdateItem",
+                fence(&[USER]),
+            ),
+            (
+                "SessionFunction",
+                "dynamodb:BatchGetItem",
+                fence(&[SESSION, USER]),
+            ),
+            (
                 "SessionFunction",
                 "dynamodb:GetItem",
-                fence(&[SESSION, ACCESS_TOKEN]),
+                fence(&[ACCESS_TOKEN]),
             ),
             ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
             (
@@ -97,6 +120,7 @@ mod tests {
                 "dynamodb:PutItem",
                 fence(&[ACCESS_TOKEN]),
             ),
+            ("SessionFunction", "dynamodb:UpdateItem", fence(&[USER])),
         ]
         .map(|(resource, action, prefixes)| (resource.to_owned(), action.to_owned(), prefixes));
         assert_eq!(template_fences(), expected);

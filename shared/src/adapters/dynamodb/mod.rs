@@ -8,6 +8,7 @@ mod client;
 mod code_claims;
 pub mod keys;
 mod sessions;
+mod users;
 
 pub use client::{connect, tuned_config_loader};
 
@@ -18,7 +19,7 @@ use self::attributes::Item;
 use crate::domain::StoreError;
 
 /// The wxlogin table: implements [`Sessions`](crate::ports::Sessions),
-/// [`CodeClaims`](crate::ports::CodeClaims) and
+/// [`Users`](crate::ports::Users), [`CodeClaims`](crate::ports::CodeClaims) and
 /// [`AccessTokenStore`](crate::ports::AccessTokenStore). Cheap to clone (the SDK client is
 /// shared).
 #[derive(Clone, Debug)]

@@ -1,14 +1,22 @@
-//! `session#<sha256(token)>` items: openid, unionid?, session_key, created_at, expires_at.
+//! `session#<sha256(token)>` items: openid, unionid?, session_key, created_at, expires_at,
+//! issued_at_ms. A session is read together with its user (`user#<key>`, the key carried
+//! by the token) in one BatchGetItem.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::DynamoTable;
 use super::attributes::{Item, n, number_attr, s, string_attr};
 use super::keys::{self, EXPIRES_AT, PK};
-use crate::domain::{Session, StoreError, TokenHash};
+use super::users::parse_user;
+use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash};
 use crate::ports::Sessions;
 use crate::telemetry::timings::{Upstream, timed};
+
+/// BatchGetItem may leave keys unprocessed when throttled: ask again this many times.
+const BATCH_ATTEMPTS: usize = 3;
 
 impl Sessions for DynamoTable {
     /// One PutItem, so the session exists whole or not at all.
@@ -21,6 +29,7 @@ impl Sessions for DynamoTable {
             .item("openid", s(&session.openid))
             .item("session_key", s(session.session_key.expose_secret()))
             .item("created_at", n(session.created_at))
+            .item("issued_at_ms", n(session.issued_at_ms))
             .item(EXPIRES_AT, n(session.expires_at));
         if let Some(unionid) = &session.unionid {
             request = request.item("unionid", s(unionid));
@@ -31,33 +40,77 @@ impl Sessions for DynamoTable {
 
     async fn get_session(
         &self,
-        token: &TokenHash,
-        now: i64,
-    ) -> Result<Option<Session>, StoreError> {
-        let item = timed(Upstream::Store, self.get_item(keys::session(token))).await?;
-        let Some(item) = item else {
+        token: &SessionToken,
+        now_ms: i64,
+    ) -> Result<Option<LiveSession>, StoreError> {
+        let session_key = keys::session(&token.hash());
+        let user_key = keys::user(&token.user_key());
+        let mut items = timed(
+            Upstream::Store,
+            self.get_items(&[session_key.clone(), user_key.clone()]),
+        )
+        .await?;
+        let Some(item) = items.remove(&session_key) else {
             return Ok(None);
         };
-        let session = parse_session(&item);
-        if session.is_none() {
+        let Some(session) = parse_session(&item) else {
             tracing::warn!("session item with missing or mistyped attributes treated as absent");
-        }
-        Ok(session.filter(|session| session.is_live_at(now)))
+            return Ok(None);
+        };
+        let user = items.remove(&user_key).and_then(|item| parse_user(&item));
+        Ok(LiveSession::check(session, user, now_ms))
     }
 
-    async fn delete_session(&self, token: &TokenHash, now: i64) -> Result<bool, StoreError> {
+    async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
         let request = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(PK, s(&keys::session(token)))
-            .return_values(ReturnValue::AllOld);
-        let output = timed(Upstream::Store, request.send()).await?;
-        Ok(output
-            .attributes
-            .as_ref()
-            .and_then(parse_session)
-            .is_some_and(|session| session.is_live_at(now)))
+            .key(PK, s(&keys::session(token)));
+        timed(Upstream::Store, request.send()).await?;
+        Ok(())
+    }
+}
+
+impl DynamoTable {
+    /// Reads up to 100 items by key in one BatchGetItem, strongly consistent, keyed by
+    /// their `pk`; absent items are simply missing from the map.
+    async fn get_items(&self, pks: &[String]) -> Result<HashMap<String, Item>, StoreError> {
+        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+        for pk in pks {
+            wanted = wanted.keys(HashMap::from([(PK.to_owned(), s(pk))]));
+        }
+        let mut wanted = wanted
+            .build()
+            .map_err(|err| StoreError::new(err.to_string()))?;
+        let mut found = HashMap::new();
+        for _ in 0..BATCH_ATTEMPTS {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, wanted)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if let Some(pk) = string_attr(&item, PK) {
+                    found.insert(pk, item);
+                }
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+            {
+                Some(left) if !left.keys.is_empty() => wanted = left,
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::new(
+            "BatchGetItem left keys unprocessed after retries (throttled)",
+        ))
     }
 }
 
@@ -68,5 +121,7 @@ fn parse_session(item: &Item) -> Option<Session> {
         session_key: SecretString::from(string_attr(item, "session_key")?),
         created_at: number_attr(item, "created_at")?,
         expires_at: number_attr(item, EXPIRES_AT)?,
+        // Sessions stored before it was recorded: older than any revocation.
+        issued_at_ms: number_attr(item, "issued_at_ms").unwrap_or(0),
     })
 }

@@ -35,8 +35,13 @@ impl WeChat for WeChatClient {
         &self,
         access_token: &AccessToken,
         code: &PhoneCode,
+        openid: &str,
     ) -> Result<PhoneNumber, WeChatError> {
-        timed(Upstream::WeChat, self.redeem_phone_code(access_token, code)).await
+        timed(
+            Upstream::WeChat,
+            self.redeem_phone_code(access_token, code, openid),
+        )
+        .await
     }
 
     async fn check_session(

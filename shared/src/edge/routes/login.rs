@@ -4,11 +4,11 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use super::{LoginFunction, Route};
+use super::{LoginFunction, PhoneBody, Route};
 use crate::config::Config;
 use crate::domain::LoginCode;
 use crate::edge::{ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters};
-use crate::ports::{CodeClaims, Sessions, WeChat};
+use crate::ports::{CodeClaims, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{LoggedIn, Login};
 
@@ -19,7 +19,9 @@ struct LoginRequest {
     code: String,
 }
 
-/// The 200 body: the token for its owner, and who they are.
+/// The 200 body: the token for its owner, who they are, whether this was their first
+/// login, and the phone number they already verified (the client asks for one only when
+/// it is absent: WeChat bills every verification).
 #[derive(Serialize)]
 pub struct LoginBody {
     token: String,
@@ -27,6 +29,9 @@ pub struct LoginBody {
     openid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     unionid: Option<String>,
+    new_user: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<PhoneBody>,
 }
 
 impl From<LoggedIn> for LoginBody {
@@ -35,12 +40,17 @@ impl From<LoggedIn> for LoginBody {
             token: logged_in.token.expose().to_owned(),
             expires_in: logged_in.expires_in.as_secs(),
             openid: logged_in.session.openid,
-            unionid: logged_in.session.unionid,
+            unionid: logged_in.user.unionid.or(logged_in.session.unionid),
+            new_user: logged_in.new_user,
+            phone: logged_in
+                .user
+                .phone
+                .map(|bound| PhoneBody::from(bound.number)),
         }
     }
 }
 
-impl<S: CodeClaims + Sessions, W: WeChat> HttpFunction for Route<Login<S, W>> {
+impl<S: CodeClaims + Sessions + Users, W: WeChat> HttpFunction for Route<Login<S, W>> {
     type Success = LoginBody;
 
     const NAME: &'static str = "onlogin";

@@ -65,7 +65,7 @@ mod tests {
         let token = body["token"].as_str().unwrap().to_owned();
         assert_eq!(
             body,
-            json!({"token": token, "expires_in": 7200, "openid": "o1", "unionid": "u1"})
+            json!({"token": token, "expires_in": 7200, "openid": "o1", "unionid": "u1", "new_user": true})
         );
 
         let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
@@ -74,7 +74,7 @@ mod tests {
             "watermark": {"appid": crate::testing::APPID, "timestamp": 1}
         });
         let (encrypted, iv) = seal(&session_key, &data);
-        let phone_code = twins.wechat.phone_code("13800138000");
+        let phone_code = twins.wechat.phone_code("o1", "13800138000");
         let expected = json!({"phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86"});
         for form in [
             json!({"encryptedData": encrypted, "iv": iv}),
@@ -95,6 +95,10 @@ mod tests {
             .await;
         let (status, body) = decoded(&checked);
         assert_eq!((status, &body["openid"]), (200, &json!("o1")));
+        assert_eq!(
+            body["phone"], expected,
+            "the verified number is the user's now"
+        );
         let logout = sessions
             .handle(bearer_request(Method::DELETE, &token))
             .await;

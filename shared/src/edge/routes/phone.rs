@@ -11,7 +11,7 @@ use crate::domain::{PhoneCode, PhoneForm, PhoneNumber, WatermarkPolicy};
 use crate::edge::{
     ApiError, FromConfig, HttpFunction, InitError, bearer_token, json_body, production_adapters,
 };
-use crate::ports::{AccessTokenStore, Sessions, WeChat};
+use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::telemetry::timings::set_kind;
 use crate::usecases::PhoneNumbers;
@@ -44,7 +44,8 @@ impl PhoneRequest {
     }
 }
 
-/// The 200 body: these three fields and nothing else.
+/// A phone number on the wire: the 200 body of `/decrypt-phone`, and `phone` in the
+/// login and session bodies. These three fields and nothing else.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneBody {
@@ -65,7 +66,7 @@ impl From<PhoneNumber> for PhoneBody {
 
 impl<S, W> HttpFunction for Route<PhoneNumbers<S, W>>
 where
-    S: Sessions + AccessTokenStore + Clone,
+    S: Sessions + Users + AccessTokenStore + Clone,
     W: WeChat,
 {
     type Success = PhoneBody;

@@ -5,23 +5,24 @@ use http::Method;
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
-use super::{Route, SessionFunction};
+use super::{PhoneBody, Route, SessionFunction};
 use crate::config::Config;
-use crate::domain::Session;
+use crate::domain::LiveSession;
 use crate::domain::clock::now_epoch_seconds;
 use crate::edge::{
     ApiError, FromConfig, HttpFunction, InitError, bearer_token, production_adapters,
 };
-use crate::ports::{AccessTokenStore, Sessions, WeChat};
+use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::telemetry::timings::set_kind;
 use crate::usecases::SessionQueries;
 
 const ALLOWED_METHODS: &str = "GET, DELETE";
 const CHECK_HINT: &str = "the only check is ?check=wechat";
+const ALL_HINT: &str = "DELETE /session?all=true logs out everywhere; all takes no other value";
 
 /// `GET /session`'s 200 body: who the token belongs to, never the session_key.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Serialize)]
 pub struct SessionInfo {
     /// The user's openid.
     pub openid: String,
@@ -30,34 +31,43 @@ pub struct SessionInfo {
     pub unionid: Option<String>,
     /// Seconds until the session expires.
     pub expires_in: u64,
+    /// The phone number the user verified, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneBody>,
 }
 
-impl From<Session> for SessionInfo {
-    fn from(session: Session) -> Self {
+impl From<LiveSession> for SessionInfo {
+    fn from(live: LiveSession) -> Self {
+        let phone = live.phone().cloned().map(PhoneBody::from);
+        let (session, user) = (live.session, live.user);
         Self {
             expires_in: session.expires_in(now_epoch_seconds()).as_secs(),
             openid: session.openid,
-            unionid: session.unionid,
+            unionid: user.and_then(|user| user.unionid).or(session.unionid),
+            phone,
         }
     }
 }
 
 /// The 200 body of either method.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Serialize)]
 #[serde(untagged)]
 pub enum SessionAnswer {
     /// `GET`: the session.
     Info(SessionInfo),
-    /// `DELETE`: `{"logged_out": true}`.
+    /// `DELETE`: `{"logged_out": true}`; with `?all=true`, also how many sessions ended.
     LoggedOut {
         /// Always true: the token no longer works.
         logged_out: bool,
+        /// `?all=true`: the sessions ended, this one included.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sessions: Option<u32>,
     },
 }
 
 impl<S, W> HttpFunction for Route<SessionQueries<S, W>>
 where
-    S: Sessions + AccessTokenStore + Clone,
+    S: Sessions + Users + AccessTokenStore + Clone,
     W: WeChat,
 {
     type Success = SessionAnswer;
@@ -77,9 +87,18 @@ where
         // The token first, as on every route: no query parameter is looked at before it.
         let token = bearer_token(request)?;
         if method == Method::DELETE {
-            set_kind("logout");
-            self.usecase.logout(&token).await?;
-            return Ok(SessionAnswer::LoggedOut { logged_out: true });
+            let sessions = if wants_everywhere(request)? {
+                set_kind("logout_all");
+                Some(self.usecase.logout_everywhere(&token).await?)
+            } else {
+                set_kind("logout");
+                self.usecase.logout(&token).await?;
+                None
+            };
+            return Ok(SessionAnswer::LoggedOut {
+                logged_out: true,
+                sessions,
+            });
         }
         let check_wechat = wants_wechat_check(request)?;
         set_kind(if check_wechat { "check" } else { "whoami" });
@@ -98,12 +117,23 @@ impl FromConfig for SessionFunction {
 /// `?check=wechat` → true; no `check` → false; anything else is a 400, so a typo does not
 /// silently skip the check the caller asked for.
 fn wants_wechat_check(request: &Request) -> Result<bool, ApiError> {
+    flag(request, "check", "wechat", CHECK_HINT)
+}
+
+/// `DELETE ?all=true` → true; no `all` → false; anything else is a 400, so a typo never
+/// logs out only here when everywhere was asked for.
+fn wants_everywhere(request: &Request) -> Result<bool, ApiError> {
+    flag(request, "all", "true", ALL_HINT)
+}
+
+/// A query parameter that is either absent or exactly once `on`.
+fn flag(request: &Request, name: &str, on: &str, hint: &'static str) -> Result<bool, ApiError> {
     let parameters = request.query_string_parameters_ref();
-    let values = parameters.map(|p| p.all("check").unwrap_or_default());
+    let values = parameters.map(|p| p.all(name).unwrap_or_default());
     match values.as_deref() {
         None | Some([]) => Ok(false),
-        Some(["wechat"]) => Ok(true),
-        Some(_) => Err(ApiError::InvalidRequest(CHECK_HINT)),
+        Some([value]) if *value == on => Ok(true),
+        Some(_) => Err(ApiError::InvalidRequest(hint)),
     }
 }
 #[cfg(test)]
@@ -145,14 +175,27 @@ mod tests {
             openid: "o1".into(),
             unionid: None,
             expires_in: 5,
+            phone: None,
         });
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
             serde_json::json!({"openid": "o1", "expires_in": 5})
         );
         assert_eq!(
-            serde_json::to_value(SessionAnswer::LoggedOut { logged_out: true }).unwrap(),
+            serde_json::to_value(SessionAnswer::LoggedOut {
+                logged_out: true,
+                sessions: None
+            })
+            .unwrap(),
             serde_json::json!({"logged_out": true})
+        );
+        assert_eq!(
+            serde_json::to_value(SessionAnswer::LoggedOut {
+                logged_out: true,
+                sessions: Some(3)
+            })
+            .unwrap(),
+            serde_json::json!({"logged_out": true, "sessions": 3})
         );
     }
 }

@@ -1,0 +1,157 @@
+//! A user: one per openid, created at their first login, holding the phone number they
+//! verified and when their sessions were last revoked all at once.
+
+use sha2::{Digest, Sha256};
+
+use super::{PhoneNumber, Session};
+
+/// Bytes of a [`UserKey`]: 128 bits, far beyond any collision between users.
+pub const USER_KEY_BYTES: usize = 16;
+
+/// The key a user is stored under, derived from their openid. Every session token carries
+/// it (see [`SessionToken::issue`](super::SessionToken::issue)), so the session and its
+/// user can be read together in one round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey([u8; USER_KEY_BYTES]);
+
+impl UserKey {
+    /// The key of the user with `openid`.
+    pub fn of(openid: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"wxlogin user\0")
+            .chain_update(openid.as_bytes())
+            .finalize();
+        let mut key = [0u8; USER_KEY_BYTES];
+        key.copy_from_slice(&digest[..USER_KEY_BYTES]);
+        Self(key)
+    }
+
+    /// The key as it appears at the front of a token.
+    pub(crate) fn from_bytes(bytes: [u8; USER_KEY_BYTES]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; USER_KEY_BYTES] {
+        &self.0
+    }
+
+    /// Lower-case hex, as the store keys it.
+    pub fn as_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// Which getPhoneNumber form verified a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneVerification {
+    /// `encryptedData` + `iv`, decrypted with the session_key.
+    Legacy,
+    /// A `code` redeemed at WeChat.
+    Code,
+}
+
+impl PhoneVerification {
+    /// Its stored and logged name: `legacy` or `code`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Legacy => "legacy",
+            Self::Code => "code",
+        }
+    }
+
+    /// The form a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "legacy" => Some(Self::Legacy),
+            "code" => Some(Self::Code),
+            _ => None,
+        }
+    }
+}
+
+/// A phone number bound to a user: verified, when, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundPhone {
+    /// The number.
+    pub number: PhoneNumber,
+    /// Epoch seconds of the verification.
+    pub verified_at: i64,
+    /// The form that verified it.
+    pub verified_by: PhoneVerification,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user's openid.
+    pub openid: String,
+    /// The unionid, once WeChat has sent one.
+    pub unionid: Option<String>,
+    /// Epoch seconds of the first login.
+    pub created_at: i64,
+    /// Epoch seconds of the latest login.
+    pub last_login_at: i64,
+    /// The verified phone number, if any.
+    pub phone: Option<BoundPhone>,
+    /// Epoch milliseconds before which every session of the user is refused (their
+    /// last "log out everywhere"); 0 when never.
+    pub sessions_revoked_before_ms: i64,
+}
+
+/// What every login records on the user: created if new, else touched.
+#[derive(Debug, Clone)]
+pub struct UserLogin {
+    /// The user's openid.
+    pub openid: String,
+    /// The unionid WeChat sent with this login, if any (never erases a known one).
+    pub unionid: Option<String>,
+    /// Epoch seconds of the login.
+    pub at: i64,
+    /// The new session, listed on the user so "log out everywhere" can count it.
+    pub session_expires_at: i64,
+}
+
+/// The user after a login, and whether it was their first.
+#[derive(Debug, Clone)]
+pub struct RecordedLogin {
+    /// The user as stored now.
+    pub user: User,
+    /// True on the user's first login.
+    pub new_user: bool,
+}
+
+/// A live session and its user, read together.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// The session.
+    pub session: Session,
+    /// Its user; `None` for sessions from before users were stored.
+    pub user: Option<User>,
+}
+
+impl LiveSession {
+    /// The session and user as read, if the session is live at `now_ms`: not expired and
+    /// not revoked by a "log out everywhere" after it was issued. A user item that is not
+    /// the session's own (it cannot be: the key is the openid's) is ignored.
+    pub fn check(session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
+        if !session.is_live_at(now_ms.div_euclid(1000)) {
+            return None;
+        }
+        let user = user.filter(|user| user.openid == session.openid);
+        if let Some(user) = &user
+            && session.issued_at_ms <= user.sessions_revoked_before_ms
+        {
+            return None;
+        }
+        Some(Self { session, user })
+    }
+
+    /// The user's phone number, if they bound one.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        self.user
+            .as_ref()
+            .and_then(|user| user.phone.as_ref())
+            .map(|phone| &phone.number)
+    }
+}
