@@ -67,13 +67,7 @@ impl Config {
         let wechat_api_base = parse_api_base(
             get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned()),
         )?;
-        let sessions_table = required("SESSIONS_TABLE")?;
-        if !is_valid_table_name(&sessions_table) {
-            return Err(ConfigError::Invalid {
-                name: "SESSIONS_TABLE",
-                reason: "a DynamoDB table name is 3-255 characters of [A-Za-z0-9_.-]",
-            });
-        }
+        let sessions_table = sessions_table(&lookup)?;
         let session_ttl = match get("SESSION_TTL_SECONDS") {
             None => DEFAULT_SESSION_TTL_SECONDS,
             Some(raw) => match raw.trim().parse::<u64>() {
@@ -109,6 +103,25 @@ impl Config {
             watermark_max_age,
         })
     }
+}
+
+/// The table alone (`SESSIONS_TABLE`), for the authorizer: it never talks to WeChat, so
+/// it is given no appid and no AppSecret.
+pub fn sessions_table_from_env() -> Result<String, ConfigError> {
+    sessions_table(&|name: &str| std::env::var(name).ok())
+}
+
+fn sessions_table(lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let table = lookup("SESSIONS_TABLE")
+        .filter(|value| !value.trim().is_empty())
+        .ok_or(ConfigError::Missing("SESSIONS_TABLE"))?;
+    if !is_valid_table_name(&table) {
+        return Err(ConfigError::Invalid {
+            name: "SESSIONS_TABLE",
+            reason: "a DynamoDB table name is 3-255 characters of [A-Za-z0-9_.-]",
+        });
+    }
+    Ok(table)
 }
 
 fn parse_api_base(raw: String) -> Result<String, ConfigError> {

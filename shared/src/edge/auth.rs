@@ -16,13 +16,18 @@ pub fn bearer_token(request: &Request) -> Result<SessionToken, ApiError> {
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(ApiError::InvalidToken);
     };
-    let text = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
-    let (scheme, token) = text.split_once(' ').ok_or(ApiError::InvalidToken)?;
-    // RFC 7235: the scheme is case-insensitive.
+    let text = value.to_str().map_err(|_| ApiError::InvalidToken)?;
+    parse_bearer(text).ok_or(ApiError::InvalidToken)
+}
+
+/// The session token in one `Authorization` value: `Bearer <token>`, the scheme in any
+/// case (RFC 7235), the token exactly as we issue them; `None` for anything else.
+pub fn parse_bearer(value: &str) -> Option<SessionToken> {
+    let (scheme, token) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::InvalidToken);
+        return None;
     }
-    SessionToken::parse(token.trim_start()).ok_or(ApiError::InvalidToken)
+    SessionToken::parse(token.trim_start())
 }
 
 #[cfg(test)]

@@ -10,7 +10,13 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
 /// Crates whose events follow the requested level in full.
-const OWN_CRATES: &[&str] = &["wxlogin", "onlogin", "decrypt_phone", "session"];
+const OWN_CRATES: &[&str] = &[
+    "wxlogin",
+    "onlogin",
+    "decrypt_phone",
+    "session",
+    "authorizer",
+];
 
 /// Installs the global subscriber.
 pub fn init() {

@@ -26,6 +26,8 @@ pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 pub const UPSTREAM_LATENCY: &str = "UpstreamLatency";
 /// Non-zero errcodes and transport failures per WeChat call (`Api`, `Errcode`).
 pub const WECHAT_ERRORS: &str = "WeChatErrors";
+/// Authorizer decisions by `Outcome`: `allow`, `deny`, `error` (the store failed).
+pub const AUTHORIZATIONS: &str = "Authorizations";
 /// Instances started (`Function`): one per cold start, sent with its first request.
 pub const COLD_STARTS: &str = "ColdStarts";
 /// `Upstream` value for WeChat.
@@ -48,7 +50,7 @@ pub fn init(function: &'static str) {
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     match Builder::new().cloudwatch_namespace(namespace).init() {
         Ok(collector) => {
-            for outcomes in [LOGINS, PHONE_DECRYPTS, SESSION_REQUESTS] {
+            for outcomes in [LOGINS, PHONE_DECRYPTS, SESSION_REQUESTS, AUTHORIZATIONS] {
                 describe_counter!(outcomes, Unit::Count, "requests by outcome");
             }
             describe_counter!(
@@ -117,4 +119,17 @@ pub fn record_request(request: &RequestMetrics) {
 /// `unreachable`, `transport`, `bad_response`.
 pub fn record_wechat_error(api: &'static str, errcode: String) {
     counter!(WECHAT_ERRORS, "Api" => api, "Errcode" => errcode).increment(1);
+}
+
+/// Counts one authorizer decision (`allow`, `deny`, `error`), a store failure in
+/// `UpstreamFailures` (the store alarm covers the authorizer too), and the store wait.
+pub fn record_authorization(outcome: &'static str, store: Duration) {
+    counter!(AUTHORIZATIONS, "Outcome" => outcome).increment(1);
+    if outcome == "error" {
+        counter!(UPSTREAM_FAILURES, "Upstream" => DYNAMODB).increment(1);
+    }
+    if !store.is_zero() {
+        histogram!(UPSTREAM_LATENCY, "Upstream" => DYNAMODB, "Function" => "authorizer")
+            .record(store.as_secs_f64() * 1000.0);
+    }
 }

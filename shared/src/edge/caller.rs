@@ -1,0 +1,115 @@
+//! [`Caller`]: who is calling one of the app's own routes, as wxlogin's authorizer told
+//! API Gateway (`requestContext.authorizer.lambda`). For a team's Rust functions behind
+//! the authorizer; Node and Python read the same fields from the event
+//! (`event.requestContext.authorizer.lambda.openid`).
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
+
+/// The caller of a route behind the wxlogin authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's openid.
+    pub openid: String,
+    /// Their unionid, when WeChat has sent one.
+    pub unionid: Option<String>,
+    /// The phone number they verified through wxlogin, when they have.
+    pub phone_number: Option<String>,
+}
+
+/// Why a request carries no caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MissingCaller {
+    /// The request did not come through an API Gateway HTTP API (payload 2.0).
+    #[error("not an API Gateway HTTP API request: is the function behind an HTTP API?")]
+    NotHttpApi,
+    /// No Lambda authorizer context: the route is not behind the wxlogin authorizer.
+    #[error("no authorizer context: attach the wxlogin authorizer to this route")]
+    NoAuthorizer,
+    /// The context lacks an openid: another authorizer answered.
+    #[error("the authorizer context has no openid: is it the wxlogin authorizer?")]
+    NoOpenid,
+}
+
+impl Caller {
+    /// The caller API Gateway attached to `request`.
+    pub fn from_request(request: &Request) -> Result<Self, MissingCaller> {
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+            return Err(MissingCaller::NotHttpApi);
+        };
+        let fields = context
+            .authorizer
+            .as_ref()
+            .map(|authorizer| &authorizer.fields)
+            .filter(|fields| !fields.is_empty())
+            .ok_or(MissingCaller::NoAuthorizer)?;
+        let text = |name: &str| {
+            fields
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            openid: text("openid").ok_or(MissingCaller::NoOpenid)?,
+            unionid: text("unionid"),
+            phone_number: text("phoneNumber"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request_with(authorizer: Value) -> Request {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /me", "rawPath": "/me", "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "123", "apiId": "api", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1",
+                         "sourceIp": "1.2.3.4", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /me", "stage": "$default",
+                "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                "authorizer": authorizer
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_wxlogin_context() {
+        let caller = Caller::from_request(&request_with(
+            json!({"lambda": {"openid": "o1", "phoneNumber": "13800138000"}}),
+        ))
+        .unwrap();
+        assert_eq!(
+            caller,
+            Caller {
+                openid: "o1".into(),
+                unionid: None,
+                phone_number: Some("13800138000".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn says_what_is_missing() {
+        assert_eq!(
+            Caller::from_request(&request_with(json!({}))),
+            Err(MissingCaller::NoAuthorizer)
+        );
+        assert_eq!(
+            Caller::from_request(&request_with(json!({"lambda": {"sub": "x"}}))),
+            Err(MissingCaller::NoOpenid)
+        );
+        assert_eq!(
+            Caller::from_request(&Request::default()),
+            Err(MissingCaller::NotHttpApi)
+        );
+    }
+}
