@@ -10,6 +10,7 @@ use serde_json::json;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::domain::{Errcode, WeChatError};
 use wxlogin::ports::WeChat;
+use wxlogin::testing::wechat_contract::{self, WeChatClientSide};
 
 #[tokio::test]
 async fn checksession_tells_a_current_key_from_a_rotated_one() {
@@ -45,4 +46,34 @@ async fn stable_token_errors_are_typed() {
         client.stable_token(false).await.unwrap_err(),
         WeChatError::Api(Errcode::InvalidAppSecret)
     );
+}
+
+/// The sandbox playing WeChat's client side for the port's contract suite.
+struct SandboxClientSide<'a>(&'a TestStack);
+
+impl WeChatClientSide for SandboxClientSide<'_> {
+    async fn login(&self, openid: &str, session_key: &str) -> String {
+        let user = self
+            .0
+            .sandbox_login(json!({ "openid": openid, "session_key": session_key }))
+            .await
+            .unwrap();
+        user["code"].as_str().unwrap().to_owned()
+    }
+
+    async fn phone_code(&self, openid: &str, phone: &str) -> String {
+        let tap = self
+            .0
+            .sandbox_phone(json!({ "openid": openid, "phoneNumber": phone }))
+            .await
+            .unwrap();
+        tap["code"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_adapter_and_the_sandbox_honour_the_wechat_contract() {
+    let stack = TestStack::start().await.unwrap();
+    let client = WeChatClient::new(&stack.config()).unwrap();
+    wechat_contract::wechat(&client, &SandboxClientSide(&stack)).await;
 }

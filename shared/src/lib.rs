@@ -1,7 +1,8 @@
 //! wxlogin: the server side of WeChat mini-program login, as a library shared by the
 //! Lambda functions under `functions/`.
 //!
-//! The layers, inside out (each depends only on the ones before it):
+//! The layers, inside out (domain, ports and use-cases depend only on the ones before
+//! them; adapters and the edge also use [`telemetry`] and [`config`]):
 //! - [`domain`]: types that can only hold valid values and the rules about them
 //!   (codes, tokens, sessions, phone numbers, what a WeChat answer means), no I/O;
 //! - [`ports`]: the small traits the use-cases need from outside (sessions, code claims,

@@ -94,23 +94,33 @@ impl FakeWeChat {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// What `wx.login` gives `openid`: a fresh code, and a fresh session_key that becomes
-    /// the user's current one at the exchange. Returns the code and the key.
+    /// What `wx.login` gives `openid`: a fresh code and a fresh session_key. Returns the
+    /// code and the key.
     pub fn login(&self, openid: &str, unionid: Option<&str>) -> (String, String) {
-        let mut state = self.state();
-        let serial = state.next();
-        let code = format!("code{serial}");
+        let serial = self.state().next();
         let key = STANDARD.encode([u8::try_from(serial % 256).unwrap_or(0); 16]);
+        let code = self.login_with_key(openid, unionid, &key);
+        (code, key)
+    }
+
+    /// `wx.login` for `openid` when WeChat hands out `session_key`: like WeChat, the key
+    /// is the user's current one from now on (an older key fails checksession).
+    pub fn login_with_key(&self, openid: &str, unionid: Option<&str>, session_key: &str) -> String {
+        let mut state = self.state();
+        let code = format!("code{}", state.next());
         state.login_codes.insert(
             code.clone(),
             (
                 openid.to_owned(),
                 unionid.map(str::to_owned),
-                key.clone(),
+                session_key.to_owned(),
                 false,
             ),
         );
-        (code, key)
+        state
+            .current_keys
+            .insert(openid.to_owned(), session_key.to_owned());
+        code
     }
 
     /// What the getPhoneNumber button gives `openid`: a single-use code for `phone`.
@@ -171,7 +181,6 @@ impl WeChat for FakeWeChat {
                 (openid.clone(), unionid.clone(), key.clone())
             }
         };
-        state.current_keys.insert(openid.clone(), key.clone());
         Ok(WeChatLogin {
             openid,
             unionid,

@@ -3,7 +3,9 @@
 //! this crate's tests and against the DynamoDB adapter on DynamoDB Local in
 //! `devkit/tests/store_contract.rs`, so the twin cannot drift from the real thing.
 //!
-//! Built for `cargo test` and behind the `testing` feature; never in a release binary.
+//! Compiled for this crate's tests and behind the `testing` feature (the devkit turns it
+//! on); the functions never call it, and `sam build` builds each function on its own,
+//! so no deployed binary carries it.
 
 pub mod contract;
 mod fake_wechat;
@@ -11,6 +13,7 @@ mod memory_table;
 mod requests;
 mod sealed_data;
 mod twins;
+pub mod wechat_contract;
 
 pub use fake_wechat::{FakeWeChat, WeChatApi};
 pub use memory_table::MemoryTable;

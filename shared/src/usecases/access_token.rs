@@ -76,8 +76,8 @@ impl<S: AccessTokenStore> AccessTokens<S> {
     {
         let token = self.get(wechat).await?;
         match call(token.clone()).await {
-            Err(err) if err.rejects_access_token() => {
-                tracing::info!(wechat_error = %err, "access token rejected, refreshing");
+            Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
+                tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
                 let fresh = self.replace(wechat, &token).await?;
                 call(fresh).await
             }

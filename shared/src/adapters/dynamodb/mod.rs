@@ -3,7 +3,7 @@
 //! request's log line and metrics.
 
 mod access_tokens;
-pub mod attributes;
+mod attributes;
 mod client;
 mod code_claims;
 pub mod keys;

@@ -167,13 +167,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_unreachable_never_sent() {
-        // Port 9 (discard) on loopback is closed on these machines: the connect fails.
-        let client = reqwest::Client::new();
+        // A port that was just free: nothing listens there, so the connect is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap();
         let err = client
-            .get("http://127.0.0.1:9/")
+            .get(format!("http://127.0.0.1:{port}/"))
             .send()
             .await
-            .expect_err("nothing listens on port 9");
+            .expect_err("nothing listens there");
         assert_eq!(transport_error(&err), WeChatError::Unreachable);
     }
 }

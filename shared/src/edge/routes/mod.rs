@@ -44,7 +44,9 @@ mod tests {
     use super::Route;
     use crate::domain::WatermarkPolicy;
     use crate::edge::HttpFunction;
-    use crate::testing::{Twins, bearer_request, post, post_with_bearer, seal, with_query};
+    use crate::testing::{
+        Twins, WeChatApi, bearer_request, post, post_with_bearer, seal, with_query,
+    };
 
     fn decoded(response: &Response<Body>) -> (u16, Value) {
         let json = serde_json::from_slice(response.body().as_ref()).unwrap();
@@ -131,5 +133,12 @@ mod tests {
             assert_eq!((got, body["error"].as_str()), (status, Some(code)));
         }
         assert_eq!(twins.table.calls(), 0);
+        for api in [
+            WeChatApi::Code2Session,
+            WeChatApi::StableToken,
+            WeChatApi::PhoneNumber,
+        ] {
+            assert_eq!(twins.wechat.calls(api), 0, "{api:?}");
+        }
     }
 }
