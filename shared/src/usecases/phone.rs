@@ -12,7 +12,7 @@ use crate::domain::clock::now_epoch_seconds;
 use crate::domain::user_data::decrypt_user_data;
 use crate::domain::{
     BoundPhone, Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber,
-    PhoneVerification, Session, SessionKey, SessionToken, WatermarkPolicy, WeChatError,
+    PhoneVerification, Session, SessionKey, SessionToken, UserKey, WatermarkPolicy, WeChatError,
 };
 use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 
@@ -63,7 +63,7 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, 
         };
         if let Err(err) = self
             .store
-            .bind_phone(&token.user_key(), &session.openid, &bound)
+            .bind_phone(&UserKey::of(&session.openid), &session.openid, &bound)
             .await
         {
             // WeChat has verified (and billed) the number: the user still gets it, and the

@@ -3,7 +3,9 @@
 
 use super::{AccessTokens, live_session};
 use crate::domain::clock::now_epoch_millis;
-use crate::domain::{Errcode, LiveSession, Session, SessionError, SessionToken, WeChatError};
+use crate::domain::{
+    Errcode, LiveSession, Session, SessionError, SessionToken, UserKey, WeChatError,
+};
 use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
 
 /// The session use-cases with the ports they need, built once per instance.
@@ -51,7 +53,7 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
         let live = live.ok_or(SessionError::NoSession)?;
         let forgotten = self
             .store
-            .forget_session(&token.user_key(), &hash, live.session.expires_at)
+            .forget_session(&user_key(&live), &hash, live.session.expires_at)
             .await;
         if let Err(err) = forgotten {
             // Only the count of a later "log out everywhere" is off: the token is dead.
@@ -67,12 +69,17 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
         let live = live_session(&self.store, token)
             .await?
             .ok_or(SessionError::NoSession)?;
-        let ended = self
-            .store
-            .revoke_sessions(&token.user_key(), &live.session.openid, now_epoch_millis())
-            .await?;
+        // The caller's own item goes too: a token issued before users were stored names
+        // no user, so the revocation alone would not reach it.
+        let (key, hash) = (user_key(&live), token.hash());
+        let (ended, deleted) = tokio::join!(
+            self.store
+                .revoke_sessions(&key, &live.session.openid, now_epoch_millis()),
+            self.store.delete_session(&hash),
+        );
+        deleted?;
         // The caller's own session counts even when it predates the user's session list.
-        Ok(ended.max(1))
+        Ok(ended?.max(1))
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {
@@ -92,6 +99,12 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
                 }
             })
     }
+}
+
+/// The key of the session's user, from its openid: a token issued before users were
+/// stored carries no user key of its own.
+fn user_key(live: &LiveSession) -> UserKey {
+    UserKey::of(&live.session.openid)
 }
 
 #[cfg(test)]
@@ -215,5 +228,49 @@ mod tests {
             (503, "store_unavailable")
         );
         w.session_queries().current(&token, false).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_session_from_before_users_binds_and_logs_out_under_its_openid() {
+        use crate::domain::{PhoneCode, PhoneForm, WatermarkPolicy, WeChatLogin};
+        use crate::ports::Sessions;
+
+        let w = Twins::new();
+        let (_current, _) = w.logged_in("o1", None).await;
+        let legacy = SessionToken::generate().unwrap();
+        let login = WeChatLogin {
+            openid: "o1".into(),
+            unionid: None,
+            session_key: "tiihtNczf5v6AKRyjwEUhQ==".to_owned().into(),
+        };
+        let session = Session::start(login, now_epoch_millis(), crate::testing::SESSION_TTL);
+        w.table.put_session(&legacy.hash(), &session).await.unwrap();
+
+        let code =
+            PhoneForm::Code(PhoneCode::parse(&w.wechat.phone_code("o1", "13800138000")).unwrap());
+        w.phone_numbers(WatermarkPolicy::default())
+            .phone_number(&legacy, &code)
+            .await
+            .unwrap();
+        let user = w.table.user(&UserKey::of("o1")).unwrap();
+        assert!(
+            user.phone.is_some(),
+            "bound to the openid's user, not the token's"
+        );
+
+        let ended = w
+            .session_queries()
+            .logout_everywhere(&legacy)
+            .await
+            .unwrap();
+        assert_eq!(ended, 1, "the current session listed on the user");
+        assert_eq!(
+            w.session_queries()
+                .current(&legacy, false)
+                .await
+                .unwrap_err(),
+            SessionError::NoSession,
+            "the caller's own token ends too"
+        );
     }
 }
