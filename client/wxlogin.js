@@ -1,14 +1,15 @@
 /**
  * wxlogin client for WeChat mini-programs: login through `/onlogin`, authenticated
  * requests that log in again once when the session is gone, both getPhoneNumber forms,
- * logout. Plain ES module, no dependencies; uses only `wx.login`, `wx.request`,
- * `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and `wx.showToast`.
+ * the user's verified phone and first-login flag, logout here or everywhere. Plain ES
+ * module, no dependencies; uses only `wx.login`, `wx.request`, `wx.getStorageSync` /
+ * `setStorageSync` / `removeStorageSync` and `wx.showToast`.
  *
  * @example
  * import { createClient } from './wxlogin.js';
  * const api = createClient({ baseUrl: 'https://abc.execute-api.ap-east-1.amazonaws.com' });
- * const me = await api.request({ url: '/session' });
- * // <button open-type="getPhoneNumber" bindgetphonenumber="onPhone">
+ * const me = await api.request({ url: '/session' }); // me.phone once the user verified one
+ * // <button wx:if="{{!me.phone}}" open-type="getPhoneNumber" bindgetphonenumber="onPhone">
  * async onPhone(e) { const { phoneNumber } = await api.getPhoneNumber(e); }
  * @module wxlogin
  */
@@ -23,7 +24,8 @@ export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
  * (the user refused the phone number), `invalid_event` (no phone data in the event),
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
  * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
- * throttling is `rate_limited`), `logged_out` (logout() ran during a login).
+ * throttling is `rate_limited`), `logged_out` (logout() or logoutEverywhere() ran during a
+ * login).
  */
 export class WxLoginError extends Error {
   /**
@@ -70,15 +72,28 @@ function responseError(res, stage) {
 }
 
 const isOk = (res) => res.statusCode >= 200 && res.statusCode < 300;
+const isPhone = (p) => !!p && typeof p === 'object' && typeof p.phoneNumber === 'string';
 const isInvalidToken = (res) =>
   res.statusCode === 401 && !!res.data && res.data.error === 'invalid_token';
+// API Gateway's answer when the wxlogin authorizer refuses the token on a route behind it.
+const isAuthorizerDenial = (res) => res.statusCode === 403 && !!res.data
+  && typeof res.data === 'object' && res.data.message === 'Forbidden' && res.data.error === undefined;
+/** The token was refused: by one of our routes, or by the authorizer in front of yours. */
+const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
 
 /**
- * @typedef {{token: string, expires_in: number, openid: string, unionid?: string}} LoginResult
- *   the `/onlogin` answer.
- * @typedef {{openid: string, unionid?: string, expires_in: number}} SessionInfo
- *   the `GET /session` answer.
  * @typedef {{phoneNumber: string, purePhoneNumber: string, countryCode: string}} PhoneNumber
+ * @typedef {{token: string, expires_in: number, openid: string, unionid?: string,
+ *   new_user: boolean, phone?: PhoneNumber}} LoginResult
+ *   the `/onlogin` answer: `new_user` on the user's first login; `phone` once the user has
+ *   verified a number (WeChat bills each verification: do not ask again).
+ * @typedef {{openid: string, unionid?: string, expires_in: number, phone?: PhoneNumber}} SessionInfo
+ *   the `GET /session` answer.
+ * @typedef {{openid: string, unionid?: string, newUser: boolean, phone?: PhoneNumber,
+ *   expiresAt?: number}} StoredSession
+ *   what the client knows of its session without asking the server: `newUser` when the
+ *   login that made this session was the user's first, `phone` the verified number as of
+ *   that login (or of a later getPhoneNumber / checkSession), `expiresAt` in epoch ms.
  * @typedef {{url: string, method?: string, data?: *, header?: Object<string, string>,
  *   auth?: boolean}} RequestOptions
  * @typedef {object} Client
@@ -87,7 +102,9 @@ const isInvalidToken = (res) =>
  * @property {(event: object) => Promise<PhoneNumber>} getPhoneNumber
  * @property {() => Promise<SessionInfo>} checkSession
  * @property {() => Promise<void>} logout
+ * @property {() => Promise<number>} logoutEverywhere
  * @property {() => (string|null)} getToken
+ * @property {() => (StoredSession|null)} getSession
  */
 
 /**
@@ -116,7 +133,15 @@ export function createClient(options) {
     ? () => wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' })
     : opts.onTapAgain;
   let loginInFlight = null;
-  let generation = 0; // bumped by logout(): a login that started before it is discarded
+  let generation = 0; // bumped by logout*(): a login that started before it is discarded
+
+  /** The stored session object (with a token), expired or not; null for none or a bare token. */
+  function storedRecord() {
+    let value;
+    try { value = wxApi.getStorageSync(storageKey); } catch (e) { return null; }
+    return value && typeof value === 'object' && typeof value.token === 'string' && value.token
+      ? value : null;
+  }
 
   function stored(includeExpired) {
     let value;
@@ -124,6 +149,23 @@ export function createClient(options) {
     if (typeof value === 'string') return value || null; // a bare token (or '' = none)
     if (!value || typeof value.token !== 'string' || !value.token) return null;
     return includeExpired || !(value.expiresAt <= Date.now()) ? value.token : null;
+  }
+
+  /** Records the user's verified phone (or its absence) on the stored session of `token`. */
+  function rememberPhone(token, phone) {
+    const record = storedRecord();
+    if (!record || record.token !== token) return; // another session is stored by now
+    if (isPhone(phone)) record.phone = phone;
+    else delete record.phone;
+    try { wxApi.setStorageSync(storageKey, record); } catch (e) { /* a cache, not the truth */ }
+  }
+
+  /**
+   * Best effort: ends the server session of a token this client no longer uses, so it
+   * cannot be replayed. Never awaited, never rejects.
+   */
+  function retire(token) {
+    send('DELETE', '/session', undefined, token, {}, 'request').then(null, () => {});
   }
 
   function clearToken(onlyIf) {
@@ -156,6 +198,7 @@ export function createClient(options) {
 
   async function doLogin() {
     const started = generation;
+    const previous = stored(false); // a live token this login replaces
     const res = await send('POST', '/onlogin', { code: await wxLoginCode() }, null, {}, 'login');
     if (!isOk(res)) throw responseError(res, 'login');
     const body = res.data || {};
@@ -164,19 +207,24 @@ export function createClient(options) {
         { status: res.statusCode, stage: 'login', cause: body });
     }
     if (started !== generation) {
-      throw new WxLoginError('logged_out', 'logout() was called during this login', { stage: 'login' });
+      retire(body.token); // nobody will use it: end it rather than leave it live
+      throw new WxLoginError('logged_out', 'logout() or logoutEverywhere() was called during this login', { stage: 'login' });
     }
-    const session = { token: body.token, openid: body.openid };
+    const session = { token: body.token, openid: body.openid, newUser: body.new_user === true };
+    if (typeof body.unionid === 'string') session.unionid = body.unionid;
+    if (isPhone(body.phone)) session.phone = body.phone;
     if (body.expires_in > 0) session.expiresAt = Date.now() + body.expires_in * 1000;
     wxApi.setStorageSync(storageKey, session);
+    if (previous && previous !== body.token) retire(previous);
     return body;
   }
 
   /**
    * wx.login, then `POST /onlogin`; stores the session under `storageKey`. Calls made
    * while a login is under way share it (one wx.login: a second wx.login would void the
-   * first code).
-   * @returns {Promise<LoginResult>} the `/onlogin` answer.
+   * first code). When it replaces a live stored token, that token's server session is
+   * ended in the background (best effort: never awaited, never an error).
+   * @returns {Promise<LoginResult>} the `/onlogin` answer, `new_user` and `phone` included.
    */
   function login() {
     if (!loginInFlight) {
@@ -188,9 +236,15 @@ export function createClient(options) {
     return loginInFlight;
   }
 
-  function freshLogin() {
+  /** Replaces the stored session (its session_key is stale) and ends the old one. */
+  async function freshLogin() {
+    const previous = stored(false);
     clearToken();
-    return login();
+    try {
+      return await login();
+    } finally {
+      if (previous) retire(previous); // forgotten here either way: end it on the server too
+    }
   }
 
   /** A token to replace `stale`, which the server refused: one login for all callers. */
@@ -203,8 +257,10 @@ export function createClient(options) {
 
   /**
    * wx.request to `baseUrl + url` with `Authorization: Bearer <token>`. Logs in first when
-   * no (unexpired) session is stored; on 401 `invalid_token` logs in again, once, and
-   * retries once. A call never logs in more than once.
+   * no (unexpired) session is stored; on 401 `invalid_token` (our routes), or 403
+   * `{"message": "Forbidden"}` (API Gateway, when the wxlogin authorizer refuses the token
+   * on a route behind it), logs in again, once, and retries once. A call never logs in
+   * more than once.
    * @param {RequestOptions} options `url`: a path under baseUrl (`'/session'`); `method`
    *   (GET); `data`: query parameters for GET, JSON body otherwise (as wx.request);
    *   `header`: extra headers; `auth: false` sends no token and never logs in.
@@ -216,7 +272,7 @@ export function createClient(options) {
     return res.data;
   }
 
-  /** request()'s work: the final answer, and whether this call logged in to get it. */
+  /** request()'s work: the final answer, the token it carried, whether this call logged in. */
   async function authorized(options) {
     const o = options || {};
     if (typeof o.url !== 'string' || o.url.charAt(0) !== '/') {
@@ -224,18 +280,18 @@ export function createClient(options) {
     }
     const method = String(o.method || 'GET').toUpperCase();
     const go = (token) => send(method, o.url, o.data, token, o.header, 'request');
-    if (o.auth === false) return { res: await go(null), loggedIn: false };
+    if (o.auth === false) return { res: await go(null), token: null, loggedIn: false };
     let token = stored(false);
     const fresh = !token;
     if (fresh) token = (await login()).token;
     let res = await go(token);
     let loggedIn = fresh;
-    if (!fresh && isInvalidToken(res)) {
+    if (!fresh && isRefusedToken(res)) {
       res = await go((token = await relogin(token)));
       loggedIn = true;
     }
-    if (isInvalidToken(res)) clearToken(token);
-    return { res, loggedIn };
+    if (isRefusedToken(res)) clearToken(token);
+    return { res, token, loggedIn };
   }
 
   function tapAgain(err) {
@@ -250,6 +306,7 @@ export function createClient(options) {
    * (422 `session_key_mismatch`: logs in again first) or the phone code was used or expired
    * (401 `invalid_code`), calls `onTapAgain` and rejects with `err.retry === 'tap_again'`:
    * the next tap works. If that re-login fails, its error is the rejection instead.
+   * The number is remembered on the stored session ({@link getSession}`().phone`).
    * @param {{detail: {errMsg: string, code?: string, encryptedData?: string, iv?: string}}} event
    *   the `bindgetphonenumber` event (its `detail` alone is accepted too).
    * @returns {Promise<PhoneNumber>}
@@ -264,7 +321,10 @@ export function createClient(options) {
     else if (d.encryptedData && d.iv) data = { encryptedData: d.encryptedData, iv: d.iv };
     else throw new WxLoginError('invalid_event', 'no code nor encryptedData/iv in the event');
     const answer = await authorized({ url: '/decrypt-phone', method: 'POST', data });
-    if (isOk(answer.res)) return answer.res.data;
+    if (isOk(answer.res)) {
+      if (isPhone(answer.res.data)) rememberPhone(answer.token, answer.res.data);
+      return answer.res.data;
+    }
     const err = responseError(answer.res, 'request');
     if (err.code === 'session_key_mismatch') {
       // The data was sealed with an older session_key. If this very call logged in, that
@@ -281,17 +341,22 @@ export function createClient(options) {
   /**
    * Checks the session with the server and WeChat (`GET /session?check=wechat`) and repairs
    * it: logs in when there is no valid session, and again when WeChat has rotated the
-   * session_key (422). Call it on launch or before showing a legacy getPhoneNumber button.
+   * session_key (422; the replaced session is ended in the background). Call it on launch
+   * or before showing a legacy getPhoneNumber button. The answer's `phone` (present or not)
+   * updates {@link getSession}`().phone`.
    * @returns {Promise<SessionInfo>} the (new) session.
    */
   async function checkSession() {
-    try {
-      return await request({ url: '/session', data: { check: 'wechat' } });
-    } catch (err) {
+    let answer = await authorized({ url: '/session', data: { check: 'wechat' } });
+    if (!isOk(answer.res)) {
+      const err = responseError(answer.res, 'request');
       if (err.code !== 'session_key_mismatch') throw err;
       await freshLogin();
-      return request({ url: '/session' });
+      answer = await authorized({ url: '/session' });
+      if (!isOk(answer.res)) throw responseError(answer.res, 'request');
     }
+    rememberPhone(answer.token, answer.res.data && answer.res.data.phone);
+    return answer.res.data;
   }
 
   /**
@@ -311,10 +376,58 @@ export function createClient(options) {
     if (!isOk(res) && !isInvalidToken(res)) throw responseError(res, 'request');
   }
 
+  /**
+   * Ends every session of this WeChat user, on every device, this one included
+   * (`DELETE /session?all=true`): each of their tokens is refused at once by every route
+   * and by the authorizer. Logs in first when no unexpired token is stored, and once more
+   * if the stored one was already dead (say another device logged out everywhere), so the
+   * other devices are always reached. The stored token is forgotten either way, even when
+   * the server could not be told (then it rejects).
+   * @returns {Promise<number>} how many sessions ended (at least 1: this one).
+   */
+  async function logoutEverywhere() {
+    let token = stored(false);
+    let loggedIn = !token;
+    if (loggedIn) token = (await login()).token;
+    const forget = () => { generation += 1; loginInFlight = null; clearToken(); };
+    const everywhere = () => send('DELETE', '/session?all=true', undefined, token, {}, 'request');
+    forget();
+    let res = await everywhere();
+    if (isInvalidToken(res) && !loggedIn) {
+      token = (await login()).token;
+      loggedIn = true;
+      forget();
+      res = await everywhere();
+    }
+    if (!isOk(res)) throw responseError(res, 'request');
+    const sessions = res.data && res.data.sessions;
+    if (typeof sessions !== 'number') {
+      // A server older than ?all=true ignores it and ends this session only.
+      throw new WxLoginError('bad_response', 'DELETE /session?all=true answered without a sessions count',
+        { status: res.statusCode, cause: res.data });
+    }
+    return sessions;
+  }
+
   /** @returns {string|null} the stored, unexpired token, or null. */
   function getToken() {
     return stored(false);
   }
 
-  return { login, request, getPhoneNumber, checkSession, logout, getToken };
+  /**
+   * What the client knows of its session, without a network call.
+   * @returns {StoredSession|null} null when no unexpired session is stored (or only a bare
+   *   token from an older version of this module).
+   */
+  function getSession() {
+    const record = storedRecord();
+    if (!record || record.expiresAt <= Date.now()) return null;
+    const session = { openid: record.openid, newUser: record.newUser === true };
+    if (typeof record.unionid === 'string') session.unionid = record.unionid;
+    if (isPhone(record.phone)) session.phone = record.phone;
+    if (typeof record.expiresAt === 'number') session.expiresAt = record.expiresAt;
+    return session;
+  }
+
+  return { login, request, getPhoneNumber, checkSession, logout, logoutEverywhere, getToken, getSession };
 }

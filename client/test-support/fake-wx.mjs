@@ -57,7 +57,11 @@ function queryString(data) {
  * `loginCode(defaultCode) -> code` replaces the code wx.login yields, `loginFails` makes
  * wx.login fail, `rotateKeyOnLogin` makes each wx.login rotate the user's session_key (as
  * real WeChat may), `beforeRequest(req)` may edit a request before it is sent,
- * `responseDelay(req) -> ms` holds its answer back.
+ * `respond(req) -> Promise<{status, body}> | null` answers a request in place of the
+ * network (to play API Gateway in front of a route),
+ * `responseDelay(req) -> ms` holds its answer back. `pending` is how many wx.request calls
+ * have not called back yet; `idle()` resolves once none has (for requests the module
+ * fires without awaiting them).
  */
 export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
   const storage = new Map();
@@ -65,12 +69,32 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
   const requests = [];
   const toasts = [];
   const hooks = {
-    loginCode: null, loginFails: false, rotateKeyOnLogin: false, beforeRequest: null, responseDelay: null,
+    loginCode: null, loginFails: false, rotateKeyOnLogin: false, beforeRequest: null, respond: null, responseDelay: null,
   };
   const later = (fn, arg) => { if (fn) setImmediate(fn, arg); };
+  let pending = 0;
+  let idleWaiters = [];
+  // A request stops counting once its callbacks are queued; idle() waiters wake after them
+  // (setImmediate runs in order).
+  const settled = () => {
+    pending -= 1;
+    if (pending > 0) return;
+    setImmediate(() => {
+      if (pending > 0) return;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      waiters.forEach((wake) => wake());
+    });
+  };
 
   return {
     openid, storage, calls, requests, toasts, hooks,
+
+    get pending() { return pending; },
+
+    idle() {
+      return pending === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
 
     login({ success, fail, complete } = {}) {
       calls.login += 1;
@@ -88,6 +112,7 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
 
     request(options) {
       calls.request += 1;
+      pending += 1;
       const req = {
         method: (options.method || 'GET').toUpperCase(), url: options.url,
         header: { ...(options.header || {}) }, data: options.data,
@@ -108,7 +133,11 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
       const headers = hasType ? req.header : { 'content-type': 'application/json', ...req.header };
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), options.timeout || 60000);
-      fetch(url, { method: req.method, headers, body, signal: controller.signal })
+      const played = hooks.respond && hooks.respond({ ...req, url });
+      const answer = played
+        ? played.then((r) => new Response(JSON.stringify(r.body), { status: r.status, headers: { 'content-type': 'application/json' } }))
+        : fetch(url, { method: req.method, headers, body, signal: controller.signal });
+      answer
         .then(async (res) => {
           const text = await res.text();
           let data = text;
@@ -120,10 +149,12 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
             const delay = hooks.responseDelay ? hooks.responseDelay(req) : 0;
             if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
             later(options.success, res); later(options.complete, res);
+            settled();
           },
           (err) => {
             const res = { errMsg: 'request:fail ' + (err.cause?.code || err.message) };
             later(options.fail, res); later(options.complete, res);
+            settled();
           },
         )
         .finally(() => clearTimeout(timer));

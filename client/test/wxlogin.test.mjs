@@ -20,12 +20,21 @@ function liveTests({ apiUrl, sandboxUrl }) {
   const PHONE = { phoneNumber: '13800138000', purePhoneNumber: '13800138000', countryCode: '86' };
   const KEY = 'wxlogin.token';
 
-  /** A fake user with a client; `tapAgain` records onTapAgain calls unless options override. */
-  function setup(options = {}) {
-    const wx = createFakeWx({ sandboxUrl });
+  /**
+   * A fake user with a client; `tapAgain` records onTapAgain calls unless options override.
+   * `openid` makes it another device of an existing user.
+   */
+  function setup({ openid, ...options } = {}) {
+    const wx = createFakeWx({ sandboxUrl, openid });
     const tapAgain = [];
     const client = createClient({ baseUrl: apiUrl, wx, onTapAgain: (err) => tapAgain.push(err), ...options });
     return { wx, client, tapAgain };
+  }
+
+  /** Asserts the server refuses `token` now (401 invalid_token on GET /session). */
+  async function assertDead(token, what = 'the token') {
+    const after = await sessionWith(token);
+    assert.deepEqual([after.status, after.body.error], [401, 'invalid_token'], `${what} should be refused`);
   }
 
   /** The getPhoneNumber event the button would give this user now (current session_key). */
@@ -116,6 +125,71 @@ function liveTests({ apiUrl, sandboxUrl }) {
       await rejection(client.login(), { code: 'rate_limited', status: 429, retryAfter: 60 });
       assert.equal(client.getToken(), null);
       assert.equal((await client.login()).openid, wx.openid, 'the next login works');
+    });
+
+    test('new_user on the first login only; getSession() says so without a call', async () => {
+      const { wx, client } = setup();
+      assert.equal(client.getSession(), null);
+      const first = await client.login();
+      assert.equal(first.new_user, true);
+      assert.equal(first.phone, undefined);
+      const session = client.getSession();
+      assert.deepEqual(session, { openid: wx.openid, newUser: true, expiresAt: stored(wx).expiresAt });
+      const other = setup({ openid: wx.openid }); // the same user on another device
+      assert.equal((await other.client.login()).new_user, false);
+      assert.equal(other.client.getSession().newUser, false);
+      assert.equal(wx.calls.request, 1, 'getSession() makes no call');
+    });
+
+    test('a login implied by request() is visible through getSession()', async () => {
+      const { wx, client } = setup();
+      await client.request({ url: '/session' });
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /session']);
+      assert.equal(client.getSession().newUser, true);
+      assert.equal(client.getSession().openid, wx.openid);
+    });
+
+    test('a verified number comes back with every later login, on any device', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx)), PHONE);
+      const other = setup({ openid: wx.openid });
+      const answer = await other.client.login();
+      assert.deepEqual(answer.phone, PHONE);
+      assert.equal(answer.new_user, false);
+      assert.deepEqual(other.client.getSession().phone, PHONE);
+      assert.deepEqual((await other.client.request({ url: '/session' })).phone, PHONE);
+    });
+
+    test('an explicit login while holding a live token ends the old session in the background', async () => {
+      const { wx, client } = setup();
+      const old = (await client.login()).token;
+      const answer = await client.login();
+      assert.notEqual(answer.token, old);
+      assert.equal(client.getToken(), answer.token);
+      await wx.idle();
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /onlogin', 'DELETE /session']);
+      assert.equal(wx.requests[2].header.authorization, 'Bearer ' + old);
+      await assertDead(old, 'the replaced token');
+      assert.equal((await sessionWith(answer.token)).status, 200);
+    });
+
+    test('that DELETE never blocks the login, and its failure never surfaces', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      // A slow DELETE: the login resolves while it is still under way.
+      wx.hooks.responseDelay = (req) => (req.method === 'DELETE' ? 1500 : 0);
+      const second = await client.login();
+      assert.equal(wx.pending, 1, 'login() resolved while its DELETE is still under way');
+      await wx.idle();
+      // A DELETE that cannot reach the server: login() still resolves, nothing rejects.
+      wx.hooks.responseDelay = null;
+      wx.hooks.beforeRequest = (req) => { if (req.method === 'DELETE') req.url = 'http://127.0.0.1:9/session'; };
+      const third = await client.login();
+      await wx.idle();
+      assert.equal(client.getToken(), third.token);
+      assert.deepEqual(paths(wx).filter((p) => p.startsWith('DELETE')).length, 2);
+      assert.equal((await sessionWith(second.token)).status, 200, 'that DELETE never arrived');
     });
 
     test('an unreachable server rejects with network_error', async () => {
@@ -416,6 +490,88 @@ function liveTests({ apiUrl, sandboxUrl }) {
     });
   });
 
+  describe('request() to a route behind the wxlogin authorizer', () => {
+    /**
+     * API Gateway with the authorizer in front of `GET /me` (the local stack has no API
+     * Gateway): no Authorization → 401 Unauthorized; a token GET /session refuses (the
+     * authorizer reads the same session and user) → 403 Forbidden; else the route runs
+     * with the authorizer's context.
+     */
+    function gatewayWithAuthorizer(wx) {
+      const authorizeThenRoute = async (req) => {
+        const bearer = req.header.authorization;
+        if (!bearer) return { status: 401, body: { message: 'Unauthorized' } };
+        const live = await fetch(apiUrl + '/session', { headers: { authorization: bearer } });
+        if (live.status === 401) return { status: 403, body: { message: 'Forbidden' } };
+        return { status: 200, body: { openid: (await live.json()).openid } };
+      };
+      wx.hooks.respond = (req) => (req.url.startsWith(apiUrl + '/me') ? authorizeThenRoute(req) : null);
+    }
+
+    test('a token logged out everywhere (403 Forbidden): one re-login, one retry, success', async () => {
+      const { wx, client } = setup();
+      gatewayWithAuthorizer(wx);
+      assert.equal((await client.request({ url: '/me' })).openid, wx.openid);
+      const other = setup({ openid: wx.openid });
+      await other.client.login();
+      await other.client.logoutEverywhere(); // this device's token is refused from now on
+      assert.equal((await client.request({ url: '/me' })).openid, wx.openid);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /me', 'GET /me', 'POST /onlogin', 'GET /me']);
+      assert.equal(wx.calls.login, 2);
+    });
+
+    test('a token the authorizer keeps refusing: one re-login, then http_error 403, token dropped', async () => {
+      const { wx, client } = setup();
+      gatewayWithAuthorizer(wx);
+      await client.login();
+      wx.hooks.beforeRequest = (req) => { if (req.url.endsWith('/me')) req.header.authorization = 'Bearer revoked'; };
+      await rejection(client.request({ url: '/me' }), { code: 'http_error', status: 403, message: 'Forbidden' });
+      assert.equal(wx.calls.login, 2);
+      assert.equal(client.getToken(), null);
+    });
+
+    test('auth: false → API Gateway\'s own 401, no login', async () => {
+      const { wx, client } = setup();
+      gatewayWithAuthorizer(wx);
+      await rejection(client.request({ url: '/me', auth: false }), { code: 'http_error', status: 401, message: 'Unauthorized' });
+      assert.equal(wx.calls.login, 0);
+    });
+  });
+
+  describe('getPhoneNumber() and the user\'s phone', () => {
+    test('the verified number is remembered on the session (getSession().phone)', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      assert.equal(client.getSession().phone, undefined);
+      await client.getPhoneNumber(await phoneEvent(wx, { legacy: true }));
+      assert.deepEqual(client.getSession().phone, PHONE);
+      assert.deepEqual((await client.request({ url: '/session' })).phone, PHONE, 'the server bound it to the user');
+    });
+
+    test('a phone code issued to another user is refused: invalid_code, tap again', async () => {
+      const { client, tapAgain } = setup();
+      await client.login();
+      const stranger = createFakeWx({ sandboxUrl });
+      await sandboxPost(sandboxUrl, '/sandbox/login', { openid: stranger.openid });
+      const theirs = await phoneEvent(stranger);
+      await rejection(client.getPhoneNumber(theirs), { code: 'invalid_code', status: 401, retry: 'tap_again' });
+      assert.equal(tapAgain.length, 1);
+      assert.equal(client.getSession().phone, undefined);
+    });
+
+    test('key rotated (legacy form): the session replaced by the re-login is ended', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      await rotateKey(wx.openid);
+      await rejection(client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), { code: 'session_key_mismatch' });
+      await wx.idle();
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone', 'POST /onlogin', 'DELETE /session']);
+      assert.equal(wx.requests[3].header.authorization, 'Bearer ' + token);
+      await assertDead(token, 'the replaced token');
+      assert.equal((await sessionWith(client.getToken())).status, 200);
+    });
+  });
+
   describe('checkSession()', () => {
     test('logs in when needed and answers the session; a valid one costs no login', async () => {
       const { wx, client } = setup();
@@ -435,6 +591,29 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.notEqual(client.getToken(), token);
       assert.deepEqual(await client.getPhoneNumber(await phoneEvent(wx, { legacy: true })), PHONE);
       assert.equal(tapAgain.length, 0);
+    });
+  });
+
+  describe('checkSession() and the user\'s phone', () => {
+    test('a number verified on another device shows up in the answer and getSession()', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      const other = setup({ openid: wx.openid });
+      await other.client.getPhoneNumber(await phoneEvent(other.wx));
+      assert.equal(client.getSession().phone, undefined, 'as of its login');
+      assert.deepEqual((await client.checkSession()).phone, PHONE);
+      assert.deepEqual(client.getSession().phone, PHONE);
+    });
+
+    test('after a key rotation the replaced session is ended in the background', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      await rotateKey(wx.openid);
+      await client.checkSession();
+      await wx.idle();
+      assert.ok(wx.requests.some((r) => r.method === 'DELETE' && r.header.authorization === 'Bearer ' + token));
+      await assertDead(token, 'the replaced token');
+      assert.equal((await sessionWith(client.getToken())).status, 200);
     });
   });
 
@@ -489,6 +668,94 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal((await client.request({ url: '/session' })).openid, wx.openid);
       assert.notEqual(client.getToken(), token);
       assert.equal(wx.calls.login, 2);
+    });
+  });
+
+  describe('logoutEverywhere()', () => {
+    /** The same user logged in on `n` more devices: their tokens. */
+    async function otherDevices(openid, n) {
+      return Promise.all(Array.from({ length: n }, async () => (await setup({ openid }).client.login()).token));
+    }
+
+    test('ends every session of the user and resolves with the count', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      const others = await otherDevices(wx.openid, 2);
+      assert.equal(await client.logoutEverywhere(), 3);
+      assert.deepEqual(paths(wx).at(-1), 'DELETE /session?all=true');
+      assert.equal(wx.requests.at(-1).header.authorization, 'Bearer ' + token);
+      assert.equal(wx.storage.has(KEY), false);
+      assert.equal(client.getToken(), null);
+      assert.equal(client.getSession(), null);
+      for (const t of [token, ...others]) await assertDead(t);
+    });
+
+    test('a device logged out everywhere logs in again as usual', async () => {
+      const { wx, client } = setup();
+      const other = setup({ openid: wx.openid });
+      const theirs = (await other.client.login()).token;
+      await client.login();
+      assert.equal(await client.logoutEverywhere(), 2);
+      // The other device's request: 401, one re-login, then a live session.
+      assert.equal((await other.client.request({ url: '/session' })).openid, wx.openid);
+      assert.notEqual(other.client.getToken(), theirs);
+      assert.equal(other.wx.calls.login, 2);
+    });
+
+    test('no token stored: logs in first, so the other devices are still reached', async () => {
+      const { wx, client } = setup();
+      const [theirs] = await otherDevices(wx.openid, 1);
+      assert.equal(await client.logoutEverywhere(), 2);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'DELETE /session?all=true']);
+      assert.equal(wx.storage.has(KEY), false);
+      await assertDead(theirs, 'the other device\'s token');
+    });
+
+    test('a dead stored token: one login, one retry, the other devices reached', async () => {
+      const { wx, client } = setup();
+      const [theirs] = await otherDevices(wx.openid, 1);
+      wx.setStorageSync(KEY, 'garbage-token');
+      assert.equal(await client.logoutEverywhere(), 2);
+      assert.deepEqual(paths(wx), ['DELETE /session?all=true', 'POST /onlogin', 'DELETE /session?all=true']);
+      assert.equal(wx.calls.login, 1);
+      assert.equal(wx.storage.has(KEY), false);
+      await assertDead(theirs, 'the other device\'s token');
+    });
+
+    test('a login under way when it runs is discarded, and its session ended', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      const pending = client.login();
+      const ended = await client.logoutEverywhere();
+      assert.ok(ended >= 1);
+      await rejection(pending, { code: 'logged_out', stage: 'login' });
+      assert.equal(client.getToken(), null);
+      await wx.idle();
+      await assertDead(token);
+      const discarded = wx.requests.filter((r) => r.method === 'DELETE' && r.url.endsWith('/session'));
+      assert.equal(discarded.length, 1, 'the discarded login\'s token is retired');
+      await assertDead(discarded[0].header.authorization.slice('Bearer '.length), 'the discarded token');
+    });
+
+    test('a network failure rejects, but the local token is gone anyway', async () => {
+      const wx = createFakeWx({ sandboxUrl });
+      const client = createClient({ baseUrl: 'http://127.0.0.1:9', wx });
+      wx.setStorageSync(KEY, 'some-token');
+      await rejection(client.logoutEverywhere(), { code: 'network_error' });
+      assert.equal(wx.storage.has(KEY), false);
+    });
+
+    test('a server without ?all=true (no sessions count) → bad_response, token gone', async () => {
+      const storage = new Map([[KEY, 'some-token']]);
+      const old = {
+        request: (o) => setImmediate(o.success, { statusCode: 200, data: { logged_out: true }, header: {} }),
+        getStorageSync: (k) => (storage.has(k) ? storage.get(k) : ''),
+        setStorageSync: (k, v) => storage.set(k, v), removeStorageSync: (k) => storage.delete(k),
+        login() {}, showToast() {},
+      };
+      const client = createClient({ baseUrl: apiUrl, wx: old });
+      await rejection(client.logoutEverywhere(), { code: 'bad_response', status: 200 });
+      assert.equal(storage.has(KEY), false);
     });
   });
 }
