@@ -4,8 +4,8 @@
 # the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh)
 # and the mini-program client's tests (Node's test runner) against one start of the whole
 # local stack as `make dev` runs it, then checks the SAM templates (ours and
-# examples/protected-route's): `sam validate --lint`, cfn-lint and an arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the
-# (slow) build, for quick local runs.
+# examples/protected-route's): `sam validate --lint`, cfn-lint, and an arm64 `sam build` of
+# ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -32,7 +32,7 @@ stop_services
 
 log "README.md's walk and client/'s node --test against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
-  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
+  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
   scripts/dev.sh --check --run node --test client/test/
 
 ensure_sam_tools
