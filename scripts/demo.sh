@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: plays a mini-program against the local stack — login, phone number in both
-# forms, a re-login that rotates the key, the stale data's 422, the retry — printing each
+# forms, GET /me behind the authorizer (through the local gateway), a re-login that
+# rotates the key and brings the phone back, the stale data's 422, the retry, logout
+# everywhere and the refused tokens (401 from us, 403 from the authorizer) — printing each
 # request and answer with secrets masked. Starts the stack (scripts/dev.sh) if it is not
 # running, and stops what it started. Exits non-zero on any surprise.
 set -euo pipefail
@@ -9,13 +11,14 @@ cd "$ROOT"
 
 SANDBOX_PORT=${SANDBOX_PORT:-9100}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
-export SANDBOX_PORT LAMBDA_PORT
+GATEWAY_PORT=${GATEWAY_PORT:-9200}
+export SANDBOX_PORT LAMBDA_PORT GATEWAY_PORT
 
 cargo build --locked --quiet -p wxlogin-devkit
 trap stop_services EXIT
 
-if port_busy "$LAMBDA_PORT" && port_busy "$SANDBOX_PORT"; then
-  log "using the stack already running on ports $LAMBDA_PORT and $SANDBOX_PORT"
+if port_busy "$LAMBDA_PORT" && port_busy "$SANDBOX_PORT" && port_busy "$GATEWAY_PORT"; then
+  log "using the stack already running on ports $LAMBDA_PORT, $SANDBOX_PORT and $GATEWAY_PORT"
 else
   log "starting the local stack (scripts/dev.sh; log in $LOGS/dev-stack.log)"
   start_service dev-stack scripts/dev.sh
@@ -27,7 +30,8 @@ else
   done
 fi
 
-"$TARGET_DIR/debug/wxlogin-dev" demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT"
+"$TARGET_DIR/debug/wxlogin-dev" demo "http://127.0.0.1:$LAMBDA_PORT" "http://127.0.0.1:$SANDBOX_PORT" \
+  "http://127.0.0.1:$GATEWAY_PORT"
 
 # The events/ fixtures that need no live values, through `cargo lambda invoke --data-file`
 # against the same `cargo lambda watch` (the live ones are replayed by `make test`).
@@ -44,3 +48,8 @@ for fixture in onlogin-bad-body:onlogin:400 onlogin-no-body:onlogin:400 \
   [ "$got" = "$status" ] || die "events/$file.json answered $got, expected $status: $answer"
   echo "   events/$file.json → $got"
 done
+# The authorizer's fixture, unfilled: denied.
+answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+  --data-file events/authorizer.json authorizer)
+[[ $answer == *'"isAuthorized":false'* ]] || die "events/authorizer.json: expected isAuthorized false: $answer"
+echo "   events/authorizer.json → $answer"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make dev`: the whole stack on this machine — DynamoDB Local with the sessions table,
-# the WeChat sandbox, and `cargo lambda watch` serving the functions. Ctrl-C stops all.
+# the WeChat sandbox, `cargo lambda watch` serving the functions, and the gateway that
+# plays API Gateway's authorizer step in front of it (`wxlogin-dev gateway`: GET /me of
+# examples/protected-route behind the `authorizer` function, everything else forwarded).
+# Ctrl-C stops all.
 #
-# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000); SANDBOX_HOST.
+# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000), GATEWAY_PORT
+# (9200); SANDBOX_HOST.
 # It prints README.md's copy-paste walk (the block between its walkthrough markers) with
 # the ports in use.
 # `scripts/dev.sh --check` starts everything, runs that walk with
@@ -19,6 +23,9 @@ SANDBOX_PORT=${SANDBOX_PORT:-9100}
 # 0.0.0.0 lets `sam local` containers reach the sandbox (see README, Local).
 SANDBOX_HOST=${SANDBOX_HOST:-127.0.0.1}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
+GATEWAY_PORT=${GATEWAY_PORT:-9200}
+# The routes the gateway puts behind the authorizer, "METHOD /path=function" each.
+PROTECTED_ROUTES=("GET /me=me")
 # Local-only credentials: the sandbox accepts exactly these.
 WECHAT_APPID=${WECHAT_APPID:-wx0000000000local1}
 WECHAT_SECRET=${WECHAT_SECRET:-local-sandbox-secret}
@@ -42,6 +49,7 @@ require_tools
 require_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
 require_port_free "$SANDBOX_PORT" "WeChat sandbox" SANDBOX_PORT
 require_port_free "$LAMBDA_PORT" "cargo lambda watch" LAMBDA_PORT
+require_port_free "$GATEWAY_PORT" "the local gateway" GATEWAY_PORT
 ensure_dynamodb_local
 ensure_cargo_lambda
 trap stop_services EXIT
@@ -49,7 +57,8 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
-cargo build --locked -p onlogin -p decrypt-phone -p session -p wechat-sandbox -p wxlogin-devkit
+cargo build --locked -p onlogin -p decrypt-phone -p session -p authorizer -p protected-route-me \
+  -p wechat-sandbox -p wxlogin-devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
@@ -87,12 +96,33 @@ for warm in POST:onlogin POST:decrypt-phone GET:session; do
     sleep 1
   done
 done
+# The authorizer and me are not on watch's router: they are invoked by name, through the
+# Lambda invoke API the gateway uses. The authorizer denies the unfilled events/authorizer.json;
+# me answers an event without authorizer context with a 500 no_caller.
+for warm in authorizer:authorizer:isAuthorized me:session-no-token:statusCode; do
+  IFS=: read -r function fixture expect <<<"$warm"
+  log "warming $function (first invocation compiles it)"
+  deadline=$((SECONDS + 900))
+  until answer=$(curl -s --max-time 600 -X POST --data-binary "@events/$fixture.json" \
+    "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/$function/invocations") \
+    && [[ $answer == *"$expect"* ]]; do
+    kill -0 "$LAST_PID" 2>/dev/null || die "cargo lambda watch exited (see $LOGS/cargo-lambda-watch.log)"
+    [ "$SECONDS" -lt "$deadline" ] || die "$function did not answer within 15 minutes (last answer ${answer:-none})"
+    sleep 1
+  done
+done
+
+log "starting the local gateway on port $GATEWAY_PORT (the authorizer in front of ${PROTECTED_ROUTES[*]})"
+start_service gateway "$TARGET_DIR/debug/wxlogin-dev" gateway "$GATEWAY_PORT" "http://127.0.0.1:$LAMBDA_PORT" \
+  "${PROTECTED_ROUTES[@]}"
+wait_port "$GATEWAY_PORT" "the local gateway" 30 "$LAST_PID"
 
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
 # The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
 api="http://127.0.0.1:$LAMBDA_PORT"
+gateway="http://127.0.0.1:$GATEWAY_PORT"
 if $check_walk || [ "${#run_command[@]}" -gt 0 ]; then
-  export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox
+  export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox WXLOGIN_GATEWAY_URL=$gateway
   status=0
   if $check_walk; then
     log "running README.md's walk against the stack"
@@ -111,6 +141,9 @@ wxlogin is running locally:
   functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
                    $api/decrypt-phone    (POST)
                    $api/session          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
+  gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway
+                   serves it: the authorizer first (401/403 {"message"}), then me; every
+                   other path is forwarded to $api)
   WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 

@@ -3,9 +3,9 @@
 # runs every Rust test (unit, black-box against DynamoDB Local + sandbox, real binaries,
 # the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh)
 # and the mini-program client's tests (Node's test runner) against one start of the whole
-# local stack as `make dev` runs it, then checks the SAM template:
-# `sam validate --lint`, cfn-lint and an arm64 `sam build`. SKIP_SAM_BUILD=1 skips only the
-# (slow) build, for quick local runs.
+# local stack as `make dev` runs it, then checks the SAM templates (ours and
+# examples/protected-route's): `sam validate --lint`, cfn-lint, and an arm64 `sam build` of
+# ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -32,13 +32,15 @@ stop_services
 
 log "README.md's walk and client/'s node --test against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
-  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) \
+  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
   scripts/dev.sh --check --run node --test client/test/
 
 ensure_sam_tools
-log "checking template.yaml: sam validate --lint, cfn-lint"
-sam validate --lint --region us-east-1
-cfn-lint template.yaml
+log "checking template.yaml and examples/protected-route/template.yaml: sam validate --lint, cfn-lint"
+for template in template.yaml examples/protected-route/template.yaml; do
+  sam validate --lint --region us-east-1 --template-file "$template"
+  cfn-lint "$template"
+done
 if [ "${SKIP_SAM_BUILD:-}" = 1 ]; then
   log "SKIP_SAM_BUILD=1: not running sam build"
 else

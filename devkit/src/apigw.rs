@@ -52,3 +52,34 @@ pub fn base64_http_event(method: &str, path: &str, body: &str) -> Value {
     event["isBase64Encoded"] = json!(true);
     event
 }
+
+/// What API Gateway sends a `REQUEST` Lambda authorizer (payload format 2.0) before `method
+/// path`: the request's headers (names lower-cased) and the identity source
+/// `$request.header.Authorization`, shaped like `events/authorizer.json`.
+pub fn authorizer_event(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(&str, &str)],
+) -> Value {
+    let mut event = http_event(method, path, None, headers);
+    let headers = event["headers"].clone();
+    let identity_source: Vec<Value> = headers
+        .get("authorization")
+        .map(|value| vec![value.clone()])
+        .unwrap_or_default();
+    let route_key = format!("{method} {path}");
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": format!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/{method}{path}"),
+        "identitySource": identity_source,
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": event["requestContext"].take(),
+        "pathParameters": {},
+        "stageVariables": {}
+    })
+}

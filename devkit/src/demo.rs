@@ -14,6 +14,9 @@ pub struct Endpoints {
     pub api: String,
     /// Base URL of the WeChat sandbox.
     pub sandbox: String,
+    /// Base URL of the local gateway (`wxlogin-dev gateway`): `GET /me` behind the
+    /// authorizer, as API Gateway serves examples/protected-route.
+    pub gateway: String,
 }
 
 /// The number the user's getPhoneNumber button gives.
@@ -21,11 +24,13 @@ const PHONE: &str = "13800138000";
 /// The variable holding the session_key WeChat rotates to on the re-login (random per run).
 const ROTATED_KEY: &str = "rotated_key";
 
-/// Who answers a step: our functions, or the sandbox playing WeChat's side of the client.
+/// Who answers a step: our functions, the sandbox playing WeChat's side of the client, or
+/// the gateway playing API Gateway in front of a team's route behind the authorizer.
 #[derive(Clone, Copy)]
 enum Server {
     Api,
     Sandbox,
+    Gateway,
 }
 
 #[derive(Clone, Copy)]
@@ -41,6 +46,7 @@ enum Val {
     Var(&'static str),
     Text(&'static str),
     Bool(bool),
+    Num(u64),
 }
 
 struct Request {
@@ -73,6 +79,14 @@ const fn get(path: &'static str) -> Request {
     }
 }
 
+/// `GET path` on the gateway (a route behind the authorizer).
+const fn gateway_get(path: &'static str) -> Request {
+    Request {
+        server: Server::Gateway,
+        ..get(path)
+    }
+}
+
 const fn delete(path: &'static str) -> Request {
     Request {
         verb: Verb::Delete,
@@ -95,14 +109,22 @@ enum Expect {
     Ok,
     /// This status with this `error` code from the contract.
     Error(u16, &'static str),
+    /// This status with this `message`: API Gateway's own answer (the authorizer's).
+    Gateway(u16, &'static str),
 }
 
-/// A check on a 200 answer.
+/// A check on a 200 answer; a field is a dotted path (`phone.purePhoneNumber`).
 enum Check {
     /// The field equals the value.
     Is(&'static str, Val),
     /// The field is not in the answer.
     Absent(&'static str),
+}
+
+/// The value at a dotted path of `answer`.
+fn field<'a>(answer: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(answer, |value, key| value.get(key))
 }
 
 struct Step {
@@ -119,15 +141,17 @@ struct Step {
 
 use Check::{Absent, Is};
 use Server::{Api, Sandbox};
-use Val::{Bool, Text, Var};
+use Val::{Bool, Num, Text, Var};
 
 const OLD_DATA: &[(&str, Val)] = &[("encryptedData", Var("data")), ("iv", Var("iv"))];
 const TAP: &[(&str, Val)] = &[("openid", Var("openid")), ("phoneNumber", Text(PHONE))];
 const IS_THE_PHONE: &[Check] = &[Is("purePhoneNumber", Text(PHONE))];
 
 /// The walk: login → who am I (checked at WeChat) → the code replayed → phone (both forms)
-/// → a re-login that rotates the key → the old session's check and the old data answer 422
-/// → fresh data succeeds → logout → the token is refused.
+/// → `GET /me` behind the authorizer, with the phone → a re-login that rotates the key and
+/// brings the phone back (no second verification) → the old session's check and the old
+/// data answer 422 → fresh data succeeds → logout everywhere → both tokens are refused, by
+/// our functions (401) and by the authorizer (403).
 const STEPS: &[Step] = &[
     Step {
         name: "wx.login",
@@ -143,7 +167,12 @@ const STEPS: &[Step] = &[
         request: post(Api, "/onlogin", &[("code", Var("code"))]),
         expect: Expect::Ok,
         capture: &[("token", "token")],
-        check: &[Is("openid", Var("openid")), Absent("session_key")],
+        check: &[
+            Is("openid", Var("openid")),
+            Is("new_user", Bool(true)),
+            Absent("phone"),
+            Absent("session_key"),
+        ],
     },
     Step {
         name: "check",
@@ -190,6 +219,22 @@ const STEPS: &[Step] = &[
         check: IS_THE_PHONE,
     },
     Step {
+        name: "me, no token",
+        does: "GET /me (a team's route behind the authorizer) without a token",
+        request: gateway_get("/me"),
+        expect: Expect::Gateway(401, "Unauthorized"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "me",
+        does: "GET /me: the authorizer lets the token through, with the caller and the phone",
+        request: gateway_get("/me").bearer("token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: &[Is("openid", Var("openid")), Is("phoneNumber", Text(PHONE))],
+    },
+    Step {
         name: "re-login",
         does: "wx.login again; WeChat rotates the session_key",
         request: post(
@@ -207,7 +252,12 @@ const STEPS: &[Step] = &[
         request: post(Api, "/onlogin", &[("code", Var("new_code"))]),
         expect: Expect::Ok,
         capture: &[("new_token", "token")],
-        check: &[],
+        // The bound phone comes back with the login: no second (billed) verification.
+        check: &[
+            Is("openid", Var("openid")),
+            Is("new_user", Bool(false)),
+            Is("phone.purePhoneNumber", Text(PHONE)),
+        ],
     },
     Step {
         name: "old session checked",
@@ -247,18 +297,50 @@ const STEPS: &[Step] = &[
         check: IS_THE_PHONE,
     },
     Step {
-        name: "logout",
-        does: "log out",
-        request: delete("/session").bearer("new_token"),
+        name: "me again",
+        does: "GET /me with the new token",
+        request: gateway_get("/me").bearer("new_token"),
         expect: Expect::Ok,
         capture: &[],
-        check: &[Is("logged_out", Bool(true))],
+        check: &[Is("openid", Var("openid")), Is("phoneNumber", Text(PHONE))],
+    },
+    Step {
+        name: "logout everywhere",
+        does: "log out everywhere: both sessions end",
+        request: delete("/session?all=true").bearer("new_token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: &[Is("logged_out", Bool(true)), Is("sessions", Num(2))],
     },
     Step {
         name: "refused",
-        does: "the token after logout",
+        does: "the new token after logout",
         request: get("/session").bearer("new_token"),
         expect: Expect::Error(401, "invalid_token"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "first refused",
+        does: "the first token, logged out with the rest",
+        request: get("/session").bearer("token"),
+        expect: Expect::Error(401, "invalid_token"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "me refused",
+        does: "GET /me with the first token: the authorizer denies it",
+        request: gateway_get("/me").bearer("token"),
+        expect: Expect::Gateway(403, "Forbidden"),
+        capture: &[],
+        check: &[],
+    },
+    Step {
+        name: "me refused, new token",
+        does: "GET /me with the new token: denied too",
+        request: gateway_get("/me").bearer("new_token"),
+        expect: Expect::Gateway(403, "Forbidden"),
         capture: &[],
         check: &[],
     },
@@ -322,6 +404,7 @@ impl Player {
                 .with_context(|| format!("no step before this one kept {name:?}")),
             Text(text) => Ok(json!(text)),
             Bool(flag) => Ok(json!(flag)),
+            Num(number) => Ok(json!(number)),
         }
     }
 
@@ -330,6 +413,7 @@ impl Player {
         let base = match request.server {
             Api => &self.endpoints.api,
             Sandbox => &self.endpoints.sandbox,
+            Server::Gateway => &self.endpoints.gateway,
         };
         let url = format!("{base}{}", request.path);
         let method = match request.verb {
@@ -391,17 +475,22 @@ impl Player {
                     masked(&answer)
                 );
             }
+            Expect::Gateway(expected, message) => ensure!(
+                status == expected && answer["message"] == message,
+                "expected {expected} {{\"message\":\"{message}\"}} from the gateway, got {status}: {}",
+                masked(&answer)
+            ),
         }
         for check in step.check {
             match *check {
-                Is(field, val) => ensure!(
-                    answer.get(field) == Some(&self.value(val)?),
-                    "expected {field} to be {val:?}, got {}",
+                Is(path, val) => ensure!(
+                    field(&answer, path) == Some(&self.value(val)?),
+                    "expected {path} to be {val:?}, got {}",
                     masked(&answer)
                 ),
-                Absent(field) => ensure!(
-                    answer.get(field).is_none(),
-                    "{field} must not be in the answer (it is)"
+                Absent(path) => ensure!(
+                    field(&answer, path).is_none(),
+                    "{path} must not be in the answer (it is)"
                 ),
             }
         }
@@ -496,7 +585,7 @@ mod tests {
     #[test]
     fn checks_and_captures_are_for_successes_only() {
         for step in STEPS {
-            if let Expect::Error(..) = step.expect {
+            if let Expect::Error(..) | Expect::Gateway(..) = step.expect {
                 assert!(
                     step.check.is_empty() && step.capture.is_empty(),
                     "{}",

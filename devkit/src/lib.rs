@@ -2,7 +2,8 @@
 //! DynamoDB Local as a child process, table setup, a Lambda Runtime API emulator that
 //! drives the real function binaries, API Gateway v2 events, the `TestStack`, a reader
 //! for the metrics functions print, the end-to-end check of a real function binary
-//! (spawn, invoke, search its output for secrets), and what a raced login code must come to.
+//! (spawn, invoke, search its output for secrets), what a raced login code must come to,
+//! and the local gateway that plays API Gateway's authorizer step for `make dev`.
 
 pub mod apigw;
 pub mod binary_check;
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod dynamodb_local;
 pub mod emf;
 pub mod function_process;
+pub mod gateway;
 pub mod race;
 pub mod runtime_api;
 pub mod stack;

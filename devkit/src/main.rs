@@ -2,9 +2,13 @@
 //!
 //! - `wxlogin-dev create-table <endpoint> <table>`: the sessions table with its TTL
 //!   (idempotent), as the SAM template defines it.
-//! - `wxlogin-dev demo <api-base> <sandbox-base>`: plays a mini-program against a running stack.
+//! - `wxlogin-dev demo <api-base> <sandbox-base> <gateway-base>`: plays a mini-program
+//!   against a running stack (`GET /me` through the gateway).
+//! - `wxlogin-dev gateway <port> <lambda-base> ["METHOD /path=function"…]`: API Gateway's
+//!   part in front of `cargo lambda watch`: the routes given run behind the `authorizer`
+//!   function, the rest is forwarded (`devkit::gateway`).
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,15 +25,37 @@ async fn main() -> anyhow::Result<()> {
             println!("table {table} ready at {endpoint} (key pk, TTL on expires_at)");
             Ok(())
         }
-        ["demo", api, sandbox] => {
+        ["demo", api, sandbox, gateway] => {
+            let trimmed = |url: &str| url.trim_end_matches('/').to_owned();
             devkit::demo::run(devkit::demo::Endpoints {
-                api: api.trim_end_matches('/').to_owned(),
-                sandbox: sandbox.trim_end_matches('/').to_owned(),
+                api: trimmed(api),
+                sandbox: trimmed(sandbox),
+                gateway: trimmed(gateway),
             })
             .await
         }
+        ["gateway", port, lambda, routes @ ..] => {
+            let routes = routes
+                .iter()
+                .map(|spec| devkit::gateway::ProtectedRoute::parse(spec))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let port: u16 = port.parse().context("the port is a number")?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+            for route in &routes {
+                println!(
+                    "gateway on port {port}: {} {} behind the authorizer, then {}",
+                    route.method, route.path, route.function
+                );
+            }
+            println!("gateway on port {port}: everything else to {lambda}");
+            devkit::gateway::Gateway::new(lambda, routes)
+                .serve(listener)
+                .await
+        }
         _ => bail!(
-            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url>"
+            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url> <gateway-base-url>\n       wxlogin-dev gateway <port> <lambda-base-url> [\"METHOD /path=function\"…]"
         ),
     }
 }

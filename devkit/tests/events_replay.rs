@@ -1,6 +1,7 @@
 //! Every file in `events/` replayed through the real function binaries under the Runtime
 //! API emulator. Placeholders (`REPLACE_WITH_…`) are filled with live values from the
-//! sandbox and `/onlogin`, the way a developer would before `cargo lambda invoke`.
+//! sandbox and `/onlogin`, the way a developer would before `cargo lambda invoke`. The
+//! authorizer's fixture is replayed twice: as shipped (denied) and filled (allowed).
 
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -37,6 +38,9 @@ fn expectations() -> BTreeMap<&'static str, (u16, Option<&'static str>)> {
     ])
 }
 
+/// The authorizer's fixtures: not HTTP events, their answer is the simple response.
+const AUTHORIZER_FIXTURES: &[&str] = &["authorizer.json"];
+
 /// Replaces placeholders in the event's body and headers, decoding a base64 body first.
 fn fill(event: &mut Value, values: &[(&str, String)]) {
     let substitute = |text: &str| {
@@ -60,13 +64,18 @@ fn fill(event: &mut Value, values: &[(&str, String)]) {
             *value = json!(substitute(value.as_str().unwrap_or_default()));
         }
     }
+    if let Some(sources) = event["identitySource"].as_array_mut() {
+        for value in sources {
+            *value = json!(substitute(value.as_str().unwrap_or_default()));
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_fixture_gets_its_documented_answer() {
     let stack = TestStack::start().await.unwrap();
     let mut functions = BTreeMap::new();
-    for name in ["onlogin", "decrypt-phone", "session"] {
+    for name in ["onlogin", "decrypt-phone", "session", "authorizer"] {
         let runtime = RuntimeApi::start().await.unwrap();
         let process = FunctionProcess::spawn(
             &workspace_binary(name).unwrap(),
@@ -86,12 +95,16 @@ async fn every_event_fixture_gets_its_documented_answer() {
     let expectations = expectations();
     assert_eq!(
         files.len(),
-        expectations.len(),
+        expectations.len() + AUTHORIZER_FIXTURES.len(),
         "every fixture needs an expectation: {files:?}"
     );
 
     for path in files {
         let file = path.file_name().unwrap().to_str().unwrap();
+        if AUTHORIZER_FIXTURES.contains(&file) {
+            replay_authorizer_fixture(&stack, &functions["authorizer"].0, &path).await;
+            continue;
+        }
         let &(status, error) = expectations
             .get(file)
             .unwrap_or_else(|| panic!("no expectation for {file}"));
@@ -141,4 +154,41 @@ async fn every_event_fixture_gets_its_documented_answer() {
         assert_eq!(response["statusCode"], status, "{file}: {body}");
         assert_eq!(body["error"].as_str(), error, "{file}: {body}");
     }
+}
+
+/// As shipped, the placeholder token is denied; filled with a live token, the caller is
+/// allowed with their openid in the context.
+async fn replay_authorizer_fixture(
+    stack: &TestStack,
+    runtime: &RuntimeApi,
+    path: &std::path::Path,
+) {
+    let shipped: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let answer = runtime
+        .invoke(shipped.clone(), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap_or_else(|err| panic!("{path:?}: the authorizer reported an error: {err}"));
+    assert_eq!(
+        answer,
+        json!({"isAuthorized": false}),
+        "{path:?} as shipped"
+    );
+
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let mut filled = shipped;
+    fill(
+        &mut filled,
+        &[("REPLACE_WITH_TOKEN_FROM_ONLOGIN_43_CHARACTERS", token)],
+    );
+    let answer = runtime
+        .invoke(filled, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap_or_else(|err| panic!("{path:?}: the authorizer reported an error: {err}"));
+    assert_eq!(answer["isAuthorized"], true, "{path:?} filled: {answer}");
+    assert_eq!(
+        answer["context"]["openid"], user["openid"],
+        "{path:?} filled: {answer}"
+    );
 }

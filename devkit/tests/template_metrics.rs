@@ -36,6 +36,7 @@ const EMITTED: &[&str] = &[
     metrics::UPSTREAM_FAILURES,
     metrics::UPSTREAM_LATENCY,
     metrics::WECHAT_ERRORS,
+    metrics::AUTHORIZATIONS,
     metrics::COLD_STARTS,
 ];
 
@@ -71,7 +72,8 @@ fn the_alarms_watch_upstream_failures_of_each_upstream() {
 fn every_dashboard_widget_searches_an_emitted_metric_in_the_stack_namespace() {
     let body = dashboard_body(&template());
     let widgets = body["widgets"].as_array().unwrap();
-    assert!(widgets.len() >= 6);
+    assert!(widgets.len() >= 7);
+    let mut searched = Vec::new();
     for widget in widgets {
         let expression = widget["properties"]["metrics"][0][0]["expression"]
             .as_str()
@@ -86,5 +88,10 @@ fn every_dashboard_widget_searches_an_emitted_metric_in_the_stack_namespace() {
             .and_then(|rest| rest.split('"').next())
             .unwrap();
         assert!(EMITTED.contains(&name), "{name} is not a metric we emit");
+        searched.push(name);
     }
+    assert!(
+        searched.contains(&metrics::AUTHORIZATIONS),
+        "the authorizer's decisions are on the dashboard"
+    );
 }

@@ -121,6 +121,11 @@ mod tests {
                 fence(&[ACCESS_TOKEN]),
             ),
             ("SessionFunction", "dynamodb:UpdateItem", fence(&[USER])),
+            (
+                "AuthorizerFunction",
+                "dynamodb:BatchGetItem",
+                fence(&[SESSION, USER]),
+            ),
         ]
         .map(|(resource, action, prefixes)| (resource.to_owned(), action.to_owned(), prefixes));
         assert_eq!(template_fences(), expected);

@@ -1,0 +1,91 @@
+//! `me`: an example of a team's own route behind the wxlogin authorizer. `GET /me` answers
+//! who is calling, as the authorizer told API Gateway: `{"openid", "unionid"?,
+//! "phoneNumber"?}`. The token was checked before this function ran; it never sees it.
+
+// The runtime's service stack nests futures deeper than the default limit lets rustc
+// compute their layout.
+#![recursion_limit = "256"]
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+use serde_json::{Value, json};
+use wxlogin::edge::Caller;
+
+/// The answer for one request: the caller, or a 500 naming what is missing (a route
+/// deployed without the authorizer is a wiring mistake, not the client's fault).
+fn answer(request: &Request) -> (u16, Value) {
+    match Caller::from_request(request) {
+        Ok(caller) => {
+            let mut body = json!({ "openid": caller.openid });
+            if let Some(unionid) = caller.unionid {
+                body["unionid"] = json!(unionid);
+            }
+            if let Some(phone_number) = caller.phone_number {
+                body["phoneNumber"] = json!(phone_number);
+            }
+            (200, body)
+        }
+        Err(missing) => (
+            500,
+            json!({ "error": "no_caller", "message": missing.to_string() }),
+        ),
+    }
+}
+
+async fn me(request: Request) -> Result<Response<Body>, Error> {
+    let (status, body) = answer(&request);
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        // The answer is personal data.
+        .header("cache-control", "no-store")
+        .body(Body::from(body.to_string()))?)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::run(service_fn(me)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn request(authorizer: Value) -> Request {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /me", "rawPath": "/me", "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "123", "apiId": "api", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1",
+                         "sourceIp": "1.2.3.4", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /me", "stage": "$default",
+                "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                "authorizer": authorizer
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn answers_the_caller_from_the_authorizer_context() {
+        assert_eq!(
+            answer(&request(
+                json!({"lambda": {"openid": "o1", "phoneNumber": "13800138000"}})
+            )),
+            (200, json!({"openid": "o1", "phoneNumber": "13800138000"}))
+        );
+    }
+
+    #[test]
+    fn says_what_is_missing_without_the_authorizer() {
+        let (status, body) = answer(&request(json!({})));
+        assert_eq!((status, body["error"].as_str()), (500, Some("no_caller")));
+        assert!(
+            body["message"].as_str().unwrap().contains("authorizer"),
+            "{body}"
+        );
+    }
+}
