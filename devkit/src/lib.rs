@@ -5,6 +5,7 @@
 //! (spawn, invoke, search its output for secrets), and what a raced login code must come to.
 
 pub mod apigw;
+pub mod authorizer_event;
 pub mod binary_check;
 pub mod demo;
 pub mod dynamodb_local;
