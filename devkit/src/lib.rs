@@ -6,6 +6,7 @@
 //! and the local gateway that plays API Gateway's authorizer step for `make dev`.
 
 pub mod apigw;
+pub mod authorizer_event;
 pub mod binary_check;
 pub mod demo;
 pub mod dynamodb_local;

@@ -1,6 +1,7 @@
 //! The bad-input catalogue (docs/security.md): one table, all three functions, each row the
 //! exact status and error code. Every answer is the contract's JSON error with a request
-//! id; no row reaches WeChat or writes to DynamoDB.
+//! id; no row reaches WeChat or writes to DynamoDB. The authorizer's rows: each bearer
+//! header and whether it lets the request through (only a live token, in any scheme case).
 
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +14,8 @@ use lambda_http::{Body, Request};
 use serde_json::json;
 use wxlogin::domain::SessionToken;
 use wxlogin::edge::HttpFunction;
+use wxlogin::edge::authorizer::{AuthorizerEvent, AuthorizerFunction};
+use wxlogin::usecases::Authorize;
 
 #[derive(Clone, Copy, Debug)]
 enum Route {
@@ -462,6 +465,149 @@ fn catalogue(token: &str, expired: &str, unknown: &str) -> Vec<Row> {
     ]
 }
 
+/// One `Authorization` header as the authorizer sees it, and whether it is let through.
+struct AuthorizerRow {
+    name: &'static str,
+    headers: Vec<(&'static str, String)>,
+    identity_source: Option<Vec<String>>,
+    allowed: bool,
+}
+
+fn authorizer_row(name: &'static str, value: Option<String>, allowed: bool) -> AuthorizerRow {
+    AuthorizerRow {
+        name,
+        headers: value
+            .iter()
+            .map(|value| ("authorization", value.clone()))
+            .collect(),
+        identity_source: value.map(|value| vec![value]),
+        allowed,
+    }
+}
+
+/// Tokens the authorizer must refuse beside the live one.
+struct DeadTokens {
+    expired: String,
+    unknown: String,
+    logged_out: String,
+    revoked: String,
+}
+
+fn authorizer_rows(token: &str, dead: &DeadTokens) -> Vec<AuthorizerRow> {
+    let deny = |name, value: String| authorizer_row(name, Some(value), false);
+    let bearer = |token: &str| format!("Bearer {token}");
+    vec![
+        authorizer_row("authorizer: no Authorization", None, false),
+        deny("authorizer: empty header", String::new()),
+        deny("authorizer: token without a scheme", token.to_owned()),
+        deny("authorizer: Basic scheme", format!("Basic {token}")),
+        deny("authorizer: Bearer and nothing", "Bearer ".to_owned()),
+        deny(
+            "authorizer: two headers joined by API Gateway",
+            format!("{}, {}", bearer(token), bearer(token)),
+        ),
+        deny("authorizer: token of 42 characters", bearer(&token[..42])),
+        deny(
+            "authorizer: token of 44 characters",
+            bearer(&format!("{token}A")),
+        ),
+        deny(
+            "authorizer: token in the standard base64 alphabet",
+            bearer(&token.replace(|c: char| c.is_ascii_digit(), "+")),
+        ),
+        deny(
+            "authorizer: non-ASCII in the token",
+            bearer(&format!("{}é", &token[..41])),
+        ),
+        deny(
+            "authorizer: full-width Bearer",
+            format!("Ｂｅａｒｅｒ {token}"),
+        ),
+        deny("authorizer: header of 8 KiB", bearer(&"A".repeat(8 * 1024))),
+        deny(
+            "authorizer: well-formed but unknown token",
+            bearer(&dead.unknown),
+        ),
+        deny("authorizer: expired session", bearer(&dead.expired)),
+        deny("authorizer: logged-out session", bearer(&dead.logged_out)),
+        deny(
+            "authorizer: session revoked by log out everywhere",
+            bearer(&dead.revoked),
+        ),
+        AuthorizerRow {
+            identity_source: Some(vec![bearer(token), bearer(token)]),
+            headers: vec![],
+            ..authorizer_row("authorizer: two identity sources", None, false)
+        },
+        authorizer_row("authorizer: live token", Some(bearer(token)), true),
+        authorizer_row(
+            "authorizer: lowercase bearer scheme",
+            Some(format!("bearer {token}")),
+            true,
+        ),
+        AuthorizerRow {
+            headers: vec![("Authorization", bearer(token))],
+            identity_source: None,
+            ..authorizer_row("authorizer: header name capitalised", None, true)
+        },
+        AuthorizerRow {
+            headers: vec![],
+            ..authorizer_row(
+                "authorizer: identity source alone",
+                Some(bearer(token)),
+                true,
+            )
+        },
+    ]
+}
+
+/// A user with two sessions, both ended by "log out everywhere" from one of them: the
+/// other's token.
+async fn revoked_token(stack: &TestStack) -> String {
+    let (revoked, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let code = stack
+        .sandbox_login(json!({ "openid": user["openid"] }))
+        .await
+        .unwrap();
+    let answer = TestResponse::from_response(
+        Box::pin(
+            stack
+                .login_service()
+                .await
+                .unwrap()
+                .handle(devkit::stack::post(
+                    json!({ "code": code["code"] }).to_string(),
+                )),
+        )
+        .await,
+    )
+    .unwrap();
+    let revoking = answer.json["token"].as_str().unwrap();
+    let mut request = with_query(Request::new(Body::Empty), &[("all", "true")]);
+    *request.method_mut() = http::Method::DELETE;
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, format!("Bearer {revoking}").parse().unwrap());
+    let session = stack.session_service().await.unwrap();
+    let response = TestResponse::from_response(Box::pin(session.handle(request)).await).unwrap();
+    assert_eq!(response.json["sessions"], 2, "{:?}", response.json);
+    revoked
+}
+
+/// A session ended by a plain logout: its token.
+async fn logged_out_token(stack: &TestStack) -> String {
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+    let mut request = Request::new(Body::Empty);
+    *request.method_mut() = http::Method::DELETE;
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    let session = stack.session_service().await.unwrap();
+    let response = TestResponse::from_response(Box::pin(session.handle(request)).await).unwrap();
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    token
+}
+
 #[tokio::test]
 async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() {
     let stack = TestStack::start().await.unwrap();
@@ -471,6 +617,12 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
     let unknown = SessionToken::generate().unwrap();
+    let dead = DeadTokens {
+        expired: expired.expose().to_owned(),
+        unknown: unknown.expose().to_owned(),
+        logged_out: logged_out_token(&stack).await,
+        revoked: revoked_token(&stack).await,
+    };
     let items_before = stack.items().await.unwrap().len();
     let calls_before = stack.wechat_calls("jscode2session").await.unwrap();
 
@@ -517,6 +669,40 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
             "{}",
             row.name
         );
+    }
+
+    let authorizer = AuthorizerFunction::new(Authorize::new(stack.store()));
+    let rows = authorizer_rows(&token, &dead);
+    assert!(rows.len() >= 20, "the authorizer has {} rows", rows.len());
+    for row in rows {
+        let event = AuthorizerEvent {
+            headers: row
+                .headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
+            identity_source: row.identity_source,
+        };
+        let answer = authorizer
+            .handle(&event)
+            .await
+            .unwrap_or_else(|err| panic!("{}: {err}", row.name));
+        assert_eq!(answer.is_authorized, row.allowed, "{}", row.name);
+        if row.allowed {
+            let context = answer.context.expect("an allow names the caller");
+            assert_eq!(
+                context.openid,
+                user["openid"].as_str().unwrap(),
+                "{}",
+                row.name
+            );
+        } else {
+            assert!(
+                answer.context.is_none(),
+                "{}: a deny names nobody",
+                row.name
+            );
+        }
     }
 
     assert_eq!(

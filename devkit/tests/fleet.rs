@@ -1,6 +1,7 @@
 //! A fleet of real `onlogin` processes under Runtime API emulators, against one table:
 //! 1,000 logins from concurrent clients spread over 10 processes, then one code raced
-//! across all of them. Bounded: a few seconds on two cores.
+//! across all of them; and one user's first logins raced across all of them. Bounded: a
+//! few seconds on two cores.
 
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -140,4 +141,101 @@ async fn a_thousand_logins_across_ten_processes_then_one_raced_code() {
         stack.wechat_calls("jscode2session").await.unwrap(),
         LOGINS as u64 + 1
     );
+}
+
+/// Rounds of the first-login race, each with a user the table has never seen.
+const FIRST_LOGIN_ROUNDS: usize = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_first_logins_raced_across_ten_processes_leave_one_user_item() {
+    let stack = Arc::new(TestStack::start().await.unwrap());
+    let fleet = fleet(&stack).await;
+
+    for round in 0..FIRST_LOGIN_ROUNDS {
+        // One user, a code per process (the same person on several devices at once).
+        let first = stack.sandbox_login(json!({})).await.unwrap();
+        let openid = first["openid"].as_str().unwrap().to_owned();
+        let mut codes = vec![first["code"].as_str().unwrap().to_owned()];
+        while codes.len() < PROCESSES {
+            let again = stack
+                .sandbox_login(json!({ "openid": openid }))
+                .await
+                .unwrap();
+            codes.push(again["code"].as_str().unwrap().to_owned());
+        }
+        let barrier = Arc::new(Barrier::new(PROCESSES));
+        let racers: Vec<_> = fleet
+            .runtimes
+            .iter()
+            .zip(codes)
+            .map(|(runtime, code)| {
+                let (runtime, barrier) = (Arc::clone(runtime), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    login(&runtime, &code).await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for racer in racers {
+            let (status, answer) = racer.await.unwrap();
+            assert_eq!(status, 200, "round {round}: {answer}");
+            assert_eq!(answer["openid"], openid.as_str(), "round {round}");
+            answers.push(answer);
+        }
+        let new_users = answers
+            .iter()
+            .filter(|answer| answer["new_user"] == true)
+            .count();
+        assert_eq!(
+            new_users, 1,
+            "round {round}: exactly one of the raced logins is the first"
+        );
+
+        let user_pk = format!("user#{}", wxlogin::domain::UserKey::of(&openid).as_hex());
+        let items = stack.items().await.unwrap();
+        let users: Vec<_> = items
+            .iter()
+            .filter(|item| {
+                item.get("openid")
+                    .and_then(|value| value.as_s().ok())
+                    .is_some_and(|id| *id == openid)
+                    && item["pk"].as_s().is_ok_and(|pk| pk.starts_with("user#"))
+            })
+            .collect();
+        assert_eq!(users.len(), 1, "round {round}: one user item per openid");
+        let user = users[0];
+        assert_eq!(user["pk"].as_s().unwrap(), &user_pk);
+        let number = |item: &std::collections::HashMap<_, _>, name: &str| -> i64 {
+            let value: &aws_sdk_dynamodb::types::AttributeValue = &item[name];
+            value.as_n().unwrap().parse().unwrap()
+        };
+        let session_times: Vec<i64> = items
+            .iter()
+            .filter(|item| {
+                item["pk"].as_s().is_ok_and(|pk| pk.starts_with("session#"))
+                    && item["openid"].as_s().is_ok_and(|id| *id == openid)
+            })
+            .map(|item| number(item, "created_at"))
+            .collect();
+        assert_eq!(
+            session_times.len(),
+            PROCESSES,
+            "round {round}: every session"
+        );
+        let created_at = number(user, "created_at");
+        assert!(
+            session_times.contains(&created_at),
+            "round {round}: created_at {created_at} is one of the logins' times {session_times:?}"
+        );
+        assert!(
+            number(user, "last_login_at") >= created_at,
+            "round {round}: {user:?}"
+        );
+        assert_eq!(
+            user["sessions"].as_ss().unwrap().len(),
+            PROCESSES,
+            "round {round}: every raced session is listed on the user"
+        );
+    }
 }

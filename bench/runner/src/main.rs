@@ -1,19 +1,22 @@
 //! `make bench`: measures, in one run on this machine, the release builds of `onlogin`,
-//! `decrypt-phone` and `session` beside the floor (a bare lambda_http function) and a Node 20 + AWS SDK
+//! `decrypt-phone`, `session` and `authorizer` beside the floor (a bare lambda_http function) and a Node 20 + AWS SDK
 //! v3 onlogin, all under the same Lambda Runtime API emulator against the same DynamoDB
 //! Local and WeChat sandbox. Writes `docs/bench/results.md` and `docs/bench/chart.svg`.
 //!
-//! Usage: `bench [--starts N] [--requests N]` (defaults 15 and 1000).
+//! Usage: `bench [--starts N] [--requests N] [--only TEXT]` (defaults 15 and 1000; `--only`
+//! measures the subjects whose label contains TEXT (or one of TEXT's comma-separated
+//! parts), the floor always, and writes nothing).
 
 mod measure;
 mod report;
+mod store_proxy;
 mod subjects;
 
 use anyhow::Context;
 use devkit::dynamodb_local::workspace_root;
 use devkit::stack::TestStack;
 
-use crate::measure::{Sample, measure_init, measure_warm};
+use crate::measure::{Sample, measure_init, measure_store_calls, measure_warm};
 use crate::subjects::Subject;
 
 fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
@@ -32,17 +35,39 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let starts = flag(&args, "--starts", 15)?;
     let requests = flag(&args, "--requests", 1000)?;
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .map(|at| args.get(at + 1).context("--only needs a label fragment"))
+        .transpose()?;
 
     let stack = TestStack::start().await?;
+    let subjects: Vec<Subject> = Subject::all(&stack)
+        .into_iter()
+        .enumerate()
+        .filter(|(index, subject)| {
+            *index == 0
+                || only.is_none_or(|only| {
+                    only.split(',')
+                        .any(|fragment| subject.label.contains(fragment))
+                })
+        })
+        .map(|(_, subject)| subject)
+        .collect();
+    for subject in &subjects {
+        subject.check_installed()?;
+    }
     let mut rows = Vec::new();
-    for subject in Subject::all(&stack)? {
+    for subject in subjects {
         eprintln!(
             "measuring {} ({starts} cold starts, {requests} warm requests)",
             subject.label
         );
         let init = measure_init(&subject, starts).await?;
         let warm = measure_warm(&subject, &stack, requests).await?;
+        let store_calls = measure_store_calls(&subject, &stack).await?;
         rows.push(Sample {
+            store_calls,
             arm64_bytes: subject.arm64_size(),
             subject,
             init,
@@ -53,6 +78,10 @@ async fn main() -> anyhow::Result<()> {
     let machine = report::machine();
     let table = report::table(&rows, &machine, starts, requests);
     println!("{table}");
+    if only.is_some() {
+        eprintln!("--only: docs/bench left as they were");
+        return Ok(());
+    }
     let out = workspace_root().join("docs/bench");
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("results.md"), &table)?;

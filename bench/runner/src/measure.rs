@@ -7,9 +7,15 @@ use anyhow::{Context, ensure};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use crate::store_proxy::StoreProxy;
 use crate::subjects::{Fixture, Subject};
+
+/// Requests sent through the counting proxy to count DynamoDB calls per request.
+const COUNTED_REQUESTS: u32 = 20;
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(30);
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,11 +75,41 @@ pub struct Sample {
     pub warm: Warm,
     /// Stripped arm64 binary size.
     pub arm64_bytes: Option<u64>,
+    /// DynamoDB calls per warm request, by operation.
+    pub store_calls: StoreCalls,
+}
+
+/// DynamoDB calls per warm request, by operation (`BatchGetItem`, `PutItem`…).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StoreCalls(pub BTreeMap<String, f64>);
+
+impl StoreCalls {
+    /// Calls of any kind per request.
+    pub fn total(&self) -> f64 {
+        self.0.values().sum()
+    }
+
+    fn per_request(counts: BTreeMap<String, u64>, requests: u32) -> Self {
+        Self(
+            counts
+                .into_iter()
+                .map(|(operation, count)| (operation, count as f64 / f64::from(requests)))
+                .collect(),
+        )
+    }
 }
 
 fn spawn(subject: &Subject, runtime: &RuntimeApi) -> anyhow::Result<FunctionProcess> {
+    spawn_with(subject, runtime, &subject.env)
+}
+
+fn spawn_with(
+    subject: &Subject,
+    runtime: &RuntimeApi,
+    env: &[(String, String)],
+) -> anyhow::Result<FunctionProcess> {
     let args: Vec<&str> = subject.args.iter().map(String::as_str).collect();
-    FunctionProcess::spawn_command(&subject.program, &args, &runtime.address(), &subject.env)
+    FunctionProcess::spawn_command(&subject.program, &args, &runtime.address(), env)
 }
 
 /// Starts the subject `starts` times; each time, the span from spawning the process to
@@ -94,18 +130,63 @@ pub async fn measure_init(subject: &Subject, starts: usize) -> anyhow::Result<Qu
     Ok(Quantiles::of(samples))
 }
 
-/// The latency fields of our functions' JSON log lines, in order.
+/// The latency fields of our functions' JSON log lines, in order: the HTTP functions'
+/// `request done` and the authorizer's `authorization done` (which never waits on WeChat).
 fn logged_latencies(output: &str) -> Vec<(f64, f64)> {
     output
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["message"] == "request done")
+        .filter(|line| line["message"] == "request done" || line["message"] == "authorization done")
         .filter_map(|line| {
             let total = line["latency_ms"].as_f64()?;
-            let upstream = line["wechat_ms"].as_f64()? + line["store_ms"].as_f64()?;
-            Some((total, upstream))
+            let wechat = match line.get("wechat_ms") {
+                Some(wechat) => wechat.as_f64()?,
+                None if line["message"] == "authorization done" => 0.0,
+                None => return None,
+            };
+            Some((total, wechat + line["store_ms"].as_f64()?))
         })
         .collect()
+}
+
+/// DynamoDB calls per warm request: a fresh instance pointed at a counting proxy, one
+/// request to warm it (its init and first request may fetch what later ones reuse), then
+/// [`COUNTED_REQUESTS`] counted.
+pub async fn measure_store_calls(
+    subject: &Subject,
+    stack: &TestStack,
+) -> anyhow::Result<StoreCalls> {
+    let proxy = StoreProxy::start(&stack.dynamodb_endpoint).await?;
+    let env: Vec<(String, String)> = subject
+        .env
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == "AWS_ENDPOINT_URL_DYNAMODB" {
+                proxy.endpoint()
+            } else {
+                value.clone()
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    let runtime = RuntimeApi::start().await?;
+    let _process = spawn_with(subject, &runtime, &env)?;
+    let fixture = Fixture::new(stack).await?;
+    for counted in [false, true] {
+        if counted {
+            proxy.take();
+        }
+        let requests = if counted { COUNTED_REQUESTS } else { 1 };
+        for _ in 0..requests {
+            let event = fixture.event(subject.work, stack).await?;
+            let answer = runtime
+                .invoke(event, INVOKE_TIMEOUT)
+                .await?
+                .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
+            ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
+        }
+    }
+    Ok(StoreCalls::per_request(proxy.take(), COUNTED_REQUESTS))
 }
 
 /// `requests` warm requests, one at a time, every answer checked.
@@ -126,7 +207,7 @@ pub async fn measure_warm(
             .await?
             .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
         round_trips.push(sent.elapsed().as_secs_f64() * 1000.0);
-        ensure!(answer["statusCode"] == 200, "{}: {answer}", subject.label);
+        ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
     }
     // Let the last log lines reach the pipe.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -184,5 +265,24 @@ mod tests {
             "not json\n"
         );
         assert_eq!(logged_latencies(output), vec![(5.0, 4.5)]);
+    }
+
+    #[test]
+    fn reads_the_authorizers_line_without_a_wechat_field() {
+        let output = concat!(
+            "{\"message\":\"authorization done\",\"latency_ms\":2.0,\"store_ms\":1.5}\n",
+            "{\"message\":\"request done\",\"latency_ms\":2.0,\"store_ms\":1.5}\n",
+        );
+        assert_eq!(logged_latencies(output), vec![(2.0, 1.5)]);
+    }
+
+    #[test]
+    fn store_calls_are_per_request() {
+        let calls = StoreCalls::per_request(
+            BTreeMap::from([("BatchGetItem".to_owned(), 20), ("PutItem".to_owned(), 10)]),
+            20,
+        );
+        assert_eq!(calls.total(), 1.5);
+        assert_eq!(calls.0["BatchGetItem"], 1.0);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::measure::{Quantiles, Sample};
+use crate::measure::{Quantiles, Sample, StoreCalls};
 
 /// One line naming the machine and toolchain the numbers come from.
 pub fn machine() -> String {
@@ -49,6 +49,35 @@ fn pair(q: Option<Quantiles>) -> String {
     )
 }
 
+/// `1 (BatchGetItem)`, `3 (PutItem 1, UpdateItem 2)`: DynamoDB calls per request.
+fn store_calls(calls: &StoreCalls) -> String {
+    let count = |value: f64| {
+        if value.fract() == 0.0 {
+            format!("{value:.0}")
+        } else {
+            format!("{value:.2}")
+        }
+    };
+    match calls.0.len() {
+        0 => "0".to_owned(),
+        1 => calls
+            .0
+            .keys()
+            .map(|operation| format!("{} ({operation})", count(calls.total())))
+            .collect(),
+        _ => format!(
+            "{} ({})",
+            count(calls.total()),
+            calls
+                .0
+                .iter()
+                .map(|(operation, value)| format!("{operation} {}", count(*value)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// The Markdown report.
 pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> String {
     let floor = rows.first().map_or(1.0, |row| row.init.p50);
@@ -63,14 +92,14 @@ pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> 
     );
     let _ = writeln!(
         out,
-        "| function | init p50 / p90 ms | × floor | Node ÷ this | round trip p50 / p99 ms | own time in round trip p50 / p99 ms | own time in handler p50 / p99 ms | upstream mean ms | peak RSS MiB | arm64 MiB |"
+        "| function | init p50 / p90 ms | × floor | Node ÷ this | round trip p50 / p99 ms | own time in round trip p50 / p99 ms | own time in handler p50 / p99 ms | upstream mean ms | DynamoDB calls / request | peak RSS MiB | arm64 MiB |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let warm = &row.warm;
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} / {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
             row.subject.label,
             ms(row.init.p50),
             ms(row.init.p90),
@@ -80,6 +109,7 @@ pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> 
             pair(warm.round_trip_own),
             pair(warm.handler_own),
             warm.upstream_mean.map_or_else(|| "–".to_owned(), ms),
+            store_calls(&row.store_calls),
             warm.peak_rss_kib.map_or_else(
                 || "–".to_owned(),
                 |kib| format!("{:.1}", kib as f64 / 1024.0)
@@ -189,4 +219,32 @@ pub fn chart(rows: &[Sample]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn store_calls_read_as_a_total_and_its_operations() {
+        let calls = |pairs: &[(&str, f64)]| {
+            StoreCalls(
+                pairs
+                    .iter()
+                    .map(|(operation, value)| ((*operation).to_owned(), *value))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        assert_eq!(store_calls(&calls(&[])), "0");
+        assert_eq!(
+            store_calls(&calls(&[("BatchGetItem", 1.0)])),
+            "1 (BatchGetItem)"
+        );
+        assert_eq!(
+            store_calls(&calls(&[("PutItem", 2.0), ("UpdateItem", 1.0)])),
+            "3 (PutItem 2, UpdateItem 1)"
+        );
+    }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use devkit::apigw::http_event;
+use devkit::authorizer_event::authorizer_event;
 use devkit::dynamodb_local::workspace_root;
 use devkit::stack::TestStack;
 use serde_json::{Value, json};
@@ -19,6 +20,8 @@ pub enum Work {
     Phone,
     /// `GET /session`: one DynamoDB read.
     WhoAmI,
+    /// An authorizer decision for a live token: one DynamoDB read.
+    Authorize,
 }
 
 /// A function under measurement.
@@ -39,33 +42,27 @@ pub struct Subject {
     pub logs_latency: bool,
 }
 
-fn release_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let path = workspace_root().join("target/release").join(name);
-    anyhow::ensure!(
-        path.is_file(),
-        "{} is missing: run `make bench`",
-        path.display()
-    );
-    Ok(path)
+/// Where `cargo build --release` put `name`: under `CARGO_TARGET_DIR` when it is set, as
+/// cargo does. Checked when the subject is spawned, so `--only` needs only its own.
+fn release_binary(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+        .join("release")
+        .join(name)
 }
 
 impl Subject {
-    /// The floor, our three functions, and Node.
-    pub fn all(stack: &TestStack) -> anyhow::Result<Vec<Self>> {
+    /// The floor, our four functions, and Node.
+    pub fn all(stack: &TestStack) -> Vec<Self> {
         let mut env = stack.function_env();
         env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
         let node_script = workspace_root().join("bench/node/onlogin.mjs");
-        anyhow::ensure!(
-            workspace_root()
-                .join("bench/node/node_modules/@aws-sdk/client-dynamodb")
-                .is_dir(),
-            "bench/node is not installed: run `make bench`"
-        );
-        Ok(vec![
+        vec![
             Self {
                 label: "floor (bare lambda_http)",
                 lambda_binary: Some("hello-floor"),
-                program: release_binary("hello-floor")?,
+                program: release_binary("hello-floor"),
                 args: Vec::new(),
                 env: Vec::new(),
                 work: Work::Hello,
@@ -74,7 +71,7 @@ impl Subject {
             Self {
                 label: "onlogin (ours)",
                 lambda_binary: Some("onlogin"),
-                program: release_binary("onlogin")?,
+                program: release_binary("onlogin"),
                 args: Vec::new(),
                 env: env.clone(),
                 work: Work::Login,
@@ -83,7 +80,7 @@ impl Subject {
             Self {
                 label: "decrypt-phone (ours)",
                 lambda_binary: Some("decrypt-phone"),
-                program: release_binary("decrypt-phone")?,
+                program: release_binary("decrypt-phone"),
                 args: Vec::new(),
                 env: env.clone(),
                 work: Work::Phone,
@@ -92,10 +89,19 @@ impl Subject {
             Self {
                 label: "session (ours)",
                 lambda_binary: Some("session"),
-                program: release_binary("session")?,
+                program: release_binary("session"),
                 args: Vec::new(),
                 env: env.clone(),
                 work: Work::WhoAmI,
+                logs_latency: true,
+            },
+            Self {
+                label: "authorizer (ours)",
+                lambda_binary: Some("authorizer"),
+                program: release_binary("authorizer"),
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::Authorize,
                 logs_latency: true,
             },
             Self {
@@ -107,7 +113,34 @@ impl Subject {
                 work: Work::Login,
                 logs_latency: false,
             },
-        ])
+        ]
+    }
+
+    /// Whether everything the subject runs is in place, and what to do if not.
+    pub fn check_installed(&self) -> anyhow::Result<()> {
+        if self.lambda_binary.is_some() {
+            anyhow::ensure!(
+                self.program.is_file(),
+                "{} is missing: run `make bench`",
+                self.program.display()
+            );
+        } else {
+            anyhow::ensure!(
+                workspace_root()
+                    .join("bench/node/node_modules/@aws-sdk/client-dynamodb")
+                    .is_dir(),
+                "bench/node is not installed: run `make bench`"
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `answer` is the success this subject's work must give.
+    pub fn succeeded(&self, answer: &Value) -> bool {
+        match self.work {
+            Work::Authorize => answer["isAuthorized"] == true,
+            _ => answer["statusCode"] == 200,
+        }
     }
 
     /// Size of the stripped arm64 `bootstrap` from `cargo lambda build --release --arm64`.
@@ -163,6 +196,10 @@ impl Fixture {
                     Some(&self.legacy_body),
                     &[("authorization", bearer.as_str())],
                 )
+            }
+            Work::Authorize => {
+                let bearer = format!("Bearer {}", self.token);
+                authorizer_event(Some(&bearer))
             }
             Work::WhoAmI => {
                 let bearer = format!("Bearer {}", self.token);

@@ -566,3 +566,192 @@ async fn the_watermark_age_is_checked_only_when_configured() {
         "session_key_mismatch",
     );
 }
+
+/// What `/onlogin` answers `openid` logging in again with a fresh code.
+async fn login_again(stack: &TestStack, openid: &Value) -> TestResponse {
+    let code = stack
+        .sandbox_login(json!({ "openid": openid }))
+        .await
+        .unwrap();
+    let body = json!({ "code": code["code"] }).to_string();
+    let service = stack.login_service().await.unwrap();
+    TestResponse::from_response(service.handle(post(body)).await).unwrap()
+}
+
+/// What `GET /session` answers for `token`.
+async fn whoami(stack: &TestStack, token: &str) -> TestResponse {
+    let service = stack.session_service().await.unwrap();
+    TestResponse::from_response(
+        service
+            .handle(devkit::stack::bearer_request(http::Method::GET, token))
+            .await,
+    )
+    .unwrap()
+}
+
+/// The `user#<key>` item of `openid`.
+async fn user_item(
+    stack: &TestStack,
+    openid: &Value,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let pk = format!(
+        "user#{}",
+        wxlogin::domain::UserKey::of(openid.as_str().unwrap()).as_hex()
+    );
+    stack
+        .items()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|item| item["pk"].as_s().is_ok_and(|key| *key == pk))
+        .expect("a user item")
+}
+
+fn phone_body(phone: &str, pure: &str, country: &str) -> Value {
+    json!({ "phoneNumber": phone, "purePhoneNumber": pure, "countryCode": country })
+}
+
+#[tokio::test]
+async fn either_form_binds_the_number_which_login_and_session_then_return() {
+    for form in ["legacy", "code"] {
+        let stack = TestStack::start().await.unwrap();
+        let service = stack.phone_service().await.unwrap();
+        let (token, user, phone) = user_with_phone(&stack).await;
+        assert!(
+            whoami(&stack, &token).await.json.get("phone").is_none(),
+            "{form}: no phone before verification"
+        );
+        let before = login_again(&stack, &user["openid"]).await;
+        assert!(
+            before.json.get("phone").is_none(),
+            "{form}: {:?}",
+            before.json
+        );
+
+        let body = match form {
+            "legacy" => legacy(&phone),
+            _ => json!({ "code": phone["code"] }),
+        };
+        assert_phone(&decrypt(&service, &token, &body).await, PHONE, PHONE, "86");
+
+        let item = user_item(&stack, &user["openid"]).await;
+        assert_eq!(item["phone_number"].as_s().unwrap(), PHONE, "{form}");
+        assert_eq!(item["pure_phone_number"].as_s().unwrap(), PHONE, "{form}");
+        assert_eq!(item["country_code"].as_s().unwrap(), "86", "{form}");
+        assert_eq!(item["phone_verified_by"].as_s().unwrap(), form);
+        let verified_at: i64 = item["phone_verified_at"].as_n().unwrap().parse().unwrap();
+        assert!((now_epoch_seconds() - verified_at).abs() <= 5, "{form}");
+        assert!(!item.contains_key("expires_at"), "{form}: {item:?}");
+
+        // The session that verified it, and every later login, carry the number.
+        let session = whoami(&stack, &token).await;
+        assert_eq!(session.status, 200, "{form}: {:?}", session.json);
+        assert_eq!(
+            session.json["phone"],
+            phone_body(PHONE, PHONE, "86"),
+            "{form}"
+        );
+        let later = login_again(&stack, &user["openid"]).await;
+        assert_eq!(later.status, 200, "{form}: {:?}", later.json);
+        assert_eq!(
+            later.json["phone"],
+            phone_body(PHONE, PHONE, "86"),
+            "{form}"
+        );
+        assert_eq!(later.json["new_user"], false);
+        let later_token = later.json["token"].as_str().unwrap();
+        assert_eq!(
+            whoami(&stack, later_token).await.json["phone"],
+            phone_body(PHONE, PHONE, "86"),
+            "{form}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verifying_again_replaces_the_number() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (token, user, phone) = user_with_phone(&stack).await;
+    assert_phone(
+        &decrypt(&service, &token, &json!({ "code": phone["code"] })).await,
+        PHONE,
+        PHONE,
+        "86",
+    );
+
+    // A new number, verified the legacy way, from abroad.
+    let plaintext = json!({
+        "phoneNumber": "+1 4155552671",
+        "purePhoneNumber": "4155552671",
+        "countryCode": "1",
+        "watermark": { "timestamp": now_epoch_seconds(), "appid": TEST_APPID }
+    });
+    let body = wechat_encrypt(user["session_key"].as_str().unwrap(), [9; 16], &plaintext);
+    assert_phone(
+        &decrypt(&service, &token, &body).await,
+        "+1 4155552671",
+        "4155552671",
+        "1",
+    );
+
+    let item = user_item(&stack, &user["openid"]).await;
+    assert_eq!(item["phone_number"].as_s().unwrap(), "+1 4155552671");
+    assert_eq!(item["pure_phone_number"].as_s().unwrap(), "4155552671");
+    assert_eq!(item["country_code"].as_s().unwrap(), "1");
+    assert_eq!(item["phone_verified_by"].as_s().unwrap(), "legacy");
+    let expected = phone_body("+1 4155552671", "4155552671", "1");
+    assert_eq!(whoami(&stack, &token).await.json["phone"], expected);
+    assert_eq!(
+        login_again(&stack, &user["openid"]).await.json["phone"],
+        expected
+    );
+}
+
+#[tokio::test]
+async fn another_users_phone_code_is_invalid_code_and_stays_redeemable_by_its_owner() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.phone_service().await.unwrap();
+    let (thief, thief_user) = stack.logged_in_user(json!({})).await.unwrap();
+    let (owner, owner_user, owner_phone) = user_with_phone(&stack).await;
+    let stolen = json!({ "code": owner_phone["code"] });
+
+    let response = decrypt(&service, &thief, &stolen).await;
+    assert_error(&response, 401, "invalid_code");
+    assert_eq!(
+        stack.wechat_calls("getuserphonenumber").await.unwrap(),
+        1,
+        "WeChat refused it for the thief's openid"
+    );
+    assert!(
+        !user_item(&stack, &thief_user["openid"])
+            .await
+            .contains_key("phone_number"),
+        "nothing bound to the thief"
+    );
+    assert!(whoami(&stack, &thief).await.json.get("phone").is_none());
+
+    // The owner redeems it afterwards, once.
+    assert_phone(
+        &decrypt(&service, &owner, &stolen).await,
+        PHONE,
+        PHONE,
+        "86",
+    );
+    assert_eq!(
+        user_item(&stack, &owner_user["openid"]).await["phone_number"]
+            .as_s()
+            .unwrap(),
+        PHONE
+    );
+    assert_error(
+        &decrypt(&service, &thief, &stolen).await,
+        401,
+        "invalid_code",
+    );
+    assert_error(
+        &decrypt(&service, &owner, &stolen).await,
+        401,
+        "invalid_code",
+    );
+}

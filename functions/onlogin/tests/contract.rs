@@ -407,3 +407,170 @@ async fn a_frozen_dynamodb_is_a_bounded_503_and_the_instance_recovers() {
     let after = onlogin(&service, fresh_code(&stack).await["code"].as_str().unwrap()).await;
     assert_eq!(after.status, 200, "{:?}", after.json);
 }
+
+/// The `user#<key>` item of `openid`, if there is one.
+async fn user_item(
+    stack: &TestStack,
+    openid: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let pk = format!("user#{}", wxlogin::domain::UserKey::of(openid).as_hex());
+    stack
+        .items()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|item| item["pk"].as_s().is_ok_and(|key| *key == pk))
+}
+
+fn number(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    name: &str,
+) -> i64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+/// Logs `openid` in again with a fresh code (the same user, as a new `wx.login` gives).
+async fn login_again(stack: &TestStack, service: &LoginFunction, openid: &Value) -> TestResponse {
+    let code = stack
+        .sandbox_login(json!({ "openid": openid }))
+        .await
+        .unwrap();
+    onlogin(service, code["code"].as_str().unwrap()).await
+}
+
+#[tokio::test]
+async fn the_first_login_is_a_new_user_and_the_next_ones_are_not() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let openid = user["openid"].as_str().unwrap();
+
+    let first = onlogin(&service, user["code"].as_str().unwrap()).await;
+    assert_eq!(first.json["new_user"], true, "{:?}", first.json);
+    let created = user_item(&stack, openid).await.expect("a user item");
+    let created_at = number(&created, "created_at");
+    assert_eq!(number(&created, "last_login_at"), created_at);
+
+    // Seconds resolution: step past it so last_login_at can be seen to move.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..2 {
+        let again = login_again(&stack, &service, &user["openid"]).await;
+        assert_eq!(again.status, 200, "{:?}", again.json);
+        assert_eq!(again.json["new_user"], false, "{:?}", again.json);
+        assert_eq!(again.json["openid"], user["openid"]);
+    }
+    // Another instance agrees: the answer comes from the table, not from memory.
+    let other_instance = stack.login_service().await.unwrap();
+    let again = login_again(&stack, &other_instance, &user["openid"]).await;
+    assert_eq!(again.json["new_user"], false);
+
+    let item = user_item(&stack, openid).await.unwrap();
+    assert_eq!(number(&item, "created_at"), created_at, "created_at stays");
+    assert!(
+        number(&item, "last_login_at") > created_at,
+        "last_login_at moves: {item:?}"
+    );
+    assert_eq!(item["openid"].as_s().unwrap(), openid);
+    assert_eq!(
+        item["sessions"].as_ss().unwrap().len(),
+        4,
+        "each login's session is listed on the user"
+    );
+    let users = stack
+        .items()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|item| item["pk"].as_s().unwrap().starts_with("user#"))
+        .count();
+    assert_eq!(users, 1, "one user item per openid");
+
+    // Someone else is new, whoever logged in before them.
+    let stranger = fresh_code(&stack).await;
+    let response = onlogin(&service, stranger["code"].as_str().unwrap()).await;
+    assert_eq!(response.json["new_user"], true);
+}
+
+#[tokio::test]
+async fn the_user_item_is_keyed_by_the_openid_hash_and_never_expires() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let openid = user["openid"].as_str().unwrap();
+    let response = onlogin(&service, user["code"].as_str().unwrap()).await;
+    let token = response.json["token"].as_str().unwrap();
+
+    let item = user_item(&stack, openid).await.expect("user#<key>");
+    let key = item["pk"].as_s().unwrap();
+    assert_eq!(key.len(), "user#".len() + 32, "16 bytes of SHA-256 in hex");
+    assert!(!key.contains(openid), "the key is a hash, not the openid");
+    assert!(
+        !item.contains_key("expires_at"),
+        "no TTL: a user outlives their sessions: {item:?}"
+    );
+    for secret in ["session_key", "token", "code"] {
+        assert!(!item.contains_key(secret), "{secret} on the user: {item:?}");
+    }
+    let dump = format!("{item:?}");
+    assert!(!dump.contains(token));
+    assert!(!dump.contains(user["session_key"].as_str().unwrap()));
+    // The session list holds `<expires_at>:<token hash>`, never the token.
+    let parsed = wxlogin::domain::SessionToken::parse(token).unwrap();
+    let listed = item["sessions"].as_ss().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].ends_with(&format!(":{}", parsed.hash().as_hex())),
+        "{listed:?}"
+    );
+    assert_eq!(
+        parsed.user_key(),
+        wxlogin::domain::UserKey::of(openid),
+        "the token carries its user's key"
+    );
+}
+
+#[tokio::test]
+async fn unionid_lands_on_the_user_once_wechat_sends_one() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let sessions = stack.session_service().await.unwrap();
+    let user = fresh_code(&stack).await;
+    let openid = user["openid"].as_str().unwrap();
+
+    let before = onlogin(&service, user["code"].as_str().unwrap()).await;
+    assert!(before.json.get("unionid").is_none(), "{:?}", before.json);
+    assert!(
+        !user_item(&stack, openid)
+            .await
+            .unwrap()
+            .contains_key("unionid")
+    );
+    let first_token = before.json["token"].as_str().unwrap().to_owned();
+
+    // The user follows the official account: WeChat starts sending a unionid.
+    let code = stack
+        .sandbox_login(json!({ "openid": openid, "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
+        .await
+        .unwrap();
+    let after = onlogin(&service, code["code"].as_str().unwrap()).await;
+    assert_eq!(after.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+    assert_eq!(after.json["new_user"], false);
+    let item = user_item(&stack, openid).await.unwrap();
+    assert_eq!(
+        item["unionid"].as_s().unwrap(),
+        "ocMvos6NjeKLIBqg5Mr9QjxrP1FA"
+    );
+
+    // The session issued before it now names the unionid too: it is read with its user.
+    let response = TestResponse::from_response(
+        sessions
+            .handle(devkit::stack::bearer_request(
+                lambda_http::http::Method::GET,
+                &first_token,
+            ))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(response.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
+}

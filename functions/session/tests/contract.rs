@@ -20,7 +20,8 @@ use wxlogin::edge::routes::SessionFunction;
 const ROTATED_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
 
 async fn call(service: &SessionFunction, request: Request) -> TestResponse {
-    TestResponse::from_response(service.handle(request).await).unwrap()
+    // Boxed: a test awaiting many handler futures inline overflows a test thread's stack.
+    TestResponse::from_response(Box::pin(service.handle(request)).await).unwrap()
 }
 
 fn get(token: &str, query: &[(&str, &str)]) -> Request {
@@ -275,4 +276,162 @@ async fn a_deadline_reached_on_a_stalled_table_blames_the_store_not_wechat() {
 
     assert_error(&response, 503, "store_unavailable");
     assert_eq!(call(&service, get(&token, &[])).await.status, 200);
+}
+
+fn delete_all(token: &str, value: &str) -> Request {
+    with_query(bearer_request(Method::DELETE, token), &[("all", value)])
+}
+
+/// Logs `openid` in again with a fresh code: the new session's token.
+async fn login_as(stack: &TestStack, openid: &serde_json::Value) -> String {
+    let code = stack
+        .sandbox_login(json!({ "openid": openid }))
+        .await
+        .unwrap();
+    let service = stack.login_service().await.unwrap();
+    let body = json!({ "code": code["code"] }).to_string();
+    let response =
+        TestResponse::from_response(Box::pin(service.handle(devkit::stack::post(body))).await)
+            .unwrap();
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    response.json["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn delete_all_ends_every_session_of_the_user_and_says_how_many() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let phone_service = stack.phone_service().await.unwrap();
+    let (first, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let mut tokens = vec![first];
+    for _ in 0..3 {
+        tokens.push(login_as(&stack, &user["openid"]).await);
+    }
+    let (other_token, other) = stack.logged_in_user(json!({})).await.unwrap();
+    // One session already logged out the plain way: not counted again.
+    let response = call(&service, bearer_request(Method::DELETE, &tokens[0])).await;
+    assert_eq!(response.json, json!({ "logged_out": true }));
+    // An expired one is not live: not counted either.
+    let expired = stack.expired_session(&user).await.unwrap();
+
+    let response = call(&service, delete_all(&tokens[2], "true")).await;
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(
+        response.json,
+        json!({ "logged_out": true, "sessions": 3 }),
+        "the three live sessions, the caller's included"
+    );
+
+    let phone = stack
+        .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": "13800138000" }))
+        .await
+        .unwrap();
+    let phone_body = json!({ "code": phone["code"] }).to_string();
+    for token in tokens.iter().chain([&expired.expose().to_owned()]) {
+        assert_error(&call(&service, get(token, &[])).await, 401, "invalid_token");
+        let response = TestResponse::from_response(
+            Box::pin(phone_service.handle(post_with_bearer(token, phone_body.clone()))).await,
+        )
+        .unwrap();
+        assert_error(&response, 401, "invalid_token");
+        assert_error(
+            &call(&service, delete_all(token, "true")).await,
+            401,
+            "invalid_token",
+        );
+    }
+    assert_eq!(
+        stack.wechat_calls("getuserphonenumber").await.unwrap(),
+        0,
+        "refused before WeChat"
+    );
+
+    // Only this user: the other one is still logged in.
+    let response = call(&service, get(&other_token, &[])).await;
+    assert_eq!(response.json["openid"], other["openid"]);
+
+    // Logging in again works, and the new session does everything.
+    let fresh = login_as(&stack, &user["openid"]).await;
+    let response = call(&service, get(&fresh, &[])).await;
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert_eq!(response.json["openid"], user["openid"]);
+    let response = TestResponse::from_response(
+        Box::pin(phone_service.handle(post_with_bearer(&fresh, phone_body))).await,
+    )
+    .unwrap();
+    assert_eq!(
+        response.status, 200,
+        "the phone code was never spent: {:?}",
+        response.json
+    );
+
+    let user_pk = format!(
+        "user#{}",
+        wxlogin::domain::UserKey::of(user["openid"].as_str().unwrap()).as_hex()
+    );
+    let items = stack.items().await.unwrap();
+    let item = items
+        .iter()
+        .find(|item| item["pk"].as_s().unwrap() == &user_pk)
+        .expect("the user item");
+    assert!(!item.contains_key("expires_at"), "{item:?}");
+    assert!(item.contains_key("sessions_revoked_before_ms"), "{item:?}");
+    assert_eq!(
+        item["sessions"].as_ss().unwrap().len(),
+        1,
+        "only the fresh session is listed: {item:?}"
+    );
+
+    // Everywhere again, from the fresh session: just that one.
+    let response = call(&service, delete_all(&fresh, "true")).await;
+    assert_eq!(response.json, json!({ "logged_out": true, "sessions": 1 }));
+    assert_error(
+        &call(&service, get(&fresh, &[])).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
+async fn all_takes_true_and_nothing_else() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.session_service().await.unwrap();
+    let (token, _) = stack.logged_in_user(json!({})).await.unwrap();
+
+    for value in ["yes", "", "TRUE", "True", "1", "false", "true "] {
+        assert_error(
+            &call(&service, delete_all(&token, value)).await,
+            400,
+            "invalid_request",
+        );
+    }
+    let twice = with_query(
+        bearer_request(Method::DELETE, &token),
+        &[("all", "true"), ("all", "true")],
+    );
+    assert_error(&call(&service, twice).await, 400, "invalid_request");
+
+    // The token first, as on every route: no token is 401 whatever the query says.
+    let mut bare = with_query(Request::new(Body::Empty), &[("all", "yes")]);
+    *bare.method_mut() = Method::DELETE;
+    assert_error(&call(&service, bare).await, 401, "invalid_token");
+    assert_error(
+        &call(&service, delete_all("not-a-token", "true")).await,
+        401,
+        "invalid_token",
+    );
+
+    // Nothing was logged out by the refused requests.
+    let response = call(&service, get(&token, &[])).await;
+    assert_eq!(response.status, 200, "{:?}", response.json);
+    assert!(
+        !stack
+            .items()
+            .await
+            .unwrap()
+            .iter()
+            .any(|item| item.contains_key("sessions_revoked_before_ms")),
+        "no revocation recorded"
+    );
+    assert_eq!(session_items(&stack).await, 1);
 }
