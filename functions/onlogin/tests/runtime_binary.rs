@@ -174,8 +174,6 @@ async fn missing_config_fails_init_naming_the_variable() {
 /// two calls: otherwise upstream waits exceed the whole request and the bench's "own time"
 /// (latency less waits) goes negative.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: shared/src/telemetry/timings.rs:91 adds each concurrent call's \
-            duration, so a login's store_ms counts the parallel session and user writes twice"]
 async fn the_logged_upstream_waits_fit_inside_the_request() {
     let stack = TestStack::start().await.unwrap();
     let function = FunctionUnderTest::spawn(&stack, binary(), &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])

@@ -120,6 +120,10 @@ impl<S: Sessions> AuthorizerFunction<S> {
             Ok(_) => "deny",
             Err(_) => "error",
         };
+        if let Err(err) = &decided {
+            // As every function logs a store failure: the runbook looks for this line.
+            tracing::error!(error = %err, "DynamoDB call failed");
+        }
         let store = timings.total(Upstream::Store);
         tracing::info!(
             function = NAME,

@@ -39,14 +39,48 @@ pub struct Timings(Mutex<TimingsState>);
 
 #[derive(Debug, Default)]
 struct TimingsState {
-    wechat: Duration,
-    store: Duration,
-    in_flight: Option<(Upstream, Instant)>,
+    wechat: Waits,
+    store: Waits,
     kind: Option<&'static str>,
 }
 
+/// The waits on one upstream. Calls made at once (a login's two writes) overlap: the
+/// total is the time at least one was open, not the sum, so it never exceeds the wall
+/// time of the request.
+#[derive(Debug, Default)]
+struct Waits {
+    total: Duration,
+    open: u32,
+    open_since: Option<Instant>,
+}
+
+impl Waits {
+    fn start(&mut self) {
+        if self.open == 0 {
+            self.open_since = Some(Instant::now());
+        }
+        self.open += 1;
+    }
+
+    fn end(&mut self) {
+        self.open = self.open.saturating_sub(1);
+        if self.open == 0
+            && let Some(since) = self.open_since.take()
+        {
+            self.total += since.elapsed();
+        }
+    }
+
+    fn total(&self) -> Duration {
+        self.total
+            + self
+                .open_since
+                .map_or(Duration::ZERO, |since| since.elapsed())
+    }
+}
+
 impl TimingsState {
-    fn total(&mut self, upstream: Upstream) -> &mut Duration {
+    fn waits(&mut self, upstream: Upstream) -> &mut Waits {
         match upstream {
             Upstream::WeChat => &mut self.wechat,
             Upstream::Store => &mut self.store,
@@ -83,12 +117,11 @@ impl Timings {
     }
 
     async fn wait<T>(&self, upstream: Upstream, work: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        self.state().in_flight = Some((upstream, started));
+        self.state().waits(upstream).start();
         let output = work.await;
-        let mut state = self.state();
-        state.in_flight = None;
-        *state.total(upstream) += started.elapsed();
+        // Not reached when the deadline drops `work`: the wait stays open, which is how
+        // the deadline knows whom to blame.
+        self.state().waits(upstream).end();
         output
     }
 
@@ -97,19 +130,19 @@ impl Timings {
         self.state().kind
     }
 
-    /// The upstream a wait is still open on (the deadline cut it short).
+    /// The upstream a wait is still open on (the deadline cut it short); the store when
+    /// both are.
     pub fn in_flight(&self) -> Option<Upstream> {
-        self.state().in_flight.map(|(upstream, _)| upstream)
+        let mut state = self.state();
+        [Upstream::Store, Upstream::WeChat]
+            .into_iter()
+            .find(|upstream| state.waits(*upstream).open > 0)
     }
 
-    /// Time spent waiting on `upstream`, an unfinished wait included.
+    /// Time spent waiting on `upstream` (overlapping calls counted once), an unfinished
+    /// wait included.
     pub fn total(&self, upstream: Upstream) -> Duration {
-        let mut state = self.state();
-        let open = match state.in_flight {
-            Some((waiting, started)) if waiting == upstream => started.elapsed(),
-            _ => Duration::ZERO,
-        };
-        *state.total(upstream) + open
+        self.state().waits(upstream).total()
     }
 }
 
@@ -136,6 +169,30 @@ mod tests {
         assert_eq!(timings.total(Upstream::WeChat), Duration::ZERO);
         assert_eq!(timings.in_flight(), None);
         assert_eq!(timings.kind(), Some("whoami"));
+    }
+
+    #[tokio::test]
+    async fn overlapping_waits_count_once() {
+        let timings = Arc::new(Timings::default());
+        let started = Instant::now();
+        timings
+            .scope(async {
+                tokio::join!(
+                    timed(
+                        Upstream::Store,
+                        tokio::time::sleep(Duration::from_millis(30))
+                    ),
+                    timed(
+                        Upstream::Store,
+                        tokio::time::sleep(Duration::from_millis(30))
+                    ),
+                );
+            })
+            .await;
+        let total = timings.total(Upstream::Store);
+        assert!(total >= Duration::from_millis(30));
+        assert!(total <= started.elapsed(), "{total:?} within the wall time");
+        assert_eq!(timings.in_flight(), None);
     }
 
     #[tokio::test]
