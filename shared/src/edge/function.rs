@@ -58,7 +58,9 @@ pub trait HttpFunction: Sized + Sync {
     /// The 200 body.
     type Success: Serialize + Send;
 
-    /// The route's work: its success body or the contract's error.
+    /// The route's work: its success body or the contract's error. Routes box their
+    /// use-case's future: a request's whole future would otherwise nest every layer's
+    /// inline, tens of kilobytes in a debug build (the test threads' stacks).
     fn serve(
         &self,
         request: &Request,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::StoreError;
@@ -19,6 +19,25 @@ where
     fn from(err: SdkError<E, R>) -> Self {
         // SDK error texts name the operation and failure, never item values.
         Self::new(DisplayErrorContext(&err).to_string())
+    }
+}
+
+/// Done, or not needed: a conditional write whose condition failed is `Ok` — for the
+/// callers that use the condition only to leave someone else's item alone.
+pub fn unless_condition_failed<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
     }
 }
 

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::DynamoTable;
-use super::attributes::{n, s, string_attr};
+use super::attributes::{n, s, string_attr, unless_condition_failed};
 use super::keys::{self, EXPIRES_AT, PK};
 use crate::domain::{LoginCode, StoreError};
 use crate::ports::{CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims};
@@ -78,18 +78,8 @@ impl DynamoTable {
             .expression_attribute_values(":id", s(&claim.claim_id))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Someone else holds the code now (ours had expired): leave their claim alone.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(err.into()),
-        }
+        // Someone else holds the code now (ours had expired): leave their claim alone.
+        unless_condition_failed(result)
     }
 }
 

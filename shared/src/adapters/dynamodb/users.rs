@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoTable;
-use super::attributes::{Item, n, number_attr, s, string_attr};
+use super::attributes::{Item, n, number_attr, s, string_attr, unless_condition_failed};
 use super::keys::{self, PK};
 use crate::domain::{
     BoundPhone, PhoneNumber, PhoneVerification, RecordedLogin, StoreError, TokenHash, User,
@@ -140,17 +140,7 @@ impl Users for DynamoTable {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":session", session_entry(expires_at, token));
-        match timed(Upstream::Store, request.send()).await {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(err.into()),
-        }
+        unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 }
 

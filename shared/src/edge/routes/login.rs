@@ -63,7 +63,7 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> HttpFunction for Route<Login<S
         }
         let body: LoginRequest = json_body(request, SHAPE_HINT)?;
         let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
-        Ok(self.usecase.login(&code).await?.into())
+        Ok(Box::pin(self.usecase.login(&code)).await?.into())
     }
 }
 

@@ -84,7 +84,9 @@ where
         // Everything checkable without I/O is checked before the store is read.
         let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
         set_kind(form.name());
-        Ok(self.usecase.phone_number(&token, &form).await?.into())
+        Ok(Box::pin(self.usecase.phone_number(&token, &form))
+            .await?
+            .into())
     }
 }
 

@@ -89,10 +89,10 @@ where
         if method == Method::DELETE {
             let sessions = if wants_everywhere(request)? {
                 set_kind("logout_all");
-                Some(self.usecase.logout_everywhere(&token).await?)
+                Some(Box::pin(self.usecase.logout_everywhere(&token)).await?)
             } else {
                 set_kind("logout");
-                self.usecase.logout(&token).await?;
+                Box::pin(self.usecase.logout(&token)).await?;
                 None
             };
             return Ok(SessionAnswer::LoggedOut {
@@ -102,7 +102,7 @@ where
         }
         let check_wechat = wants_wechat_check(request)?;
         set_kind(if check_wechat { "check" } else { "whoami" });
-        let session = self.usecase.current(&token, check_wechat).await?;
+        let session = Box::pin(self.usecase.current(&token, check_wechat)).await?;
         Ok(SessionAnswer::Info(session.into()))
     }
 }
