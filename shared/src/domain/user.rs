@@ -132,17 +132,19 @@ pub struct LiveSession {
 
 impl LiveSession {
     /// The session and user as read, if the session is live at `now_ms`: not expired and
-    /// not revoked by a "log out everywhere" after it was issued. A user item that is not
-    /// the session's own (it cannot be: the key is the openid's) is ignored.
+    /// not revoked by a "log out everywhere" at or after its issue. A user item that is
+    /// not the session's own (it cannot be: the key is the openid's) refuses the session
+    /// rather than skip the revocation check.
     pub fn check(session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
         if !session.is_live_at(now_ms.div_euclid(1000)) {
             return None;
         }
-        let user = user.filter(|user| user.openid == session.openid);
-        if let Some(user) = &user
-            && session.issued_at_ms <= user.sessions_revoked_before_ms
-        {
-            return None;
+        if let Some(user) = &user {
+            let revoked = user.sessions_revoked_before_ms > 0
+                && session.issued_at_ms <= user.sessions_revoked_before_ms;
+            if user.openid != session.openid || revoked {
+                return None;
+            }
         }
         Some(Self { session, user })
     }
@@ -153,5 +155,60 @@ impl LiveSession {
             .as_ref()
             .and_then(|user| user.phone.as_ref())
             .map(|phone| &phone.number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::WeChatLogin;
+
+    fn session(openid: &str, issued_at_ms: i64) -> Session {
+        let login = WeChatLogin {
+            openid: openid.into(),
+            unionid: None,
+            session_key: "k".to_owned().into(),
+        };
+        let mut session = Session::start(login, 1_000_000, Duration::from_secs(7200));
+        session.issued_at_ms = issued_at_ms;
+        session
+    }
+
+    fn user(openid: &str, revoked_before_ms: i64) -> User {
+        User {
+            openid: openid.into(),
+            unionid: None,
+            created_at: 1,
+            last_login_at: 1,
+            phone: None,
+            sessions_revoked_before_ms: revoked_before_ms,
+        }
+    }
+
+    #[test]
+    fn revocation_ends_sessions_issued_up_to_its_millisecond() {
+        let now = 2_000_000;
+        assert!(LiveSession::check(session("o1", 1_500), Some(user("o1", 0)), now).is_some());
+        assert!(
+            LiveSession::check(session("o1", 0), Some(user("o1", 0)), now).is_some(),
+            "a session from before issue times were stored lives until a revocation"
+        );
+        assert!(LiveSession::check(session("o1", 0), Some(user("o1", 1)), now).is_none());
+        assert!(LiveSession::check(session("o1", 1_500), Some(user("o1", 1_500)), now).is_none());
+        assert!(LiveSession::check(session("o1", 1_501), Some(user("o1", 1_500)), now).is_some());
+        assert!(LiveSession::check(session("o1", 1_500), None, now).is_some());
+    }
+
+    #[test]
+    fn a_user_item_of_another_openid_refuses_the_session() {
+        assert!(LiveSession::check(session("o1", 5), Some(user("o2", 0)), 2_000_000).is_none());
+    }
+
+    #[test]
+    fn an_expired_session_is_dead_whatever_the_user() {
+        let expired_at_ms = (1_000 + 7_200) * 1000;
+        assert!(LiveSession::check(session("o1", 5), None, expired_at_ms).is_none());
     }
 }

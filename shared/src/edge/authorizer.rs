@@ -26,7 +26,8 @@ use crate::usecases::Authorize;
 pub const NAME: &str = "authorizer";
 
 /// What API Gateway sends a `REQUEST` authorizer (payload 2.0); only what we read.
-#[derive(Debug, Default, Deserialize)]
+/// `Debug` shows header names only: the values hold the bearer token.
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizerEvent {
     /// The request's headers, names lower-cased, repeated values joined with commas.
@@ -35,6 +36,18 @@ pub struct AuthorizerEvent {
     /// The values of the configured identity sources (`$request.header.Authorization`).
     #[serde(default)]
     pub identity_source: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for AuthorizerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizerEvent")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field(
+                "identity_source",
+                &self.identity_source.as_ref().map(Vec::len),
+            )
+            .finish()
+    }
 }
 
 impl AuthorizerEvent {
@@ -54,7 +67,8 @@ impl AuthorizerEvent {
 }
 
 /// The caller API Gateway hands the route, under `requestContext.authorizer.lambda`.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// `Debug` redacts the phone number.
+#[derive(Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct CallerContext {
     /// The caller's openid.
@@ -65,6 +79,19 @@ pub struct CallerContext {
     /// The phone number the caller verified, when they have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+}
+
+impl std::fmt::Debug for CallerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerContext")
+            .field("openid", &self.openid)
+            .field("unionid", &self.unionid)
+            .field(
+                "phone_number",
+                &self.phone_number.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 impl From<LiveSession> for CallerContext {

@@ -7,8 +7,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
-/// The caller of a route behind the wxlogin authorizer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller of a route behind the wxlogin authorizer. `Debug` redacts the phone number,
+/// so logging a caller never logs personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The caller's openid.
     pub openid: String,
@@ -16,6 +17,19 @@ pub struct Caller {
     pub unionid: Option<String>,
     /// The phone number they verified through wxlogin, when they have.
     pub phone_number: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("openid", &self.openid)
+            .field("unionid", &self.unionid)
+            .field(
+                "phone_number",
+                &self.phone_number.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 /// Why a request carries no caller.
@@ -95,6 +109,16 @@ mod tests {
                 phone_number: Some("13800138000".into()),
             }
         );
+    }
+
+    #[test]
+    fn debug_hides_the_phone_number() {
+        let caller = Caller {
+            openid: "o1".into(),
+            unionid: None,
+            phone_number: Some("13800138000".into()),
+        };
+        assert!(!format!("{caller:?}").contains("1380"));
     }
 
     #[test]

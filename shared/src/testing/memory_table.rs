@@ -146,10 +146,12 @@ impl Sessions for MemoryTable {
         let Some(session) = tables.sessions.get(&token.hash()).cloned() else {
             return Ok(None);
         };
-        let user = tables
-            .users
-            .get(&token.user_key())
-            .map(|record| record.user.clone());
+        let own_key = UserKey::of(&session.openid);
+        if own_key != token.user_key() {
+            // As the table does: a second read for a token that names no user.
+            tables.call()?;
+        }
+        let user = tables.users.get(&own_key).map(|record| record.user.clone());
         Ok(LiveSession::check(session, user, now_ms))
     }
 
@@ -217,7 +219,8 @@ impl Users for MemoryTable {
         let mut tables = self.tables();
         tables.call()?;
         let record = tables.user_item(key, openid);
-        record.user.sessions_revoked_before_ms = now_ms;
+        // The mark only moves forward, whichever instance's clock is behind.
+        record.user.sessions_revoked_before_ms = record.user.sessions_revoked_before_ms.max(now_ms);
         let now = now_ms.div_euclid(1000);
         let live = record
             .sessions

@@ -69,17 +69,16 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
         let live = live_session(&self.store, token)
             .await?
             .ok_or(SessionError::NoSession)?;
-        // The caller's own item goes too: a token issued before users were stored names
-        // no user, so the revocation alone would not reach it.
-        let (key, hash) = (user_key(&live), token.hash());
-        let (ended, deleted) = tokio::join!(
-            self.store
-                .revoke_sessions(&key, &live.session.openid, now_epoch_millis()),
-            self.store.delete_session(&hash),
-        );
-        deleted?;
+        // The mark first: once it stands every older token is refused, the caller's own
+        // included, so a failure before it leaves nothing half done for a retry. Then the
+        // caller's own item, for a token from before users were stored.
+        let ended = self
+            .store
+            .revoke_sessions(&user_key(&live), &live.session.openid, now_epoch_millis())
+            .await?;
+        self.store.delete_session(&token.hash()).await?;
         // The caller's own session counts even when it predates the user's session list.
-        Ok(ended?.max(1))
+        Ok(ended.max(1))
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {
@@ -245,6 +244,11 @@ mod tests {
         };
         let session = Session::start(login, now_epoch_millis(), crate::testing::SESSION_TTL);
         w.table.put_session(&legacy.hash(), &session).await.unwrap();
+        let other_device = SessionToken::generate().unwrap();
+        w.table
+            .put_session(&other_device.hash(), &session)
+            .await
+            .unwrap();
 
         let code =
             PhoneForm::Code(PhoneCode::parse(&w.wechat.phone_code("o1", "13800138000")).unwrap());
@@ -264,6 +268,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ended, 1, "the current session listed on the user");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        assert_eq!(
+            w.session_queries()
+                .current(&other_device, false)
+                .await
+                .unwrap_err(),
+            SessionError::NoSession,
+            "every older token of the user ends, those from before users too"
+        );
         assert_eq!(
             w.session_queries()
                 .current(&legacy, false)

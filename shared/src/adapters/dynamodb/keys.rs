@@ -92,7 +92,7 @@ mod tests {
             (
                 "DecryptPhoneFunction",
                 "dynamodb:GetItem",
-                fence(&[ACCESS_TOKEN]),
+                fence(&[ACCESS_TOKEN, USER]),
             ),
             (
                 "DecryptPhoneFunction",
@@ -112,7 +112,7 @@ mod tests {
             (
                 "SessionFunction",
                 "dynamodb:GetItem",
-                fence(&[ACCESS_TOKEN]),
+                fence(&[ACCESS_TOKEN, USER]),
             ),
             ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
             (
@@ -126,6 +126,7 @@ mod tests {
                 "dynamodb:BatchGetItem",
                 fence(&[SESSION, USER]),
             ),
+            ("AuthorizerFunction", "dynamodb:GetItem", fence(&[USER])),
         ]
         .map(|(resource, action, prefixes)| (resource.to_owned(), action.to_owned(), prefixes));
         assert_eq!(template_fences(), expected);

@@ -11,12 +11,14 @@ use super::DynamoTable;
 use super::attributes::{Item, n, number_attr, s, string_attr};
 use super::keys::{self, EXPIRES_AT, PK};
 use super::users::parse_user;
-use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash};
+use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash, UserKey};
 use crate::ports::Sessions;
 use crate::telemetry::timings::{Upstream, timed};
 
 /// BatchGetItem may leave keys unprocessed when throttled: ask again this many times.
 const BATCH_ATTEMPTS: usize = 3;
+/// Pause before asking again for unprocessed keys.
+const UNPROCESSED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl Sessions for DynamoTable {
     /// One PutItem, so the session exists whole or not at all.
@@ -57,7 +59,15 @@ impl Sessions for DynamoTable {
             tracing::warn!("session item with missing or mistyped attributes treated as absent");
             return Ok(None);
         };
-        let user = items.remove(&user_key).and_then(|item| parse_user(&item));
+        let own_key = UserKey::of(&session.openid);
+        let user = if own_key == token.user_key() {
+            items.remove(&user_key)
+        } else {
+            // A token from before users were stored names no user: its user is read by
+            // the openid's key, one more round trip that ends with the last such session.
+            timed(Upstream::Store, self.get_item(keys::user(&own_key))).await?
+        };
+        let user = user.and_then(|item| parse_user(&item));
         Ok(LiveSession::check(session, user, now_ms))
     }
 
@@ -104,7 +114,11 @@ impl DynamoTable {
                 .unprocessed_keys
                 .and_then(|mut tables| tables.remove(&self.table))
             {
-                Some(left) if !left.keys.is_empty() => wanted = left,
+                Some(left) if !left.keys.is_empty() => {
+                    wanted = left;
+                    // Unprocessed means throttled: give the partition a moment.
+                    tokio::time::sleep(UNPROCESSED_BACKOFF).await;
+                }
                 _ => return Ok(found),
             }
         }

@@ -103,7 +103,10 @@ impl Users for DynamoTable {
         openid: &str,
         now_ms: i64,
     ) -> Result<u32, StoreError> {
-        let request = self
+        // The mark only moves forward: an instance whose clock is behind must not bring
+        // back sessions a later revocation ended. Its condition failing means a later mark
+        // already stands; the sessions are still taken off the list and counted.
+        let forward = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -111,12 +114,32 @@ impl Users for DynamoTable {
             .update_expression(
                 "SET openid = :openid, sessions_revoked_before_ms = :now REMOVE sessions",
             )
+            .condition_expression(
+                "attribute_not_exists(sessions_revoked_before_ms) OR sessions_revoked_before_ms < :now",
+            )
             .expression_attribute_values(":openid", s(openid))
             .expression_attribute_values(":now", n(now_ms))
             .return_values(ReturnValue::AllOld);
-        let output = timed(Upstream::Store, request.send()).await?;
+        let old = match timed(Upstream::Store, forward.send()).await {
+            Ok(output) => output.attributes,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+            {
+                let list_only = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(PK, s(&keys::user(key)))
+                    .update_expression("REMOVE sessions")
+                    .return_values(ReturnValue::AllOld);
+                timed(Upstream::Store, list_only.send()).await?.attributes
+            }
+            Err(err) => return Err(err.into()),
+        };
         let now = now_ms.div_euclid(1000);
-        let live = output.attributes.as_ref().map_or(0, |old| {
+        let live = old.as_ref().map_or(0, |old| {
             listed_sessions(old)
                 .filter(|(expires_at, _)| *expires_at > now)
                 .count()
