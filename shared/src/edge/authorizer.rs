@@ -10,13 +10,13 @@ use std::time::Instant;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 
-use super::InitError;
 use super::auth::parse_bearer;
+use super::{Caller, InitError};
 use crate::adapters::dynamodb::{self, DynamoTable};
 use crate::config::sessions_table_from_env;
 #[cfg(test)]
 use crate::domain::SessionToken;
-use crate::domain::{LiveSession, StoreError};
+use crate::domain::StoreError;
 use crate::ports::Sessions;
 use crate::telemetry::metrics;
 use crate::telemetry::timings::{Timings, Upstream};
@@ -66,46 +66,6 @@ impl AuthorizerEvent {
     }
 }
 
-/// The caller API Gateway hands the route, under `requestContext.authorizer.lambda`.
-/// `Debug` redacts the phone number.
-#[derive(Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct CallerContext {
-    /// The caller's openid.
-    pub openid: String,
-    /// The unionid, when WeChat has sent one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-    /// The phone number the caller verified, when they have.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_number: Option<String>,
-}
-
-impl std::fmt::Debug for CallerContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallerContext")
-            .field("openid", &self.openid)
-            .field("unionid", &self.unionid)
-            .field(
-                "phone_number",
-                &self.phone_number.as_ref().map(|_| "[REDACTED]"),
-            )
-            .finish()
-    }
-}
-
-impl From<LiveSession> for CallerContext {
-    fn from(live: LiveSession) -> Self {
-        let phone_number = live.phone().map(|phone| phone.phone_number.clone());
-        let (session, user) = (live.session, live.user);
-        Self {
-            openid: session.openid,
-            unionid: user.and_then(|user| user.unionid).or(session.unionid),
-            phone_number,
-        }
-    }
-}
-
 /// The simple response: `{"isAuthorized": true, "context": {…}}` or
 /// `{"isAuthorized": false}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -115,7 +75,7 @@ pub struct AuthorizerResponse {
     pub is_authorized: bool,
     /// The caller, when authorized.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<CallerContext>,
+    pub context: Option<Caller>,
 }
 
 impl AuthorizerResponse {

@@ -5,18 +5,38 @@
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use serde::Serialize;
 use serde_json::Value;
 
-/// The caller of a route behind the wxlogin authorizer. `Debug` redacts the phone number,
-/// so logging a caller never logs personal data.
-#[derive(Clone, PartialEq, Eq)]
+use crate::domain::LiveSession;
+
+/// The caller of a route behind the wxlogin authorizer: what the authorizer puts in
+/// `requestContext.authorizer.lambda` (serialized as `{"openid", "unionid"?,
+/// "phoneNumber"?}`), and what a route reads back. `Debug` redacts the phone number, so
+/// logging a caller never logs personal data.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// The caller's openid.
     pub openid: String,
     /// Their unionid, when WeChat has sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// The phone number they verified through wxlogin, when they have.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+}
+
+impl From<LiveSession> for Caller {
+    fn from(live: LiveSession) -> Self {
+        let phone_number = live.phone().map(|phone| phone.phone_number.clone());
+        let (session, user) = (live.session, live.user);
+        Self {
+            openid: session.openid,
+            unionid: user.and_then(|user| user.unionid).or(session.unionid),
+            phone_number,
+        }
+    }
 }
 
 impl std::fmt::Debug for Caller {
@@ -79,20 +99,7 @@ mod tests {
     use serde_json::json;
 
     fn request_with(authorizer: Value) -> Request {
-        let event = json!({
-            "version": "2.0", "routeKey": "GET /me", "rawPath": "/me", "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "accountId": "123", "apiId": "api", "domainName": "d", "domainPrefix": "d",
-                "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1",
-                         "sourceIp": "1.2.3.4", "userAgent": "t"},
-                "requestId": "r", "routeKey": "GET /me", "stage": "$default",
-                "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
-                "authorizer": authorizer
-            },
-            "isBase64Encoded": false
-        });
-        lambda_http::request::from_str(&event.to_string()).unwrap()
+        crate::testing::request_behind_authorizer(authorizer)
     }
 
     #[test]

@@ -53,20 +53,7 @@ mod tests {
     use super::*;
 
     fn request(authorizer: Value) -> Request {
-        let event = json!({
-            "version": "2.0", "routeKey": "GET /me", "rawPath": "/me", "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "accountId": "123", "apiId": "api", "domainName": "d", "domainPrefix": "d",
-                "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1",
-                         "sourceIp": "1.2.3.4", "userAgent": "t"},
-                "requestId": "r", "routeKey": "GET /me", "stage": "$default",
-                "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
-                "authorizer": authorizer
-            },
-            "isBase64Encoded": false
-        });
-        lambda_http::request::from_str(&event.to_string()).unwrap()
+        wxlogin::testing::request_behind_authorizer(authorizer)
     }
 
     #[test]
