@@ -87,6 +87,22 @@ impl FunctionUnderTest {
     }
 }
 
+/// Spawns `binary` with exactly `env` under a fresh emulator and asserts its init fails,
+/// with `message` in what it printed, without ever asking for work.
+pub async fn assert_init_fails(binary: &Path, env: &[(String, String)], message: &str) {
+    let runtime = RuntimeApi::start()
+        .await
+        .unwrap_or_else(|err| panic!("the emulator did not start: {err:#}"));
+    let mut process = FunctionProcess::spawn(binary, &runtime.address(), env)
+        .unwrap_or_else(|err| panic!("the binary did not start: {err:#}"));
+    let Some(status) = process.wait_exit(Duration::from_secs(20)) else {
+        panic!("init must fail, not serve: {}", process.output());
+    };
+    assert!(!status.success());
+    assert!(process.output().contains(message), "{}", process.output());
+    assert!(runtime.first_poll().is_none(), "it never asked for work");
+}
+
 /// The lines of `output` that are JSON objects (log lines and metrics), in order.
 pub fn json_lines(output: &str) -> impl Iterator<Item = Value> + '_ {
     output

@@ -55,6 +55,22 @@ async fn phone_number_for(
     .await
 }
 
+/// A logged-in user, a getPhoneNumber code minted for them, and a live access token.
+async fn user_with_phone_code(sandbox: &RunningSandbox) -> (Value, Value, String) {
+    let owner = post(sandbox, "/sandbox/login", json!({})).await;
+    let phone = post(
+        sandbox,
+        "/sandbox/phone",
+        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
+    )
+    .await;
+    let token = stable_token(sandbox, false).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (owner, phone, token)
+}
+
 #[tokio::test]
 async fn stable_token_is_stable_until_forced() {
     let sandbox = start(config()).await;
@@ -210,19 +226,9 @@ async fn phone_requests_for_unknown_users_are_refused() {
 #[tokio::test]
 async fn a_phone_code_is_redeemed_only_for_its_own_user() {
     let sandbox = start(config()).await;
-    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
+    let (owner, phone, token) = user_with_phone_code(&sandbox).await;
     let other = post(&sandbox, "/sandbox/login", json!({})).await;
     assert_ne!(owner["openid"], other["openid"]);
-    let phone = post(
-        &sandbox,
-        "/sandbox/phone",
-        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
-    )
-    .await;
-    let token = stable_token(&sandbox, false).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     let refused = phone_number_for(&sandbox, &token, &phone["code"], &other["openid"]).await;
     assert_eq!(
@@ -259,17 +265,7 @@ async fn a_phone_code_is_redeemed_only_for_its_own_user() {
 #[tokio::test]
 async fn without_an_openid_any_holder_redeems_the_code() {
     let sandbox = start(config()).await;
-    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
-    let phone = post(
-        &sandbox,
-        "/sandbox/phone",
-        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
-    )
-    .await;
-    let token = stable_token(&sandbox, false).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_owner, phone, token) = user_with_phone_code(&sandbox).await;
 
     let answer = phone_number_for(&sandbox, &token, &phone["code"], &Value::Null).await;
     assert_eq!(answer["errcode"], 0, "null is no openid");
@@ -284,17 +280,7 @@ async fn without_an_openid_any_holder_redeems_the_code() {
 #[tokio::test]
 async fn an_openid_does_not_revive_a_spent_code() {
     let sandbox = start(config()).await;
-    let owner = post(&sandbox, "/sandbox/login", json!({})).await;
-    let phone = post(
-        &sandbox,
-        "/sandbox/phone",
-        json!({ "openid": owner["openid"], "phoneNumber": "13800138000" }),
-    )
-    .await;
-    let token = stable_token(&sandbox, false).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (owner, phone, token) = user_with_phone_code(&sandbox).await;
 
     assert_eq!(
         phone_number(&sandbox, &token, &phone["code"]).await["errcode"],

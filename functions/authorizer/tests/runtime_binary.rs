@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use devkit::authorizer_event::{authorizer_event, authorizer_event_with};
-use devkit::binary_check::{FunctionUnderTest, assert_no_secret, json_lines};
+use devkit::binary_check::{FunctionUnderTest, assert_init_fails, assert_no_secret, json_lines};
 use devkit::emf::{metric_points, metric_sum};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
@@ -382,17 +382,6 @@ async fn it_needs_the_table_and_never_the_app_secret() {
     );
 
     // No table: the init fails, naming it, and never asks for work.
-    let runtime = RuntimeApi::start().await.unwrap();
     let env = without(&|name| name == "SESSIONS_TABLE");
-    let mut process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
-    let status = process
-        .wait_exit(Duration::from_secs(20))
-        .expect("init must fail, not serve");
-    assert!(!status.success());
-    assert!(
-        process.output().contains("SESSIONS_TABLE is required"),
-        "{}",
-        process.output()
-    );
-    assert!(runtime.first_poll().is_none(), "it never asked for work");
+    assert_init_fails(binary(), &env, "SESSIONS_TABLE is required").await;
 }

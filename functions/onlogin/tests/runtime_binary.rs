@@ -5,13 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::Duration;
 
 use devkit::apigw::{base64_http_event, http_event};
-use devkit::binary_check::{FunctionUnderTest, assert_no_secret, json_lines};
+use devkit::binary_check::{FunctionUnderTest, assert_init_fails, assert_no_secret, json_lines};
 use devkit::emf::{metric_points, metric_sum};
-use devkit::function_process::FunctionProcess;
-use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
 use serde_json::json;
 
@@ -148,25 +145,12 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_config_fails_init_naming_the_variable() {
     let stack = TestStack::start().await.unwrap();
-    let runtime = RuntimeApi::start().await.unwrap();
     let env: Vec<_> = stack
         .function_env()
         .into_iter()
         .filter(|(name, _)| name != "SESSIONS_TABLE")
         .collect();
-    let mut process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
-
-    let status = process
-        .wait_exit(Duration::from_secs(20))
-        .expect("init must fail, not serve");
-
-    assert!(!status.success());
-    assert!(
-        process.output().contains("SESSIONS_TABLE is required"),
-        "{}",
-        process.output()
-    );
-    assert!(runtime.first_poll().is_none(), "it never asked for work");
+    assert_init_fails(binary(), &env, "SESSIONS_TABLE is required").await;
 }
 
 /// The session PutItem and the user UpdateItem run at once (usecases/login.rs), so the
