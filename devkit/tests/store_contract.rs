@@ -31,6 +31,12 @@ async fn the_table_honours_the_code_claims_contract() {
 }
 
 #[tokio::test]
+async fn the_table_honours_the_quotas_contract() {
+    let stack = TestStack::start().await.unwrap();
+    contract::quotas(&stack.store()).await;
+}
+
+#[tokio::test]
 async fn the_table_honours_the_access_token_contract() {
     let stack = TestStack::start().await.unwrap();
     contract::access_tokens(&stack.store()).await;

@@ -10,14 +10,49 @@ pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 7200;
 /// Longest session we accept: a stolen token must not live for months.
 pub const MAX_SESSION_TTL_SECONDS: u64 = 30 * 24 * 3600;
+/// Oldest legacy phone data accepted by default: without a bound, data captured once
+/// would decrypt for the whole life of the session_key.
+pub const DEFAULT_WATERMARK_MAX_AGE_SECONDS: u64 = 300;
+/// Phone verifications one user may make per day (each may cost a paid WeChat call).
+pub const DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY: u32 = 5;
+/// `?check=wechat` calls one session may make per minute (each spends WeChat quota).
+pub const DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE: u32 = 6;
+
+/// Where the AppSecret comes from.
+#[derive(Debug, Clone)]
+pub enum AppSecretSetting {
+    /// The AppSecret itself (`WECHAT_SECRET`): local work and tests.
+    Value(SecretString),
+    /// The Secrets Manager secret holding it (`WECHAT_SECRET_ID`, a name or ARN), read
+    /// the first time WeChat is needed and again when WeChat rejects it.
+    SecretsManager(String),
+}
+
+/// How many of each costly call one user or session may make; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaLimits {
+    /// Phone verifications per user per day (`PHONE_VERIFICATIONS_PER_USER_PER_DAY`).
+    pub phone_verifications_per_day: Option<u32>,
+    /// `?check=wechat` calls per session per minute (`WECHAT_CHECKS_PER_SESSION_PER_MINUTE`).
+    pub wechat_checks_per_minute: Option<u32>,
+}
+
+impl Default for QuotaLimits {
+    fn default() -> Self {
+        Self {
+            phone_verifications_per_day: Some(DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY),
+            wechat_checks_per_minute: Some(DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE),
+        }
+    }
+}
 
 /// Everything a function needs to serve, validated; built once per Lambda instance.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The mini-program's appid (`WECHAT_APPID`).
     pub appid: String,
-    /// The AppSecret (`WECHAT_SECRET`); redacted in `Debug`.
-    pub secret: SecretString,
+    /// Where the AppSecret comes from; a value is redacted in `Debug`.
+    pub secret: AppSecretSetting,
     /// Base URL of the WeChat API, without a trailing slash (`WECHAT_API_BASE`).
     pub wechat_api_base: String,
     /// DynamoDB table holding sessions and code claims (`SESSIONS_TABLE`).
@@ -25,8 +60,10 @@ pub struct Config {
     /// Lifetime of a session (`SESSION_TTL_SECONDS`).
     pub session_ttl: Duration,
     /// Oldest legacy phone data accepted, by its watermark timestamp
-    /// (`WATERMARK_MAX_AGE_SECONDS`); unset means the timestamp is not checked.
+    /// (`WATERMARK_MAX_AGE_SECONDS`, default 300); `0` turns the check off.
     pub watermark_max_age: Option<Duration>,
+    /// Per-user and per-session limits on calls that cost money or WeChat quota.
+    pub quotas: QuotaLimits,
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.
@@ -35,6 +72,14 @@ pub enum ConfigError {
     /// A required variable is unset or empty.
     #[error("{0} is required but not set")]
     Missing(&'static str),
+    /// Two variables are alternatives and not exactly one of them is set.
+    #[error("set exactly one of {first} and {second}")]
+    ExactlyOne {
+        /// One alternative.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
     /// A variable is set to something we cannot use.
     #[error("{name} is invalid: {reason}")]
     Invalid {
@@ -63,7 +108,16 @@ impl Config {
                 reason: "expected letters and digits only, like wx4f4bc4dec97d474b",
             });
         }
-        let secret = SecretString::from(required("WECHAT_SECRET")?);
+        let secret = match (get("WECHAT_SECRET_ID"), get("WECHAT_SECRET")) {
+            (Some(id), None) => AppSecretSetting::SecretsManager(id.trim().to_owned()),
+            (None, Some(value)) => AppSecretSetting::Value(SecretString::from(value)),
+            _ => {
+                return Err(ConfigError::ExactlyOne {
+                    first: "WECHAT_SECRET_ID (the Secrets Manager secret, in AWS)",
+                    second: "WECHAT_SECRET (the AppSecret itself, for local work and tests)",
+                });
+            }
+        };
         let wechat_api_base = parse_api_base(
             get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned()),
         )?;
@@ -81,17 +135,26 @@ impl Config {
             },
         };
 
-        let watermark_max_age = match get("WATERMARK_MAX_AGE_SECONDS") {
-            None => None,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(seconds) if seconds > 0 => Some(Duration::from_secs(seconds)),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "WATERMARK_MAX_AGE_SECONDS",
-                        reason: "expected whole seconds above 0, or unset to skip the check",
-                    });
-                }
-            },
+        let watermark_max_age = match whole_number(
+            &get,
+            "WATERMARK_MAX_AGE_SECONDS",
+            DEFAULT_WATERMARK_MAX_AGE_SECONDS,
+            "expected whole seconds, or 0 to skip the check",
+        )? {
+            0 => None,
+            seconds => Some(Duration::from_secs(seconds)),
+        };
+        let quotas = QuotaLimits {
+            phone_verifications_per_day: limit(
+                &get,
+                "PHONE_VERIFICATIONS_PER_USER_PER_DAY",
+                DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY,
+            )?,
+            wechat_checks_per_minute: limit(
+                &get,
+                "WECHAT_CHECKS_PER_SESSION_PER_MINUTE",
+                DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
+            )?,
         };
 
         Ok(Self {
@@ -101,8 +164,37 @@ impl Config {
             sessions_table,
             session_ttl: Duration::from_secs(session_ttl),
             watermark_max_age,
+            quotas,
         })
     }
+}
+
+/// A whole number from `name`, or `default` when unset.
+fn whole_number(
+    get: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    reason: &'static str,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::Invalid { name, reason }),
+    }
+}
+
+/// A quota from `name`: a count, `0` for no limit, `default` when unset.
+fn limit(
+    get: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+) -> Result<Option<u32>, ConfigError> {
+    let reason = "expected a whole number of calls, or 0 for no limit";
+    let count = whole_number(get, name, u64::from(default), reason)?;
+    let count = u32::try_from(count).map_err(|_| ConfigError::Invalid { name, reason })?;
+    Ok((count > 0).then_some(count))
 }
 
 /// The table alone (`SESSIONS_TABLE`), for the authorizer: it never talks to WeChat, so
@@ -168,15 +260,24 @@ mod tests {
     fn minimal_environment_gets_the_contract_defaults() {
         let config = config_from(MINIMAL).unwrap();
         assert_eq!(config.appid, "wx4f4bc4dec97d474b");
-        assert_eq!(config.secret.expose_secret(), "s3cr3t");
+        assert!(
+            matches!(&config.secret, AppSecretSetting::Value(secret) if secret.expose_secret() == "s3cr3t")
+        );
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.sessions_table, "wxlogin-sessions");
         assert_eq!(config.session_ttl, Duration::from_secs(7200));
-        assert_eq!(config.watermark_max_age, None);
+        assert_eq!(config.watermark_max_age, Some(Duration::from_secs(300)));
+        assert_eq!(
+            config.quotas,
+            QuotaLimits {
+                phone_verifications_per_day: Some(5),
+                wechat_checks_per_minute: Some(6),
+            }
+        );
     }
 
     #[test]
-    fn watermark_max_age_is_optional_whole_seconds() {
+    fn watermark_max_age_is_whole_seconds_and_zero_turns_it_off() {
         let mut pairs = MINIMAL.to_vec();
         pairs.push(("WATERMARK_MAX_AGE_SECONDS", "600"));
         assert_eq!(
@@ -185,6 +286,9 @@ mod tests {
         );
         pairs.pop();
         pairs.push(("WATERMARK_MAX_AGE_SECONDS", "0"));
+        assert_eq!(config_from(&pairs).unwrap().watermark_max_age, None);
+        pairs.pop();
+        pairs.push(("WATERMARK_MAX_AGE_SECONDS", "-1"));
         assert!(matches!(
             config_from(&pairs).unwrap_err(),
             ConfigError::Invalid {
@@ -195,8 +299,53 @@ mod tests {
     }
 
     #[test]
+    fn quotas_are_counts_and_zero_means_no_limit() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("PHONE_VERIFICATIONS_PER_USER_PER_DAY", "0"));
+        pairs.push(("WECHAT_CHECKS_PER_SESSION_PER_MINUTE", "2"));
+        let quotas = config_from(&pairs).unwrap().quotas;
+        assert_eq!(quotas.phone_verifications_per_day, None);
+        assert_eq!(quotas.wechat_checks_per_minute, Some(2));
+        for name in [
+            "PHONE_VERIFICATIONS_PER_USER_PER_DAY",
+            "WECHAT_CHECKS_PER_SESSION_PER_MINUTE",
+        ] {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.push((name, "many"));
+            assert!(
+                matches!(config_from(&pairs).unwrap_err(), ConfigError::Invalid { name: n, .. } if n == name)
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_comes_from_exactly_one_of_two_variables() {
+        let mut pairs: Vec<_> = MINIMAL
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "WECHAT_SECRET")
+            .collect();
+        let neither = config_from(&pairs).unwrap_err();
+        pairs.push(("WECHAT_SECRET_ID", "wxlogin/appsecret"));
+        assert!(matches!(
+            &config_from(&pairs).unwrap().secret,
+            AppSecretSetting::SecretsManager(id) if id == "wxlogin/appsecret"
+        ));
+        pairs.push(("WECHAT_SECRET", "s3cr3t"));
+        let both = config_from(&pairs).unwrap_err();
+        for err in [neither, both] {
+            let text = err.to_string();
+            assert!(
+                text.contains("WECHAT_SECRET_ID") && text.contains("WECHAT_SECRET "),
+                "{text}"
+            );
+            assert!(!text.contains("s3cr3t"));
+        }
+    }
+
+    #[test]
     fn each_required_variable_is_named_when_missing() {
-        for missing in ["WECHAT_APPID", "WECHAT_SECRET", "SESSIONS_TABLE"] {
+        for missing in ["WECHAT_APPID", "SESSIONS_TABLE"] {
             let pairs: Vec<_> = MINIMAL
                 .iter()
                 .copied()
@@ -212,10 +361,10 @@ mod tests {
     fn blank_values_count_as_missing() {
         let mut pairs = MINIMAL.to_vec();
         pairs[1] = ("WECHAT_SECRET", "  ");
-        assert_eq!(
+        assert!(matches!(
             config_from(&pairs).unwrap_err(),
-            ConfigError::Missing("WECHAT_SECRET")
-        );
+            ConfigError::ExactlyOne { .. }
+        ));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What the use-cases need from outside, as small traits: the sessions, the users, the
-//! single-use claims on login codes, the shared access token, and WeChat. The DynamoDB and WeChat
+//! single-use claims on login codes, the shared access token, the quotas, and WeChat. The DynamoDB and WeChat
 //! adapters implement them in production; `testing` has an in-memory twin of each, and one
 //! contract suite per store port runs against both so they cannot drift.
 //!
@@ -9,9 +9,9 @@
 use secrecy::SecretString;
 
 use crate::domain::{
-    AccessToken, BoundPhone, CachedAccessToken, FreshAccessToken, LiveSession, LoginCode,
-    PhoneCode, PhoneNumber, RecordedLogin, Session, SessionToken, StoreError, TokenHash, UserKey,
-    UserLogin, WeChatError, WeChatLogin,
+    AccessToken, BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy,
+    FreshAccessToken, LiveSession, LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin,
+    Session, SessionToken, StoreError, TokenHash, UserKey, UserLogin, WeChatError, WeChatLogin,
 };
 
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
@@ -119,7 +119,8 @@ pub trait CodeClaims: Send + Sync {
     -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The access token every instance shares, one per appid.
+/// The access token every instance shares, one per appid, and the record of the forced
+/// refreshes every instance must respect.
 pub trait AccessTokenStore: Send + Sync {
     /// The cached token for `appid`, expired or not (the caller decides).
     fn get_access_token(
@@ -127,11 +128,40 @@ pub trait AccessTokenStore: Send + Sync {
         appid: &str,
     ) -> impl Future<Output = Result<Option<CachedAccessToken>, StoreError>> + Send;
 
-    /// Replaces the cached token for `appid`.
+    /// Caches `cached` for `appid`, unless the store holds a token fetched after it, or a
+    /// forced refresh was claimed after its request was sent (WeChat may have answered with
+    /// the token that refresh invalidated): a slow instance never puts an older token
+    /// back. `Ok(false)` when refused for that reason.
     fn put_access_token(
         &self,
         appid: &str,
         cached: &CachedAccessToken,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Claims the one forced refresh `policy` allows `appid` at `now_ms`, recording it
+    /// atomically so no two instances both get one.
+    fn claim_forced_refresh(
+        &self,
+        appid: &str,
+        now_ms: i64,
+        policy: ForcedRefreshPolicy,
+    ) -> impl Future<Output = Result<ForcedRefreshClaim, StoreError>> + Send;
+}
+
+/// Counters of costly calls, one per subject and window, kept until the window ends.
+pub trait Quotas: Send + Sync {
+    /// Counts one call in `window` if fewer than `limit` were counted: `Ok(true)` when
+    /// counted, `Ok(false)` when the window is full (nothing changes then).
+    fn take(
+        &self,
+        window: &QuotaWindow,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives back one call counted in `window` (it never reached WeChat).
+    fn give_back(
+        &self,
+        window: &QuotaWindow,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

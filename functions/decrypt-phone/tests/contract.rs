@@ -233,7 +233,8 @@ async fn current_form_upstream_errors_follow_the_table() {
             &wxlogin::domain::CachedAccessToken {
                 token: "expired".into(),
                 expires_at: 0,
-                fetched_at: 0,
+                requested_at_ms: (0) * 1000,
+                fetched_at_ms: (0) * 1000,
             },
         )
         .await

@@ -46,8 +46,18 @@ pub struct CachedAccessToken {
     pub token: String,
     /// Epoch seconds WeChat said it expires.
     pub expires_at: i64,
+    /// Epoch milliseconds the stable_token request that got it was sent.
+    pub requested_at_ms: i64,
+    /// Epoch milliseconds WeChat's answer arrived: of two tokens, the later fetched is the
+    /// newer, and a cache write never puts an older one back.
+    pub fetched_at_ms: i64,
+}
+
+impl CachedAccessToken {
     /// Epoch seconds it was fetched.
-    pub fetched_at: i64,
+    pub fn fetched_at(&self) -> i64 {
+        self.fetched_at_ms.div_euclid(1000)
+    }
 }
 
 impl std::fmt::Debug for CachedAccessToken {
@@ -55,9 +65,41 @@ impl std::fmt::Debug for CachedAccessToken {
         f.debug_struct("CachedAccessToken")
             .field("token", &"[REDACTED]")
             .field("expires_at", &self.expires_at)
-            .field("fetched_at", &self.fetched_at)
+            .field("requested_at_ms", &self.requested_at_ms)
+            .field("fetched_at_ms", &self.fetched_at_ms)
             .finish()
     }
+}
+
+/// The app-wide rule for forced refreshes, which invalidate the token every holder has and
+/// of which WeChat allows 20 a day: across all instances, one per appid per 5 minutes and
+/// 10 a day, leaving half of WeChat's allowance to the team's other systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForcedRefreshPolicy {
+    /// Least time between two forced refreshes of one appid, in milliseconds.
+    pub min_interval_ms: i64,
+    /// Most forced refreshes of one appid per day (Beijing time, as WeChat counts).
+    pub per_day: u32,
+}
+
+impl Default for ForcedRefreshPolicy {
+    fn default() -> Self {
+        Self {
+            min_interval_ms: 5 * 60 * 1000,
+            per_day: 10,
+        }
+    }
+}
+
+/// The answer to "may this instance force a refresh now?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForcedRefreshClaim {
+    /// Yes: the claim is recorded, no other instance gets one for the interval.
+    Granted,
+    /// Another forced refresh was claimed less than the interval ago.
+    TooSoon,
+    /// The day's forced refreshes are spent.
+    DailyLimit,
 }
 
 #[cfg(test)]
@@ -71,8 +113,10 @@ mod tests {
         let cached = CachedAccessToken {
             token: "secret-token".into(),
             expires_at: 2,
-            fetched_at: 1,
+            requested_at_ms: 1_000,
+            fetched_at_ms: 1_500,
         };
+        assert_eq!(cached.fetched_at(), 1);
         assert!(!format!("{cached:?}").contains("secret-token"));
     }
 }

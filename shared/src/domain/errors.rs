@@ -49,6 +49,12 @@ pub enum PhoneError {
     /// Code form: WeChat says the phone code is invalid, used or expired (40029/40163).
     #[error("the phone code was refused")]
     PhoneCodeRejected,
+    /// The user's phone verifications for the day are spent.
+    #[error("phone verification quota spent")]
+    RateLimited {
+        /// Seconds until the quota's window ends.
+        retry_after_seconds: u64,
+    },
     /// Code form: WeChat failed otherwise.
     #[error(transparent)]
     WeChat(#[from] WeChatError),
@@ -67,6 +73,12 @@ pub enum SessionError {
     /// elsewhere.
     #[error("the session_key is no longer WeChat's")]
     KeyMismatch,
+    /// The session's `?check=wechat` calls for the minute are spent.
+    #[error("WeChat check quota spent")]
+    RateLimited {
+        /// Seconds until the quota's window ends.
+        retry_after_seconds: u64,
+    },
     /// WeChat failed.
     #[error(transparent)]
     WeChat(#[from] WeChatError),

@@ -6,16 +6,20 @@ pub mod clock;
 pub mod codes;
 pub mod errors;
 pub mod phone;
+pub mod quota;
 pub mod session;
 pub mod token;
 pub mod user;
 pub mod user_data;
 pub mod wechat_error;
 
-pub use access_token::{AccessToken, CachedAccessToken, FreshAccessToken};
+pub use access_token::{
+    AccessToken, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken,
+};
 pub use codes::{LoginCode, MAX_CODE_LEN, PhoneCode};
 pub use errors::{LoginError, PhoneError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
+pub use quota::QuotaWindow;
 pub use session::{Session, WeChatLogin};
 pub use token::{SessionToken, TokenHash};
 pub use user::{

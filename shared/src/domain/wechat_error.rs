@@ -18,6 +18,9 @@ pub enum WeChatError {
     /// The connection failed after the request was sent.
     #[error("WeChat connection failed mid-request")]
     Transport,
+    /// The AppSecret could not be read from Secrets Manager, so WeChat was not called.
+    #[error("the AppSecret could not be read")]
+    SecretUnavailable,
     /// An answer came but it is not what the API documents.
     #[error("WeChat's answer was unusable: {0}")]
     BadResponse(&'static str),
@@ -28,7 +31,7 @@ impl WeChatError {
     pub fn leaves_code_unused(&self) -> bool {
         match self {
             Self::Api(errcode) => errcode.leaves_code_unused(),
-            Self::Unreachable => true,
+            Self::Unreachable | Self::SecretUnavailable => true,
             Self::Timeout | Self::Transport | Self::BadResponse(_) => false,
         }
     }
@@ -38,6 +41,19 @@ impl WeChatError {
     /// spent, so it is never sent again (docs/wechat.md, "Retries").
     pub fn safe_to_retry(&self) -> bool {
         matches!(self, Self::Api(Errcode::SystemBusy) | Self::Unreachable)
+    }
+
+    /// True when WeChat certainly did nothing with the request: never sent, busy, or the
+    /// access token refused before anything else was looked at. A quota counted for such a
+    /// call is given back.
+    pub fn reached_nothing(&self) -> bool {
+        match self {
+            Self::Unreachable | Self::SecretUnavailable => true,
+            Self::Api(errcode) => {
+                *errcode == Errcode::SystemBusy || errcode.is_access_token_rejection()
+            }
+            Self::Timeout | Self::Transport | Self::BadResponse(_) => false,
+        }
     }
 
     /// True when WeChat refused the access token itself (40001/42001): nothing was
@@ -52,6 +68,7 @@ impl WeChatError {
         match self {
             Self::Api(errcode) => errcode.raw().to_string(),
             Self::Unreachable => "unreachable".to_owned(),
+            Self::SecretUnavailable => "secret_unavailable".to_owned(),
             Self::Timeout => "timeout".to_owned(),
             Self::Transport => "transport".to_owned(),
             Self::BadResponse(_) => "bad_response".to_owned(),

@@ -40,19 +40,26 @@ pub async fn within_deadline<T>(
     }
 }
 
-/// Time left before Lambda's deadline, less the margin.
+/// Time left before Lambda's deadline, less the margin: nothing when less than the margin
+/// is left (or the deadline has passed), so the 503 goes out at once. The default budget
+/// is only for requests without a Lambda deadline (direct calls in tests and tools).
 fn budget(request: &Request) -> Duration {
-    request
+    let deadline_ms = request
         .lambda_context_ref()
-        .and_then(|context| {
+        .map(|context| context.deadline)
+        .filter(|deadline| *deadline > 0);
+    match deadline_ms {
+        None => DEFAULT_BUDGET,
+        Some(deadline_ms) => {
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .ok()?
-                .as_millis();
-            let left_ms = u128::from(context.deadline).checked_sub(now_ms)?;
-            Duration::from_millis(u64::try_from(left_ms).ok()?).checked_sub(DEADLINE_MARGIN)
-        })
-        .unwrap_or(DEFAULT_BUDGET)
+                .map_or(u64::MAX, |now| {
+                    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+                });
+            Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+                .saturating_sub(DEADLINE_MARGIN)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -64,13 +71,16 @@ mod tests {
     use crate::telemetry::timings::timed;
     use lambda_http::Context;
 
-    fn request_with_deadline_in(ms: u64) -> Request {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
+    fn request_with_deadline_in(ms: i64) -> Request {
+        let now_ms = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
         let mut context = Context::default();
-        context.deadline = u64::try_from(now_ms).unwrap() + ms;
+        context.deadline = u64::try_from(now_ms + ms).unwrap();
         Request::default().with_lambda_context(context)
     }
 
@@ -127,5 +137,33 @@ mod tests {
         let outcome = run(&request, &timings, async { Ok::<_, ApiError>(7) }).await;
         assert_eq!(outcome, Ok(7));
         assert_eq!(timings.in_flight(), None);
+    }
+
+    #[test]
+    fn less_than_the_margin_left_leaves_no_budget() {
+        for left_ms in [999, 500, 0, -2_000] {
+            assert_eq!(
+                budget(&request_with_deadline_in(left_ms)),
+                Duration::ZERO,
+                "{left_ms} ms left"
+            );
+        }
+        let ample = budget(&request_with_deadline_in(10_000));
+        assert!(ample > Duration::from_secs(8) && ample <= Duration::from_secs(9));
+        assert_eq!(budget(&Request::default()), DEFAULT_BUDGET);
+    }
+
+    #[tokio::test]
+    async fn a_passed_deadline_answers_503_without_waiting() {
+        let request = request_with_deadline_in(-500);
+        let timings = Arc::new(Timings::default());
+        let started = Instant::now();
+        let outcome: Result<(), ApiError> = run(&request, &timings, async {
+            timed(Upstream::Store, tokio::time::sleep(Duration::from_secs(10))).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(outcome, Err(ApiError::StoreUnavailable));
+        assert!(started.elapsed() < Duration::from_millis(500));
     }
 }

@@ -150,6 +150,7 @@ impl From<WeChatError> for ApiError {
             },
             WeChatError::Api(Errcode::SystemBusy)
             | WeChatError::Unreachable
+            | WeChatError::SecretUnavailable
             | WeChatError::Timeout
             | WeChatError::Transport => Self::WeChatUnavailable,
             WeChatError::Api(_) | WeChatError::BadResponse(_) => Self::WeChatError,
@@ -176,6 +177,11 @@ impl From<PhoneError> for ApiError {
             PhoneError::KeyMismatch => Self::SessionKeyMismatch,
             PhoneError::NotPhoneData => Self::NotPhoneData,
             PhoneError::PhoneCodeRejected => Self::InvalidPhoneCode,
+            PhoneError::RateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
             PhoneError::WeChat(err) => err.into(),
             PhoneError::Store(err) => err.into(),
         }
@@ -187,6 +193,11 @@ impl From<SessionError> for ApiError {
         match err {
             SessionError::NoSession => Self::InvalidToken,
             SessionError::KeyMismatch => Self::SessionKeyMismatch,
+            SessionError::RateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
             SessionError::WeChat(err) => err.into(),
             SessionError::Store(err) => err.into(),
         }

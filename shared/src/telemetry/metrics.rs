@@ -28,6 +28,9 @@ pub const UPSTREAM_LATENCY: &str = "UpstreamLatency";
 pub const WECHAT_ERRORS: &str = "WeChatErrors";
 /// Authorizer decisions by `Outcome`: `allow`, `deny`, `error` (the store failed).
 pub const AUTHORIZATIONS: &str = "Authorizations";
+/// Forced access-token refreshes this stack made (no dimensions): each invalidates the
+/// token every other holder of the appid has, and WeChat allows 20 a day.
+pub const FORCED_TOKEN_REFRESHES: &str = "ForcedTokenRefreshes";
 /// Instances started (`Function`): one per cold start, sent with its first request.
 pub const COLD_STARTS: &str = "ColdStarts";
 /// `Upstream` value for WeChat.
@@ -61,6 +64,11 @@ pub fn init(function: &'static str) {
             describe_counter!(WECHAT_ERRORS, Unit::Count, "WeChat calls that failed");
             describe_histogram!(UPSTREAM_LATENCY, Unit::Milliseconds, "time on an upstream");
             describe_counter!(COLD_STARTS, Unit::Count, "instances started");
+            describe_counter!(
+                FORCED_TOKEN_REFRESHES,
+                Unit::Count,
+                "forced access-token refreshes"
+            );
             let _ = COLLECTOR.set(collector);
             counter!(COLD_STARTS, "Function" => function).increment(1);
         }
@@ -119,6 +127,11 @@ pub fn record_request(request: &RequestMetrics) {
 /// `unreachable`, `transport`, `bad_response`.
 pub fn record_wechat_error(api: &'static str, errcode: String) {
     counter!(WECHAT_ERRORS, "Api" => api, "Errcode" => errcode).increment(1);
+}
+
+/// Counts one forced access-token refresh (its own alarm: docs/operations.md).
+pub fn record_forced_refresh() {
+    counter!(FORCED_TOKEN_REFRESHES).increment(1);
 }
 
 /// Counts one authorizer decision (`allow`, `deny`, `error`), a store failure in

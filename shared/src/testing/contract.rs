@@ -11,11 +11,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    BoundPhone, CachedAccessToken, LoginCode, PhoneNumber, PhoneVerification, Session,
-    SessionToken, UserKey, UserLogin, WeChatLogin,
+    BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, LoginCode, PhoneNumber,
+    PhoneVerification, QuotaWindow, Session, SessionToken, UserKey, UserLogin, WeChatLogin,
 };
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, Sessions, Users,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, Quotas, Sessions, Users,
 };
 
 fn session_expiring_at(expires_at: i64) -> Session {
@@ -313,27 +313,132 @@ pub async fn code_claims(store: &impl CodeClaims) {
         .expect("a released code can be claimed again");
 }
 
-/// [`AccessTokenStore`]: one token per appid, replaced whole, returned expired or not.
+/// [`AccessTokenStore`]: one token per appid, returned expired or not; an older token
+/// never replaces a newer one, nor one asked for before the last forced refresh; forced
+/// refreshes claimed at most once per interval and `per_day` times a (Beijing) day.
 pub async fn access_tokens(store: &impl AccessTokenStore) {
-    assert!(store.get_access_token("wxA").await.unwrap().is_none());
-    // The first is long expired: the store returns it all the same, the caller decides.
-    for (token, expires_at, fetched_at) in [("first", 2_000, 1_000), ("second", 9_000, 2_000)] {
-        let cached = CachedAccessToken {
+    let cached = |token: &str, expires_at: i64, requested_at_ms: i64, fetched_at_ms: i64| {
+        CachedAccessToken {
             token: token.into(),
             expires_at,
-            fetched_at,
-        };
-        store.put_access_token("wxA", &cached).await.unwrap();
+            requested_at_ms,
+            fetched_at_ms,
+        }
+    };
+    assert!(store.get_access_token("wxA").await.unwrap().is_none());
+    // The first is long expired: the store returns it all the same, the caller decides.
+    for (token, expires_at, fetched_at_ms) in
+        [("first", 2_000, 1_000_000), ("second", 9_000, 2_000_000)]
+    {
+        let wrote = store
+            .put_access_token(
+                "wxA",
+                &cached(token, expires_at, fetched_at_ms - 50, fetched_at_ms),
+            )
+            .await
+            .unwrap();
+        assert!(wrote);
         let read = store.get_access_token("wxA").await.unwrap().unwrap();
         assert_eq!(
-            (read.token.as_str(), read.expires_at, read.fetched_at),
-            (token, expires_at, fetched_at)
+            (
+                read.token.as_str(),
+                read.expires_at,
+                read.requested_at_ms,
+                read.fetched_at_ms
+            ),
+            (token, expires_at, fetched_at_ms - 50, fetched_at_ms)
         );
         assert!(
             store.get_access_token("wxB").await.unwrap().is_none(),
             "one token per appid"
         );
     }
+    // A slow writer with a token fetched earlier does not put it back.
+    let stale = cached("stale", 9_500, 1_500_000, 1_900_000);
+    assert!(!store.put_access_token("wxA", &stale).await.unwrap());
+    assert_eq!(
+        store.get_access_token("wxA").await.unwrap().unwrap().token,
+        "second"
+    );
+
+    let policy = ForcedRefreshPolicy {
+        min_interval_ms: 300_000,
+        per_day: 2,
+    };
+    // Beijing noon of some day, in epoch milliseconds.
+    let noon_ms = (20_000 * 86_400 + 4 * 3600) * 1000;
+    let claim = |at_ms: i64| store.claim_forced_refresh("wxA", at_ms, policy);
+    assert_eq!(claim(noon_ms).await.unwrap(), ForcedRefreshClaim::Granted);
+    assert_eq!(
+        claim(noon_ms + 299_999).await.unwrap(),
+        ForcedRefreshClaim::TooSoon
+    );
+    // The claim left the token alone, and fences off tokens asked for before it.
+    assert_eq!(
+        store.get_access_token("wxA").await.unwrap().unwrap().token,
+        "second"
+    );
+    let asked_before = cached("asked-before", 99_000, noon_ms - 1, noon_ms + 10);
+    assert!(!store.put_access_token("wxA", &asked_before).await.unwrap());
+    let forced = cached("forced", 99_000, noon_ms + 5, noon_ms + 20);
+    assert!(store.put_access_token("wxA", &forced).await.unwrap());
+    assert_eq!(
+        store.get_access_token("wxA").await.unwrap().unwrap().token,
+        "forced"
+    );
+
+    assert_eq!(
+        claim(noon_ms + 300_000).await.unwrap(),
+        ForcedRefreshClaim::Granted
+    );
+    assert_eq!(
+        claim(noon_ms + 700_000).await.unwrap(),
+        ForcedRefreshClaim::DailyLimit
+    );
+    // The next Beijing day starts a new count.
+    assert_eq!(
+        claim(noon_ms + 86_400_000).await.unwrap(),
+        ForcedRefreshClaim::Granted
+    );
+    // Another appid has its own record, and a claim on an app with no token yet works.
+    assert_eq!(
+        store
+            .claim_forced_refresh("wxB", noon_ms, policy)
+            .await
+            .unwrap(),
+        ForcedRefreshClaim::Granted
+    );
+    assert!(store.get_access_token("wxB").await.unwrap().is_none());
+}
+
+/// [`Quotas`]: a window counts up to its limit and no further; windows are independent;
+/// a call given back frees its place.
+pub async fn quotas(store: &impl Quotas) {
+    let window = |name: &str| QuotaWindow {
+        name: name.to_owned(),
+        ends_at: 4_000_000_000,
+    };
+    let (a, b) = (window("phone#a#1"), window("phone#b#1"));
+    for _ in 0..3 {
+        assert!(store.take(&a, 3).await.unwrap());
+    }
+    assert!(!store.take(&a, 3).await.unwrap(), "the fourth is refused");
+    assert!(
+        !store.take(&a, 3).await.unwrap(),
+        "a refusal counts nothing"
+    );
+    assert!(
+        store.take(&b, 3).await.unwrap(),
+        "another window is its own"
+    );
+    store.give_back(&a).await.unwrap();
+    assert!(store.take(&a, 3).await.unwrap());
+    assert!(!store.take(&a, 3).await.unwrap());
+    // Giving back to an empty or unknown window never goes below zero.
+    let c = window("check#c#1");
+    store.give_back(&c).await.unwrap();
+    assert!(store.take(&c, 1).await.unwrap());
+    assert!(!store.take(&c, 1).await.unwrap());
 }
 
 #[cfg(test)]
@@ -353,6 +458,11 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_code_claims_contract() {
         super::code_claims(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_quotas_contract() {
+        super::quotas(&MemoryTable::new()).await;
     }
 
     #[tokio::test]

@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::domain::clock::beijing_day;
 use crate::domain::{
-    BoundPhone, CachedAccessToken, LiveSession, LoginCode, RecordedLogin, Session, SessionToken,
-    StoreError, TokenHash, User, UserKey, UserLogin,
+    BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, LiveSession, LoginCode,
+    QuotaWindow, RecordedLogin, Session, SessionToken, StoreError, TokenHash, User, UserKey,
+    UserLogin,
 };
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, Sessions, Users,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, Quotas, Sessions,
+    Users,
 };
 
 /// Sessions, code claims and access tokens in memory. Clones share one table, so a test
@@ -22,7 +25,9 @@ struct Tables {
     sessions: HashMap<TokenHash, Session>,
     /// Code digest → (claim id, expires_at).
     claims: HashMap<String, (String, i64)>,
-    access_tokens: HashMap<String, CachedAccessToken>,
+    access_tokens: HashMap<String, AccessTokenRecord>,
+    /// Quota window name → calls counted.
+    quotas: HashMap<String, u32>,
     users: HashMap<UserKey, UserRecord>,
     /// Calls that still succeed before an outage starts.
     healthy_calls_left: u32,
@@ -30,6 +35,15 @@ struct Tables {
     failures_left: u32,
     calls: u32,
     next_claim_id: u64,
+}
+
+/// The access-token item of one appid: the token, and the forced refreshes claimed.
+#[derive(Default)]
+struct AccessTokenRecord {
+    token: Option<CachedAccessToken>,
+    forced_at_ms: Option<i64>,
+    /// Beijing day → forced refreshes claimed that day.
+    forced_per_day: HashMap<i64, u32>,
 }
 
 /// A user item: the user, whether a login or phone binding has set `created_at` (a
@@ -124,7 +138,10 @@ impl MemoryTable {
 
     /// The stored access token of `appid`, as another instance would read it.
     pub fn access_token(&self, appid: &str) -> Option<CachedAccessToken> {
-        self.tables().access_tokens.get(appid).cloned()
+        self.tables()
+            .access_tokens
+            .get(appid)
+            .and_then(|record| record.token.clone())
     }
 }
 
@@ -287,19 +304,78 @@ impl AccessTokenStore for MemoryTable {
     async fn get_access_token(&self, appid: &str) -> Result<Option<CachedAccessToken>, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        Ok(tables.access_tokens.get(appid).cloned())
+        Ok(tables
+            .access_tokens
+            .get(appid)
+            .and_then(|record| record.token.clone()))
     }
 
     async fn put_access_token(
         &self,
         appid: &str,
         cached: &CachedAccessToken,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        tables
-            .access_tokens
-            .insert(appid.to_owned(), cached.clone());
+        let record = tables.access_tokens.entry(appid.to_owned()).or_default();
+        let newer_held = record
+            .token
+            .as_ref()
+            .is_some_and(|held| held.fetched_at_ms > cached.fetched_at_ms);
+        let forced_since = record
+            .forced_at_ms
+            .is_some_and(|forced| forced > cached.requested_at_ms);
+        if newer_held || forced_since {
+            return Ok(false);
+        }
+        record.token = Some(cached.clone());
+        Ok(true)
+    }
+
+    async fn claim_forced_refresh(
+        &self,
+        appid: &str,
+        now_ms: i64,
+        policy: ForcedRefreshPolicy,
+    ) -> Result<ForcedRefreshClaim, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let record = tables.access_tokens.entry(appid.to_owned()).or_default();
+        if record
+            .forced_at_ms
+            .is_some_and(|last| now_ms - last < policy.min_interval_ms)
+        {
+            return Ok(ForcedRefreshClaim::TooSoon);
+        }
+        let today = beijing_day(now_ms.div_euclid(1000));
+        let count = record.forced_per_day.entry(today).or_default();
+        if *count >= policy.per_day {
+            return Ok(ForcedRefreshClaim::DailyLimit);
+        }
+        *count += 1;
+        record.forced_at_ms = Some(now_ms);
+        Ok(ForcedRefreshClaim::Granted)
+    }
+}
+
+impl Quotas for MemoryTable {
+    async fn take(&self, window: &QuotaWindow, limit: u32) -> Result<bool, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let count = tables.quotas.entry(window.name.clone()).or_default();
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+
+    async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        if let Some(count) = tables.quotas.get_mut(&window.name) {
+            *count = count.saturating_sub(1);
+        }
         Ok(())
     }
 }

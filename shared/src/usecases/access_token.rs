@@ -1,14 +1,22 @@
 //! The access-token policy, all in one place (docs/wechat.md, "Access token"): the token
 //! is shared by every instance through the [`AccessTokenStore`] and held in memory between
-//! requests, refreshed ahead of expiry, and refreshed once when WeChat rejects it —
-//! forcing a refresh only when stable_token hands back the very token WeChat rejected,
-//! since forced refreshes are counted against a small daily allowance.
+//! requests, refreshed ahead of expiry, and refreshed once when WeChat rejects it. A
+//! forced refresh invalidates the token every other holder has and WeChat allows 20 a day,
+//! so it is made only when stable_token hands back the very token WeChat rejected, and
+//! only by the instance that wins the app-wide claim ([`ForcedRefreshPolicy`]); the others
+//! re-read the shared item.
+
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{AccessToken, CachedAccessToken, FreshAccessToken, WeChatError};
+use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
+use crate::domain::{
+    AccessToken, CachedAccessToken, Errcode, ForcedRefreshClaim, ForcedRefreshPolicy,
+    FreshAccessToken, WeChatError,
+};
 use crate::ports::{AccessTokenStore, WeChat};
+use crate::telemetry::metrics;
 
 /// Refresh this long before WeChat's expiry, so no request carries a token that dies
 /// in flight.
@@ -18,25 +26,38 @@ const REFRESH_AHEAD_SECONDS: i64 = 300;
 const RECENT_FETCH_SECONDS: i64 = 30;
 /// Never use a token with less life than this.
 const MIN_REMAINING_SECONDS: i64 = 10;
+/// How long an instance refused the forced refresh waits before re-reading the shared
+/// item, so the instance that won the claim has written its new token.
+const FORCED_REFRESH_SETTLE: Duration = Duration::from_millis(300);
 
 /// Access tokens for one appid, cached in memory and in the shared store.
 pub struct AccessTokens<S> {
     store: S,
     memory: Mutex<Option<CachedAccessToken>>,
+    policy: ForcedRefreshPolicy,
 }
 
 fn usable(cached: &CachedAccessToken, now: i64) -> bool {
     let remaining = cached.expires_at - now;
     remaining > REFRESH_AHEAD_SECONDS
-        || (now - cached.fetched_at < RECENT_FETCH_SECONDS && remaining > MIN_REMAINING_SECONDS)
+        || (now - cached.fetched_at() < RECENT_FETCH_SECONDS && remaining > MIN_REMAINING_SECONDS)
 }
 
+/// What a call that met a rejected token answers when no replacement can be had.
+const STILL_REJECTED: WeChatError = WeChatError::Api(Errcode::InvalidAccessToken);
+
 impl<S: AccessTokenStore> AccessTokens<S> {
-    /// A cache backed by `store`.
+    /// A cache backed by `store`, under the default forced-refresh policy.
     pub fn new(store: S) -> Self {
+        Self::with_policy(store, ForcedRefreshPolicy::default())
+    }
+
+    /// A cache backed by `store`, forcing refreshes only as `policy` allows.
+    pub fn with_policy(store: S, policy: ForcedRefreshPolicy) -> Self {
         Self {
             store,
             memory: Mutex::new(None),
+            policy,
         }
     }
 
@@ -58,8 +79,11 @@ impl<S: AccessTokenStore> AccessTokens<S> {
             // The cache is an optimisation: without DynamoDB, ask WeChat directly.
             Err(err) => tracing::warn!(error = %err, "access token cache unreadable"),
         }
+        let requested_at_ms = now_epoch_millis();
         let fresh = wechat.stable_token(false).await?;
-        Ok(self.remember(wechat, fresh, &mut memory).await)
+        Ok(self
+            .remember(wechat, fresh, requested_at_ms, &mut memory)
+            .await)
     }
 
     /// Runs `call` with a live token. When WeChat rejects the token (40001/42001, answered
@@ -87,55 +111,116 @@ impl<S: AccessTokenStore> AccessTokens<S> {
 
     /// After WeChat rejected `rejected` (40001/42001): a token that is not `rejected`.
     /// Reuses one another request or instance already got; else asks stable_token, and
-    /// forces a refresh only if it hands the rejected token back. The rejected token is
-    /// never cached again.
+    /// forces a refresh only if it hands the rejected token back and this instance wins
+    /// the app-wide claim. The rejected token is never cached again.
     pub async fn replace(
         &self,
         wechat: &impl WeChat,
         rejected: &AccessToken,
     ) -> Result<AccessToken, WeChatError> {
         let mut memory = self.memory.lock().await;
-        let now = now_epoch_seconds();
-        let replacement =
-            |cached: &CachedAccessToken| cached.token != rejected.expose() && usable(cached, now);
-        if let Some(cached) = memory.as_ref().filter(|cached| replacement(cached)) {
-            return Ok(AccessToken::new(cached.token.clone()));
-        }
-        let shared = self.store.get_access_token(wechat.appid()).await;
-        if let Ok(Some(shared)) = shared
-            && replacement(&shared)
-        {
-            let token = AccessToken::new(shared.token.clone());
-            *memory = Some(shared);
+        if let Some(token) = self.replacement(wechat, rejected, &mut memory).await {
             return Ok(token);
         }
+        let requested_at_ms = now_epoch_millis();
         let plain = wechat.stable_token(false).await?;
-        let fresh = if &plain.token == rejected {
-            wechat.stable_token(true).await?
-        } else {
-            plain
-        };
-        Ok(self.remember(wechat, fresh, &mut memory).await)
+        if &plain.token != rejected {
+            return Ok(self
+                .remember(wechat, plain, requested_at_ms, &mut memory)
+                .await);
+        }
+        // WeChat still hands out the token it rejects: only a forced refresh replaces it.
+        let claim = self
+            .store
+            .claim_forced_refresh(wechat.appid(), now_epoch_millis(), self.policy)
+            .await;
+        match claim {
+            Ok(ForcedRefreshClaim::Granted) => {
+                tracing::warn!(
+                    appid = wechat.appid(),
+                    "forcing an access-token refresh: every holder's token is invalidated"
+                );
+                metrics::record_forced_refresh();
+                let requested_at_ms = now_epoch_millis();
+                let forced = wechat.stable_token(true).await?;
+                if &forced.token == rejected {
+                    // WeChat refreshes at most once in 30 s and hands back the same token.
+                    return Err(STILL_REJECTED);
+                }
+                Ok(self
+                    .remember(wechat, forced, requested_at_ms, &mut memory)
+                    .await)
+            }
+            Ok(refused) => {
+                tracing::info!(
+                    ?refused,
+                    "forced refresh not ours to make: re-reading the shared token"
+                );
+                tokio::time::sleep(FORCED_REFRESH_SETTLE).await;
+                self.replacement(wechat, rejected, &mut memory)
+                    .await
+                    .ok_or(STILL_REJECTED)
+            }
+            Err(err) => {
+                // Never force without the app-wide record: it could burn the day's allowance.
+                tracing::error!(error = %err, "forced refresh not claimed: store failed");
+                Err(STILL_REJECTED)
+            }
+        }
     }
 
-    /// Caches `fresh` in memory and, for the other instances, in the shared store.
+    /// A usable token other than `rejected`, from memory or the shared item.
+    async fn replacement(
+        &self,
+        wechat: &impl WeChat,
+        rejected: &AccessToken,
+        memory: &mut Option<CachedAccessToken>,
+    ) -> Option<AccessToken> {
+        let now = now_epoch_seconds();
+        let fits =
+            |cached: &CachedAccessToken| cached.token != rejected.expose() && usable(cached, now);
+        if let Some(cached) = memory.as_ref().filter(|cached| fits(cached)) {
+            return Some(AccessToken::new(cached.token.clone()));
+        }
+        let shared = self.store.get_access_token(wechat.appid()).await.ok()??;
+        if !fits(&shared) {
+            return None;
+        }
+        let token = AccessToken::new(shared.token.clone());
+        *memory = Some(shared);
+        Some(token)
+    }
+
+    /// Caches `fresh` in memory and, for the other instances, in the shared store, unless
+    /// the store already holds a newer token (then this one serves only this request).
     async fn remember(
         &self,
         wechat: &impl WeChat,
         fresh: FreshAccessToken,
+        requested_at_ms: i64,
         memory: &mut Option<CachedAccessToken>,
     ) -> AccessToken {
-        let now = now_epoch_seconds();
+        let fetched_at_ms = now_epoch_millis();
         let cached = CachedAccessToken {
             token: fresh.token.expose().to_owned(),
-            expires_at: now.saturating_add(i64::try_from(fresh.expires_in).unwrap_or(i64::MAX)),
-            fetched_at: now,
+            expires_at: fetched_at_ms
+                .div_euclid(1000)
+                .saturating_add(i64::try_from(fresh.expires_in).unwrap_or(i64::MAX)),
+            requested_at_ms,
+            fetched_at_ms,
         };
-        if let Err(err) = self.store.put_access_token(wechat.appid(), &cached).await {
-            tracing::warn!(error = %err, "access token cache not updated");
+        match self.store.put_access_token(wechat.appid(), &cached).await {
+            Ok(true) => *memory = Some(cached),
+            Ok(false) => {
+                tracing::info!("a newer access token is already shared: not caching this one");
+                *memory = None;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "access token cache not updated");
+                *memory = Some(cached);
+            }
         }
         tracing::info!(expires_in = fresh.expires_in, "access token refreshed");
-        *memory = Some(cached);
         fresh.token
     }
 }
@@ -148,7 +233,8 @@ mod tests {
         CachedAccessToken {
             token: "t".into(),
             expires_at: 1_000 + expires_in,
-            fetched_at: 1_000 - fetched_ago,
+            requested_at_ms: (1_000 - fetched_ago) * 1000,
+            fetched_at_ms: (1_000 - fetched_ago) * 1000,
         }
     }
 

@@ -12,9 +12,10 @@ use crate::domain::clock::now_epoch_seconds;
 use crate::domain::user_data::decrypt_user_data;
 use crate::domain::{
     BoundPhone, Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber,
-    PhoneVerification, Session, SessionKey, SessionToken, UserKey, WatermarkPolicy, WeChatError,
+    PhoneVerification, QuotaWindow, Session, SessionKey, SessionToken, UserKey, WatermarkPolicy,
+    WeChatError,
 };
-use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
+use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 
 /// The phone-number use-case with the ports it needs, built once per instance.
 pub struct PhoneNumbers<S, W> {
@@ -22,16 +23,28 @@ pub struct PhoneNumbers<S, W> {
     wechat: W,
     access_tokens: AccessTokens<S>,
     watermark: WatermarkPolicy,
+    /// Phone verifications one user may make per day; `None` for no limit.
+    daily_limit: Option<u32>,
 }
 
-impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, W> {
-    /// Phone numbers over `store` (sessions, users, the shared access token) and `wechat`.
+impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNumbers<S, W> {
+    /// Phone numbers over `store` (sessions, users, the shared access token, quotas) and
+    /// `wechat`, with no per-user limit.
     pub fn new(store: S, wechat: W, watermark: WatermarkPolicy) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
             store,
             wechat,
             watermark,
+            daily_limit: None,
+        }
+    }
+
+    /// The same, allowing each user `limit` phone verifications per day (`None`: no limit).
+    pub fn with_daily_limit(self, limit: Option<u32>) -> Self {
+        Self {
+            daily_limit: limit,
+            ..self
         }
     }
 
@@ -42,13 +55,55 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> PhoneNumbers<S, 
         token: &SessionToken,
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
-        let session = live_session(&self.store, token)
+        let session = self.caller(token).await?;
+        self.verify(&session, form).await
+    }
+
+    /// The live session behind `token`: checked before anything else of the request.
+    pub async fn caller(&self, token: &SessionToken) -> Result<Session, PhoneError> {
+        Ok(live_session(&self.store, token)
             .await?
             .ok_or(PhoneError::NoSession)?
-            .session;
+            .session)
+    }
+
+    /// The phone number `form` carries, for the user of `session`, bound to that user
+    /// (replacing any earlier number). Counts against the user's daily quota; a code the
+    /// WeChat call never reached is given back.
+    pub async fn verify(
+        &self,
+        session: &Session,
+        form: &PhoneForm,
+    ) -> Result<PhoneNumber, PhoneError> {
+        let user = UserKey::of(&session.openid);
+        let now = now_epoch_seconds();
+        let window = QuotaWindow::phone_verifications(&user, now);
+        if let Some(limit) = self.daily_limit
+            && !self.store.take(&window, limit).await?
+        {
+            return Err(PhoneError::RateLimited {
+                retry_after_seconds: window.retry_after_seconds(now),
+            });
+        }
+        let verified = self.verify_uncounted(session, form).await;
+        if let Err(PhoneError::WeChat(err)) = &verified
+            && self.daily_limit.is_some()
+            && err.reached_nothing()
+            && let Err(store) = self.store.give_back(&window).await
+        {
+            tracing::warn!(error = %store, "phone quota not given back");
+        }
+        verified
+    }
+
+    async fn verify_uncounted(
+        &self,
+        session: &Session,
+        form: &PhoneForm,
+    ) -> Result<PhoneNumber, PhoneError> {
         let (number, verified_by) = match form {
             PhoneForm::Legacy { ciphertext, iv } => (
-                self.decrypt(&session, ciphertext, iv)?,
+                self.decrypt(session, ciphertext, iv)?,
                 PhoneVerification::Legacy,
             ),
             PhoneForm::Code(code) => (
@@ -316,7 +371,8 @@ mod tests {
                 &CachedAccessToken {
                     token: fresh.token.expose().to_owned(),
                     expires_at: now + 7000,
-                    fetched_at: now - 200,
+                    requested_at_ms: (now - 200) * 1000,
+                    fetched_at_ms: (now - 200) * 1000,
                 },
             )
             .await
@@ -348,7 +404,8 @@ mod tests {
         let stale = CachedAccessToken {
             token: "stale".into(),
             expires_at: now + 7000,
-            fetched_at: now,
+            requested_at_ms: (now) * 1000,
+            fetched_at_ms: (now) * 1000,
         };
         w.table.put_access_token(APPID, &stale).await.unwrap();
         w.redeem("13800138000").await.unwrap();

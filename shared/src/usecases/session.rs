@@ -2,28 +2,65 @@
 //! logout, and logout everywhere.
 
 use super::{AccessTokens, live_session};
-use crate::domain::clock::now_epoch_millis;
+use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    Errcode, LiveSession, Session, SessionError, SessionToken, UserKey, WeChatError,
+    Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, UserKey, WeChatError,
 };
-use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
+use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 
 /// The session use-cases with the ports they need, built once per instance.
 pub struct SessionQueries<S, W> {
     store: S,
     wechat: W,
     access_tokens: AccessTokens<S>,
+    /// `?check=wechat` calls one session may make per minute; `None` for no limit.
+    checks_per_minute: Option<u32>,
 }
 
-impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S, W> {
-    /// Session queries over `store` (sessions, users, the shared access token) and
-    /// `wechat`.
+impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> SessionQueries<S, W> {
+    /// Session queries over `store` (sessions, users, the shared access token, quotas) and
+    /// `wechat`, with no limit on WeChat checks.
     pub fn new(store: S, wechat: W) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
             store,
             wechat,
+            checks_per_minute: None,
         }
+    }
+
+    /// The same, allowing each session `limit` WeChat checks per minute (`None`: no limit).
+    pub fn with_check_limit(self, limit: Option<u32>) -> Self {
+        Self {
+            checks_per_minute: limit,
+            ..self
+        }
+    }
+
+    /// The live session behind `token`, or [`SessionError::NoSession`].
+    pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, SessionError> {
+        live_session(&self.store, token)
+            .await?
+            .ok_or(SessionError::NoSession)
+    }
+
+    /// Asks WeChat's checksession whether `live`'s session_key is still the user's
+    /// current one, counted against the session's per-minute quota.
+    pub async fn check(
+        &self,
+        token: &SessionToken,
+        live: &LiveSession,
+    ) -> Result<(), SessionError> {
+        let now = now_epoch_seconds();
+        let window = QuotaWindow::wechat_checks(&token.hash(), now);
+        if let Some(limit) = self.checks_per_minute
+            && !self.store.take(&window, limit).await?
+        {
+            return Err(SessionError::RateLimited {
+                retry_after_seconds: window.retry_after_seconds(now),
+            });
+        }
+        self.check_with_wechat(&live.session).await
     }
 
     /// The live session behind `token`. With `check_wechat`, WeChat's checksession must
@@ -35,11 +72,9 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
         token: &SessionToken,
         check_wechat: bool,
     ) -> Result<LiveSession, SessionError> {
-        let live = live_session(&self.store, token)
-            .await?
-            .ok_or(SessionError::NoSession)?;
+        let live = self.session(token).await?;
         if check_wechat {
-            self.check_with_wechat(&live.session).await?;
+            self.check(token, &live).await?;
         }
         Ok(live)
     }
@@ -48,12 +83,20 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
     /// was not live is [`SessionError::NoSession`] (its leftover item is deleted anyway).
     pub async fn logout(&self, token: &SessionToken) -> Result<(), SessionError> {
         let live = live_session(&self.store, token).await?;
+        let Some(live) = live else {
+            self.store.delete_session(&token.hash()).await?;
+            return Err(SessionError::NoSession);
+        };
+        self.end(token, &live).await
+    }
+
+    /// [`logout`](Self::logout) for a session already looked up.
+    pub async fn end(&self, token: &SessionToken, live: &LiveSession) -> Result<(), SessionError> {
         let hash = token.hash();
         self.store.delete_session(&hash).await?;
-        let live = live.ok_or(SessionError::NoSession)?;
         let forgotten = self
             .store
-            .forget_session(&user_key(&live), &hash, live.session.expires_at)
+            .forget_session(&user_key(live), &hash, live.session.expires_at)
             .await;
         if let Err(err) = forgotten {
             // Only the count of a later "log out everywhere" is off: the token is dead.
@@ -66,15 +109,22 @@ impl<S: Sessions + Users + AccessTokenStore + Clone, W: WeChat> SessionQueries<S
     /// token is refused by every route and the authorizer from now on. Answers how many
     /// sessions were ended.
     pub async fn logout_everywhere(&self, token: &SessionToken) -> Result<u32, SessionError> {
-        let live = live_session(&self.store, token)
-            .await?
-            .ok_or(SessionError::NoSession)?;
+        let live = self.session(token).await?;
+        self.end_everywhere(token, &live).await
+    }
+
+    /// [`logout_everywhere`](Self::logout_everywhere) for a session already looked up.
+    pub async fn end_everywhere(
+        &self,
+        token: &SessionToken,
+        live: &LiveSession,
+    ) -> Result<u32, SessionError> {
         // The mark first: once it stands every older token is refused, the caller's own
         // included, so a failure before it leaves nothing half done for a retry. Then the
         // caller's own item, for a token from before users were stored.
         let ended = self
             .store
-            .revoke_sessions(&user_key(&live), &live.session.openid, now_epoch_millis())
+            .revoke_sessions(&user_key(live), &live.session.openid, now_epoch_millis())
             .await?;
         self.store.delete_session(&token.hash()).await?;
         // The caller's own session counts even when it predates the user's session list.

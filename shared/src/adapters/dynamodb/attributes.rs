@@ -29,16 +29,28 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    written_unless_condition_failed(result).map(|_| ())
+}
+
+/// Whether a conditional write happened: `Ok(false)` when its condition failed.
+pub fn written_unless_condition_failed<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     match result {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(())
-        }
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failure(&err) => Ok(false),
         Err(err) => Err(err.into()),
     }
+}
+
+/// True when DynamoDB refused a write because its condition did not hold.
+pub fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 /// A string attribute, if present and a string.

@@ -1,12 +1,13 @@
-//! The DynamoDB client, with a timeout and retry budget so a request never hangs until
-//! the Lambda's own timeout.
+//! The AWS SDK clients (DynamoDB, and Secrets Manager for the AppSecret), with a timeout
+//! and retry budget so a request never hangs until the Lambda's own timeout.
 
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
@@ -41,9 +42,16 @@ fn retries() -> RetryConfig {
 /// Builds the DynamoDB client from the environment (region, credentials and
 /// `AWS_ENDPOINT_URL_DYNAMODB`, which points at DynamoDB Local in dev and tests).
 pub async fn connect() -> aws_sdk_dynamodb::Client {
-    match lambda_config() {
-        Some(config) => aws_sdk_dynamodb::Client::from_conf(config),
-        None => aws_sdk_dynamodb::Client::new(&tuned_config_loader().load().await),
+    aws_sdk_dynamodb::Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await)
+}
+
+/// The SDK configuration for one AWS service, with wxlogin's timeouts and retries; the
+/// service's standard endpoint override (`endpoint_variable`, else `AWS_ENDPOINT_URL`)
+/// is honoured on both paths.
+pub async fn sdk_config(endpoint_variable: &str) -> SdkConfig {
+    match lambda_config(endpoint_variable) {
+        Some(config) => config,
+        None => tuned_config_loader().load().await,
     }
 }
 
@@ -105,17 +113,18 @@ fn non_empty_env(name: &str) -> Option<String> {
 /// client is configured from them directly instead of through aws-config's provider
 /// chains and profile files, which cost about 2.5 ms of every cold start. Anywhere else
 /// (profiles, SSO, instance roles) `None` sends [`connect`] down the full chain.
-fn lambda_config() -> Option<aws_sdk_dynamodb::Config> {
+fn lambda_config(endpoint_variable: &str) -> Option<SdkConfig> {
     let region = non_empty_env("AWS_REGION")?;
     non_empty_env("AWS_ACCESS_KEY_ID")?;
-    let mut builder = aws_sdk_dynamodb::Config::builder()
+    let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.clone()))
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
         .timeout_config(timeouts())
         .retry_config(retries());
-    let endpoint =
-        non_empty_env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| non_empty_env("AWS_ENDPOINT_URL"));
+    let endpoint = non_empty_env(endpoint_variable).or_else(|| non_empty_env("AWS_ENDPOINT_URL"));
     // DynamoDB Local is plain http: its URL needs no roots beyond the cheap default.
     let custom_tls_endpoint = endpoint
         .as_deref()

@@ -2,7 +2,7 @@
 //! The template's IAM policies fence each function to the prefixes it needs with
 //! `dynamodb:LeadingKeys`; a test below keeps those fences and these prefixes in step.
 
-use crate::domain::{TokenHash, UserKey};
+use crate::domain::{QuotaWindow, TokenHash, UserKey};
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
@@ -17,6 +17,8 @@ pub const CODE_CLAIM: &str = "code#";
 pub const ACCESS_TOKEN: &str = "access_token#";
 /// `user#<user key>`: a user, under the key derived from their openid.
 pub const USER: &str = "user#";
+/// `quota#<window>`: calls counted against a per-user or per-session quota.
+pub const QUOTA: &str = "quota#";
 
 /// The key of the session for a token.
 pub fn session(token: &TokenHash) -> String {
@@ -31,6 +33,11 @@ pub fn code_claim(code_digest: &str) -> String {
 /// The key of a user.
 pub fn user(key: &UserKey) -> String {
     format!("{USER}{}", key.as_hex())
+}
+
+/// The key of a quota counter.
+pub fn quota(window: &QuotaWindow) -> String {
+    format!("{QUOTA}{}", window.name)
 }
 
 /// The key of the shared access token of `appid`.
@@ -96,13 +103,8 @@ mod tests {
             ),
             (
                 "DecryptPhoneFunction",
-                "dynamodb:PutItem",
-                fence(&[ACCESS_TOKEN]),
-            ),
-            (
-                "DecryptPhoneFunction",
                 "dynamodb:UpdateItem",
-                fence(&[USER]),
+                fence(&[ACCESS_TOKEN, USER, QUOTA]),
             ),
             (
                 "SessionFunction",
@@ -117,10 +119,9 @@ mod tests {
             ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
             (
                 "SessionFunction",
-                "dynamodb:PutItem",
-                fence(&[ACCESS_TOKEN]),
+                "dynamodb:UpdateItem",
+                fence(&[ACCESS_TOKEN, USER, QUOTA]),
             ),
-            ("SessionFunction", "dynamodb:UpdateItem", fence(&[USER])),
             (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",

@@ -7,10 +7,11 @@ mod attributes;
 mod client;
 mod code_claims;
 pub mod keys;
+mod quotas;
 mod sessions;
 mod users;
 
-pub use client::{connect, tuned_config_loader};
+pub use client::{connect, sdk_config, tuned_config_loader};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,8 +20,8 @@ use self::attributes::Item;
 use crate::domain::StoreError;
 
 /// The wxlogin table: implements [`Sessions`](crate::ports::Sessions),
-/// [`Users`](crate::ports::Users), [`CodeClaims`](crate::ports::CodeClaims) and
-/// [`AccessTokenStore`](crate::ports::AccessTokenStore). Cheap to clone (the SDK client is
+/// [`Users`](crate::ports::Users), [`CodeClaims`](crate::ports::CodeClaims),
+/// [`AccessTokenStore`](crate::ports::AccessTokenStore) and [`Quotas`](crate::ports::Quotas). Cheap to clone (the SDK client is
 /// shared).
 #[derive(Clone, Debug)]
 pub struct DynamoTable {

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use super::app_secret::AppSecret;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
@@ -64,7 +66,7 @@ pub struct WeChatClient {
     http: reqwest::Client,
     api_base: String,
     pub(super) appid: String,
-    secret: SecretString,
+    app_secret: AppSecret,
 }
 
 impl WeChatClient {
@@ -81,7 +83,7 @@ impl WeChatClient {
             http,
             api_base: config.wechat_api_base.clone(),
             appid: config.appid.clone(),
-            secret: config.secret.clone(),
+            app_secret: AppSecret::new(&config.secret, &config.appid),
         })
     }
 
@@ -149,8 +151,24 @@ impl WeChatClient {
         &self.http
     }
 
-    pub(super) fn secret(&self) -> &SecretString {
-        &self.secret
+    /// Runs `attempt` with the AppSecret; when WeChat rejects it (40125, answered before
+    /// anything else is looked at, so a login code is not spent) and a re-read finds a
+    /// rotated one, runs it once more with that.
+    pub(super) async fn with_app_secret<T, F, Fut>(&self, attempt: F) -> Result<T, WeChatError>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: Future<Output = Result<T, WeChatError>>,
+    {
+        let current = self.app_secret.current().await?;
+        match attempt(current.secret.clone()).await {
+            Err(WeChatError::Api(Errcode::InvalidAppSecret)) => {
+                match self.app_secret.after_rejection(&current).await? {
+                    Some(rotated) => attempt(rotated.secret).await,
+                    None => Err(WeChatError::Api(Errcode::InvalidAppSecret)),
+                }
+            }
+            outcome => outcome,
+        }
     }
 }
 

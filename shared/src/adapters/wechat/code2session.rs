@@ -20,14 +20,21 @@ impl WeChatClient {
         &self,
         code: &LoginCode,
     ) -> Result<WeChatLogin, WeChatError> {
-        self.with_safe_retry(|| self.exchange_login_code_once(code))
-            .await
+        self.with_app_secret(|secret| async move {
+            self.with_safe_retry(|| self.exchange_login_code_once(code, &secret))
+                .await
+        })
+        .await
     }
 
-    async fn exchange_login_code_once(&self, code: &LoginCode) -> Result<WeChatLogin, WeChatError> {
+    async fn exchange_login_code_once(
+        &self,
+        code: &LoginCode,
+        secret: &SecretString,
+    ) -> Result<WeChatLogin, WeChatError> {
         let request = self.http().get(self.url("/sns/jscode2session")).query(&[
             ("appid", self.appid.as_str()),
-            ("secret", self.secret().expose_secret()),
+            ("secret", secret.expose_secret()),
             ("js_code", code.as_str()),
             ("grant_type", "authorization_code"),
         ]);

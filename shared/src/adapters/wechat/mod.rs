@@ -2,6 +2,7 @@
 //! "Endpoints"), one module per endpoint, implementing the [`WeChat`](crate::ports::WeChat)
 //! port. Every call is timed as WeChat time and a failure is counted per API.
 
+mod app_secret;
 mod check_session;
 mod client;
 mod code2session;

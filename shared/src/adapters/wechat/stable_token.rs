@@ -1,6 +1,6 @@
 //! `POST /cgi-bin/stable_token`: the app's access token.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,11 +20,23 @@ impl WeChatClient {
         &self,
         force_refresh: bool,
     ) -> Result<FreshAccessToken, WeChatError> {
-        self.with_safe_retry(|| async {
+        self.with_app_secret(|secret| async move {
+            self.with_safe_retry(|| self.fetch_stable_token_once(&secret, force_refresh))
+                .await
+        })
+        .await
+    }
+
+    async fn fetch_stable_token_once(
+        &self,
+        secret: &SecretString,
+        force_refresh: bool,
+    ) -> Result<FreshAccessToken, WeChatError> {
+        {
             let body = json!({
                 "grant_type": "client_credential",
                 "appid": self.appid,
-                "secret": self.secret().expose_secret(),
+                "secret": secret.expose_secret(),
                 "force_refresh": force_refresh,
             });
             let request = self
@@ -41,7 +53,6 @@ impl WeChatClient {
                 token: AccessToken::new(answer.access_token),
                 expires_in: answer.expires_in,
             })
-        })
-        .await
+        }
     }
 }

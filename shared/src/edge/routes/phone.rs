@@ -11,7 +11,7 @@ use crate::domain::{PhoneCode, PhoneForm, PhoneNumber, WatermarkPolicy};
 use crate::edge::{
     ApiError, FromConfig, HttpFunction, InitError, bearer_token, json_body, production_adapters,
 };
-use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
+use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::telemetry::timings::set_kind;
 use crate::usecases::PhoneNumbers;
@@ -66,7 +66,7 @@ impl From<PhoneNumber> for PhoneBody {
 
 impl<S, W> HttpFunction for Route<PhoneNumbers<S, W>>
 where
-    S: Sessions + Users + AccessTokenStore + Clone,
+    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
     W: WeChat,
 {
     type Success = PhoneBody;
@@ -80,13 +80,12 @@ where
         if request.method() != Method::POST {
             return Err(ApiError::MethodNotAllowed { allow: "POST" });
         }
+        // The token first: one that is not live is refused before the body is read.
         let token = bearer_token(request)?;
-        // Everything checkable without I/O is checked before the store is read.
+        let session = Box::pin(self.usecase.caller(&token)).await?;
         let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
         set_kind(form.name());
-        Ok(Box::pin(self.usecase.phone_number(&token, &form))
-            .await?
-            .into())
+        Ok(Box::pin(self.usecase.verify(&session, &form)).await?.into())
     }
 }
 
@@ -96,6 +95,9 @@ impl FromConfig for PhoneFunction {
         let watermark = WatermarkPolicy {
             max_age: config.watermark_max_age,
         };
-        Ok(Self::new(PhoneNumbers::new(table, wechat, watermark)))
+        Ok(Self::new(
+            PhoneNumbers::new(table, wechat, watermark)
+                .with_daily_limit(config.quotas.phone_verifications_per_day),
+        ))
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::clock::now_epoch_seconds;
 use crate::edge::{
     ApiError, FromConfig, HttpFunction, InitError, bearer_token, production_adapters,
 };
-use crate::ports::{AccessTokenStore, Sessions, Users, WeChat};
+use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::telemetry::timings::set_kind;
 use crate::usecases::SessionQueries;
@@ -67,7 +67,7 @@ pub enum SessionAnswer {
 
 impl<S, W> HttpFunction for Route<SessionQueries<S, W>>
 where
-    S: Sessions + Users + AccessTokenStore + Clone,
+    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
     W: WeChat,
 {
     type Success = SessionAnswer;
@@ -84,15 +84,17 @@ where
                 allow: ALLOWED_METHODS,
             });
         }
-        // The token first, as on every route: no query parameter is looked at before it.
+        // The token first, as on every route: a token that is not live is refused before
+        // any query parameter is looked at.
         let token = bearer_token(request)?;
+        let live = Box::pin(self.usecase.session(&token)).await?;
         if method == Method::DELETE {
             let sessions = if wants_everywhere(request)? {
                 set_kind("logout_all");
-                Some(Box::pin(self.usecase.logout_everywhere(&token)).await?)
+                Some(Box::pin(self.usecase.end_everywhere(&token, &live)).await?)
             } else {
                 set_kind("logout");
-                Box::pin(self.usecase.logout(&token)).await?;
+                Box::pin(self.usecase.end(&token, &live)).await?;
                 None
             };
             return Ok(SessionAnswer::LoggedOut {
@@ -102,15 +104,20 @@ where
         }
         let check_wechat = wants_wechat_check(request)?;
         set_kind(if check_wechat { "check" } else { "whoami" });
-        let session = Box::pin(self.usecase.current(&token, check_wechat)).await?;
-        Ok(SessionAnswer::Info(session.into()))
+        if check_wechat {
+            Box::pin(self.usecase.check(&token, &live)).await?;
+        }
+        Ok(SessionAnswer::Info(live.into()))
     }
 }
 
 impl FromConfig for SessionFunction {
     async fn from_config(config: &Config) -> Result<Self, InitError> {
         let (table, wechat) = production_adapters(config).await?;
-        Ok(Self::new(SessionQueries::new(table, wechat)))
+        Ok(Self::new(
+            SessionQueries::new(table, wechat)
+                .with_check_limit(config.quotas.wechat_checks_per_minute),
+        ))
     }
 }
 

@@ -1,0 +1,43 @@
+//! `quota#<window>` items: `count`, and `expires_at` at the window's end. One conditional
+//! UpdateItem counts a call, so concurrent requests never exceed the limit.
+
+use super::DynamoTable;
+use super::attributes::{n, s, written_unless_condition_failed};
+use super::keys::{self, EXPIRES_AT, PK};
+use crate::domain::{QuotaWindow, StoreError};
+use crate::ports::Quotas;
+use crate::telemetry::timings::{Upstream, timed};
+
+impl Quotas for DynamoTable {
+    async fn take(&self, window: &QuotaWindow, limit: u32) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(&keys::quota(window)))
+            .update_expression("ADD #count :one SET #exp = :ends")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ends", n(window.ends_at))
+            .expression_attribute_values(":limit", n(i64::from(limit)));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
+    }
+
+    async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(&keys::quota(window)))
+            .update_expression("ADD #count :minus_one")
+            // Only a counter that exists and counted something: never below zero, and
+            // never a new item without its TTL.
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await).map(|_| ())
+    }
+}

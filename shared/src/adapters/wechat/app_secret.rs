@@ -1,0 +1,200 @@
+//! The AppSecret: given in configuration (`WECHAT_SECRET`, local work and tests), or read
+//! from Secrets Manager (`WECHAT_SECRET_ID`) the first time WeChat needs it, kept for the
+//! instance's life, and read again once when WeChat says it is wrong (40125), so rotating
+//! the AppSecret needs no redeploy. Init never reads it: cold starts stay at the floor.
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::adapters::dynamodb::sdk_config;
+use crate::config::AppSecretSetting;
+use crate::domain::WeChatError;
+use crate::telemetry::metrics;
+
+/// The AppSecret of one appid, and where to read it again.
+pub struct AppSecret {
+    source: Source,
+    held: Mutex<Option<Held>>,
+}
+
+enum Source {
+    Fixed(SecretString),
+    SecretsManager(RemoteSecret),
+}
+
+/// A secret read, and which read it was: a rejection names the read it rejected, so
+/// concurrent rejections of one read cause one re-read.
+struct Held {
+    secret: SecretString,
+    generation: u64,
+}
+
+/// The AppSecret to call WeChat with, and which read it came from.
+pub struct CurrentSecret {
+    /// The AppSecret.
+    pub secret: SecretString,
+    generation: u64,
+}
+
+impl AppSecret {
+    /// The AppSecret of `appid` as `setting` says where it is.
+    pub fn new(setting: &AppSecretSetting, appid: &str) -> Self {
+        let source = match setting {
+            AppSecretSetting::Value(secret) => Source::Fixed(secret.clone()),
+            AppSecretSetting::SecretsManager(id) => Source::SecretsManager(RemoteSecret {
+                id: id.clone(),
+                appid: appid.to_owned(),
+                client: OnceCell::new(),
+            }),
+        };
+        Self {
+            source,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// The secret to use now: the one held, else read for the first time.
+    pub async fn current(&self) -> Result<CurrentSecret, WeChatError> {
+        let remote = match &self.source {
+            Source::Fixed(secret) => {
+                return Ok(CurrentSecret {
+                    secret: secret.clone(),
+                    generation: 0,
+                });
+            }
+            Source::SecretsManager(remote) => remote,
+        };
+        let mut held = self.held.lock().await;
+        if let Some(held) = held.as_ref() {
+            return Ok(held.current());
+        }
+        let secret = remote.read().await?;
+        Ok(held
+            .insert(Held {
+                secret,
+                generation: 1,
+            })
+            .current())
+    }
+
+    /// After WeChat rejected `rejected` (40125): a different secret, read again from
+    /// Secrets Manager, or `None` when there is none (a fixed secret, or the store still
+    /// holds the rejected one).
+    pub async fn after_rejection(
+        &self,
+        rejected: &CurrentSecret,
+    ) -> Result<Option<CurrentSecret>, WeChatError> {
+        let Source::SecretsManager(remote) = &self.source else {
+            return Ok(None);
+        };
+        let mut held = self.held.lock().await;
+        if let Some(newer) = held
+            .as_ref()
+            .filter(|held| held.generation != rejected.generation)
+        {
+            // Another request re-read it already.
+            return Ok(Some(newer.current()));
+        }
+        let secret = remote.read().await?;
+        if secret.expose_secret() == rejected.secret.expose_secret() {
+            tracing::error!(
+                secret_id = %remote.id,
+                "WeChat rejects the AppSecret (40125) and Secrets Manager still holds it"
+            );
+            return Ok(None);
+        }
+        tracing::warn!(
+            secret_id = %remote.id,
+            "AppSecret read again after WeChat rejected it (40125): it was rotated"
+        );
+        let generation = rejected.generation + 1;
+        Ok(Some(held.insert(Held { secret, generation }).current()))
+    }
+}
+
+impl Held {
+    fn current(&self) -> CurrentSecret {
+        CurrentSecret {
+            secret: self.secret.clone(),
+            generation: self.generation,
+        }
+    }
+}
+
+/// A Secrets Manager secret holding the AppSecret: the AppSecret itself, or a JSON object
+/// of AppSecrets by appid.
+struct RemoteSecret {
+    id: String,
+    appid: String,
+    /// Built on the first read, not at init.
+    client: OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+impl RemoteSecret {
+    async fn read(&self) -> Result<SecretString, WeChatError> {
+        let client = self
+            .client
+            .get_or_init(|| async {
+                aws_sdk_secretsmanager::Client::new(
+                    &sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await,
+                )
+            })
+            .await;
+        let unavailable = |reason: &str| {
+            tracing::error!(secret_id = %self.id, reason, "AppSecret could not be read");
+            metrics::record_wechat_error("secrets_manager", "secret_unavailable".to_owned());
+            WeChatError::SecretUnavailable
+        };
+        let output = client
+            .get_secret_value()
+            .secret_id(&self.id)
+            .send()
+            .await
+            // The SDK's error text names the operation and failure, never the value.
+            .map_err(|err| unavailable(&DisplayErrorContext(&err).to_string()))?;
+        let text = output
+            .secret_string()
+            .ok_or_else(|| unavailable("the secret has no SecretString"))?;
+        app_secret_in(text, &self.appid).ok_or_else(|| {
+            unavailable("the SecretString is empty, or a JSON object without this appid")
+        })
+    }
+}
+
+/// The AppSecret in a SecretString: the string itself, or, when it is a JSON object, the
+/// string under `appid`.
+fn app_secret_in(text: &str, appid: &str) -> Option<SecretString> {
+    let text = text.trim();
+    let secret = if text.starts_with('{') {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+        object.get(appid)?.as_str()?.trim().to_owned()
+    } else {
+        text.to_owned()
+    };
+    (!secret.is_empty()).then(|| SecretString::from(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_string_is_the_app_secret_or_an_object_by_appid() {
+        let read = |text: &str| app_secret_in(text, "wxA").map(|s| s.expose_secret().to_owned());
+        assert_eq!(read("  s3cr3t\n").as_deref(), Some("s3cr3t"));
+        assert_eq!(read(r#"{"wxA": "a", "wxB": "b"}"#).as_deref(), Some("a"));
+        assert_eq!(read(r#"{"wxB": "b"}"#), None);
+        assert_eq!(read(r#"{"wxA": 5}"#), None);
+        assert_eq!(read("   "), None);
+        assert_eq!(read("{not json"), None);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_secret_is_never_read_again() {
+        let secret = AppSecret::new(&AppSecretSetting::Value("s".to_owned().into()), "wxA");
+        let current = secret.current().await.unwrap();
+        assert_eq!(current.secret.expose_secret(), "s");
+        assert!(secret.after_rejection(&current).await.unwrap().is_none());
+    }
+}
