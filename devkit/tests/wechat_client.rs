@@ -40,7 +40,7 @@ async fn checksession_tells_a_current_key_from_a_rotated_one() {
 async fn stable_token_errors_are_typed() {
     let stack = TestStack::start().await.unwrap();
     let mut config = stack.config();
-    config.secret = "wrong".to_owned().into();
+    config.secret = wxlogin::config::AppSecretSetting::Value("wrong".to_owned().into());
     let client = WeChatClient::new(&config).unwrap();
     assert_eq!(
         client.stable_token(false).await.unwrap_err(),

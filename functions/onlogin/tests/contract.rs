@@ -9,7 +9,7 @@ use wxlogin::edge::HttpFunction;
 
 use devkit::stack::{TestResponse, TestStack, assert_error, post};
 use serde_json::{Value, json};
-use wxlogin::config::Config;
+use wxlogin::config::{AppSecretSetting, Config};
 use wxlogin::edge::routes::LoginFunction;
 use wxlogin::ports::Sessions;
 
@@ -321,7 +321,7 @@ async fn an_unparseable_answer_is_wechat_error() {
 async fn a_wrong_secret_is_wechat_error_and_does_not_burn_the_code() {
     let stack = TestStack::start().await.unwrap();
     let mut misconfigured = stack.config();
-    misconfigured.secret = "not-the-secret".to_owned().into();
+    misconfigured.secret = AppSecretSetting::Value("not-the-secret".to_owned().into());
     assert_fails_and_spares_the_code(&stack, misconfigured, 502, "wechat_error").await;
 }
 
