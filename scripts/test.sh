@@ -4,8 +4,8 @@
 # the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh)
 # and the mini-program client's tests (Node's test runner) against one start of the whole
 # local stack as `make dev` runs it, then checks the SAM templates (ours and
-# examples/protected-route's): `sam validate --lint`, cfn-lint, and an arm64 `sam build` of
-# ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
+# examples/protected-route's): `sam validate --lint`, cfn-lint in five regions of both
+# partitions, and an arm64 `sam build` of ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -36,10 +36,19 @@ WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
   scripts/dev.sh --check --run node --test client/test/
 
 ensure_sam_tools
-log "checking template.yaml and examples/protected-route/template.yaml: sam validate --lint, cfn-lint"
+# The regions the docs name (docs/operations.md, "Choosing a region"): the China regions
+# are another partition (aws-cn), so ARNs, hosts and resource types are checked there too.
+SAM_CHECK_REGIONS=(us-east-1 ap-east-1 ap-southeast-1 cn-north-1 cn-northwest-1)
+log "checking template.yaml and examples/protected-route/template.yaml: sam validate --lint (us-east-1, cn-north-1), cfn-lint (${SAM_CHECK_REGIONS[*]})"
 for template in template.yaml examples/protected-route/template.yaml; do
-  sam validate --lint --region us-east-1 --template-file "$template"
-  cfn-lint "$template"
+  for region in us-east-1 cn-north-1; do
+    sam validate --lint --region "$region" --template-file "$template"
+  done
+  cfn-lint --regions "${SAM_CHECK_REGIONS[@]}" -- "$template"
+  # cfn-lint accepts a literal partition, which breaks the stack in aws-cn.
+  if grep -n 'arn:aws:' "$template"; then
+    die "$template: an ARN with a literal aws partition; write arn:\${AWS::Partition}:"
+  fi
 done
 if [ "${SKIP_SAM_BUILD:-}" = 1 ]; then
   log "SKIP_SAM_BUILD=1: not running sam build"
