@@ -255,4 +255,104 @@ mod tests {
             "too close to death even when fresh"
         );
     }
+
+    use crate::testing::{APPID, FakeWeChat, MemoryTable, WeChatApi};
+
+    /// WeChat rejects every token it issued, and plain stable_token keeps handing the
+    /// last one back: the state that tempts every instance to force a refresh.
+    fn revoked_world() -> (MemoryTable, FakeWeChat) {
+        let wechat = FakeWeChat::new(APPID);
+        (MemoryTable::new(), wechat)
+    }
+
+    async fn rejecting_call(tokens: &AccessTokens<MemoryTable>, wechat: &FakeWeChat) {
+        let outcome: Result<(), WeChatError> = tokens
+            .with_token(wechat, |_token| async { Err(STILL_REJECTED) })
+            .await;
+        assert_eq!(
+            outcome,
+            Err(STILL_REJECTED),
+            "a clear rejection, never a panic"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_instances_meeting_rejections_force_one_refresh_between_them() {
+        let (table, wechat) = revoked_world();
+        let instances: Vec<_> = (0..10).map(|_| AccessTokens::new(table.clone())).collect();
+        for round in 0..3 {
+            for tokens in &instances {
+                rejecting_call(tokens, &wechat).await;
+            }
+            assert_eq!(wechat.forced_refreshes(), 1, "round {round}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn another_instances_fresh_token_is_taken_instead_of_forcing() {
+        let (table, wechat) = revoked_world();
+        let (first, second) = (
+            AccessTokens::new(table.clone()),
+            AccessTokens::new(table.clone()),
+        );
+        // Both hold the same token; WeChat then stops accepting it.
+        let held = first.get(&wechat).await.unwrap();
+        assert_eq!(second.get(&wechat).await.unwrap(), held);
+        wechat.revoke_access_tokens();
+        let replaced = first.replace(&wechat, &held).await.unwrap();
+        assert_ne!(replaced, held);
+        assert_eq!(wechat.forced_refreshes(), 1);
+        // The second instance finds the new token in the shared item.
+        assert_eq!(second.replace(&wechat, &held).await.unwrap(), replaced);
+        assert_eq!(wechat.forced_refreshes(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_daily_allowance_holds_across_intervals() {
+        let (table, wechat) = revoked_world();
+        let policy = ForcedRefreshPolicy {
+            min_interval_ms: 0,
+            per_day: 2,
+        };
+        let tokens = AccessTokens::with_policy(table, policy);
+        for _ in 0..5 {
+            let held = tokens.get(&wechat).await.unwrap();
+            wechat.revoke_access_tokens();
+            let _ = tokens.replace(&wechat, &held).await;
+        }
+        assert_eq!(wechat.forced_refreshes(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_force_without_the_shared_record() {
+        let (table, wechat) = revoked_world();
+        let tokens = AccessTokens::new(table.clone());
+        let held = tokens.get(&wechat).await.unwrap();
+        wechat.revoke_access_tokens();
+        // The shared read and the plain refresh work; the claim's write fails.
+        table.fail_after(1, 1);
+        assert_eq!(tokens.replace(&wechat, &held).await, Err(STILL_REJECTED));
+        assert_eq!(wechat.forced_refreshes(), 0);
+        assert_eq!(wechat.calls(WeChatApi::StableToken), 2);
+    }
+
+    #[tokio::test]
+    async fn an_older_token_never_replaces_a_newer_one_in_the_shared_item() {
+        let table = MemoryTable::new();
+        let newer = CachedAccessToken {
+            token: "newer".into(),
+            expires_at: 9_000,
+            requested_at_ms: 2_000,
+            fetched_at_ms: 2_100,
+        };
+        assert!(table.put_access_token(APPID, &newer).await.unwrap());
+        let slow = CachedAccessToken {
+            token: "older".into(),
+            requested_at_ms: 1_000,
+            fetched_at_ms: 2_050,
+            ..newer.clone()
+        };
+        assert!(!table.put_access_token(APPID, &slow).await.unwrap());
+        assert_eq!(table.access_token(APPID).unwrap().token, "newer");
+    }
 }

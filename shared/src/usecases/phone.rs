@@ -452,4 +452,45 @@ mod tests {
             assert_eq!(answer(err), expected, "{api:?} {failure:?}");
         }
     }
+
+    #[tokio::test]
+    async fn a_phone_call_that_never_reached_wechat_is_given_back_to_the_quota() {
+        let w = world().await;
+        let phones = w
+            .twins
+            .phone_numbers(WatermarkPolicy::default())
+            .with_daily_limit(Some(1));
+        w.wechat
+            .fail(WeChatApi::PhoneNumber, WeChatError::Unreachable, 1);
+        let code1 = w.wechat.phone_code("o1", "13800138000");
+        let err = phones
+            .phone_number(&w.token, &code(&code1))
+            .await
+            .unwrap_err();
+        assert_eq!(err, PhoneError::WeChat(WeChatError::Unreachable));
+        // Given back: the next verification still fits in the day's one.
+        let code2 = w.wechat.phone_code("o1", "13800138000");
+        phones.phone_number(&w.token, &code(&code2)).await.unwrap();
+        let code3 = w.wechat.phone_code("o1", "13800138000");
+        assert!(matches!(
+            phones.phone_number(&w.token, &code(&code3)).await,
+            Err(PhoneError::RateLimited { .. })
+        ));
+        // A rejected code did reach WeChat: it counts.
+        let w = world().await;
+        let phones = w
+            .twins
+            .phone_numbers(WatermarkPolicy::default())
+            .with_daily_limit(Some(1));
+        let err = phones
+            .phone_number(&w.token, &code("never-issued"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, PhoneError::PhoneCodeRejected);
+        let fresh = w.wechat.phone_code("o1", "13800138000");
+        assert!(matches!(
+            phones.phone_number(&w.token, &code(&fresh)).await,
+            Err(PhoneError::RateLimited { .. })
+        ));
+    }
 }

@@ -141,4 +141,89 @@ mod tests {
             assert_eq!(twins.wechat.calls(api), 0, "{api:?}");
         }
     }
+
+    #[tokio::test]
+    async fn a_token_that_is_not_live_is_refused_before_the_body_or_query_is_read() {
+        let twins = Twins::new();
+        let unknown = "A".repeat(43);
+        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        for body in ["{not json".to_owned(), "x".repeat(20_000)] {
+            let (status, body) = decoded(&phones.handle(post_with_bearer(&unknown, body)).await);
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_token"))
+            );
+        }
+        let sessions = Route::new(twins.session_queries());
+        for method in [Method::GET, Method::DELETE] {
+            let request = with_query(
+                bearer_request(method, &unknown),
+                &[("check", "typo"), ("all", "maybe")],
+            );
+            let (status, body) = decoded(&sessions.handle(request).await);
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_token"))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn spent_quotas_answer_429_with_retry_after() {
+        let twins = Twins::new();
+        let (token, _) = twins.logged_in("o1", None).await;
+        let phones = Route::new(
+            twins
+                .phone_numbers(WatermarkPolicy::default())
+                .with_daily_limit(Some(1)),
+        );
+        let redeem = || {
+            let code = twins.wechat.phone_code("o1", "13800138000");
+            post_with_bearer(token.expose(), json!({ "code": code }).to_string())
+        };
+        assert_eq!(decoded(&phones.handle(redeem()).await).0, 200);
+        let refused = phones.handle(redeem()).await;
+        let retry_after: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=86_400).contains(&retry_after));
+        assert_eq!(
+            decoded(&refused),
+            (
+                429,
+                json!({"error": "rate_limited", "message": format!("too many requests: retry after {retry_after}s")})
+            )
+        );
+        assert_eq!(
+            twins.wechat.calls(WeChatApi::PhoneNumber),
+            1,
+            "the refused one never reached WeChat"
+        );
+
+        let sessions = Route::new(twins.session_queries().with_check_limit(Some(2)));
+        let check = || {
+            with_query(
+                bearer_request(Method::GET, token.expose()),
+                &[("check", "wechat")],
+            )
+        };
+        for _ in 0..2 {
+            assert_eq!(decoded(&sessions.handle(check()).await).0, 200);
+        }
+        let refused = sessions.handle(check()).await;
+        assert_eq!(decoded(&refused).0, 429);
+        let retry_after: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry_after));
+        // A plain whoami is not a WeChat check: never limited.
+        let plain = sessions
+            .handle(bearer_request(Method::GET, token.expose()))
+            .await;
+        assert_eq!(decoded(&plain).0, 200);
+    }
 }
