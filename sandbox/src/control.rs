@@ -1,4 +1,5 @@
-//! `/sandbox/*`: what the mini-program side would produce, plus fault injection.
+//! `/sandbox/*`: what the mini-program side would produce, plus fault injection, stats,
+//! AppSecret rotation and a new forced-refresh day.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::Shared;
+use crate::access::new_token_day;
 use crate::random;
 use crate::state::{Api, Fault, IssuedCode, User};
 use crate::wechat_api::lock;
@@ -124,8 +126,47 @@ pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Respons
     Json(json!({ "ok": true })).into_response()
 }
 
-/// `GET /sandbox/stats` → `{"calls": {"jscode2session": N}}`: how often WeChat was called.
+/// `GET /sandbox/stats` → `{"calls": {"jscode2session": N, …}, "forced_refreshes": N,
+/// "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}}`: how often WeChat was
+/// called, how many forced refreshes issued a new token, and how many were refused (within
+/// the minimum interval: answered with the current token; over the daily limit: `45009`).
 pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
-    Json(json!({ "calls": state.calls })).into_response()
+    let forces = &state.forced_refreshes;
+    Json(json!({
+        "calls": state.calls,
+        "forced_refreshes": forces.total,
+        "forced_refresh_refusals": {
+            "too_soon": forces.refused_too_soon,
+            "daily_limit": forces.refused_daily_limit,
+        },
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct SecretRequest {
+    secret: String,
+}
+
+/// `POST /sandbox/secret {"secret"}` → `{"ok": true}`: the AppSecret is reset, as in
+/// mp.weixin.qq.com; from now on jscode2session and stable_token accept only the new one
+/// (the old one gets `40125`). Access tokens already issued keep their validity.
+pub(crate) async fn secret(State(shared): State<Shared>, body: Bytes) -> Response {
+    let request: SecretRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return bad_request(&format!("expected {{\"secret\"}}: {err}")),
+    };
+    if request.secret.is_empty() {
+        return bad_request("the secret must not be empty");
+    }
+    lock(&shared).secret = request.secret;
+    Json(json!({ "ok": true })).into_response()
+}
+
+/// `POST /sandbox/token-day` (any or no body) → `{"ok": true}`: a new sandbox day for
+/// forced refreshes, whose daily allowance is whole again.
+pub(crate) async fn token_day(State(shared): State<Shared>) -> Response {
+    new_token_day(&mut lock(&shared));
+    Json(json!({ "ok": true })).into_response()
 }

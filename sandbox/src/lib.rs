@@ -3,9 +3,21 @@
 //! WeChat's own paths (`GET /sns/jscode2session`, `POST /cgi-bin/stable_token`,
 //! `POST /wxa/business/getuserphonenumber`, `GET /wxa/checksession`) answer like WeChat does: HTTP 200,
 //! JSON labelled `text/plain`, errors as `{"errcode", "errmsg"}`, single-use codes that
-//! expire. Control paths under `/sandbox/` play the mini-program's side
-//! (`/sandbox/login` is what `wx.login` yields, `/sandbox/phone` what the getPhoneNumber
-//! button yields) and inject faults. For dev and tests only.
+//! expire, and stable_token's rules (renewal in a token's last 5 minutes, forced refreshes
+//! that cut off the old token at once, at most one per 30 s and 20 a day: see `access.rs`).
+//! Control paths under `/sandbox/` play the mini-program's side and the platform's:
+//!
+//! - `POST /sandbox/login {"openid"?, "unionid"?, "session_key"?}`: what `wx.login` yields;
+//! - `POST /sandbox/phone {"openid", "phoneNumber", "countryCode"?}`: what the
+//!   getPhoneNumber button yields;
+//! - `POST /sandbox/faults {"api", "errcode"?, "delay_ms"?, "body"?, "times"}`: faults;
+//! - `GET /sandbox/stats` → `{"calls": {"<api>": N}, "forced_refreshes": N,
+//!   "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}}`;
+//! - `POST /sandbox/secret {"secret"}` → `{"ok": true}`: resets the AppSecret (the old one
+//!   then gets `40125`);
+//! - `POST /sandbox/token-day` → `{"ok": true}`: a new day for the forced-refresh limit.
+//!
+//! For dev and tests only.
 
 mod access;
 mod control;
@@ -29,22 +41,37 @@ pub use state::Api;
 pub struct SandboxConfig {
     /// The only appid it accepts.
     pub appid: String,
-    /// The only AppSecret it accepts.
+    /// The AppSecret it accepts at start; `POST /sandbox/secret` rotates it, after which
+    /// only the new one is accepted.
     pub secret: String,
     /// How long a login or phone code stays valid (WeChat: about 5 minutes).
     pub code_ttl: Duration,
     /// How long an access token lives (WeChat: 7200 s).
     pub access_token_ttl: Duration,
+    /// A normal-mode stable_token call when the current token has this long or less to
+    /// live gets a new token; the old one keeps working until its own expiry
+    /// (WeChat: 300 s). At or above `access_token_ttl`, every normal call renews.
+    pub renew_before_expiry: Duration,
+    /// A forced refresh within this long of the previous effective one does not refresh:
+    /// it answers the current token and does not count (WeChat: 30 s).
+    pub force_refresh_min_interval: Duration,
+    /// Effective forced refreshes allowed per sandbox day; the next one answers `45009`
+    /// (WeChat: 20).
+    pub forced_refreshes_per_day: u32,
 }
 
 impl SandboxConfig {
-    /// A sandbox for `appid`/`secret` with WeChat's 5-minute code life.
+    /// A sandbox for `appid`/`secret` with WeChat's numbers: 5-minute codes, 7200 s access
+    /// tokens renewed in their last 300 s, forced refreshes at most 20 a day and 30 s apart.
     pub fn new(appid: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             appid: appid.into(),
             secret: secret.into(),
             code_ttl: Duration::from_secs(300),
             access_token_ttl: Duration::from_secs(7200),
+            renew_before_expiry: Duration::from_secs(300),
+            force_refresh_min_interval: Duration::from_secs(30),
+            forced_refreshes_per_day: 20,
         }
     }
 }
@@ -57,9 +84,13 @@ struct Shared {
 
 /// The sandbox's routes, ready to serve.
 pub fn router(config: SandboxConfig) -> Router {
+    let state = state::State {
+        secret: config.secret.clone(),
+        ..state::State::default()
+    };
     let shared = Shared {
         config: Arc::new(config),
-        state: Arc::default(),
+        state: Arc::new(Mutex::new(state)),
     };
     Router::new()
         .route("/sns/jscode2session", get(wechat_api::jscode2session))
@@ -73,6 +104,8 @@ pub fn router(config: SandboxConfig) -> Router {
         .route("/sandbox/phone", post(phone::sandbox_phone))
         .route("/sandbox/faults", post(control::faults))
         .route("/sandbox/stats", get(control::stats))
+        .route("/sandbox/secret", post(control::secret))
+        .route("/sandbox/token-day", post(control::token_day))
         .fallback(wechat_api::not_found)
         .with_state(shared)
 }

@@ -2,7 +2,9 @@
 //!
 //! Env: `WECHAT_APPID`, `WECHAT_SECRET` (required), `SANDBOX_PORT` (default 9100),
 //! `SANDBOX_HOST` (default 127.0.0.1), `SANDBOX_CODE_TTL_SECONDS` (default 300),
-//! `SANDBOX_ACCESS_TOKEN_TTL_SECONDS` (default 7200).
+//! `SANDBOX_ACCESS_TOKEN_TTL_SECONDS` (default 7200), `SANDBOX_RENEW_BEFORE_EXPIRY_SECONDS`
+//! (default 300), `SANDBOX_FORCE_REFRESH_MIN_INTERVAL_SECONDS` (default 30),
+//! `SANDBOX_FORCED_REFRESHES_PER_DAY` (default 20): WeChat's numbers unless set.
 
 use std::time::Duration;
 
@@ -14,6 +16,14 @@ fn env_or(name: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// `name` as whole seconds, `default` when unset or empty.
+fn seconds(name: &str, default: &str) -> anyhow::Result<Duration> {
+    let seconds: u64 = env_or(name, default)
+        .parse()
+        .with_context(|| format!("{name} must be whole seconds"))?;
+    Ok(Duration::from_secs(seconds))
 }
 
 #[tokio::main]
@@ -29,21 +39,24 @@ async fn main() -> anyhow::Result<()> {
     let port: u16 = env_or("SANDBOX_PORT", "9100")
         .parse()
         .context("SANDBOX_PORT must be a port number")?;
-    let code_ttl: u64 = env_or("SANDBOX_CODE_TTL_SECONDS", "300")
+    let code_ttl = seconds("SANDBOX_CODE_TTL_SECONDS", "300")?;
+    let access_token_ttl = seconds("SANDBOX_ACCESS_TOKEN_TTL_SECONDS", "7200")?;
+    let renew_before_expiry = seconds("SANDBOX_RENEW_BEFORE_EXPIRY_SECONDS", "300")?;
+    let force_refresh_min_interval = seconds("SANDBOX_FORCE_REFRESH_MIN_INTERVAL_SECONDS", "30")?;
+    let forced_refreshes_per_day: u32 = env_or("SANDBOX_FORCED_REFRESHES_PER_DAY", "20")
         .parse()
-        .context("SANDBOX_CODE_TTL_SECONDS must be whole seconds")?;
-
-    let access_token_ttl: u64 = env_or("SANDBOX_ACCESS_TOKEN_TTL_SECONDS", "7200")
-        .parse()
-        .context("SANDBOX_ACCESS_TOKEN_TTL_SECONDS must be whole seconds")?;
+        .context("SANDBOX_FORCED_REFRESHES_PER_DAY must be a whole number")?;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| {
             format!("cannot listen on {host}:{port} (is the port busy? set SANDBOX_PORT)")
         })?;
     let config = SandboxConfig {
-        code_ttl: Duration::from_secs(code_ttl),
-        access_token_ttl: Duration::from_secs(access_token_ttl),
+        code_ttl,
+        access_token_ttl,
+        renew_before_expiry,
+        force_refresh_min_interval,
+        forced_refreshes_per_day,
         ..SandboxConfig::new(appid, secret)
     };
     tracing::info!("wechat-sandbox listening on http://{host}:{port}");

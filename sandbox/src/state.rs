@@ -1,4 +1,5 @@
-//! The sandbox's memory: users, issued codes, pending faults, call counts.
+//! The sandbox's memory: the live AppSecret, users, issued codes and access tokens,
+//! forced-refresh counts, pending faults, call counts.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -48,6 +49,31 @@ pub struct AccessToken {
     pub expires: Instant,
 }
 
+/// Every access token ever issued, as WeChat would judge it when a call carries it.
+#[derive(Clone, Copy)]
+pub struct IssuedToken {
+    pub expires: Instant,
+    /// A forced refresh cut it off before its expiry.
+    pub invalidated: bool,
+}
+
+/// Forced refreshes (`force_refresh: true`) and their limits.
+#[derive(Default)]
+pub struct ForcedRefreshes {
+    /// When the last effective forced refresh (one that issued a new token) happened.
+    pub last: Option<Instant>,
+    /// Effective forced refreshes in the current sandbox "day".
+    pub today: u32,
+    /// When the current day began; `None` until the first forced refresh.
+    pub day_started: Option<Instant>,
+    /// Effective forced refreshes since the sandbox started.
+    pub total: u64,
+    /// Forces within the minimum interval: answered with the current token, not counted.
+    pub refused_too_soon: u64,
+    /// Forces beyond the daily allowance: answered `45009`.
+    pub refused_daily_limit: u64,
+}
+
 /// What the next call(s) of an API should do instead of their normal work.
 #[derive(Debug, Clone)]
 pub struct Fault {
@@ -59,12 +85,18 @@ pub struct Fault {
 
 #[derive(Default)]
 pub struct State {
+    /// The AppSecret accepted now: starts as `SandboxConfig::secret`, `/sandbox/secret`
+    /// rotates it.
+    pub secret: String,
     pub users: HashMap<String, User>,
     pub codes: HashMap<String, IssuedCode>,
     pub phone_codes: HashMap<String, IssuedPhoneCode>,
+    /// The token stable_token hands out now.
     pub access_token: Option<AccessToken>,
-    /// The token a forced refresh replaced, still accepted for a grace period.
-    pub previous_access_token: Option<AccessToken>,
+    /// Every token issued so far, by its text: tells an expired token (`42001`) from an
+    /// invalidated or unknown one (`40001`).
+    pub issued_tokens: HashMap<String, IssuedToken>,
+    pub forced_refreshes: ForcedRefreshes,
     pub faults: HashMap<Api, Fault>,
     pub calls: HashMap<Api, u64>,
 }

@@ -44,7 +44,8 @@ pub(crate) async fn jscode2session(
     if param("appid") != shared.config.appid {
         return errcode(40013, "invalid appid");
     }
-    if param("secret") != shared.config.secret {
+    let mut state = lock(&shared);
+    if param("secret") != state.secret {
         return errcode(40125, "invalid appsecret");
     }
     if param("grant_type") != "authorization_code" {
@@ -55,7 +56,6 @@ pub(crate) async fn jscode2session(
         return errcode(41008, "missing code");
     }
 
-    let mut state = lock(&shared);
     let Some(issued) = state.codes.get_mut(js_code) else {
         return errcode(40029, "invalid code");
     };

@@ -14,21 +14,12 @@ use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 
 mod support;
-use support::{APPID, SECRET, config, get, start};
+use support::{APPID, config, get, stable_token, start};
 
 /// The JSON answer to a `POST`, whatever its status (WeChat's APIs answer 200 even for
 /// errors).
 async fn post(sandbox: &RunningSandbox, path: &str, body: Value) -> Value {
     support::post(sandbox, path, body).await.1
-}
-
-async fn stable_token(sandbox: &RunningSandbox, force_refresh: bool) -> Value {
-    post(
-        sandbox,
-        "/cgi-bin/stable_token",
-        json!({ "grant_type": "client_credential", "appid": APPID, "secret": SECRET, "force_refresh": force_refresh }),
-    )
-    .await
 }
 
 async fn phone_number(sandbox: &RunningSandbox, access_token: &str, code: &Value) -> Value {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 
 mod support;
-use support::{APPID, SECRET, config, get, post, start};
+use support::{APPID, SECRET, config, get, post, stable_token_with, start};
 
 async fn exchange_with(
     sandbox: &RunningSandbox,
@@ -83,6 +83,59 @@ async fn wrong_credentials_and_bad_codes_get_wechat_errcodes() {
     assert_eq!(exchange(&sandbox, "").await["errcode"], 41008);
     // None of those consumed the code.
     assert!(exchange(&sandbox, code).await["openid"].is_string());
+}
+
+#[tokio::test]
+async fn a_rotated_secret_replaces_the_old_one() {
+    let sandbox = start(config()).await;
+    let (_, user) = post(&sandbox, "/sandbox/login", json!({})).await;
+    let code = user["code"].as_str().unwrap();
+    let token = stable_token_with(&sandbox, SECRET, false).await["access_token"].clone();
+
+    let (status, answer) = post(&sandbox, "/sandbox/secret", json!({ "secret": "rotated" })).await;
+    assert_eq!((status, answer), (200, json!({ "ok": true })));
+
+    assert_eq!(
+        exchange_with(&sandbox, APPID, SECRET, code).await.1,
+        json!({ "errcode": 40125, "errmsg": "invalid appsecret" })
+    );
+    assert_eq!(
+        stable_token_with(&sandbox, SECRET, false).await["errcode"],
+        40125
+    );
+    assert_eq!(
+        stable_token_with(&sandbox, SECRET, true).await["errcode"],
+        40125
+    );
+    let exchanged = exchange_with(&sandbox, APPID, "rotated", code).await.1;
+    assert_eq!(
+        exchanged["openid"], user["openid"],
+        "the refusal left the code unspent"
+    );
+    assert_eq!(
+        stable_token_with(&sandbox, "rotated", false).await["access_token"],
+        token,
+        "the token already issued is still the stable one"
+    );
+    assert_eq!(
+        get(&sandbox, "/sandbox/stats").await["forced_refreshes"],
+        0,
+        "a refused force is no refresh"
+    );
+
+    for bad in [json!({ "secret": "" }), json!({}), json!({ "secret": 1 })] {
+        let (status, answer) = post(&sandbox, "/sandbox/secret", bad.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        stable_token_with(&sandbox, "rotated", false).await["access_token"],
+        token,
+        "a refused rotation changed nothing"
+    );
 }
 
 #[tokio::test]

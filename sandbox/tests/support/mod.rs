@@ -6,7 +6,7 @@
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 
 /// The only appid the test sandboxes accept.
@@ -48,4 +48,24 @@ pub async fn get(sandbox: &RunningSandbox, path: &str) -> Value {
 /// The body as JSON; WeChat labels its JSON `text/plain`, so the label is not checked.
 async fn json_body(response: reqwest::Response) -> Value {
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+/// `POST /cgi-bin/stable_token` with `secret`: WeChat's answer.
+pub async fn stable_token_with(
+    sandbox: &RunningSandbox,
+    secret: &str,
+    force_refresh: bool,
+) -> Value {
+    post(
+        sandbox,
+        "/cgi-bin/stable_token",
+        json!({ "grant_type": "client_credential", "appid": APPID, "secret": secret, "force_refresh": force_refresh }),
+    )
+    .await
+    .1
+}
+
+/// `POST /cgi-bin/stable_token` with [`SECRET`]: WeChat's answer.
+pub async fn stable_token(sandbox: &RunningSandbox, force_refresh: bool) -> Value {
+    stable_token_with(sandbox, SECRET, force_refresh).await
 }
