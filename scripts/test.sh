@@ -12,6 +12,7 @@ cd "$ROOT"
 
 require_tools
 ensure_dynamodb_local
+ensure_moto
 trap stop_services EXIT
 trap 'exit 130' INT TERM
 

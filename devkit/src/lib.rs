@@ -3,7 +3,7 @@
 //! drives the real function binaries, API Gateway v2 events, the `TestStack`, a reader
 //! for the metrics functions print, the end-to-end check of a real function binary
 //! (spawn, invoke, search its output for secrets), what a raced login code must come to,
-//! and the local gateway that plays API Gateway's authorizer step for `make dev`.
+//! a Secrets Manager server (moto) for the AppSecret tests, and the local gateway that plays API Gateway's authorizer step for `make dev`.
 
 pub mod apigw;
 pub mod authorizer_event;
@@ -15,5 +15,6 @@ pub mod function_process;
 pub mod gateway;
 pub mod race;
 pub mod runtime_api;
+pub mod secrets_manager;
 pub mod stack;
 pub mod tables;

@@ -274,6 +274,26 @@ impl TestStack {
         self.sandbox_post("/sandbox/login", body).await
     }
 
+    /// Resets the app's AppSecret at WeChat (`POST /sandbox/secret`): from now on only
+    /// `secret` is accepted.
+    pub async fn sandbox_reset_secret(&self, secret: &str) -> anyhow::Result<()> {
+        self.sandbox_post("/sandbox/secret", serde_json::json!({ "secret": secret }))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /sandbox/stats`: calls per API, forced refreshes and their refusals.
+    pub async fn sandbox_stats(&self) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/sandbox/stats", self.sandbox.base_url()))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
     /// `POST /sandbox/faults` with `body`.
     pub async fn sandbox_fault(&self, body: Value) -> anyhow::Result<()> {
         self.sandbox_post("/sandbox/faults", body).await.map(drop)

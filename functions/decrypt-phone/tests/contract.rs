@@ -154,18 +154,29 @@ async fn the_access_token_is_fetched_once_and_shared_across_instances() {
 async fn a_rejected_access_token_is_refreshed_once_and_the_call_retried() {
     let stack = TestStack::start().await.unwrap();
     let service = stack.phone_service().await.unwrap();
-    for errcode in [40001, 42001] {
-        let (token, _, phone) = user_with_phone(&stack).await;
-        stack
-            .sandbox_fault(json!({ "api": "getuserphonenumber", "errcode": errcode, "times": 1 }))
-            .await
-            .unwrap();
-        let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
-        assert_phone(&response, PHONE, PHONE, "86");
-    }
-    // Each rejection: one plain refresh (same token back), then a forced one.
-    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1 + 2 + 2);
-    assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 4);
+    let (token, _, phone) = user_with_phone(&stack).await;
+    stack
+        .sandbox_fault(json!({ "api": "getuserphonenumber", "errcode": 40001, "times": 1 }))
+        .await
+        .unwrap();
+    let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+    assert_phone(&response, PHONE, PHONE, "86");
+    // One plain refresh (the same token back), then the forced one.
+    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1 + 2);
+    assert_eq!(stack.sandbox_stats().await.unwrap()["forced_refreshes"], 1);
+
+    // Within five minutes of that forced refresh no instance forces another: a second
+    // rejection the plain refresh cannot cure is a clear 502, and the user taps again.
+    let (token, _, phone) = user_with_phone(&stack).await;
+    stack
+        .sandbox_fault(json!({ "api": "getuserphonenumber", "errcode": 42001, "times": 1 }))
+        .await
+        .unwrap();
+    let response = decrypt(&service, &token, &json!({ "code": phone["code"] })).await;
+    assert_error(&response, 502, "wechat_error");
+    assert_eq!(stack.wechat_calls("stable_token").await.unwrap(), 1 + 2 + 1);
+    assert_eq!(stack.sandbox_stats().await.unwrap()["forced_refreshes"], 1);
+    assert_eq!(stack.wechat_calls("getuserphonenumber").await.unwrap(), 3);
 }
 
 #[tokio::test]
