@@ -44,6 +44,12 @@ pub enum ApiError {
     /// 503: WeChat is busy, slow or unreachable; the same code may work again.
     #[error("WeChat is temporarily unavailable: retry shortly")]
     WeChatUnavailable,
+    /// 503: WeChat did not answer a login in time, and may have used the code: it is
+    /// never sent again, so the client needs a new one.
+    #[error(
+        "WeChat did not answer in time and may have used the login code: call wx.login for a new code, then retry"
+    )]
+    WeChatUnavailableNewCodeNeeded,
     /// 502: WeChat answered something we cannot use.
     #[error("WeChat returned an unexpected error")]
     WeChatError,
@@ -83,7 +89,9 @@ impl ApiError {
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::UserBlocked => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::WeChatUnavailable | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::WeChatUnavailable
+            | Self::WeChatUnavailableNewCodeNeeded
+            | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::WeChatError => StatusCode::BAD_GATEWAY,
         }
     }
@@ -100,7 +108,7 @@ impl ApiError {
             Self::CodeUsed => "code_used",
             Self::UserBlocked => "user_blocked",
             Self::RateLimited { .. } => "rate_limited",
-            Self::WeChatUnavailable => "wechat_unavailable",
+            Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded => "wechat_unavailable",
             Self::WeChatError => "wechat_error",
             Self::StoreUnavailable => "store_unavailable",
         }
@@ -122,7 +130,9 @@ impl ApiError {
     /// and WeChat's per-user answers (a bad code, a rate limit).
     pub fn failed_upstream(&self) -> Option<Upstream> {
         match self {
-            Self::WeChatUnavailable | Self::WeChatError => Some(Upstream::WeChat),
+            Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded | Self::WeChatError => {
+                Some(Upstream::WeChat)
+            }
             Self::StoreUnavailable => Some(Upstream::Store),
             _ => None,
         }
@@ -162,7 +172,13 @@ impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
             LoginError::CodeAlreadyClaimed => Self::CodeUsed,
-            LoginError::WeChat(err) => err.into(),
+            LoginError::WeChat(err) => {
+                let spent = !err.leaves_code_unused();
+                match Self::from(err) {
+                    Self::WeChatUnavailable if spent => Self::WeChatUnavailableNewCodeNeeded,
+                    other => other,
+                }
+            }
             LoginError::Store(err) => err.into(),
             // No token can be drawn: as unavailable as the store, and as retryable.
             LoginError::RandomSource => Self::StoreUnavailable,
@@ -275,6 +291,11 @@ mod tests {
             (LoginError::Store(store()).into(), 503, "store_unavailable"),
             (LoginError::RandomSource.into(), 503, "store_unavailable"),
             (
+                LoginError::WeChat(WeChatError::Timeout).into(),
+                503,
+                "wechat_unavailable",
+            ),
+            (
                 LoginError::WeChat(WeChatError::Api(Errcode::CodeUsed)).into(),
                 409,
                 "code_used",
@@ -328,5 +349,14 @@ mod tests {
             Some(60)
         );
         assert_eq!(ApiError::StoreUnavailable.retry_after_seconds(), None);
+    }
+
+    #[test]
+    fn a_login_503_says_whether_the_code_can_be_sent_again() {
+        let timed_out = ApiError::from(LoginError::WeChat(WeChatError::Timeout));
+        assert_eq!(timed_out, ApiError::WeChatUnavailableNewCodeNeeded);
+        assert!(timed_out.to_string().contains("wx.login"));
+        let busy = ApiError::from(LoginError::WeChat(WeChatError::Api(Errcode::SystemBusy)));
+        assert_eq!(busy, ApiError::WeChatUnavailable);
     }
 }

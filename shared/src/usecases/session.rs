@@ -44,6 +44,21 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
             .ok_or(SessionError::NoSession)
     }
 
+    /// [`session`](Self::session) for a logout: a token that is not live has its
+    /// leftover item (expired, not yet swept by TTL) deleted all the same.
+    pub async fn session_or_discard(
+        &self,
+        token: &SessionToken,
+    ) -> Result<LiveSession, SessionError> {
+        match live_session(&self.store, token).await? {
+            Some(live) => Ok(live),
+            None => {
+                self.store.delete_session(&token.hash()).await?;
+                Err(SessionError::NoSession)
+            }
+        }
+    }
+
     /// Asks WeChat's checksession whether `live`'s session_key is still the user's
     /// current one, counted against the session's per-minute quota.
     pub async fn check(
@@ -82,11 +97,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     /// Ends the session: the token stops working on every route at once. A token that
     /// was not live is [`SessionError::NoSession`] (its leftover item is deleted anyway).
     pub async fn logout(&self, token: &SessionToken) -> Result<(), SessionError> {
-        let live = live_session(&self.store, token).await?;
-        let Some(live) = live else {
-            self.store.delete_session(&token.hash()).await?;
-            return Err(SessionError::NoSession);
-        };
+        let live = self.session_or_discard(token).await?;
         self.end(token, &live).await
     }
 

@@ -85,15 +85,27 @@ where
             });
         }
         // The token first, as on every route: a token that is not live is refused before
-        // any query parameter is looked at.
+        // any query parameter is acted on (the action is named first, for the metrics).
         let token = bearer_token(request)?;
-        let live = Box::pin(self.usecase.session(&token)).await?;
-        if method == Method::DELETE {
+        let delete = method == Method::DELETE;
+        set_kind(
+            match (delete, delete && wants_everywhere(request) == Ok(true)) {
+                (true, true) => "logout_all",
+                (true, false) => "logout",
+                (false, _) if wants_wechat_check(request) == Ok(true) => "check",
+                (false, _) => "whoami",
+            },
+        );
+        let live = if delete {
+            // A logout of a dead token still clears its leftover item.
+            Box::pin(self.usecase.session_or_discard(&token)).await?
+        } else {
+            Box::pin(self.usecase.session(&token)).await?
+        };
+        if delete {
             let sessions = if wants_everywhere(request)? {
-                set_kind("logout_all");
                 Some(Box::pin(self.usecase.end_everywhere(&token, &live)).await?)
             } else {
-                set_kind("logout");
                 Box::pin(self.usecase.end(&token, &live)).await?;
                 None
             };
@@ -102,9 +114,7 @@ where
                 sessions,
             });
         }
-        let check_wechat = wants_wechat_check(request)?;
-        set_kind(if check_wechat { "check" } else { "whoami" });
-        if check_wechat {
+        if wants_wechat_check(request)? {
             Box::pin(self.usecase.check(&token, &live)).await?;
         }
         Ok(SessionAnswer::Info(live.into()))
