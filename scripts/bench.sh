@@ -9,6 +9,7 @@ cd "$ROOT"
 
 require_tools
 ensure_dynamodb_local
+ensure_moto        # the AppSecret read from Secrets Manager on a first login
 ensure_sam_tools   # cargo-lambda and zig for the arm64 build
 
 log "installing the Node baseline's dependencies (bench/node)"

@@ -146,6 +146,15 @@ pub trait AccessTokenStore: Send + Sync {
         now_ms: i64,
         policy: ForcedRefreshPolicy,
     ) -> impl Future<Output = Result<ForcedRefreshClaim, StoreError>> + Send;
+
+    /// Gives back the claim granted at `claimed_at_ms` (its forced call never reached
+    /// WeChat): the interval is free again and the day's count one lower. A claim made
+    /// since by someone else is left alone.
+    fn release_forced_refresh(
+        &self,
+        appid: &str,
+        claimed_at_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Counters of costly calls, one per subject and window, kept until the window ends.

@@ -9,6 +9,7 @@
 
 mod measure;
 mod report;
+mod secret_read;
 mod store_proxy;
 mod subjects;
 
@@ -76,7 +77,24 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let machine = report::machine();
-    let table = report::table(&rows, &machine, starts, requests);
+    let mut table = report::table(&rows, &machine, starts, requests);
+    if let Some(onlogin) = rows
+        .iter()
+        .find(|row| row.subject.label == "onlogin (ours)")
+    {
+        eprintln!("measuring the AppSecret's first read ({starts} fresh instances each way)");
+        let (given, read) =
+            secret_read::measure_first_login(&onlogin.subject, &stack, starts).await?;
+        table.push_str(&format!(
+            "\nFirst login of a fresh onlogin instance, round trip p50: {:.2} ms with \
+             `WECHAT_SECRET`, {:.2} ms reading the AppSecret from Secrets Manager (moto's \
+             server on loopback: the SDK's work, not AWS's network) — {:.2} ms more, once \
+             per instance ({starts} starts each).\n",
+            given.p50,
+            read.p50,
+            read.p50 - given.p50
+        ));
+    }
     println!("{table}");
     if only.is_some() {
         eprintln!("--only: docs/bench left as they were");

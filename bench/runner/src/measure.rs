@@ -103,7 +103,7 @@ fn spawn(subject: &Subject, runtime: &RuntimeApi) -> anyhow::Result<FunctionProc
     spawn_with(subject, runtime, &subject.env)
 }
 
-fn spawn_with(
+pub(crate) fn spawn_with(
     subject: &Subject,
     runtime: &RuntimeApi,
     env: &[(String, String)],

@@ -15,11 +15,12 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
 const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
 
 /// Runs `work` within the invocation's deadline; past it, 503 for the upstream that was
-/// being waited on (`store_unavailable` for DynamoDB, else `wechat_unavailable`, whose
-/// advice — a fresh `wx.login` and a retry — holds either way).
+/// being waited on: `store_unavailable` for DynamoDB, else `on_wechat` (the route's own
+/// `wechat_unavailable`, whose advice — for a login, a fresh `wx.login` — holds either way).
 pub async fn within_deadline<T>(
     request: &Request,
     timings: &Timings,
+    on_wechat: ApiError,
     work: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
     let budget = budget(request);
@@ -34,7 +35,7 @@ pub async fn within_deadline<T>(
             );
             Err(match waiting_on {
                 Some(Upstream::Store) => ApiError::StoreUnavailable,
-                Some(Upstream::WeChat) | None => ApiError::WeChatUnavailable,
+                Some(Upstream::WeChat) | None => on_wechat,
             })
         }
     }
@@ -89,7 +90,14 @@ mod tests {
         timings: &Arc<Timings>,
         work: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        timings.scope(within_deadline(request, timings, work)).await
+        timings
+            .scope(within_deadline(
+                request,
+                timings,
+                ApiError::WeChatUnavailable,
+                work,
+            ))
+            .await
     }
 
     #[tokio::test]

@@ -55,6 +55,10 @@ pub trait HttpFunction: Sized + Sync {
     /// before it was known).
     const KIND_DIMENSION: Option<&'static str> = None;
 
+    /// What the client is told when the invocation's deadline comes while WeChat is being
+    /// waited on (`/onlogin` says the code may be spent: a new one is needed).
+    const DEADLINE_ON_WECHAT: ApiError = ApiError::WeChatUnavailable;
+
     /// The 200 body.
     type Success: Serialize + Send;
 
@@ -75,7 +79,12 @@ pub trait HttpFunction: Sized + Sync {
             let request_id = request_id(&request);
             let timings = Arc::new(Timings::default());
             let outcome = timings
-                .scope(within_deadline(&request, &timings, self.serve(&request)))
+                .scope(within_deadline(
+                    &request,
+                    &timings,
+                    Self::DEADLINE_ON_WECHAT,
+                    self.serve(&request),
+                ))
                 .await;
             let route = RouteInfo {
                 function: Self::NAME,

@@ -400,6 +400,42 @@ pub async fn access_tokens(store: &impl AccessTokenStore) {
         claim(noon_ms + 86_400_000).await.unwrap(),
         ForcedRefreshClaim::Granted
     );
+    // A claim whose forced call never reached WeChat is given back: the next may force
+    // at once, and the day's count is one lower again.
+    let next_day_ms = noon_ms + 86_400_000;
+    store
+        .release_forced_refresh("wxA", next_day_ms)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(next_day_ms + 1).await.unwrap(),
+        ForcedRefreshClaim::Granted
+    );
+    assert_eq!(
+        claim(next_day_ms + 400_000).await.unwrap(),
+        ForcedRefreshClaim::Granted,
+        "the released claim no longer counts"
+    );
+    // Releasing a claim that is not the latest changes nothing.
+    store
+        .release_forced_refresh("wxA", next_day_ms)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(next_day_ms + 800_000).await.unwrap(),
+        ForcedRefreshClaim::DailyLimit
+    );
+    let never = ForcedRefreshPolicy {
+        min_interval_ms: 0,
+        per_day: 0,
+    };
+    assert_eq!(
+        store
+            .claim_forced_refresh("wxC", noon_ms, never)
+            .await
+            .unwrap(),
+        ForcedRefreshClaim::DailyLimit
+    );
     // Another appid has its own record, and a claim on an app with no token yet works.
     assert_eq!(
         store
@@ -434,6 +470,10 @@ pub async fn quotas(store: &impl Quotas) {
     store.give_back(&a).await.unwrap();
     assert!(store.take(&a, 3).await.unwrap());
     assert!(!store.take(&a, 3).await.unwrap());
+    assert!(
+        !store.take(&window("phone#z#1"), 0).await.unwrap(),
+        "a limit of 0 allows none"
+    );
     // Giving back to an empty or unknown window never goes below zero.
     let c = window("check#c#1");
     store.give_back(&c).await.unwrap();

@@ -37,6 +37,8 @@ pub struct FakeWeChat {
 
 #[derive(Default)]
 struct State {
+    /// A failure for the next forced stable_token call only.
+    forced_fault: Option<WeChatError>,
     /// Login code → (openid, unionid, session_key, used).
     login_codes: HashMap<String, (String, Option<String>, String, bool)>,
     /// openid → the session_key WeChat holds now.
@@ -147,6 +149,11 @@ impl FakeWeChat {
             .extend(std::iter::repeat_n(err, times));
     }
 
+    /// The next stable_token call with `force_refresh` fails with `err` (plain ones answer).
+    pub fn fail_next_forced_refresh(&self, err: WeChatError) {
+        self.state().forced_fault = Some(err);
+    }
+
     /// Calls made to `api`, failed ones included.
     pub fn calls(&self, api: WeChatApi) -> u32 {
         self.state().calls.get(&api).copied().unwrap_or(0)
@@ -192,6 +199,9 @@ impl WeChat for FakeWeChat {
         let mut state = self.state();
         state.call(WeChatApi::StableToken)?;
         if force_refresh {
+            if let Some(err) = state.forced_fault.take() {
+                return Err(err);
+            }
             state.forced_refreshes += 1;
         }
         let token = match state.issued_tokens.last() {

@@ -356,6 +356,26 @@ impl AccessTokenStore for MemoryTable {
         record.forced_at_ms = Some(now_ms);
         Ok(ForcedRefreshClaim::Granted)
     }
+
+    async fn release_forced_refresh(
+        &self,
+        appid: &str,
+        claimed_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables.access_tokens.get_mut(appid) else {
+            return Ok(());
+        };
+        if record.forced_at_ms == Some(claimed_at_ms) {
+            record.forced_at_ms = None;
+            let day = beijing_day(claimed_at_ms.div_euclid(1000));
+            if let Some(count) = record.forced_per_day.get_mut(&day) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Quotas for MemoryTable {

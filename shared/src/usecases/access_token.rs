@@ -26,9 +26,14 @@ const REFRESH_AHEAD_SECONDS: i64 = 300;
 const RECENT_FETCH_SECONDS: i64 = 30;
 /// Never use a token with less life than this.
 const MIN_REMAINING_SECONDS: i64 = 10;
-/// How long an instance refused the forced refresh waits before re-reading the shared
-/// item, so the instance that won the claim has written its new token.
-const FORCED_REFRESH_SETTLE: Duration = Duration::from_millis(300);
+/// When an instance refused the forced refresh re-reads the shared item for the token of
+/// the instance that won the claim: that one's forced call to WeChat can take a second or
+/// more from outside mainland China, so the waits grow (1.75 s in all).
+const FORCED_REFRESH_REREADS: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+];
 
 /// Access tokens for one appid, cached in memory and in the shared store.
 pub struct AccessTokens<S> {
@@ -99,6 +104,21 @@ impl<S: AccessTokenStore> AccessTokens<S> {
         Fut: Future<Output = Result<T, WeChatError>>,
     {
         let token = self.get(wechat).await?;
+        self.with_given_token(wechat, token, call).await
+    }
+
+    /// [`with_token`](Self::with_token) with a token already got from [`get`](Self::get),
+    /// for callers that act between getting the token and using it.
+    pub async fn with_given_token<T, F, Fut>(
+        &self,
+        wechat: &impl WeChat,
+        token: AccessToken,
+        call: F,
+    ) -> Result<T, WeChatError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, WeChatError>>,
+    {
         match call(token.clone()).await {
             Err(WeChatError::Api(errcode)) if errcode.is_access_token_rejection() => {
                 tracing::info!(errcode = errcode.raw(), "access token rejected, refreshing");
@@ -130,9 +150,10 @@ impl<S: AccessTokenStore> AccessTokens<S> {
                 .await);
         }
         // WeChat still hands out the token it rejects: only a forced refresh replaces it.
+        let claimed_at_ms = now_epoch_millis();
         let claim = self
             .store
-            .claim_forced_refresh(wechat.appid(), now_epoch_millis(), self.policy)
+            .claim_forced_refresh(wechat.appid(), claimed_at_ms, self.policy)
             .await;
         match claim {
             Ok(ForcedRefreshClaim::Granted) => {
@@ -142,7 +163,16 @@ impl<S: AccessTokenStore> AccessTokens<S> {
                 );
                 metrics::record_forced_refresh();
                 let requested_at_ms = now_epoch_millis();
-                let forced = wechat.stable_token(true).await?;
+                let forced = match wechat.stable_token(true).await {
+                    Ok(forced) => forced,
+                    Err(err) => {
+                        if err.reached_nothing() {
+                            // WeChat did nothing: the claim goes back for the next request.
+                            self.release_claim(wechat, claimed_at_ms).await;
+                        }
+                        return Err(err);
+                    }
+                };
                 if &forced.token == rejected {
                     // WeChat refreshes at most once in 30 s and hands back the same token.
                     return Err(STILL_REJECTED);
@@ -156,16 +186,29 @@ impl<S: AccessTokenStore> AccessTokens<S> {
                     ?refused,
                     "forced refresh not ours to make: re-reading the shared token"
                 );
-                tokio::time::sleep(FORCED_REFRESH_SETTLE).await;
-                self.replacement(wechat, rejected, &mut memory)
-                    .await
-                    .ok_or(STILL_REJECTED)
+                for wait in FORCED_REFRESH_REREADS {
+                    tokio::time::sleep(wait).await;
+                    if let Some(token) = self.replacement(wechat, rejected, &mut memory).await {
+                        return Ok(token);
+                    }
+                }
+                Err(STILL_REJECTED)
             }
             Err(err) => {
                 // Never force without the app-wide record: it could burn the day's allowance.
                 tracing::error!(error = %err, "forced refresh not claimed: store failed");
                 Err(STILL_REJECTED)
             }
+        }
+    }
+
+    async fn release_claim(&self, wechat: &impl WeChat, claimed_at_ms: i64) {
+        let released = self
+            .store
+            .release_forced_refresh(wechat.appid(), claimed_at_ms)
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(error = %err, "unused forced-refresh claim not given back");
         }
     }
 
@@ -354,5 +397,24 @@ mod tests {
         };
         assert!(!table.put_access_token(APPID, &slow).await.unwrap());
         assert_eq!(table.access_token(APPID).unwrap().token, "newer");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forced_call_that_never_reached_wechat_gives_the_claim_back() {
+        let (table, wechat) = revoked_world();
+        let tokens = AccessTokens::new(table);
+        let held = tokens.get(&wechat).await.unwrap();
+        wechat.revoke_access_tokens();
+        // The plain call answers; the forced one never reaches WeChat.
+        wechat.fail_next_forced_refresh(WeChatError::Unreachable);
+        assert_eq!(
+            tokens.replace(&wechat, &held).await,
+            Err(WeChatError::Unreachable)
+        );
+        assert_eq!(wechat.forced_refreshes(), 0);
+        // The next request may force at once: the claim was given back.
+        let replaced = tokens.replace(&wechat, &held).await.unwrap();
+        assert_ne!(replaced, held);
+        assert_eq!(wechat.forced_refreshes(), 1);
     }
 }

@@ -68,35 +68,9 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
     }
 
     /// The phone number `form` carries, for the user of `session`, bound to that user
-    /// (replacing any earlier number). Counts against the user's daily quota; a code the
-    /// WeChat call never reached is given back.
+    /// (replacing any earlier number). A code-form verification, the one WeChat bills,
+    /// counts against the user's daily quota.
     pub async fn verify(
-        &self,
-        session: &Session,
-        form: &PhoneForm,
-    ) -> Result<PhoneNumber, PhoneError> {
-        let user = UserKey::of(&session.openid);
-        let now = now_epoch_seconds();
-        let window = QuotaWindow::phone_verifications(&user, now);
-        if let Some(limit) = self.daily_limit
-            && !self.store.take(&window, limit).await?
-        {
-            return Err(PhoneError::RateLimited {
-                retry_after_seconds: window.retry_after_seconds(now),
-            });
-        }
-        let verified = self.verify_uncounted(session, form).await;
-        if let Err(PhoneError::WeChat(err)) = &verified
-            && self.daily_limit.is_some()
-            && err.reached_nothing()
-            && let Err(store) = self.store.give_back(&window).await
-        {
-            tracing::warn!(error = %store, "phone quota not given back");
-        }
-        verified
-    }
-
-    async fn verify_uncounted(
         &self,
         session: &Session,
         form: &PhoneForm,
@@ -146,22 +120,46 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
         PhoneNumber::from_json(&data).ok_or(PhoneError::NotPhoneData)
     }
 
+    /// Redeems `code` at WeChat. The access token comes first, so failing to get one
+    /// spends no quota; a call that then never reached WeChat is given back.
     async fn redeem(&self, code: &PhoneCode, openid: &str) -> Result<PhoneNumber, PhoneError> {
-        self.access_tokens
-            .with_token(&self.wechat, |token| async move {
+        let token = self
+            .access_tokens
+            .get(&self.wechat)
+            .await
+            .map_err(phone_error)?;
+        let now = now_epoch_seconds();
+        let window = QuotaWindow::phone_verifications(&UserKey::of(openid), now);
+        if let Some(limit) = self.daily_limit
+            && !self.store.take(&window, limit).await?
+        {
+            return Err(PhoneError::RateLimited {
+                retry_after_seconds: window.retry_after_seconds(now),
+            });
+        }
+        let redeemed = self
+            .access_tokens
+            .with_given_token(&self.wechat, token, |token| async move {
                 self.wechat.phone_number(&token, code, openid).await
             })
-            .await
-            .map_err(|err| {
-                tracing::warn!(wechat_error = %err, "WeChat phone API failed");
-                match err {
-                    // About the phone code, not a login code: the user taps the button again.
-                    WeChatError::Api(Errcode::InvalidCode | Errcode::CodeUsed) => {
-                        PhoneError::PhoneCodeRejected
-                    }
-                    other => PhoneError::WeChat(other),
-                }
-            })
+            .await;
+        if let Err(err) = &redeemed
+            && self.daily_limit.is_some()
+            && err.reached_nothing()
+            && let Err(store) = self.store.give_back(&window).await
+        {
+            tracing::warn!(error = %store, "phone quota not given back");
+        }
+        redeemed.map_err(phone_error)
+    }
+}
+
+fn phone_error(err: WeChatError) -> PhoneError {
+    tracing::warn!(wechat_error = %err, "WeChat phone API failed");
+    match err {
+        // About the phone code, not a login code: the user taps the button again.
+        WeChatError::Api(Errcode::InvalidCode | Errcode::CodeUsed) => PhoneError::PhoneCodeRejected,
+        other => PhoneError::WeChat(other),
     }
 }
 
@@ -492,5 +490,21 @@ mod tests {
             phones.phone_number(&w.token, &code(&fresh)).await,
             Err(PhoneError::RateLimited { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn only_the_billed_code_form_counts_against_the_quota() {
+        let w = world().await;
+        let phones = w
+            .twins
+            .phone_numbers(WatermarkPolicy::default())
+            .with_daily_limit(Some(1));
+        let data = phone_data(APPID, now_epoch_seconds());
+        for _ in 0..3 {
+            let form = legacy(&w.session_key, &data);
+            phones.phone_number(&w.token, &form).await.unwrap();
+        }
+        let fresh = w.wechat.phone_code("o1", "13800138000");
+        phones.phone_number(&w.token, &code(&fresh)).await.unwrap();
     }
 }

@@ -75,7 +75,15 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
                 retry_after_seconds: window.retry_after_seconds(now),
             });
         }
-        self.check_with_wechat(&live.session).await
+        let checked = self.check_with_wechat(&live.session).await;
+        if let Err(SessionError::WeChat(err)) = &checked
+            && self.checks_per_minute.is_some()
+            && err.reached_nothing()
+            && let Err(store) = self.store.give_back(&window).await
+        {
+            tracing::warn!(error = %store, "check quota not given back");
+        }
+        checked
     }
 
     /// The live session behind `token`. With `check_wechat`, WeChat's checksession must

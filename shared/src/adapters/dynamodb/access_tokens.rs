@@ -24,6 +24,8 @@ const FETCHED_AT: &str = "fetched_at";
 const FETCHED_AT_MS: &str = "fetched_at_ms";
 const REQUESTED_AT_MS: &str = "requested_at_ms";
 const FORCED_AT_MS: &str = "forced_at_ms";
+/// How long a claim keeps the item at least: longer than any access token lives (7200 s).
+const CLAIM_KEEP_SECONDS: i64 = 8 * 3600;
 
 /// The attribute counting forced refreshes on Beijing day `day`.
 fn forced_count(day: i64) -> String {
@@ -91,7 +93,13 @@ impl AccessTokenStore for DynamoTable {
         now_ms: i64,
         policy: ForcedRefreshPolicy,
     ) -> Result<ForcedRefreshClaim, StoreError> {
+        if policy.per_day == 0 {
+            return Ok(ForcedRefreshClaim::DailyLimit);
+        }
         let today = beijing_day(now_ms.div_euclid(1000));
+        // The item outlives any token cached in it (WeChat's live 2 hours) and the day.
+        let keep_until =
+            end_of_beijing_day(today).max(now_ms.div_euclid(1000) + CLAIM_KEEP_SECONDS);
         let request = self
             .client
             .update_item()
@@ -100,7 +108,7 @@ impl AccessTokenStore for DynamoTable {
             // Yesterday's count is dropped as today's starts; the item lives to the day's end.
             .update_expression(
                 "SET #forced_ms = :now, #today = if_not_exists(#today, :zero) + :one, \
-                 #exp = if_not_exists(#exp, :day_ends) REMOVE #yesterday",
+                 #exp = :keep_until REMOVE #yesterday",
             )
             .condition_expression(
                 "(attribute_not_exists(#forced_ms) OR #forced_ms <= :cutoff) \
@@ -115,7 +123,7 @@ impl AccessTokenStore for DynamoTable {
             .expression_attribute_values(":per_day", n(i64::from(policy.per_day)))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":day_ends", n(end_of_beijing_day(today)))
+            .expression_attribute_values(":keep_until", n(keep_until))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match timed(Upstream::Store, request.send()).await {
             Ok(_) => Ok(ForcedRefreshClaim::Granted),
@@ -138,5 +146,25 @@ impl AccessTokenStore for DynamoTable {
                 })
             }
         }
+    }
+
+    async fn release_forced_refresh(
+        &self,
+        appid: &str,
+        claimed_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let day = beijing_day(claimed_at_ms.div_euclid(1000));
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(&keys::access_token(appid)))
+            .update_expression("REMOVE #forced_ms ADD #day :minus_one")
+            .condition_expression("#forced_ms = :mine")
+            .expression_attribute_names("#forced_ms", FORCED_AT_MS)
+            .expression_attribute_names("#day", forced_count(day))
+            .expression_attribute_values(":mine", n(claimed_at_ms))
+            .expression_attribute_values(":minus_one", n(-1));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await).map(|_| ())
     }
 }

@@ -10,6 +10,9 @@ use crate::telemetry::timings::{Upstream, timed};
 
 impl Quotas for DynamoTable {
     async fn take(&self, window: &QuotaWindow, limit: u32) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
         let request = self
             .client
             .update_item()

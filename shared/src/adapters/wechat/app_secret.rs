@@ -3,6 +3,8 @@
 //! instance's life, and read again once when WeChat says it is wrong (40125), so rotating
 //! the AppSecret needs no redeploy. Init never reads it: cold starts stay at the floor.
 
+use std::time::{Duration, Instant};
+
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
@@ -23,11 +25,18 @@ enum Source {
     SecretsManager(RemoteSecret),
 }
 
+/// After a re-read found the very secret WeChat rejects, further rejections do not read
+/// again for this long: a wrong AppSecret must not cost a Secrets Manager call (and an
+/// error line) per request.
+const REREAD_PAUSE: Duration = Duration::from_secs(30);
+
 /// A secret read, and which read it was: a rejection names the read it rejected, so
 /// concurrent rejections of one read cause one re-read.
 struct Held {
     secret: SecretString,
     generation: u64,
+    /// When a re-read last found this same secret although WeChat rejects it.
+    still_rejected_at: Option<Instant>,
 }
 
 /// The AppSecret to call WeChat with, and which read it came from.
@@ -74,6 +83,7 @@ impl AppSecret {
             .insert(Held {
                 secret,
                 generation: 1,
+                still_rejected_at: None,
             })
             .current())
     }
@@ -96,12 +106,22 @@ impl AppSecret {
             // Another request re-read it already.
             return Ok(Some(newer.current()));
         }
+        if held
+            .as_ref()
+            .and_then(|held| held.still_rejected_at)
+            .is_some_and(|at| at.elapsed() < REREAD_PAUSE)
+        {
+            return Ok(None);
+        }
         let secret = remote.read().await?;
         if secret.expose_secret() == rejected.secret.expose_secret() {
             tracing::error!(
                 secret_id = %remote.id,
                 "WeChat rejects the AppSecret (40125) and Secrets Manager still holds it"
             );
+            if let Some(held) = held.as_mut() {
+                held.still_rejected_at = Some(Instant::now());
+            }
             return Ok(None);
         }
         tracing::warn!(
@@ -109,7 +129,14 @@ impl AppSecret {
             "AppSecret read again after WeChat rejected it (40125): it was rotated"
         );
         let generation = rejected.generation + 1;
-        Ok(Some(held.insert(Held { secret, generation }).current()))
+        Ok(Some(
+            held.insert(Held {
+                secret,
+                generation,
+                still_rejected_at: None,
+            })
+            .current(),
+        ))
     }
 }
 

@@ -53,6 +53,8 @@ impl From<LoggedIn> for LoginBody {
 impl<S: CodeClaims + Sessions + Users, W: WeChat> HttpFunction for Route<Login<S, W>> {
     type Success = LoginBody;
 
+    /// A login that ran out of time on WeChat may have spent its code.
+    const DEADLINE_ON_WECHAT: ApiError = ApiError::WeChatUnavailableNewCodeNeeded;
     const NAME: &'static str = "onlogin";
     const PATH: &'static str = "/onlogin";
     const OUTCOME_METRIC: &'static str = metrics::LOGINS;

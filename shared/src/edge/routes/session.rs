@@ -88,14 +88,12 @@ where
         // any query parameter is acted on (the action is named first, for the metrics).
         let token = bearer_token(request)?;
         let delete = method == Method::DELETE;
-        set_kind(
-            match (delete, delete && wants_everywhere(request) == Ok(true)) {
-                (true, true) => "logout_all",
-                (true, false) => "logout",
-                (false, _) if wants_wechat_check(request) == Ok(true) => "check",
-                (false, _) => "whoami",
-            },
-        );
+        let action = if delete {
+            wants_everywhere(request).map(|all| if all { "logout_all" } else { "logout" })
+        } else {
+            wants_wechat_check(request).map(|check| if check { "check" } else { "whoami" })
+        };
+        set_kind(action.unwrap_or("unknown"));
         let live = if delete {
             // A logout of a dead token still clears its leftover item.
             Box::pin(self.usecase.session_or_discard(&token)).await?
