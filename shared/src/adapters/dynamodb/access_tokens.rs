@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::DynamoTable;
 use super::attributes::{Item, n, number_attr, s, string_attr, written_unless_condition_failed};
-use super::keys::{self, EXPIRES_AT, PK};
+use super::keys::{self, EXPIRES_AT};
 use crate::domain::clock::{beijing_day, end_of_beijing_day};
 use crate::domain::{CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, StoreError};
 use crate::ports::AccessTokenStore;
@@ -57,10 +57,7 @@ impl AccessTokenStore for DynamoTable {
     ) -> Result<bool, StoreError> {
         let day_ends = end_of_beijing_day(beijing_day(cached.fetched_at()));
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::access_token(appid)))
+            .update_item(keys::access_token(appid))
             .update_expression(
                 "SET #token = :token, #token_exp = :token_exp, #fetched = :fetched, \
                  #fetched_ms = :fetched_ms, #requested_ms = :requested_ms, #exp = :exp",
@@ -101,10 +98,7 @@ impl AccessTokenStore for DynamoTable {
         let keep_until =
             end_of_beijing_day(today).max(now_ms.div_euclid(1000) + CLAIM_KEEP_SECONDS);
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::access_token(appid)))
+            .update_item(keys::access_token(appid))
             // Yesterday's count is dropped as today's starts; the item lives to the day's end.
             .update_expression(
                 "SET #forced_ms = :now, #today = if_not_exists(#today, :zero) + :one, \
@@ -155,10 +149,7 @@ impl AccessTokenStore for DynamoTable {
     ) -> Result<(), StoreError> {
         let day = beijing_day(claimed_at_ms.div_euclid(1000));
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::access_token(appid)))
+            .update_item(keys::access_token(appid))
             .update_expression("REMOVE #forced_ms ADD #day :minus_one")
             .condition_expression("#forced_ms = :mine")
             .expression_attribute_names("#forced_ms", FORCED_AT_MS)

@@ -14,6 +14,7 @@ mod users;
 pub use client::{connect, sdk_config, tuned_config_loader};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use self::attributes::Item;
@@ -36,6 +37,14 @@ impl DynamoTable {
             client,
             table: table.into(),
         }
+    }
+
+    /// An UpdateItem on the item under `key`, for the caller to give its expressions.
+    fn update_item(&self, key: String) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(key))
     }
 
     /// Reads one item, strongly consistent: a client calls right after `/onlogin`, and an

@@ -2,8 +2,8 @@
 //! UpdateItem counts a call, so concurrent requests never exceed the limit.
 
 use super::DynamoTable;
-use super::attributes::{n, s, written_unless_condition_failed};
-use super::keys::{self, EXPIRES_AT, PK};
+use super::attributes::{n, written_unless_condition_failed};
+use super::keys::{self, EXPIRES_AT};
 use crate::domain::{QuotaWindow, StoreError};
 use crate::ports::Quotas;
 use crate::telemetry::timings::{Upstream, timed};
@@ -14,10 +14,7 @@ impl Quotas for DynamoTable {
             return Ok(false);
         }
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::quota(window)))
+            .update_item(keys::quota(window))
             .update_expression("ADD #count :one SET #exp = :ends")
             .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", "count")
@@ -30,10 +27,7 @@ impl Quotas for DynamoTable {
 
     async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::quota(window)))
+            .update_item(keys::quota(window))
             .update_expression("ADD #count :minus_one")
             // Only a counter that exists and counted something: never below zero, and
             // never a new item without its TTL.
