@@ -13,6 +13,10 @@ use crate::telemetry::timings::{Timings, Upstream};
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
 /// The budget when there is no Lambda context (direct calls in tests and tools).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
+/// A deadline further in the past than this is no real invocation's (Lambda allows 15
+/// minutes at most) but a tool's placeholder: `cargo lambda watch` sends a duration
+/// (600000) where an epoch time belongs. Such a deadline is ignored, not obeyed.
+const IMPLAUSIBLY_PAST_MS: u64 = 3600 * 1000;
 
 /// Runs `work` within the invocation's deadline; past it, 503 for the upstream that was
 /// being waited on: `store_unavailable` for DynamoDB, else `on_wechat` (the route's own
@@ -30,6 +34,7 @@ pub async fn within_deadline<T>(
             let waiting_on = timings.in_flight();
             tracing::warn!(
                 budget_ms = budget.as_millis() as u64,
+                deadline_ms = request.lambda_context_ref().map(|context| context.deadline),
                 waiting_on = ?waiting_on,
                 "request deadline reached"
             );
@@ -43,23 +48,23 @@ pub async fn within_deadline<T>(
 
 /// Time left before Lambda's deadline, less the margin: nothing when less than the margin
 /// is left (or the deadline has passed), so the 503 goes out at once. The default budget
-/// is only for requests without a Lambda deadline (direct calls in tests and tools).
+/// is only for requests without a real Lambda deadline (direct calls in tests and tools).
 fn budget(request: &Request) -> Duration {
     let deadline_ms = request
         .lambda_context_ref()
         .map(|context| context.deadline)
         .filter(|deadline| *deadline > 0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(u64::MAX, |now| {
+            u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+        });
     match deadline_ms {
-        None => DEFAULT_BUDGET,
-        Some(deadline_ms) => {
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(u64::MAX, |now| {
-                    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
-                });
+        Some(deadline_ms) if deadline_ms.saturating_add(IMPLAUSIBLY_PAST_MS) >= now_ms => {
             Duration::from_millis(deadline_ms.saturating_sub(now_ms))
                 .saturating_sub(DEADLINE_MARGIN)
         }
+        _ => DEFAULT_BUDGET,
     }
 }
 
@@ -156,6 +161,13 @@ mod tests {
                 "{left_ms} ms left"
             );
         }
+        // A placeholder no real invocation has (cargo lambda watch's 600000) is ignored.
+        let mut context = Context::default();
+        context.deadline = 600_000;
+        assert_eq!(
+            budget(&Request::default().with_lambda_context(context)),
+            DEFAULT_BUDGET
+        );
         let ample = budget(&request_with_deadline_in(10_000));
         assert!(ample > Duration::from_secs(8) && ample <= Duration::from_secs(9));
         assert_eq!(budget(&Request::default()), DEFAULT_BUDGET);
