@@ -155,8 +155,12 @@ start_dynamodb_local() {
 # moto's server (PyPI) in its own venv, for the tests that read the AppSecret from
 # Secrets Manager (devkit::secrets_manager finds it at .cache/moto/bin/moto_server).
 ensure_moto() {
+  # pip's output is captured, not piped into `grep -q`: under pipefail an early grep exit
+  # would fail the pipeline and reinstall every time.
+  local installed
+  installed=$("$CACHE/moto/bin/pip" show moto 2>/dev/null || true)
   if ! "$CACHE/moto/bin/moto_server" --help >/dev/null 2>&1 \
-    || ! "$CACHE/moto/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION\$"; then
+    || [[ "$installed" != *"Version: $MOTO_VERSION"* ]]; then
     log "installing moto[server] $MOTO_VERSION into $CACHE/moto"
     python3 -m venv "$CACHE/moto"
     "$CACHE/moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"

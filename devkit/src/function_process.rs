@@ -102,6 +102,19 @@ impl FunctionProcess {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// CPU time the process has used so far, summed over its threads: the first field of
+    /// each `/proc/<pid>/task/<tid>/schedstat` (nanoseconds on a CPU). What Lambda, which
+    /// gives a 128 MB function about 1/14 of a vCPU, turns into wall time.
+    pub fn cpu_time(&self) -> Option<std::time::Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
+        let nanos: u64 = tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Some(std::time::Duration::from_nanos(nanos))
+    }
+
     /// Everything the process wrote to stdout and stderr so far.
     pub fn output(&self) -> String {
         let bytes = self

@@ -63,14 +63,26 @@ pub struct Warm {
     pub upstream_mean: Option<f64>,
     /// Peak resident memory after the requests, KiB.
     pub peak_rss_kib: Option<u64>,
+    /// CPU time of the first request of a fresh process, milliseconds.
+    pub first_request_cpu: Option<f64>,
+    /// CPU time per request after the first, milliseconds.
+    pub cpu: Option<Quantiles>,
+}
+
+/// Init, as the wall clock and as CPU time.
+pub struct Init {
+    /// Process start → first `/invocation/next`, milliseconds.
+    pub wall: Quantiles,
+    /// CPU time used by then, milliseconds (summed over the process's threads).
+    pub cpu: Option<Quantiles>,
 }
 
 /// One subject's results.
 pub struct Sample {
     /// What was measured.
     pub subject: Subject,
-    /// Process start → first `/invocation/next`, milliseconds.
-    pub init: Quantiles,
+    /// Process start → first `/invocation/next`: wall and CPU.
+    pub init: Init,
     /// Warm figures.
     pub warm: Warm,
     /// Stripped arm64 binary size.
@@ -113,9 +125,11 @@ pub(crate) fn spawn_with(
 }
 
 /// Starts the subject `starts` times; each time, the span from spawning the process to
-/// its first `GET /runtime/invocation/next` (the end of Lambda's init phase).
-pub async fn measure_init(subject: &Subject, starts: usize) -> anyhow::Result<Quantiles> {
+/// its first `GET /runtime/invocation/next` (the end of Lambda's init phase), and the CPU
+/// time it used by then.
+pub async fn measure_init(subject: &Subject, starts: usize) -> anyhow::Result<Init> {
     let mut samples = Vec::with_capacity(starts);
+    let mut cpu = Vec::with_capacity(starts);
     for _ in 0..starts {
         let runtime = RuntimeApi::start().await?;
         let started = Instant::now();
@@ -125,9 +139,21 @@ pub async fn measure_init(subject: &Subject, starts: usize) -> anyhow::Result<Qu
             .await
             .with_context(|| format!("{}: {}", subject.label, process.output()))?;
         samples.push(first_poll.duration_since(started).as_secs_f64() * 1000.0);
+        cpu.extend(process.cpu_time().map(|used| used.as_secs_f64() * 1000.0));
         drop(process);
     }
-    Ok(Quantiles::of(samples))
+    Ok(Init {
+        wall: Quantiles::of(samples),
+        cpu: (cpu.len() == starts).then(|| Quantiles::of(cpu)),
+    })
+}
+
+/// Milliseconds of CPU between consecutive readings.
+fn cpu_deltas(readings: &[Duration]) -> Vec<f64> {
+    readings
+        .windows(2)
+        .map(|pair| pair[1].saturating_sub(pair[0]).as_secs_f64() * 1000.0)
+        .collect()
 }
 
 /// The latency fields of our functions' JSON log lines, in order: the HTTP functions'
@@ -198,9 +224,17 @@ pub async fn measure_warm(
     let runtime = RuntimeApi::start().await?;
     let process = spawn(subject, &runtime)?;
     let fixture = Fixture::new(stack).await?;
+    runtime
+        .wait_first_poll(INIT_TIMEOUT)
+        .await
+        .with_context(|| format!("{}: {}", subject.label, process.output()))?;
     let mut round_trips = Vec::with_capacity(requests);
+    // Read before each request, once the previous one's work (its answer, the flush, the
+    // next poll) is done; and once after the last.
+    let mut cpu_readings = Vec::with_capacity(requests + 1);
     for _ in 0..requests {
         let event = fixture.event(subject.work, stack).await?;
+        cpu_readings.extend(process.cpu_time());
         let sent = Instant::now();
         let answer = runtime
             .invoke(event, INVOKE_TIMEOUT)
@@ -211,11 +245,17 @@ pub async fn measure_warm(
     }
     // Let the last log lines reach the pipe.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    cpu_readings.extend(process.cpu_time());
     let peak_rss_kib = process.peak_rss_kib();
+    let cpu = (cpu_readings.len() == requests + 1).then(|| cpu_deltas(&cpu_readings));
 
     let mut warm = Warm {
         round_trip: Quantiles::of(round_trips.clone()),
         peak_rss_kib,
+        first_request_cpu: cpu.as_ref().and_then(|cpu| cpu.first().copied()),
+        cpu: cpu
+            .filter(|cpu| cpu.len() > 1)
+            .map(|cpu| Quantiles::of(cpu[1..].to_vec())),
         ..Warm::default()
     };
     if subject.logs_latency {

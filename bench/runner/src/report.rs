@@ -80,11 +80,11 @@ fn store_calls(calls: &StoreCalls) -> String {
 
 /// The Markdown report.
 pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> String {
-    let floor = rows.first().map_or(1.0, |row| row.init.p50);
+    let floor = rows.first().map_or(1.0, |row| row.init.wall.p50);
     let node = rows
         .iter()
         .find(|row| row.subject.lambda_binary.is_none())
-        .map_or(f64::NAN, |row| row.init.p50);
+        .map_or(f64::NAN, |row| row.init.wall.p50);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -101,10 +101,10 @@ pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> 
             out,
             "| {} | {} / {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
             row.subject.label,
-            ms(row.init.p50),
-            ms(row.init.p90),
-            row.init.p50 / floor,
-            node / row.init.p50,
+            ms(row.init.wall.p50),
+            ms(row.init.wall.p90),
+            row.init.wall.p50 / floor,
+            node / row.init.wall.p50,
             pair(Some(warm.round_trip)),
             pair(warm.round_trip_own),
             pair(warm.handler_own),
@@ -120,7 +120,81 @@ pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> 
             ),
         );
     }
+    cpu_table(&mut out, rows);
     out
+}
+
+/// AWS gives a function CPU in proportion to its memory, one vCPU at 1,769 MB: a
+/// millisecond of CPU here is about this many of wall time there.
+const VCPU_MB: f64 = 1769.0;
+
+/// The CPU table: what each process spent (all its threads), beside the floor, with the
+/// wall time that CPU becomes at 128 MB and 512 MB, and the targets of issue #17.
+fn cpu_table(out: &mut String, rows: &[Sample]) {
+    let cpu_p50 = |row: &Sample| row.warm.cpu.map(|q| q.p50);
+    let init_p50 = |row: &Sample| row.init.cpu.map(|q| q.p50);
+    let Some(floor) = rows.first() else {
+        return;
+    };
+    let (floor_warm, floor_init) = (cpu_p50(floor), init_p50(floor));
+    let times = |value: Option<f64>, base: Option<f64>| match (value, base) {
+        (Some(value), Some(base)) if base > 0.0 => format!("{:.2}", value / base),
+        _ => "–".to_owned(),
+    };
+    let opt = |value: Option<f64>| value.map_or_else(|| "–".to_owned(), ms);
+    let _ = writeln!(
+        out,
+        "\nCPU time (summed over the process's threads, /proc/<pid>/task/*/schedstat); wall time at 128 MB and 512 MB is the CPU time × 1769/128 and × 1769/512 (one vCPU at 1,769 MB).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | init CPU p50 / p90 ms | × floor | first request CPU ms | warm request CPU p50 / p90 ms | × floor's warm | warm at 128 MB ms | warm at 512 MB ms |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.subject.label,
+            row.init.cpu.map_or_else(
+                || "–".to_owned(),
+                |q| format!("{} / {}", ms(q.p50), ms(q.p90))
+            ),
+            times(init_p50(row), floor_init),
+            opt(row.warm.first_request_cpu),
+            row.warm.cpu.map_or_else(
+                || "–".to_owned(),
+                |q| format!("{} / {}", ms(q.p50), ms(q.p90))
+            ),
+            times(cpu_p50(row), floor_warm),
+            opt(cpu_p50(row).map(|cpu| cpu * VCPU_MB / 128.0)),
+            opt(cpu_p50(row).map(|cpu| cpu * VCPU_MB / 512.0)),
+        );
+    }
+    let _ = writeln!(out, "\n| CPU target | status |\n|---|---|");
+    for row in rows.iter().filter(|row| row.subject.logs_latency) {
+        let limit = if row.subject.label.starts_with("onlogin") {
+            3.0
+        } else {
+            1.8
+        };
+        let warm = cpu_p50(row).zip(floor_warm).map(|(cpu, floor)| cpu / floor);
+        let init = init_p50(row)
+            .zip(floor_init)
+            .map(|(cpu, floor)| cpu / floor);
+        let verdict = |ratio: Option<f64>, limit: f64| match ratio {
+            Some(ratio) if ratio <= limit => format!("met ({ratio:.2}×)"),
+            Some(ratio) => format!("NOT met ({ratio:.2}×)"),
+            None => "not measured".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {}: warm CPU ≤ {limit}× the floor's; init CPU ≤ 1.25× | {}; {} |",
+            row.subject.label,
+            verdict(warm, limit),
+            verdict(init, 1.25)
+        );
+    }
 }
 
 struct Panel {
@@ -150,7 +224,7 @@ pub fn chart(rows: &[Sample]) -> String {
     let panels = [
         Panel {
             title: "Init: process start → first /invocation/next (p50, ms, log scale)",
-            value: |row| row.init.p50,
+            value: |row| row.init.wall.p50,
             log_scale: true,
             unit: "ms",
         },
