@@ -120,8 +120,22 @@ pub(crate) fn spawn_with(
     runtime: &RuntimeApi,
     env: &[(String, String)],
 ) -> anyhow::Result<FunctionProcess> {
-    let args: Vec<&str> = subject.args.iter().map(String::as_str).collect();
-    FunctionProcess::spawn_command(&subject.program, &args, &runtime.address(), env)
+    // `WXLOGIN_BENCH_WRAPPER="valgrind --tool=callgrind …"` runs each subject under that
+    // command, for an instruction-level profile (docs/benchmarks.md).
+    let wrapper = std::env::var("WXLOGIN_BENCH_WRAPPER").unwrap_or_default();
+    let mut words: Vec<String> = wrapper.split_whitespace().map(str::to_owned).collect();
+    let program = if words.is_empty() {
+        subject.program.clone()
+    } else {
+        words.push(subject.program.display().to_string());
+        std::path::PathBuf::from(words.remove(0))
+    };
+    let args: Vec<&str> = words
+        .iter()
+        .chain(&subject.args)
+        .map(String::as_str)
+        .collect();
+    FunctionProcess::spawn_command(&program, &args, &runtime.address(), env)
 }
 
 /// Starts the subject `starts` times; each time, the span from spawning the process to
@@ -140,12 +154,34 @@ pub async fn measure_init(subject: &Subject, starts: usize) -> anyhow::Result<In
             .with_context(|| format!("{}: {}", subject.label, process.output()))?;
         samples.push(first_poll.duration_since(started).as_secs_f64() * 1000.0);
         cpu.extend(process.cpu_time().map(|used| used.as_secs_f64() * 1000.0));
+        dump_profile(&process, "init");
         drop(process);
     }
     Ok(Init {
         wall: Quantiles::of(samples),
         cpu: (cpu.len() == starts).then(|| Quantiles::of(cpu)),
     })
+}
+
+/// Under a callgrind wrapper, dumps the counts so far as part `name` and zeroes them
+/// (`callgrind_control -d`), so init, the first request and the warm ones are profiled
+/// apart. Nothing otherwise.
+fn dump_profile(process: &FunctionProcess, name: &str) {
+    let wrapped = std::env::var("WXLOGIN_BENCH_WRAPPER").unwrap_or_default();
+    if !wrapped.contains("callgrind") {
+        return;
+    }
+    let dumped = std::process::Command::new("callgrind_control")
+        .arg(format!("--dump={name}"))
+        .arg(process.pid().to_string())
+        .stdout(std::process::Stdio::null())
+        .status();
+    if !dumped.is_ok_and(|status| status.success()) {
+        eprintln!(
+            "callgrind_control could not dump {name} of {}",
+            process.pid()
+        );
+    }
 }
 
 /// Milliseconds of CPU between consecutive readings.
@@ -232,8 +268,12 @@ pub async fn measure_warm(
     // Read before each request, once the previous one's work (its answer, the flush, the
     // next poll) is done; and once after the last.
     let mut cpu_readings = Vec::with_capacity(requests + 1);
-    for _ in 0..requests {
+    dump_profile(&process, "init");
+    for request in 0..requests {
         let event = fixture.event(subject.work, stack).await?;
+        if request == 1 {
+            dump_profile(&process, "first-request");
+        }
         cpu_readings.extend(process.cpu_time());
         let sent = Instant::now();
         let answer = runtime
@@ -246,6 +286,7 @@ pub async fn measure_warm(
     // Let the last log lines reach the pipe.
     tokio::time::sleep(Duration::from_millis(300)).await;
     cpu_readings.extend(process.cpu_time());
+    dump_profile(&process, "warm");
     let peak_rss_kib = process.peak_rss_kib();
     let cpu = (cpu_readings.len() == requests + 1).then(|| cpu_deltas(&cpu_readings));
 
