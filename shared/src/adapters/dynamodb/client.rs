@@ -7,8 +7,8 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
-use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_sdk_dynamodb::config::{SharedCredentialsProvider, StalledStreamProtectionConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
 /// One attempt; DynamoDB answers in single-digit milliseconds when healthy.
@@ -25,6 +25,7 @@ pub fn tuned_config_loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts())
         .retry_config(retries())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -123,7 +124,10 @@ fn lambda_config(endpoint_variable: &str) -> Option<SdkConfig> {
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .timeout_config(timeouts())
-        .retry_config(retries());
+        .retry_config(retries())
+        // The attempt timeout (1.5 s) already ends a stalled call; the SDK's own
+        // stalled-stream watch on every body cost about 2% of a login's instructions.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     let endpoint = non_empty_env(endpoint_variable).or_else(|| non_empty_env("AWS_ENDPOINT_URL"));
     // DynamoDB Local is plain http: its URL needs no roots beyond the cheap default.
     let custom_tls_endpoint = endpoint
