@@ -88,34 +88,40 @@ where
         // any query parameter is acted on (the action is named first, for the metrics).
         let token = bearer_token(request)?;
         let delete = method == Method::DELETE;
+        // The query is read once; a bad one is answered only after the token check.
         let action = if delete {
             wants_everywhere(request).map(|all| if all { "logout_all" } else { "logout" })
         } else {
             wants_wechat_check(request).map(|check| if check { "check" } else { "whoami" })
         };
-        set_kind(action.unwrap_or("unknown"));
+        set_kind(action.as_ref().map_or("unknown", |action| action));
         let live = if delete {
             // A logout of a dead token still clears its leftover item.
             Box::pin(self.usecase.session_or_discard(&token)).await?
         } else {
             Box::pin(self.usecase.session(&token)).await?
         };
-        if delete {
-            let sessions = if wants_everywhere(request)? {
-                Some(Box::pin(self.usecase.end_everywhere(&token, &live)).await?)
-            } else {
+        match action? {
+            "logout_all" => {
+                let sessions = Box::pin(self.usecase.end_everywhere(&token, &live)).await?;
+                return Ok(logged_out(Some(sessions)));
+            }
+            "logout" => {
                 Box::pin(self.usecase.end(&token, &live)).await?;
-                None
-            };
-            return Ok(SessionAnswer::LoggedOut {
-                logged_out: true,
-                sessions,
-            });
-        }
-        if wants_wechat_check(request)? {
-            Box::pin(self.usecase.check(&token, &live)).await?;
+                return Ok(logged_out(None));
+            }
+            "check" => Box::pin(self.usecase.check(&token, &live)).await?,
+            _ => {}
         }
         Ok(SessionAnswer::Info(live.into()))
+    }
+}
+
+/// `DELETE`'s 200 body; `sessions` with `?all=true`.
+fn logged_out(sessions: Option<u32>) -> SessionAnswer {
+    SessionAnswer::LoggedOut {
+        logged_out: true,
+        sessions,
     }
 }
 
