@@ -3,7 +3,9 @@
 //! v3 onlogin, all under the same Lambda Runtime API emulator against the same DynamoDB
 //! Local and WeChat sandbox. Writes `docs/bench/results.md` and `docs/bench/chart.svg`.
 //!
-//! Usage: `bench [--starts N] [--requests N] [--only TEXT]` (defaults 15 and 1000; `--only`
+//! Usage: `bench [--starts N] [--requests N] [--spaced N] [--env NAME=VALUE]… [--only TEXT]`
+//! (defaults 15, 1000 back to back and 30 after an idle spell each; `--env` sets a
+//! variable for our functions, e.g. `WXLOGIN_METRICS=off` to price the metric lines; `--only`
 //! measures the subjects whose label contains TEXT (or one of TEXT's comma-separated
 //! parts), the floor always, and writes nothing).
 
@@ -31,11 +33,25 @@ fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     }
 }
 
+/// Every `--env NAME=VALUE`.
+fn env_flags(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    args.windows(2)
+        .filter(|pair| pair[0] == "--env")
+        .map(|pair| {
+            pair[1]
+                .split_once('=')
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .with_context(|| format!("--env needs NAME=VALUE, not {}", pair[1]))
+        })
+        .collect()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let starts = flag(&args, "--starts", 15)?;
     let requests = flag(&args, "--requests", 1000)?;
+    let spaced = flag(&args, "--spaced", measure::SPACED_REQUESTS)?;
     let only = args
         .iter()
         .position(|arg| arg == "--only")
@@ -55,17 +71,22 @@ async fn main() -> anyhow::Result<()> {
         })
         .map(|(_, subject)| subject)
         .collect();
+    let mut subjects = subjects;
+    let extra_env = env_flags(&args)?;
+    for subject in subjects.iter_mut().filter(|subject| subject.logs_latency) {
+        subject.env.extend(extra_env.iter().cloned());
+    }
     for subject in &subjects {
         subject.check_installed()?;
     }
     let mut rows = Vec::new();
     for subject in subjects {
         eprintln!(
-            "measuring {} ({starts} cold starts, {requests} warm requests)",
+            "measuring {} ({starts} cold starts, {requests} warm requests, {spaced} after idle spells)",
             subject.label
         );
         let init = measure_init(&subject, starts).await?;
-        let warm = measure_warm(&subject, &stack, requests).await?;
+        let warm = measure_warm(&subject, &stack, requests, spaced).await?;
         let store_calls = measure_store_calls(&subject, &stack).await?;
         rows.push(Sample {
             store_calls,
@@ -77,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let machine = report::machine();
-    let mut table = report::table(&rows, &machine, starts, requests);
+    let mut table = report::table(&rows, &machine, starts, requests, spaced);
     if let Some(onlogin) = rows
         .iter()
         .find(|row| row.subject.label == "onlogin (ours)")

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::measure::{Quantiles, Sample, StoreCalls};
+use crate::measure::{Quantiles, SPACING, Sample, StoreCalls};
 
 /// One line naming the machine and toolchain the numbers come from.
 pub fn machine() -> String {
@@ -79,7 +79,13 @@ fn store_calls(calls: &StoreCalls) -> String {
 }
 
 /// The Markdown report.
-pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> String {
+pub fn table(
+    rows: &[Sample],
+    machine: &str,
+    starts: usize,
+    requests: usize,
+    spaced: usize,
+) -> String {
     let floor = rows.first().map_or(1.0, |row| row.init.wall.p50);
     let node = rows
         .iter()
@@ -120,7 +126,7 @@ pub fn table(rows: &[Sample], machine: &str, starts: usize, requests: usize) -> 
             ),
         );
     }
-    cpu_table(&mut out, rows);
+    cpu_table(&mut out, rows, spaced);
     out
 }
 
@@ -130,8 +136,8 @@ const VCPU_MB: f64 = 1769.0;
 
 /// The CPU table: what each process spent (all its threads), beside the floor, with the
 /// wall time that CPU becomes at 128 MB and 512 MB, and the targets of issue #17.
-fn cpu_table(out: &mut String, rows: &[Sample]) {
-    let cpu_p50 = |row: &Sample| row.warm.cpu.map(|q| q.p50);
+fn cpu_table(out: &mut String, rows: &[Sample], spaced: usize) {
+    let cpu_p50 = |row: &Sample| row.warm.spaced_cpu.map(|q| q.p50);
     let init_p50 = |row: &Sample| row.init.cpu.map(|q| q.p50);
     let Some(floor) = rows.first() else {
         return;
@@ -142,30 +148,33 @@ fn cpu_table(out: &mut String, rows: &[Sample]) {
         _ => "–".to_owned(),
     };
     let opt = |value: Option<f64>| value.map_or_else(|| "–".to_owned(), ms);
+    let quantiles = |q: Option<Quantiles>| {
+        q.map_or_else(
+            || "–".to_owned(),
+            |q| format!("{} / {}", ms(q.p50), ms(q.p90)),
+        )
+    };
     let _ = writeln!(
         out,
-        "\nCPU time (summed over the process's threads, /proc/<pid>/task/*/schedstat); wall time at 128 MB and 512 MB is the CPU time × 1769/128 and × 1769/512 (one vCPU at 1,769 MB).\n"
+        "\nCPU time (summed over the process's threads, /proc/<pid>/task/*/schedstat). Warm requests two ways: back to back (caches hot), and {} more each after {} ms idle, as Lambda sends an instance its next event (caches cold): the targets and the projections use the idle-spell figure. Wall time at 128 MB and 512 MB is that CPU time × 1769/128 and × 1769/512 (one vCPU at 1,769 MB).\n",
+        spaced,
+        SPACING.as_millis()
     );
     let _ = writeln!(
         out,
-        "| function | init CPU p50 / p90 ms | × floor | first request CPU ms | warm request CPU p50 / p90 ms | × floor's warm | warm at 128 MB ms | warm at 512 MB ms |"
+        "| function | init CPU p50 / p90 ms | × floor | first request CPU ms | back-to-back CPU p50 / p90 ms | after idle CPU p50 / p90 ms | × floor's | at 128 MB ms | at 512 MB ms |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.subject.label,
-            row.init.cpu.map_or_else(
-                || "–".to_owned(),
-                |q| format!("{} / {}", ms(q.p50), ms(q.p90))
-            ),
+            quantiles(row.init.cpu),
             times(init_p50(row), floor_init),
             opt(row.warm.first_request_cpu),
-            row.warm.cpu.map_or_else(
-                || "–".to_owned(),
-                |q| format!("{} / {}", ms(q.p50), ms(q.p90))
-            ),
+            quantiles(row.warm.cpu),
+            quantiles(row.warm.spaced_cpu),
             times(cpu_p50(row), floor_warm),
             opt(cpu_p50(row).map(|cpu| cpu * VCPU_MB / 128.0)),
             opt(cpu_p50(row).map(|cpu| cpu * VCPU_MB / 512.0)),

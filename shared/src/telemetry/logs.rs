@@ -53,8 +53,14 @@ pub fn filter_for(requested: Option<&str>) -> Targets {
         })
         .unwrap_or(LevelFilter::INFO);
     let dependency_cap = level.min(LevelFilter::INFO);
+    // The runtime's only INFO item is a span around each invocation whose fields (the
+    // request id, the X-Ray trace id) every line inside it repeats; our own line carries
+    // the request id, and the span cost CPU on every poll of the handler.
+    let runtime_cap = level.min(LevelFilter::WARN);
     OWN_CRATES.iter().fold(
-        Targets::new().with_default(dependency_cap),
+        Targets::new()
+            .with_default(dependency_cap)
+            .with_target("lambda_runtime", runtime_cap),
         |targets, own| targets.with_target(*own, level),
     )
 }
@@ -82,7 +88,8 @@ mod tests {
             Level::DEBUG
         ));
         assert!(!enabled(Some("trace"), "hyper_util", Level::TRACE));
-        assert!(enabled(Some("trace"), "lambda_runtime", Level::INFO));
+        assert!(!enabled(Some("trace"), "lambda_runtime", Level::INFO));
+        assert!(enabled(Some("trace"), "lambda_runtime", Level::WARN));
     }
 
     #[test]
