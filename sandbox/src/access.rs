@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::random;
-use crate::state::{AccessToken, Api, IssuedToken, State as SandboxState};
+use crate::state::{AccessToken, Api, AppState, IssuedToken, State as SandboxState};
 use crate::wechat_api::{errcode, lock, suffer, wechat_json};
 use crate::{SandboxConfig, Shared};
 
@@ -47,11 +47,15 @@ pub(crate) async fn stable_token(State(shared): State<Shared>, body: Bytes) -> R
     let Ok(request) = serde_json::from_slice::<StableTokenRequest>(&body) else {
         return errcode(47001, "data format error");
     };
-    if request.appid.as_deref() != Some(shared.config.appid.as_str()) {
-        return errcode(40013, "invalid appid");
-    }
     let now = Instant::now();
     let mut state = lock(&shared);
+    let Some(state) = request
+        .appid
+        .as_deref()
+        .and_then(|appid| state.apps.get_mut(appid))
+    else {
+        return errcode(40013, "invalid appid");
+    };
     if request.secret.as_deref() != Some(state.secret.as_str()) {
         return errcode(40125, "invalid appsecret");
     }
@@ -59,19 +63,19 @@ pub(crate) async fn stable_token(State(shared): State<Shared>, body: Bytes) -> R
         return errcode(40002, "invalid grant_type");
     }
     let token = if request.force_refresh {
-        match forced(&mut state, &shared.config, now) {
+        match forced(state, &shared.config, now) {
             Ok(token) => token,
             Err(DailyLimitReached) => return errcode(45009, "reach max api daily quota limit"),
         }
     } else {
-        normal(&mut state, &shared.config, now)
+        normal(state, &shared.config, now)
     };
     let expires_in = token.expires.saturating_duration_since(now).as_secs();
     wechat_json(&json!({ "access_token": token.token, "expires_in": expires_in }))
 }
 
 /// Normal mode: the current token, unless it is gone or within its renewal window.
-fn normal(state: &mut SandboxState, config: &SandboxConfig, now: Instant) -> AccessToken {
+fn normal(state: &mut AppState, config: &SandboxConfig, now: Instant) -> AccessToken {
     match &state.access_token {
         Some(current)
             if current.expires.saturating_duration_since(now) > config.renew_before_expiry =>
@@ -88,7 +92,7 @@ struct DailyLimitReached;
 /// `force_refresh: true`: a new token that cuts off every earlier one, unless the last
 /// effective force was too recent (then normal mode) or the day's allowance is spent.
 fn forced(
-    state: &mut SandboxState,
+    state: &mut AppState,
     config: &SandboxConfig,
     now: Instant,
 ) -> Result<AccessToken, DailyLimitReached> {
@@ -123,7 +127,7 @@ fn forced(
 }
 
 /// A new current token; earlier ones keep whatever validity they had.
-fn issue(state: &mut SandboxState, config: &SandboxConfig, now: Instant) -> AccessToken {
+fn issue(state: &mut AppState, config: &SandboxConfig, now: Instant) -> AccessToken {
     let fresh = AccessToken {
         token: random::access_token(),
         expires: now + config.access_token_ttl,
@@ -139,27 +143,46 @@ fn issue(state: &mut SandboxState, config: &SandboxConfig, now: Instant) -> Acce
     fresh
 }
 
-/// Starts a new sandbox day: the forced-refresh allowance is whole again. The 30 s rule
-/// still counts from the last forced refresh.
+/// Starts a new sandbox day for every app: the forced-refresh allowance is whole again.
+/// The 30 s rule still counts from the last forced refresh.
 pub(crate) fn new_token_day(state: &mut SandboxState) {
-    state.forced_refreshes.day_started = None;
-    state.forced_refreshes.today = 0;
+    for app in state.apps.values_mut() {
+        app.forced_refreshes.day_started = None;
+        app.forced_refreshes.today = 0;
+    }
 }
 
-/// WeChat's answer when `given` is not a token it accepts now, or `None` when it is:
-/// `41001` without one, `40001` for one invalidated by a forced refresh or never issued,
-/// `42001` for one past its expiry.
-pub(crate) fn reject_access_token(state: &SandboxState, given: Option<&str>) -> Option<Response> {
+/// WeChat's refusal of an access token: its errcode and errmsg.
+pub(crate) struct TokenRejected(i64, &'static str);
+
+impl TokenRejected {
+    pub(crate) fn into_response(self) -> Response {
+        errcode(self.0, self.1)
+    }
+}
+
+/// The app whose access token `given` is, when WeChat accepts it now; else WeChat's
+/// refusal: `41001` without one, `40001` for one invalidated by a forced refresh or never
+/// issued, `42001` for one past its expiry.
+pub(crate) fn app_of_access_token<'a>(
+    state: &'a mut SandboxState,
+    given: Option<&str>,
+) -> Result<&'a mut AppState, TokenRejected> {
     let Some(given) = given.filter(|token| !token.is_empty()) else {
-        return Some(errcode(41001, "access_token missing"));
+        return Err(TokenRejected(41001, "access_token missing"));
     };
-    match state.issued_tokens.get(given) {
-        Some(issued) if !issued.invalidated => {
-            (issued.expires <= Instant::now()).then(|| errcode(42001, "access_token expired"))
+    let invalid = TokenRejected(
+        40001,
+        "invalid credential, access_token is invalid or not latest",
+    );
+    let Some(app) = state.app_of_token(given) else {
+        return Err(invalid);
+    };
+    match app.issued_tokens.get(given) {
+        Some(issued) if !issued.invalidated && issued.expires <= Instant::now() => {
+            Err(TokenRejected(42001, "access_token expired"))
         }
-        _ => Some(errcode(
-            40001,
-            "invalid credential, access_token is invalid or not latest",
-        )),
+        Some(issued) if !issued.invalidated => Ok(app),
+        _ => Err(invalid),
     }
 }

@@ -14,14 +14,26 @@ use serde_json::json;
 use crate::Shared;
 use crate::access::new_token_day;
 use crate::random;
-use crate::state::{Api, Fault, IssuedCode, User};
+use crate::state::{Api, AppState, Fault, IssuedCode, User};
 use crate::wechat_api::lock;
 
 #[derive(Deserialize, Default)]
 struct LoginRequest {
+    /// The app the user logs in to (default: the first configured).
+    appid: Option<String>,
     openid: Option<String>,
     unionid: Option<String>,
     session_key: Option<String>,
+}
+
+fn unknown_app() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(
+            json!({ "error": "unknown_app", "message": "this sandbox does not serve that appid" }),
+        ),
+    )
+        .into_response()
 }
 
 fn bad_request(message: &str) -> Response {
@@ -42,10 +54,12 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(
     serde_json::from_slice(body)
 }
 
-/// `POST /sandbox/login {"openid"?, "unionid"?, "session_key"?}` → what `wx.login` yields.
+/// `POST /sandbox/login {"appid"?, "openid"?, "unionid"?, "session_key"?}` → what
+/// `wx.login` yields in that app.
 ///
 /// Omitted fields make a new random user; a known openid keeps its key unless a new
-/// `session_key` is given, which plays a re-login that rotates the key.
+/// `session_key` is given, which plays a re-login that rotates the key. Openids are per
+/// app, as WeChat's are: one person in two apps is two openids sharing a `unionid`.
 pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response {
     let request: LoginRequest = match optional_json(&body) {
         Ok(request) => request,
@@ -57,7 +71,10 @@ pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response
         .unwrap_or_else(random::openid);
     let code = random::code();
     let mut state = lock(&shared);
-    let user = state.users.entry(openid.clone()).or_insert_with(|| User {
+    let Some((appid, app)) = state.control_app(request.appid.as_deref()) else {
+        return unknown_app();
+    };
+    let user = app.users.entry(openid.clone()).or_insert_with(|| User {
         unionid: None,
         session_key: random::session_key(),
     });
@@ -67,11 +84,16 @@ pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response
     if let Some(unionid) = request.unionid {
         user.unionid = Some(unionid).filter(|id| !id.is_empty());
     }
-    let mut answer = json!({ "code": code, "openid": openid, "session_key": user.session_key });
+    let mut answer = json!({
+        "code": code,
+        "appid": appid,
+        "openid": openid,
+        "session_key": user.session_key,
+    });
     if let Some(unionid) = &user.unionid {
         answer["unionid"] = json!(unionid);
     }
-    state.codes.insert(
+    app.codes.insert(
         code,
         IssuedCode {
             openid,
@@ -127,31 +149,57 @@ pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Respons
 }
 
 /// `GET /sandbox/stats` → `{"calls": {"jscode2session": N, …}, "forced_refreshes": N,
-/// "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}}`: how often WeChat was
-/// called, how many forced refreshes issued a new token, and how many were refused (within
-/// the minimum interval: answered with the current token; over the daily limit: `45009`).
+/// "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "apps": {"<appid>":
+/// {"forced_refreshes": N, …}}}`: how often WeChat was called, how many forced refreshes
+/// issued a new token, and how many were refused (within the minimum interval: answered
+/// with the current token; over the daily limit: `45009`), summed over the apps and per app.
 pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
-    let forces = &state.forced_refreshes;
+    let forces = |app: &AppState| {
+        let forces = &app.forced_refreshes;
+        (
+            forces.total,
+            forces.refused_too_soon,
+            forces.refused_daily_limit,
+        )
+    };
+    let (mut total, mut too_soon, mut daily_limit) = (0, 0, 0);
+    let mut apps = serde_json::Map::new();
+    for (appid, app) in &state.apps {
+        let (app_total, app_too_soon, app_daily_limit) = forces(app);
+        total += app_total;
+        too_soon += app_too_soon;
+        daily_limit += app_daily_limit;
+        apps.insert(
+            appid.clone(),
+            json!({
+                "forced_refreshes": app_total,
+                "forced_refresh_refusals": {
+                    "too_soon": app_too_soon,
+                    "daily_limit": app_daily_limit,
+                },
+            }),
+        );
+    }
     Json(json!({
         "calls": state.calls,
-        "forced_refreshes": forces.total,
-        "forced_refresh_refusals": {
-            "too_soon": forces.refused_too_soon,
-            "daily_limit": forces.refused_daily_limit,
-        },
+        "forced_refreshes": total,
+        "forced_refresh_refusals": { "too_soon": too_soon, "daily_limit": daily_limit },
+        "apps": apps,
     }))
     .into_response()
 }
 
 #[derive(Deserialize)]
 struct SecretRequest {
+    appid: Option<String>,
     secret: String,
 }
 
-/// `POST /sandbox/secret {"secret"}` → `{"ok": true}`: the AppSecret is reset, as in
-/// mp.weixin.qq.com; from now on jscode2session and stable_token accept only the new one
-/// (the old one gets `40125`). Access tokens already issued keep their validity.
+/// `POST /sandbox/secret {"appid"?, "secret"}` → `{"ok": true}`: that app's AppSecret is
+/// reset, as in mp.weixin.qq.com; from now on jscode2session and stable_token accept only
+/// the new one for it (the old one gets `40125`). Access tokens already issued keep their
+/// validity; other apps are untouched.
 pub(crate) async fn secret(State(shared): State<Shared>, body: Bytes) -> Response {
     let request: SecretRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -160,7 +208,11 @@ pub(crate) async fn secret(State(shared): State<Shared>, body: Bytes) -> Respons
     if request.secret.is_empty() {
         return bad_request("the secret must not be empty");
     }
-    lock(&shared).secret = request.secret;
+    let mut state = lock(&shared);
+    let Some((_, app)) = state.control_app(request.appid.as_deref()) else {
+        return unknown_app();
+    };
+    app.secret = request.secret;
     Json(json!({ "ok": true })).into_response()
 }
 

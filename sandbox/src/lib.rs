@@ -1,21 +1,26 @@
-//! A local stand-in for `api.weixin.qq.com`, with WeChat's semantics for one appid/secret.
+//! A local stand-in for `api.weixin.qq.com`, with WeChat's semantics for one or several
+//! mini-programs (each its own appid, AppSecret, users, codes and access tokens).
 //!
 //! WeChat's own paths (`GET /sns/jscode2session`, `POST /cgi-bin/stable_token`,
 //! `POST /wxa/business/getuserphonenumber`, `GET /wxa/checksession`) answer like WeChat does: HTTP 200,
 //! JSON labelled `text/plain`, errors as `{"errcode", "errmsg"}`, single-use codes that
 //! expire, and stable_token's rules (renewal in a token's last 5 minutes, forced refreshes
 //! that cut off the old token at once, at most one per 30 s and 20 a day: see `access.rs`).
-//! Control paths under `/sandbox/` play the mini-program's side and the platform's:
+//! Control paths under `/sandbox/` play the mini-program's side and the platform's; those
+//! about one app take an optional `"appid"` (default: the first configured app):
 //!
-//! - `POST /sandbox/login {"openid"?, "unionid"?, "session_key"?}`: what `wx.login` yields;
-//! - `POST /sandbox/phone {"openid", "phoneNumber", "countryCode"?}`: what the
+//! - `POST /sandbox/login {"appid"?, "openid"?, "unionid"?, "session_key"?}`: what
+//!   `wx.login` yields in that app (the same `unionid` in two apps plays one person);
+//! - `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?}`: what the
 //!   getPhoneNumber button yields;
 //! - `POST /sandbox/faults {"api", "errcode"?, "delay_ms"?, "body"?, "times"}`: faults;
 //! - `GET /sandbox/stats` → `{"calls": {"<api>": N}, "forced_refreshes": N,
-//!   "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}}`;
-//! - `POST /sandbox/secret {"secret"}` → `{"ok": true}`: resets the AppSecret (the old one
-//!   then gets `40125`);
-//! - `POST /sandbox/token-day` → `{"ok": true}`: a new day for the forced-refresh limit.
+//!   "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "apps": {"<appid>":
+//!   {"forced_refreshes": N}}}` (calls and refusals summed over the apps);
+//! - `POST /sandbox/secret {"appid"?, "secret"}` → `{"ok": true}`: resets that app's
+//!   AppSecret (the old one then gets `40125`);
+//! - `POST /sandbox/token-day` → `{"ok": true}`: a new day for every app's forced-refresh
+//!   limit.
 //!
 //! For dev and tests only.
 
@@ -36,14 +41,22 @@ use tokio::net::TcpListener;
 
 pub use state::Api;
 
-/// How a sandbox behaves.
+/// One mini-program the sandbox serves.
 #[derive(Debug, Clone)]
-pub struct SandboxConfig {
-    /// The only appid it accepts.
+pub struct SandboxApp {
+    /// Its appid.
     pub appid: String,
     /// The AppSecret it accepts at start; `POST /sandbox/secret` rotates it, after which
     /// only the new one is accepted.
     pub secret: String,
+}
+
+/// How a sandbox behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The apps it serves (at least one; the first is the control paths' default). Any
+    /// other appid gets `40013`.
+    pub apps: Vec<SandboxApp>,
     /// How long a login or phone code stays valid (WeChat: about 5 minutes).
     pub code_ttl: Duration,
     /// How long an access token lives (WeChat: 7200 s).
@@ -65,14 +78,26 @@ impl SandboxConfig {
     /// tokens renewed in their last 300 s, forced refreshes at most 20 a day and 30 s apart.
     pub fn new(appid: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
-            appid: appid.into(),
-            secret: secret.into(),
+            apps: vec![SandboxApp {
+                appid: appid.into(),
+                secret: secret.into(),
+            }],
             code_ttl: Duration::from_secs(300),
             access_token_ttl: Duration::from_secs(7200),
             renew_before_expiry: Duration::from_secs(300),
             force_refresh_min_interval: Duration::from_secs(30),
             forced_refreshes_per_day: 20,
         }
+    }
+
+    /// The same sandbox serving one more app.
+    #[must_use]
+    pub fn with_app(mut self, appid: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.apps.push(SandboxApp {
+            appid: appid.into(),
+            secret: secret.into(),
+        });
+        self
     }
 }
 
@@ -85,7 +110,22 @@ struct Shared {
 /// The sandbox's routes, ready to serve.
 pub fn router(config: SandboxConfig) -> Router {
     let state = state::State {
-        secret: config.secret.clone(),
+        apps: config
+            .apps
+            .iter()
+            .map(|app| {
+                let state = state::AppState {
+                    secret: app.secret.clone(),
+                    ..state::AppState::default()
+                };
+                (app.appid.clone(), state)
+            })
+            .collect(),
+        default_appid: config
+            .apps
+            .first()
+            .map(|app| app.appid.clone())
+            .unwrap_or_default(),
         ..state::State::default()
     };
     let shared = Shared {

@@ -1,6 +1,7 @@
 //! `wechat-sandbox`: serves the WeChat stand-in on a port.
 //!
-//! Env: `WECHAT_APPID`, `WECHAT_SECRET` (required), `SANDBOX_PORT` (default 9100),
+//! Env: `WECHAT_APPID` and `WECHAT_SECRET`, or `WECHAT_APPS='{"<appid>": "<secret>", …}'`
+//! for several apps (the first by name is the control paths' default), `SANDBOX_PORT` (default 9100),
 //! `SANDBOX_HOST` (default 127.0.0.1), `SANDBOX_CODE_TTL_SECONDS` (default 300),
 //! `SANDBOX_ACCESS_TOKEN_TTL_SECONDS` (default 7200), `SANDBOX_RENEW_BEFORE_EXPIRY_SECONDS`
 //! (default 300), `SANDBOX_FORCE_REFRESH_MIN_INTERVAL_SECONDS` (default 30),
@@ -9,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use wechat_sandbox::SandboxConfig;
+use wechat_sandbox::{SandboxApp, SandboxConfig};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -26,15 +27,49 @@ fn seconds(name: &str, default: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// The apps served: `WECHAT_APPS` (a JSON object, appid → AppSecret) when set, else
+/// `WECHAT_APPID` + `WECHAT_SECRET`. An entry that is not a non-empty string fails,
+/// naming its appid (never a secret).
+fn apps() -> anyhow::Result<Vec<SandboxApp>> {
+    if let Some(apps) = std::env::var("WECHAT_APPS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        let apps: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&apps)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "WECHAT_APPS must be a JSON object {{\"<appid>\": \"<AppSecret>\", …}}"
+                )
+            })?;
+        if apps.is_empty() {
+            bail!("WECHAT_APPS names no app");
+        }
+        return apps
+            .into_iter()
+            .map(|(appid, secret)| match secret.as_str() {
+                Some(secret) if !appid.is_empty() && !secret.is_empty() => Ok(SandboxApp {
+                    secret: secret.to_owned(),
+                    appid,
+                }),
+                _ => bail!(
+                    "WECHAT_APPS: the entry for {appid:?} must be a non-empty AppSecret string"
+                ),
+            })
+            .collect();
+    }
+    let Ok(appid) = std::env::var("WECHAT_APPID") else {
+        bail!("WECHAT_APPID is required (the appid the sandbox accepts), or WECHAT_APPS");
+    };
+    let Ok(secret) = std::env::var("WECHAT_SECRET") else {
+        bail!("WECHAT_SECRET is required (the AppSecret the sandbox accepts), or WECHAT_APPS");
+    };
+    Ok(vec![SandboxApp { appid, secret }])
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
-    let Ok(appid) = std::env::var("WECHAT_APPID") else {
-        bail!("WECHAT_APPID is required (the appid the sandbox accepts)");
-    };
-    let Ok(secret) = std::env::var("WECHAT_SECRET") else {
-        bail!("WECHAT_SECRET is required (the AppSecret the sandbox accepts)");
-    };
+    let apps = apps()?;
     let host = env_or("SANDBOX_HOST", "127.0.0.1");
     let port: u16 = env_or("SANDBOX_PORT", "9100")
         .parse()
@@ -57,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
         renew_before_expiry,
         force_refresh_min_interval,
         forced_refreshes_per_day,
-        ..SandboxConfig::new(appid, secret)
+        apps,
     };
     tracing::info!("wechat-sandbox listening on http://{host}:{port}");
     axum::serve(listener, wechat_sandbox::router(config)).await?;

@@ -20,7 +20,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::Shared;
-use crate::access::reject_access_token;
+use crate::access::app_of_access_token;
 use crate::random;
 use crate::state::{Api, IssuedPhoneCode};
 use crate::wechat_api::{errcode, lock, suffer, wechat_json};
@@ -28,6 +28,8 @@ use crate::wechat_api::{errcode, lock, suffer, wechat_json};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PhoneRequest {
+    /// The app whose button was tapped (default: the first configured).
+    appid: Option<String>,
     #[serde(rename = "openid")]
     openid: String,
     phone_number: String,
@@ -47,8 +49,9 @@ fn control_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// `POST /sandbox/phone {"openid", "phoneNumber", "countryCode"?}` → `{"encryptedData",
-/// "iv", "code"}`, encrypted with the user's current session_key, our appid in the watermark.
+/// `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?}` →
+/// `{"encryptedData", "iv", "code"}`, encrypted with the user's current session_key in
+/// that app, its appid in the watermark; the code is redeemable with that app's token.
 pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> Response {
     let request: PhoneRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -69,9 +72,13 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let mut state = lock(&shared);
+    let Some((appid, app)) = state.control_app(request.appid.as_deref()) else {
+        return control_error(StatusCode::NOT_FOUND, "unknown appid");
+    };
     let watermark = json!({
         "timestamp": timestamp,
-        "appid": request.watermark_appid.unwrap_or_else(|| shared.config.appid.clone()),
+        "appid": request.watermark_appid.unwrap_or(appid),
     });
     let plaintext = json!({
         "phoneNumber": request.phone_number,
@@ -80,8 +87,7 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
         "watermark": watermark,
     });
 
-    let mut state = lock(&shared);
-    let Some(user) = state.users.get(&request.openid) else {
+    let Some(user) = app.users.get(&request.openid) else {
         return control_error(
             StatusCode::NOT_FOUND,
             "unknown openid: call /sandbox/login first",
@@ -108,7 +114,7 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
         phone_info["countryCode"] = json!(number);
     }
     let code = random::code();
-    state.phone_codes.insert(
+    app.phone_codes.insert(
         code.clone(),
         IssuedPhoneCode {
             openid: request.openid,
@@ -146,11 +152,12 @@ pub(crate) async fn getuserphonenumber(
         return response;
     }
     let mut state = lock(&shared);
-    if let Some(rejection) =
-        reject_access_token(&state, params.get("access_token").map(String::as_str))
+    // Phone codes are the app's own: only its token redeems them.
+    let app = match app_of_access_token(&mut state, params.get("access_token").map(String::as_str))
     {
-        return rejection;
-    }
+        Ok(app) => app,
+        Err(rejection) => return rejection.into_response(),
+    };
     let Some((code, openid)) = serde_json::from_slice::<PhoneCodeRequest>(&body)
         .ok()
         .and_then(|r| Some((r.code?, r.openid)))
@@ -158,7 +165,7 @@ pub(crate) async fn getuserphonenumber(
         return errcode(47001, "data format error");
     };
     let code_ttl = shared.config.code_ttl;
-    let Some(issued) = state.phone_codes.get_mut(&code) else {
+    let Some(issued) = app.phone_codes.get_mut(&code) else {
         return errcode(40029, "invalid code");
     };
     // A used or expired phone code is just invalid to WeChat.
@@ -181,17 +188,18 @@ pub(crate) async fn checksession(
     if let Some(response) = suffer(&shared, Api::Checksession).await {
         return response;
     }
-    let state = lock(&shared);
-    if let Some(rejection) =
-        reject_access_token(&state, params.get("access_token").map(String::as_str))
+    let mut state = lock(&shared);
+    // Openids are per app: the token's app is the one whose user is checked.
+    let app = match app_of_access_token(&mut state, params.get("access_token").map(String::as_str))
     {
-        return rejection;
-    }
+        Ok(app) => app,
+        Err(rejection) => return rejection.into_response(),
+    };
     let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
     if param("sig_method") != "hmac_sha256" || param("signature").is_empty() {
         return errcode(40097, "invalid args");
     }
-    let Some(user) = state.users.get(param("openid")) else {
+    let Some(user) = app.users.get(param("openid")) else {
         return errcode(40003, "invalid openid");
     };
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(user.session_key.as_bytes())

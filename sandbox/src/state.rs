@@ -1,5 +1,5 @@
-//! The sandbox's memory: the live AppSecret, users, issued codes and access tokens,
-//! forced-refresh counts, pending faults, call counts.
+//! The sandbox's memory: per app, the live AppSecret, users, issued codes and access
+//! tokens and forced-refresh counts; for the whole sandbox, pending faults and call counts.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -83,9 +83,11 @@ pub struct Fault {
     pub remaining: u32,
 }
 
+/// One mini-program as WeChat keeps it: its own secret, users (openids are per app),
+/// codes and access tokens. A code or token of one app means nothing to another.
 #[derive(Default)]
-pub struct State {
-    /// The AppSecret accepted now: starts as `SandboxConfig::secret`, `/sandbox/secret`
+pub struct AppState {
+    /// The AppSecret accepted now: starts as the configured one, `/sandbox/secret`
     /// rotates it.
     pub secret: String,
     pub users: HashMap<String, User>,
@@ -97,11 +99,36 @@ pub struct State {
     /// invalidated or unknown one (`40001`).
     pub issued_tokens: HashMap<String, IssuedToken>,
     pub forced_refreshes: ForcedRefreshes,
+}
+
+#[derive(Default)]
+pub struct State {
+    /// The apps served, by appid.
+    pub apps: HashMap<String, AppState>,
+    /// The app control calls act on when they name none: the first configured.
+    pub default_appid: String,
     pub faults: HashMap<Api, Fault>,
     pub calls: HashMap<Api, u64>,
 }
 
 impl State {
+    /// The app that issued `token`, if any did (tokens are random: at most one).
+    pub fn app_of_token(&mut self, token: &str) -> Option<&mut AppState> {
+        self.apps
+            .values_mut()
+            .find(|app| app.issued_tokens.contains_key(token))
+    }
+
+    /// The app named by a control call, or the default one when it names none.
+    pub fn control_app(&mut self, appid: Option<&str>) -> Option<(String, &mut AppState)> {
+        let appid = appid
+            .filter(|appid| !appid.is_empty())
+            .unwrap_or(&self.default_appid)
+            .to_owned();
+        let app = self.apps.get_mut(&appid)?;
+        Some((appid, app))
+    }
+
     /// Counts a call of `api` and hands back the fault it should suffer, if any.
     pub fn record_call(&mut self, api: Api) -> Option<Fault> {
         *self.calls.entry(api).or_default() += 1;

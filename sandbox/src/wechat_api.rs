@@ -41,11 +41,12 @@ pub(crate) async fn jscode2session(
         return response;
     }
     let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
-    if param("appid") != shared.config.appid {
-        return errcode(40013, "invalid appid");
-    }
     let mut state = lock(&shared);
-    if param("secret") != state.secret {
+    // Codes, users and secrets are the app's own: a code from another app is unknown here.
+    let Some(app) = state.apps.get_mut(param("appid")) else {
+        return errcode(40013, "invalid appid");
+    };
+    if param("secret") != app.secret {
         return errcode(40125, "invalid appsecret");
     }
     if param("grant_type") != "authorization_code" {
@@ -56,7 +57,7 @@ pub(crate) async fn jscode2session(
         return errcode(41008, "missing code");
     }
 
-    let Some(issued) = state.codes.get_mut(js_code) else {
+    let Some(issued) = app.codes.get_mut(js_code) else {
         return errcode(40029, "invalid code");
     };
     if issued.issued.elapsed() > shared.config.code_ttl {
@@ -67,7 +68,7 @@ pub(crate) async fn jscode2session(
     }
     issued.used = true;
     let openid = issued.openid.clone();
-    let Some(user) = state.users.get(&openid) else {
+    let Some(user) = app.users.get(&openid) else {
         return errcode(40029, "invalid code");
     };
     let mut body = json!({ "openid": openid, "session_key": user.session_key });
