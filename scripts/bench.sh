@@ -2,7 +2,8 @@
 # `make bench`: release builds of our functions, the floor and the Node onlogin, measured
 # in one run (cold starts, warm requests, peak RSS) plus the stripped arm64 sizes from
 # `cargo lambda build --release --arm64`. Prints the table, writes docs/bench/.
-# Extra arguments go to the runner: --starts N (15), --requests N (1000).
+# Extra arguments go to the runner: --starts N (15), --requests N (1000), --spaced N (30:
+# requests after 100 ms idle each, the CPU targets' basis), --env NAME=VALUE (for our functions).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

@@ -3,7 +3,8 @@
 # CPU goes"): builds them with symbols into target/profiling, runs `make bench`'s runner
 # with every subject under valgrind's callgrind, and dumps init, the first request and the
 # warm requests apart (callgrind_control), then prints the top self costs of each dump.
-# Usage: scripts/profile.sh [--requests N] [--only "onlogin (ours),authorizer"]
+# Usage: scripts/profile.sh [--requests N] [--only "onlogin (ours),authorizer"] [--env NAME=VALUE]
+# (the requests after idle spells are not profiled: one is sent, after the warm dump)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -29,7 +30,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   [[ ${args[i]} == --only ]] && only=()
 done
 log "profiling under callgrind (slow: every instruction is counted)"
-"$CARGO_TARGET_DIR/release/bench" --starts 1 --requests "$requests" "${only[@]}" "$@" >/dev/null
+"$CARGO_TARGET_DIR/release/bench" --starts 1 --requests "$requests" "${only[@]}" "$@" --spaced 1 >/dev/null
 
 for dump in "$out"/*.out.*; do
   binary=$(sed -n 's/^cmd: *//p' "$dump" | head -1)

@@ -35,13 +35,15 @@ fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
 
 /// Every `--env NAME=VALUE`.
 fn env_flags(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    args.windows(2)
-        .filter(|pair| pair[0] == "--env")
-        .map(|pair| {
-            pair[1]
+    args.iter()
+        .enumerate()
+        .filter(|(_, arg)| *arg == "--env")
+        .map(|(at, _)| {
+            let given = args.get(at + 1).context("--env needs NAME=VALUE")?;
+            given
                 .split_once('=')
                 .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .with_context(|| format!("--env needs NAME=VALUE, not {}", pair[1]))
+                .with_context(|| format!("--env needs NAME=VALUE, not {given}"))
         })
         .collect()
 }
@@ -52,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
     let starts = flag(&args, "--starts", 15)?;
     let requests = flag(&args, "--requests", 1000)?;
     let spaced = flag(&args, "--spaced", measure::SPACED_REQUESTS)?;
+    anyhow::ensure!(
+        spaced > 0,
+        "--spaced needs at least 1: the CPU targets are judged on those requests"
+    );
     let only = args
         .iter()
         .position(|arg| arg == "--only")
@@ -59,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?;
 
     let stack = TestStack::start().await?;
-    let subjects: Vec<Subject> = Subject::all(&stack)
+    let mut subjects: Vec<Subject> = Subject::all(&stack)
         .into_iter()
         .enumerate()
         .filter(|(index, subject)| {
@@ -71,7 +77,6 @@ async fn main() -> anyhow::Result<()> {
         })
         .map(|(_, subject)| subject)
         .collect();
-    let mut subjects = subjects;
     let extra_env = env_flags(&args)?;
     for subject in subjects.iter_mut().filter(|subject| subject.logs_latency) {
         subject.env.extend(extra_env.iter().cloned());

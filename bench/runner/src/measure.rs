@@ -261,7 +261,8 @@ pub async fn measure_store_calls(
     Ok(StoreCalls::per_request(proxy.take(), COUNTED_REQUESTS))
 }
 
-/// `requests` warm requests, one at a time, every answer checked.
+/// `requests` warm requests, one at a time, every answer checked, then `spaced` more
+/// after idle spells ([`measure_spaced`]).
 pub async fn measure_warm(
     subject: &Subject,
     stack: &TestStack,
@@ -363,12 +364,15 @@ async fn measure_spaced(
             .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
         ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
         // The answer is in; the rest of the request's work (the log line's flush, the
-        // next poll) ends within a few milliseconds, well inside the next idle spell.
+        // next poll) ends within a few milliseconds. Work later than this would not run
+        // on Lambda either: there the instance is frozen once it polls again.
         tokio::time::sleep(SPACING / 4).await;
         if let Some((before, after)) = before.zip(process.cpu_time()) {
             deltas.push(after.saturating_sub(before).as_secs_f64() * 1000.0);
         }
     }
+    // Let the last log lines reach the pipe before the caller counts them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     Ok((!deltas.is_empty() && deltas.len() == spaced).then(|| Quantiles::of(deltas)))
 }
 

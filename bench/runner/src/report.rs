@@ -94,7 +94,7 @@ pub fn table(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {machine}. Release builds; {starts} cold starts and {requests} warm requests per function.\n"
+        "Machine: {machine}. Release builds; {starts} cold starts and {requests} warm requests back to back and {spaced} after idle spells per function.\n"
     );
     let _ = writeln!(
         out,

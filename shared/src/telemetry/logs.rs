@@ -32,8 +32,12 @@ pub fn init() {
         .with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests calling main-like code twice) is harmless: keep the first.
+    // The line keeps its current span (lambda_runtime's, with the request id and X-Ray
+    // trace id) under "span"; the list of all spans would only repeat it under "spans".
     let _ = if json {
-        registry.with(format.json().flatten_event(true)).try_init()
+        registry
+            .with(format.json().flatten_event(true).with_span_list(false))
+            .try_init()
     } else {
         registry.with(format).try_init()
     };
@@ -53,14 +57,8 @@ pub fn filter_for(requested: Option<&str>) -> Targets {
         })
         .unwrap_or(LevelFilter::INFO);
     let dependency_cap = level.min(LevelFilter::INFO);
-    // The runtime's only INFO item is a span around each invocation whose fields (the
-    // request id, the X-Ray trace id) every line inside it repeats; our own line carries
-    // the request id, and the span cost CPU on every poll of the handler.
-    let runtime_cap = level.min(LevelFilter::WARN);
     OWN_CRATES.iter().fold(
-        Targets::new()
-            .with_default(dependency_cap)
-            .with_target("lambda_runtime", runtime_cap),
+        Targets::new().with_default(dependency_cap),
         |targets, own| targets.with_target(*own, level),
     )
 }
@@ -88,8 +86,9 @@ mod tests {
             Level::DEBUG
         ));
         assert!(!enabled(Some("trace"), "hyper_util", Level::TRACE));
-        assert!(!enabled(Some("trace"), "lambda_runtime", Level::INFO));
-        assert!(enabled(Some("trace"), "lambda_runtime", Level::WARN));
+        // The runtime's per-invocation span (request id, X-Ray trace id) is INFO: every
+        // cause line and the authorizer's line find their request through it.
+        assert!(enabled(Some("trace"), "lambda_runtime", Level::INFO));
     }
 
     #[test]

@@ -4,15 +4,11 @@
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
-use aws_config::identity::IdentityCache;
-
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
-use aws_sdk_dynamodb::config::{
-    ProvideCredentials, SharedCredentialsProvider, StalledStreamProtectionConfig,
-};
+use aws_sdk_dynamodb::config::{SharedCredentialsProvider, StalledStreamProtectionConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
 /// One attempt; DynamoDB answers in single-digit milliseconds when healthy.
@@ -54,7 +50,7 @@ pub async fn connect() -> aws_sdk_dynamodb::Client {
 /// service's standard endpoint override (`endpoint_variable`, else `AWS_ENDPOINT_URL`)
 /// is honoured on both paths.
 pub async fn sdk_config(endpoint_variable: &str) -> SdkConfig {
-    match lambda_config(endpoint_variable).await {
+    match lambda_config(endpoint_variable) {
         Some(config) => config,
         None => tuned_config_loader().load().await,
     }
@@ -118,21 +114,15 @@ fn non_empty_env(name: &str) -> Option<String> {
 /// client is configured from them directly instead of through aws-config's provider
 /// chains and profile files, which cost about 2.5 ms of every cold start. Anywhere else
 /// (profiles, SSO, instance roles) `None` sends [`connect`] down the full chain.
-async fn lambda_config(endpoint_variable: &str) -> Option<SdkConfig> {
+fn lambda_config(endpoint_variable: &str) -> Option<SdkConfig> {
     let region = non_empty_env("AWS_REGION")?;
     non_empty_env("AWS_ACCESS_KEY_ID")?;
-    // Lambda's credential variables do not change while the instance lives: read them
-    // once, and skip the identity cache that would otherwise be consulted (and re-read
-    // the variables every 15 minutes) on every call.
-    let credentials = EnvironmentVariableCredentialsProvider::new()
-        .provide_credentials()
-        .await
-        .ok()?;
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.clone()))
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .identity_cache(IdentityCache::no_cache())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
         .timeout_config(timeouts())
         .retry_config(retries())
         // The attempt timeout (1.5 s) already ends a stalled call; the SDK's own
