@@ -87,10 +87,11 @@ pub fn table(
     spaced: usize,
 ) -> String {
     let floor = rows.first().map_or(1.0, |row| row.init.wall.p50);
+    // Absent when `--only` left Node out.
     let node = rows
         .iter()
         .find(|row| row.subject.lambda_binary.is_none())
-        .map_or(f64::NAN, |row| row.init.wall.p50);
+        .map(|row| row.init.wall.p50);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -105,12 +106,15 @@ pub fn table(
         let warm = &row.warm;
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} / {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.subject.label,
             ms(row.init.wall.p50),
             ms(row.init.wall.p90),
             row.init.wall.p50 / floor,
-            node / row.init.wall.p50,
+            node.map_or_else(
+                || "–".to_owned(),
+                |node| format!("{:.1}", node / row.init.wall.p50)
+            ),
             pair(Some(warm.round_trip)),
             pair(warm.round_trip_own),
             pair(warm.handler_own),
