@@ -31,9 +31,9 @@ pub fn init() {
         .with_target(false)
         .with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
-    // A second init (tests calling main-like code twice) is harmless: keep the first.
     // The line keeps its current span (lambda_runtime's, with the request id and X-Ray
     // trace id) under "span"; the list of all spans would only repeat it under "spans".
+    // A second init (tests calling main-like code twice) is harmless: keep the first.
     let _ = if json {
         registry
             .with(format.json().flatten_event(true).with_span_list(false))
