@@ -90,11 +90,27 @@ where
         let delete = method == Method::DELETE;
         // The query is read once; a bad one is answered only after the token check.
         let action = if delete {
-            wants_everywhere(request).map(|all| if all { "logout_all" } else { "logout" })
+            wants_everywhere(request).map(|all| {
+                if all {
+                    Action::LogoutEverywhere
+                } else {
+                    Action::Logout
+                }
+            })
         } else {
-            wants_wechat_check(request).map(|check| if check { "check" } else { "whoami" })
+            wants_wechat_check(request).map(|check| {
+                if check {
+                    Action::CheckWithWeChat
+                } else {
+                    Action::WhoAmI
+                }
+            })
         };
-        set_kind(action.as_ref().map_or("unknown", |action| action));
+        set_kind(
+            action
+                .as_ref()
+                .map_or("unknown", |action| action.metric_name()),
+        );
         let live = if delete {
             // A logout of a dead token still clears its leftover item.
             Box::pin(self.usecase.session_or_discard(&token)).await?
@@ -102,18 +118,44 @@ where
             Box::pin(self.usecase.session(&token)).await?
         };
         match action? {
-            "logout_all" => {
+            Action::LogoutEverywhere => {
                 let sessions = Box::pin(self.usecase.end_everywhere(&token, &live)).await?;
-                return Ok(logged_out(Some(sessions)));
+                Ok(logged_out(Some(sessions)))
             }
-            "logout" => {
+            Action::Logout => {
                 Box::pin(self.usecase.end(&token, &live)).await?;
-                return Ok(logged_out(None));
+                Ok(logged_out(None))
             }
-            "check" => Box::pin(self.usecase.check(&token, &live)).await?,
-            _ => {}
+            Action::CheckWithWeChat => {
+                Box::pin(self.usecase.check(&token, &live)).await?;
+                Ok(SessionAnswer::Info(live.into()))
+            }
+            Action::WhoAmI => Ok(SessionAnswer::Info(live.into())),
         }
-        Ok(SessionAnswer::Info(live.into()))
+    }
+}
+
+/// What a `/session` request asks for, read from its method and query.
+enum Action {
+    /// `GET`.
+    WhoAmI,
+    /// `GET ?check=wechat`.
+    CheckWithWeChat,
+    /// `DELETE`.
+    Logout,
+    /// `DELETE ?all=true`.
+    LogoutEverywhere,
+}
+
+impl Action {
+    /// The `Action` dimension of `SessionRequests` (docs/operations.md).
+    fn metric_name(&self) -> &'static str {
+        match self {
+            Self::WhoAmI => "whoami",
+            Self::CheckWithWeChat => "check",
+            Self::Logout => "logout",
+            Self::LogoutEverywhere => "logout_all",
+        }
     }
 }
 
