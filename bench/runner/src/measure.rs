@@ -194,6 +194,21 @@ fn dump_profile(process: &FunctionProcess, name: &str) {
     }
 }
 
+/// One invocation through the emulator; an invocation error or an answer other than the
+/// subject's success is an error naming the subject.
+pub(crate) async fn invoke_checked(
+    subject: &Subject,
+    runtime: &RuntimeApi,
+    event: Value,
+) -> anyhow::Result<()> {
+    let answer = runtime
+        .invoke(event, INVOKE_TIMEOUT)
+        .await?
+        .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
+    ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
+    Ok(())
+}
+
 /// Milliseconds of CPU between consecutive readings.
 fn cpu_deltas(readings: &[Duration]) -> Vec<f64> {
     readings
@@ -251,11 +266,7 @@ pub async fn measure_store_calls(
         let requests = if counted { COUNTED_REQUESTS } else { 1 };
         for _ in 0..requests {
             let event = fixture.event(subject.work, stack).await?;
-            let answer = runtime
-                .invoke(event, INVOKE_TIMEOUT)
-                .await?
-                .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
-            ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
+            invoke_checked(subject, &runtime, event).await?;
         }
     }
     Ok(StoreCalls::per_request(proxy.take(), COUNTED_REQUESTS))
@@ -288,12 +299,8 @@ pub async fn measure_warm(
         }
         cpu_readings.extend(process.cpu_time());
         let sent = Instant::now();
-        let answer = runtime
-            .invoke(event, INVOKE_TIMEOUT)
-            .await?
-            .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
+        invoke_checked(subject, &runtime, event).await?;
         round_trips.push(sent.elapsed().as_secs_f64() * 1000.0);
-        ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
     }
     // Let the last log lines reach the pipe.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -358,11 +365,7 @@ async fn measure_spaced(
         let event = fixture.event(subject.work, stack).await?;
         tokio::time::sleep(SPACING).await;
         let before = process.cpu_time();
-        let answer = runtime
-            .invoke(event, INVOKE_TIMEOUT)
-            .await?
-            .map_err(|err| anyhow::anyhow!("{}: invocation error {err}", subject.label))?;
-        ensure!(subject.succeeded(&answer), "{}: {answer}", subject.label);
+        invoke_checked(subject, runtime, event).await?;
         // The answer is in; the rest of the request's work (the log line's flush, the
         // next poll) ends within a few milliseconds. Work later than this would not run
         // on Lambda either: there the instance is frozen once it polls again.

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
+use anyhow::Context;
 use devkit::runtime_api::RuntimeApi;
 use devkit::secrets_manager::SecretsManagerServer;
 use devkit::stack::{TestStack, unique_suffix};
 
-use crate::measure::{Quantiles, spawn_with};
+use crate::measure::{Quantiles, invoke_checked, spawn_with};
 use crate::subjects::{Fixture, Subject, Work};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,12 +47,10 @@ pub async fn measure_first_login(
                 .with_context(|| process.output())?;
             let event = fixture.event(Work::Login, stack).await?;
             let sent = Instant::now();
-            let answer = runtime
-                .invoke(event, TIMEOUT)
-                .await?
-                .map_err(|err| anyhow::anyhow!("first login: invocation error {err}"))?;
+            invoke_checked(onlogin, &runtime, event)
+                .await
+                .context("first login")?;
             samples.push(sent.elapsed().as_secs_f64() * 1000.0);
-            ensure!(onlogin.succeeded(&answer), "first login: {answer}");
         }
     }
     Ok((Quantiles::of(given), Quantiles::of(read)))
