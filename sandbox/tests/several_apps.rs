@@ -76,16 +76,16 @@ async fn a_code_is_good_only_in_the_app_that_minted_it() {
     assert_eq!(home["openid"], minted["openid"], "{home}");
 }
 
+/// A fresh user's code from `appid`, exchanged with `secret`: WeChat's answer.
+async fn fresh_login(sandbox: &RunningSandbox, appid: &str, secret: &str) -> Value {
+    let minted = login(sandbox, json!({ "appid": appid })).await;
+    code2session(sandbox, appid, secret, &minted["code"]).await
+}
+
 #[tokio::test]
 async fn each_app_has_its_own_secret_and_a_reset_leaves_the_other_alone() {
     let sandbox = two_apps().await;
-    let crossed = code2session(
-        &sandbox,
-        OTHER_APPID,
-        SECRET,
-        &login(&sandbox, json!({ "appid": OTHER_APPID })).await["code"],
-    )
-    .await;
+    let crossed = fresh_login(&sandbox, OTHER_APPID, SECRET).await;
     assert_eq!(crossed["errcode"], 40125, "{crossed}");
 
     let (status, _) = post(
@@ -95,29 +95,11 @@ async fn each_app_has_its_own_secret_and_a_reset_leaves_the_other_alone() {
     )
     .await;
     assert_eq!(status, 200);
-    let old = code2session(
-        &sandbox,
-        OTHER_APPID,
-        OTHER_SECRET,
-        &login(&sandbox, json!({ "appid": OTHER_APPID })).await["code"],
-    )
-    .await;
+    let old = fresh_login(&sandbox, OTHER_APPID, OTHER_SECRET).await;
     assert_eq!(old["errcode"], 40125, "{old}");
-    let rotated = code2session(
-        &sandbox,
-        OTHER_APPID,
-        "rotated",
-        &login(&sandbox, json!({ "appid": OTHER_APPID })).await["code"],
-    )
-    .await;
+    let rotated = fresh_login(&sandbox, OTHER_APPID, "rotated").await;
     assert!(rotated["openid"].is_string(), "{rotated}");
-    let untouched = code2session(
-        &sandbox,
-        APPID,
-        SECRET,
-        &login(&sandbox, json!({})).await["code"],
-    )
-    .await;
+    let untouched = fresh_login(&sandbox, APPID, SECRET).await;
     assert!(untouched["openid"].is_string(), "{untouched}");
 }
 
