@@ -21,7 +21,7 @@ use wxlogin::domain::{Session, SessionToken, UserKey, WatermarkPolicy};
 use wxlogin::edge::HttpFunction;
 use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
 use wxlogin::ports::Sessions;
-use wxlogin::usecases::{Login, PhoneNumbers, SessionQueries};
+use wxlogin::usecases::{Apps, Login, PhoneNumbers, SessionQueries};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
 pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
@@ -33,6 +33,8 @@ use crate::tables::{create_sessions_table, local_client};
 
 /// The appid every test stack's sandbox accepts.
 pub const TEST_APPID: &str = "wx00000000sandbox1";
+/// The second app of a stack started with [`TestStack::with_two_apps`].
+pub const SECOND_APPID: &str = "wx00000000sandbox2";
 
 /// Set by `make test` to the DynamoDB Local it started for the whole run.
 pub const DYNAMODB_ENDPOINT_ENV: &str = "WXLOGIN_TEST_DYNAMODB_ENDPOINT";
@@ -65,8 +67,10 @@ pub struct TestStack {
     pub table: String,
     /// This test's WeChat stand-in.
     pub sandbox: RunningSandbox,
-    /// The AppSecret the sandbox accepts.
+    /// The AppSecret the sandbox accepts for [`TEST_APPID`].
     pub secret: String,
+    /// [`SECOND_APPID`]'s AppSecret, when the stack serves two apps.
+    pub second_secret: Option<String>,
     http: reqwest::Client,
     private_dynamodb: Option<DynamoDbLocal>,
 }
@@ -74,60 +78,99 @@ pub struct TestStack {
 impl TestStack {
     /// A fresh table on the shared DynamoDB Local and a fresh sandbox.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::build(shared_dynamodb_endpoint()?, None, Duration::from_secs(300)).await
+        Self::build(
+            shared_dynamodb_endpoint()?,
+            None,
+            Duration::from_secs(300),
+            false,
+        )
+        .await
+    }
+
+    /// A stack serving two apps, [`TEST_APPID`] and [`SECOND_APPID`], each with its own
+    /// AppSecret (`WECHAT_APPS`), and a sandbox serving both.
+    pub async fn with_two_apps() -> anyhow::Result<Self> {
+        Self::build(
+            shared_dynamodb_endpoint()?,
+            None,
+            Duration::from_secs(300),
+            true,
+        )
+        .await
     }
 
     /// Like [`TestStack::start`], with codes that expire after `code_ttl`.
     pub async fn with_code_ttl(code_ttl: Duration) -> anyhow::Result<Self> {
-        Self::build(shared_dynamodb_endpoint()?, None, code_ttl).await
+        Self::build(shared_dynamodb_endpoint()?, None, code_ttl, false).await
     }
 
     /// A stack with a DynamoDB Local of its own, which the test may stop and restart.
     pub async fn with_private_dynamodb() -> anyhow::Result<Self> {
         let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
-        Self::build(local.endpoint(), Some(local), Duration::from_secs(300)).await
+        Self::build(
+            local.endpoint(),
+            Some(local),
+            Duration::from_secs(300),
+            false,
+        )
+        .await
     }
 
     async fn build(
         dynamodb_endpoint: String,
         private_dynamodb: Option<DynamoDbLocal>,
         code_ttl: Duration,
+        two_apps: bool,
     ) -> anyhow::Result<Self> {
         let dynamodb = local_client(&dynamodb_endpoint).await;
         let table = format!("sessions-{}", unique_suffix());
         create_sessions_table(&dynamodb, &table).await?;
         let secret = format!("sandbox-secret-{}", unique_suffix());
-        let sandbox = wechat_sandbox::spawn_local(SandboxConfig {
+        let second_secret = two_apps.then(|| format!("sandbox-secret-{}", unique_suffix()));
+        let mut sandbox_config = SandboxConfig {
             code_ttl,
             ..SandboxConfig::new(TEST_APPID, secret.clone())
-        })
-        .await?;
+        };
+        if let Some(second) = &second_secret {
+            sandbox_config = sandbox_config.with_app(SECOND_APPID, second.clone());
+        }
+        let sandbox = wechat_sandbox::spawn_local(sandbox_config).await?;
         Ok(Self {
             dynamodb_endpoint,
             dynamodb,
             table,
             sandbox,
             secret,
+            second_secret,
             http: reqwest::Client::new(),
             private_dynamodb,
         })
     }
 
-    /// The functions' environment for this stack (for real binaries and `Config`).
+    /// The functions' environment for this stack (for real binaries and `Config`): one
+    /// app as `WECHAT_APPID` + `WECHAT_SECRET`, two as `WECHAT_APPS`.
     pub fn function_env(&self) -> Vec<(String, String)> {
-        [
-            ("WECHAT_APPID", TEST_APPID.to_owned()),
-            ("WECHAT_SECRET", self.secret.clone()),
-            ("WECHAT_API_BASE", self.sandbox.base_url()),
-            ("SESSIONS_TABLE", self.table.clone()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", "local".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        let apps = match &self.second_secret {
+            None => vec![
+                ("WECHAT_APPID", TEST_APPID.to_owned()),
+                ("WECHAT_SECRET", self.secret.clone()),
+            ],
+            Some(second) => vec![(
+                "WECHAT_APPS",
+                json!({ TEST_APPID: self.secret, SECOND_APPID: second }).to_string(),
+            )],
+        };
+        apps.into_iter()
+            .chain([
+                ("WECHAT_API_BASE", self.sandbox.base_url()),
+                ("SESSIONS_TABLE", self.table.clone()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
+                ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+                ("AWS_REGION", "us-east-1".to_owned()),
+            ])
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
     }
 
     /// The validated config a function would read from [`TestStack::function_env`].
@@ -163,21 +206,19 @@ impl TestStack {
 
     /// The onlogin function for a modified config (another WeChat base, another secret...).
     pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginFunction> {
-        let (table, wechat) = self.adapters(&config).await?;
+        let (table, apps) = self.adapters(&config).await?;
         Ok(LoginFunction::new(Login::new(
             table,
-            wechat,
+            apps,
             config.session_ttl,
         )))
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.
-    async fn adapters(&self, config: &Config) -> anyhow::Result<(DynamoTable, WeChatClient)> {
+    async fn adapters(&self, config: &Config) -> anyhow::Result<(DynamoTable, Apps<WeChatClient>)> {
         let dynamodb = local_client(&self.dynamodb_endpoint).await;
-        Ok((
-            DynamoTable::new(dynamodb, &config.sessions_table),
-            WeChatClient::new(config)?,
-        ))
+        let apps = Apps::new(WeChatClient::for_each_app(config)?).context("no app configured")?;
+        Ok((DynamoTable::new(dynamodb, &config.sessions_table), apps))
     }
 
     /// The decrypt-phone function wired to this stack, as `main` would build it.
@@ -187,19 +228,19 @@ impl TestStack {
 
     /// The decrypt-phone function for a modified config.
     pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneFunction> {
-        let (table, wechat) = self.adapters(&config).await?;
+        let (table, apps) = self.adapters(&config).await?;
         let watermark = WatermarkPolicy {
             max_age: config.watermark_max_age,
         };
         Ok(PhoneFunction::new(PhoneNumbers::new(
-            table, wechat, watermark,
+            table, apps, watermark,
         )))
     }
 
     /// The session function (`GET`/`DELETE /session`) wired to this stack.
     pub async fn session_service(&self) -> anyhow::Result<SessionFunction> {
-        let (table, wechat) = self.adapters(&self.config()).await?;
-        Ok(SessionFunction::new(SessionQueries::new(table, wechat)))
+        let (table, apps) = self.adapters(&self.config()).await?;
+        Ok(SessionFunction::new(SessionQueries::new(table, apps)))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.
@@ -228,6 +269,7 @@ impl TestStack {
         let token = SessionToken::issue(&UserKey::of(openid))?;
         let now = now_epoch_seconds();
         let session = Session {
+            appid: Some(TEST_APPID.to_owned()),
             openid: openid.to_owned(),
             unionid: None,
             session_key: user["session_key"]
@@ -274,12 +316,20 @@ impl TestStack {
         self.sandbox_post("/sandbox/login", body).await
     }
 
-    /// Resets the app's AppSecret at WeChat (`POST /sandbox/secret`): from now on only
-    /// `secret` is accepted.
+    /// Resets the AppSecret of [`TEST_APPID`] at WeChat (`POST /sandbox/secret`): from now
+    /// on only `secret` is accepted.
     pub async fn sandbox_reset_secret(&self, secret: &str) -> anyhow::Result<()> {
-        self.sandbox_post("/sandbox/secret", serde_json::json!({ "secret": secret }))
-            .await
-            .map(drop)
+        self.sandbox_reset_secret_of(TEST_APPID, secret).await
+    }
+
+    /// Resets `appid`'s AppSecret at WeChat; the stack's other app keeps its own.
+    pub async fn sandbox_reset_secret_of(&self, appid: &str, secret: &str) -> anyhow::Result<()> {
+        self.sandbox_post(
+            "/sandbox/secret",
+            serde_json::json!({ "appid": appid, "secret": secret }),
+        )
+        .await
+        .map(drop)
     }
 
     /// `GET /sandbox/stats`: calls per API, forced refreshes and their refusals.

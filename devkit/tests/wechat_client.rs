@@ -15,7 +15,9 @@ use wxlogin::testing::wechat_contract::{self, WeChatClientSide};
 #[tokio::test]
 async fn checksession_tells_a_current_key_from_a_rotated_one() {
     let stack = TestStack::start().await.unwrap();
-    let client = WeChatClient::new(&stack.config()).unwrap();
+    let client = WeChatClient::for_each_app(&stack.config())
+        .unwrap()
+        .remove(0);
     let user = stack.sandbox_login(json!({})).await.unwrap();
     let openid = user["openid"].as_str().unwrap();
     let key = SecretString::from(user["session_key"].as_str().unwrap().to_owned());
@@ -40,8 +42,8 @@ async fn checksession_tells_a_current_key_from_a_rotated_one() {
 async fn stable_token_errors_are_typed() {
     let stack = TestStack::start().await.unwrap();
     let mut config = stack.config();
-    config.secret = wxlogin::config::AppSecretSetting::Value("wrong".to_owned().into());
-    let client = WeChatClient::new(&config).unwrap();
+    config.apps[0].secret = wxlogin::config::AppSecretSetting::Value("wrong".to_owned().into());
+    let client = WeChatClient::for_each_app(&config).unwrap().remove(0);
     assert_eq!(
         client.stable_token(false).await.unwrap_err(),
         WeChatError::Api(Errcode::InvalidAppSecret)
@@ -74,6 +76,8 @@ impl WeChatClientSide for SandboxClientSide<'_> {
 #[tokio::test]
 async fn the_adapter_and_the_sandbox_honour_the_wechat_contract() {
     let stack = TestStack::start().await.unwrap();
-    let client = WeChatClient::new(&stack.config()).unwrap();
+    let client = WeChatClient::for_each_app(&stack.config())
+        .unwrap()
+        .remove(0);
     wechat_contract::wechat(&client, &SandboxClientSide(&stack)).await;
 }

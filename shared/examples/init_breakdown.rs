@@ -48,7 +48,7 @@ async fn main() {
     }
 
     let started = Instant::now();
-    let _wechat = wxlogin::adapters::wechat::WeChatClient::new(&config);
+    let _wechat = wxlogin::adapters::wechat::WeChatClient::for_each_app(&config);
     report("WeChatClient::new (reqwest + rustls)", started);
     report("total", total);
 }

@@ -21,11 +21,27 @@ pub const DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE: u32 = 6;
 /// Where the AppSecret comes from.
 #[derive(Debug, Clone)]
 pub enum AppSecretSetting {
-    /// The AppSecret itself (`WECHAT_SECRET`): local work and tests.
+    /// The AppSecret itself (`WECHAT_SECRET`, or an entry of `WECHAT_APPS`): local work
+    /// and tests.
     Value(SecretString),
     /// The Secrets Manager secret holding it (`WECHAT_SECRET_ID`, a name or ARN), read
     /// the first time WeChat is needed and again when WeChat rejects it.
-    SecretsManager(String),
+    SecretsManager {
+        /// The secret's name or ARN.
+        id: String,
+        /// True when the secret serves several apps: its value must be a JSON object of
+        /// AppSecrets by appid (one app's secret may also be the bare AppSecret).
+        keyed_by_appid: bool,
+    },
+}
+
+/// One mini-program the stack serves.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Its appid.
+    pub appid: String,
+    /// Where its AppSecret comes from; a value is redacted in `Debug`.
+    pub secret: AppSecretSetting,
 }
 
 /// How many of each costly call one user or session may make; `None` is no limit.
@@ -49,10 +65,10 @@ impl Default for QuotaLimits {
 /// Everything a function needs to serve, validated; built once per Lambda instance.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The mini-program's appid (`WECHAT_APPID`).
-    pub appid: String,
-    /// Where the AppSecret comes from; a value is redacted in `Debug`.
-    pub secret: AppSecretSetting,
+    /// The mini-programs served, never empty: one (`WECHAT_APPID`) or several
+    /// (`WECHAT_APPIDS`, or `WECHAT_APPS` locally). The first is the app of sessions
+    /// stored before sessions recorded their app.
+    pub apps: Vec<AppConfig>,
     /// Base URL of the WeChat API, without a trailing slash (`WECHAT_API_BASE`).
     pub wechat_api_base: String,
     /// DynamoDB table holding sessions and code claims (`SESSIONS_TABLE`).
@@ -88,7 +104,22 @@ pub enum ConfigError {
         /// What is wrong with it (never its value: it may be a secret).
         reason: &'static str,
     },
+    /// One app's entry in a list of apps is unusable.
+    #[error("{name}: the entry for {appid} is invalid: {reason}")]
+    AppEntry {
+        /// The environment variable holding the list.
+        name: &'static str,
+        /// The entry's appid (checked to look like one first: never a misplaced secret).
+        appid: String,
+        /// What is wrong with it (never the secret).
+        reason: &'static str,
+    },
 }
+
+/// Where the stack's apps are configured; exactly one is set.
+const APP_SOURCES: &str = "set exactly one of WECHAT_APPID (one mini-program), \
+     WECHAT_APPIDS (several, with WECHAT_SECRET_ID naming a JSON secret of AppSecrets by appid) \
+     and WECHAT_APPS (several, with their AppSecrets inline: local work and tests)";
 
 impl Config {
     /// Reads the process environment.
@@ -99,25 +130,8 @@ impl Config {
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
 
-        let appid = required("WECHAT_APPID")?;
-        if !appid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(ConfigError::Invalid {
-                name: "WECHAT_APPID",
-                reason: "expected letters and digits only, like wx4f4bc4dec97d474b",
-            });
-        }
-        let secret = match (get("WECHAT_SECRET_ID"), get("WECHAT_SECRET")) {
-            (Some(id), None) => AppSecretSetting::SecretsManager(id.trim().to_owned()),
-            (None, Some(value)) => AppSecretSetting::Value(SecretString::from(value)),
-            _ => {
-                return Err(ConfigError::ExactlyOne {
-                    first: "WECHAT_SECRET_ID (the Secrets Manager secret, in AWS)",
-                    second: "WECHAT_SECRET (the AppSecret itself, for local work and tests)",
-                });
-            }
-        };
+        let apps = apps(&get)?;
         let wechat_api_base = parse_api_base(
             get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned()),
         )?;
@@ -158,14 +172,205 @@ impl Config {
         };
 
         Ok(Self {
-            appid,
-            secret,
+            apps,
             wechat_api_base,
             sessions_table,
             session_ttl: Duration::from_secs(session_ttl),
             watermark_max_age,
             quotas,
         })
+    }
+}
+
+impl Config {
+    /// The app a session stored before sessions recorded their app belongs to.
+    pub fn default_app(&self) -> &AppConfig {
+        &self.apps[0]
+    }
+}
+
+/// The apps, from whichever of the three sources is set.
+fn apps(get: &impl Fn(&'static str) -> Option<String>) -> Result<Vec<AppConfig>, ConfigError> {
+    let conflict = ConfigError::Invalid {
+        name: "WECHAT_APPS",
+        reason: "it holds the apps and their AppSecrets: unset WECHAT_APPID, WECHAT_APPIDS, \
+                 WECHAT_SECRET and WECHAT_SECRET_ID",
+    };
+    match (
+        get("WECHAT_APPID"),
+        get("WECHAT_APPIDS"),
+        get("WECHAT_APPS"),
+    ) {
+        (Some(appid), None, None) => single_app(get, appid.trim()),
+        (None, Some(list), None) => listed_apps(get, &list),
+        (None, None, Some(json)) => {
+            if ["WECHAT_SECRET", "WECHAT_SECRET_ID"]
+                .iter()
+                .any(|name| get(name).is_some())
+            {
+                return Err(conflict);
+            }
+            inline_apps(&json)
+        }
+        (None, None, None) => Err(ConfigError::Missing(
+            "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)",
+        )),
+        _ => Err(ConfigError::Invalid {
+            name: "WECHAT_APPID",
+            reason: APP_SOURCES,
+        }),
+    }
+}
+
+/// One app: `WECHAT_APPID`, and exactly one of `WECHAT_SECRET_ID` and `WECHAT_SECRET`.
+fn single_app(
+    get: &impl Fn(&'static str) -> Option<String>,
+    appid: &str,
+) -> Result<Vec<AppConfig>, ConfigError> {
+    if !appid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ConfigError::Invalid {
+            name: "WECHAT_APPID",
+            reason: "expected letters and digits only, like wx4f4bc4dec97d474b",
+        });
+    }
+    let secret = match (get("WECHAT_SECRET_ID"), get("WECHAT_SECRET")) {
+        (Some(id), None) => AppSecretSetting::SecretsManager {
+            id: id.trim().to_owned(),
+            keyed_by_appid: false,
+        },
+        (None, Some(value)) => AppSecretSetting::Value(SecretString::from(value)),
+        _ => {
+            return Err(ConfigError::ExactlyOne {
+                first: "WECHAT_SECRET_ID (the Secrets Manager secret, in AWS)",
+                second: "WECHAT_SECRET (the AppSecret itself, for local work and tests)",
+            });
+        }
+    };
+    Ok(vec![AppConfig {
+        appid: appid.to_owned(),
+        secret,
+    }])
+}
+
+/// Several apps in AWS: `WECHAT_APPIDS=wxA,wxB`, their AppSecrets in the JSON secret
+/// `WECHAT_SECRET_ID` names (read at run time, like one app's).
+fn listed_apps(
+    get: &impl Fn(&'static str) -> Option<String>,
+    list: &str,
+) -> Result<Vec<AppConfig>, ConfigError> {
+    const NAME: &str = "WECHAT_APPIDS";
+    if get("WECHAT_SECRET").is_some() {
+        return Err(ConfigError::Invalid {
+            name: "WECHAT_SECRET",
+            reason: "it holds one AppSecret: with WECHAT_APPIDS, name a JSON secret of \
+                     AppSecrets by appid in WECHAT_SECRET_ID (or use WECHAT_APPS locally)",
+        });
+    }
+    let id = get("WECHAT_SECRET_ID").ok_or(ConfigError::Missing("WECHAT_SECRET_ID"))?;
+    let appids = list.split(',').map(str::trim).collect::<Vec<_>>();
+    let mut apps: Vec<AppConfig> = Vec::with_capacity(appids.len());
+    for appid in appids {
+        check_listed_appid(NAME, appid, &apps)?;
+        apps.push(AppConfig {
+            appid: appid.to_owned(),
+            secret: AppSecretSetting::SecretsManager {
+                id: id.trim().to_owned(),
+                keyed_by_appid: true,
+            },
+        });
+    }
+    Ok(apps)
+}
+
+/// Several apps locally: `WECHAT_APPS='{"wxA": "<AppSecret>", …}'`, in the order written.
+fn inline_apps(json: &str) -> Result<Vec<AppConfig>, ConfigError> {
+    const NAME: &str = "WECHAT_APPS";
+    let entries = serde_json::from_str::<OrderedEntries>(json)
+        .map_err(|_| ConfigError::Invalid {
+            name: NAME,
+            reason: r#"expected a JSON object of AppSecrets by appid, like {"wxA": "<AppSecret>", "wxB": "<AppSecret>"}"#,
+        })?
+        .0;
+    if entries.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: NAME,
+            reason: "the object names no app",
+        });
+    }
+    let mut apps: Vec<AppConfig> = Vec::with_capacity(entries.len());
+    for (appid, secret) in entries {
+        check_listed_appid(NAME, &appid, &apps)?;
+        let secret = match secret {
+            serde_json::Value::String(secret) if !secret.trim().is_empty() => secret,
+            _ => {
+                return Err(ConfigError::AppEntry {
+                    name: NAME,
+                    appid,
+                    reason: "its AppSecret is not a non-empty string",
+                });
+            }
+        };
+        apps.push(AppConfig {
+            appid,
+            secret: AppSecretSetting::Value(SecretString::from(secret)),
+        });
+    }
+    Ok(apps)
+}
+
+/// A listed appid must look like one (`wx` and letters and digits: never an AppSecret
+/// written in the wrong place, which is hex) before an error may name it, and appear once.
+fn check_listed_appid(
+    name: &'static str,
+    appid: &str,
+    earlier: &[AppConfig],
+) -> Result<(), ConfigError> {
+    let looks_like_an_appid = appid.len() <= 32
+        && appid.len() > 2
+        && appid.starts_with("wx")
+        && appid.chars().all(|c| c.is_ascii_alphanumeric());
+    if !looks_like_an_appid {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "every appid is wx and up to 30 letters and digits, like wx4f4bc4dec97d474b",
+        });
+    }
+    if earlier.iter().any(|app| app.appid == appid) {
+        return Err(ConfigError::AppEntry {
+            name,
+            appid: appid.to_owned(),
+            reason: "it is listed twice",
+        });
+    }
+    Ok(())
+}
+
+/// A JSON object's entries in the order written (serde_json's map sorts them), duplicates
+/// kept so they can be refused.
+struct OrderedEntries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = OrderedEntries;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(OrderedEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
     }
 }
 
@@ -259,9 +464,10 @@ mod tests {
     #[test]
     fn minimal_environment_gets_the_contract_defaults() {
         let config = config_from(MINIMAL).unwrap();
-        assert_eq!(config.appid, "wx4f4bc4dec97d474b");
+        assert_eq!(config.apps.len(), 1);
+        assert_eq!(config.default_app().appid, "wx4f4bc4dec97d474b");
         assert!(
-            matches!(&config.secret, AppSecretSetting::Value(secret) if secret.expose_secret() == "s3cr3t")
+            matches!(&config.default_app().secret, AppSecretSetting::Value(secret) if secret.expose_secret() == "s3cr3t")
         );
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.sessions_table, "wxlogin-sessions");
@@ -328,8 +534,8 @@ mod tests {
         let neither = config_from(&pairs).unwrap_err();
         pairs.push(("WECHAT_SECRET_ID", "wxlogin/appsecret"));
         assert!(matches!(
-            &config_from(&pairs).unwrap().secret,
-            AppSecretSetting::SecretsManager(id) if id == "wxlogin/appsecret"
+            &config_from(&pairs).unwrap().default_app().secret,
+            AppSecretSetting::SecretsManager { id, keyed_by_appid: false } if id == "wxlogin/appsecret"
         ));
         pairs.push(("WECHAT_SECRET", "s3cr3t"));
         let both = config_from(&pairs).unwrap_err();
@@ -352,7 +558,7 @@ mod tests {
                 .filter(|(k, _)| *k != missing)
                 .collect();
             let err = config_from(&pairs).unwrap_err();
-            assert_eq!(err, ConfigError::Missing(missing));
+            assert!(matches!(err, ConfigError::Missing(name) if name.starts_with(missing)));
             assert!(err.to_string().contains(missing));
         }
     }
@@ -427,5 +633,151 @@ mod tests {
     fn debug_output_never_shows_the_secret() {
         let config = config_from(MINIMAL).unwrap();
         assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+
+    const SEVERAL_INLINE: &[(&str, &str)] = &[
+        (
+            "WECHAT_APPS",
+            r#"{"wxbbbb": "secret-b", "wxaaaa": "secret-a"}"#,
+        ),
+        ("SESSIONS_TABLE", "wxlogin-sessions"),
+    ];
+
+    #[test]
+    fn several_apps_inline_keep_their_order_and_secrets() {
+        let config = config_from(SEVERAL_INLINE).unwrap();
+        let apps = config
+            .apps
+            .iter()
+            .map(|app| match &app.secret {
+                AppSecretSetting::Value(secret) => {
+                    (app.appid.as_str(), secret.expose_secret().to_owned())
+                }
+                AppSecretSetting::SecretsManager { .. } => panic!("inline secrets"),
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(
+            apps,
+            [
+                ("wxbbbb", "secret-b".to_owned()),
+                ("wxaaaa", "secret-a".to_owned())
+            ]
+        );
+        assert_eq!(config.default_app().appid, "wxbbbb", "the first written");
+        assert!(!format!("{config:?}").contains("secret-"));
+    }
+
+    #[test]
+    fn several_apps_in_aws_share_one_json_secret() {
+        let config = config_from(&[
+            ("WECHAT_APPIDS", " wxaaaa , wxbbbb"),
+            ("WECHAT_SECRET_ID", "wxlogin/appsecrets"),
+            ("SESSIONS_TABLE", "wxlogin-sessions"),
+        ])
+        .unwrap();
+        let appids = config
+            .apps
+            .iter()
+            .map(|app| app.appid.as_str())
+            .collect::<Vec<_>>();
+        assert_eq!(appids, ["wxaaaa", "wxbbbb"]);
+        for app in &config.apps {
+            assert!(matches!(
+                &app.secret,
+                AppSecretSetting::SecretsManager { id, keyed_by_appid: true } if id == "wxlogin/appsecrets"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_bad_entry_fails_naming_its_appid_never_a_secret() {
+        let table = "wxlogin-sessions";
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("WECHAT_APPS", r#"{"wxaaaa": "s3cr3t", "wxbbbb": ""}"#)],
+                "wxbbbb",
+            ),
+            (
+                &[("WECHAT_APPS", r#"{"wxaaaa": "s3cr3t", "wxbbbb": 7}"#)],
+                "wxbbbb",
+            ),
+            (
+                &[("WECHAT_APPS", r#"{"wxaaaa": "s3cr3t", "wxaaaa": "s3cr3t"}"#)],
+                "wxaaaa",
+            ),
+            (
+                &[
+                    ("WECHAT_APPIDS", "wxaaaa,wxaaaa"),
+                    ("WECHAT_SECRET_ID", "id"),
+                ],
+                "wxaaaa",
+            ),
+        ];
+        for (pairs, appid) in cases {
+            let mut pairs = pairs.to_vec();
+            pairs.push(("SESSIONS_TABLE", table));
+            let err = config_from(&pairs).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(&err, ConfigError::AppEntry { appid: named, .. } if named == appid),
+                "{text}"
+            );
+            assert!(text.contains(appid) && !text.contains("s3cr3t"), "{text}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_appid_is_refused_without_being_echoed() {
+        // An AppSecret pasted where the appid goes: hex, never starting with "wx".
+        for (name, value) in [
+            (
+                "WECHAT_APPS",
+                r#"{"0123456789abcdef0123456789abcdef": "wxaaaa"}"#,
+            ),
+            ("WECHAT_APPS", r#"{"": "s3cr3t"}"#),
+            ("WECHAT_APPS", "{}"),
+            ("WECHAT_APPS", "[\"wxaaaa\"]"),
+            ("WECHAT_APPS", "s3cr3t"),
+            ("WECHAT_APPIDS", "wxaaaa,,wxbbbb"),
+            ("WECHAT_APPIDS", "wxaaaa,0123456789abcdef0123456789abcdef"),
+        ] {
+            let err = config_from(&[
+                (name, value),
+                ("WECHAT_SECRET_ID", "id"),
+                ("SESSIONS_TABLE", "wxlogin-sessions"),
+            ])
+            .map(|_| ())
+            .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                !text.contains("0123456789abcdef") && !text.contains("s3cr3t"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_app_sources_exclude_each_other() {
+        let table = ("SESSIONS_TABLE", "wxlogin-sessions");
+        let apps = ("WECHAT_APPS", r#"{"wxaaaa": "s3cr3t"}"#);
+        let refused: &[&[(&str, &str)]] = &[
+            &[
+                ("WECHAT_APPID", "wxaaaa"),
+                ("WECHAT_APPIDS", "wxaaaa"),
+                ("WECHAT_SECRET_ID", "id"),
+            ],
+            &[apps, ("WECHAT_APPID", "wxaaaa")],
+            &[apps, ("WECHAT_SECRET", "s3cr3t")],
+            &[apps, ("WECHAT_SECRET_ID", "id")],
+            &[("WECHAT_APPIDS", "wxaaaa"), ("WECHAT_SECRET", "s3cr3t")],
+            &[("WECHAT_APPIDS", "wxaaaa")],
+        ];
+        for pairs in refused {
+            let mut pairs = pairs.to_vec();
+            pairs.push(table);
+            let text = config_from(&pairs).unwrap_err().to_string();
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+        assert_eq!(config_from(&[apps, table]).unwrap().apps.len(), 1);
     }
 }

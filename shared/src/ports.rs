@@ -64,7 +64,7 @@ pub trait Sessions: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Users, one per openid, under the key derived from it.
+/// Users, one per openid (WeChat mints openids per app), under the key derived from it.
 pub trait Users: Send + Sync {
     /// Creates the user on their first login (concurrent first logins create one user,
     /// with one `created_at`), else touches `last_login_at` and a new unionid; lists the
@@ -105,10 +105,11 @@ pub trait Users: Send + Sync {
 /// Single-use claims on login codes, so that of any number of requests carrying one code,
 /// exactly one goes on to call WeChat.
 pub trait CodeClaims: Send + Sync {
-    /// Claims `code` at `now` for [`CODE_CLAIM_TTL_SECONDS`]; an expired claim does not
-    /// block.
+    /// Claims `code`, sent to `appid`, at `now` for [`CODE_CLAIM_TTL_SECONDS`]; an
+    /// expired claim does not block, nor does a claim on the same code for another app.
     fn claim_code(
         &self,
+        appid: &str,
         code: &LoginCode,
         now: i64,
     ) -> impl Future<Output = Result<CodeClaim, ClaimError>> + Send;

@@ -321,7 +321,7 @@ async fn an_unparseable_answer_is_wechat_error() {
 async fn a_wrong_secret_is_wechat_error_and_does_not_burn_the_code() {
     let stack = TestStack::start().await.unwrap();
     let mut misconfigured = stack.config();
-    misconfigured.secret = AppSecretSetting::Value("not-the-secret".to_owned().into());
+    misconfigured.apps[0].secret = AppSecretSetting::Value("not-the-secret".to_owned().into());
     assert_fails_and_spares_the_code(&stack, misconfigured, 502, "wechat_error").await;
 }
 

@@ -53,9 +53,17 @@ impl LoginCode {
         &self.0
     }
 
-    /// Hex SHA-256 of the code: the claim is stored under this, never the code itself.
-    pub fn digest_hex(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+    /// Hex SHA-256 of the code for `appid`: its claim is stored under this, never the
+    /// code itself. Each app's codes are its own, so a code sent to the wrong app never
+    /// blocks its use in the right one.
+    pub fn claim_digest_hex(&self, appid: &str) -> String {
+        hex::encode(
+            Sha256::new()
+                .chain_update(appid.as_bytes())
+                .chain_update(b"\0")
+                .chain_update(self.0.as_bytes())
+                .finalize(),
+        )
     }
 }
 
@@ -105,12 +113,13 @@ mod tests {
     }
 
     #[test]
-    fn digest_is_stable_hex_sha256() {
+    fn the_claim_digest_is_hex_sha256_of_appid_and_code() {
         let code = LoginCode::parse("abc").unwrap();
         assert_eq!(
-            code.digest_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            code.claim_digest_hex("wxA"),
+            hex::encode(Sha256::digest(b"wxA\0abc"))
         );
+        assert_ne!(code.claim_digest_hex("wxA"), code.claim_digest_hex("wxB"));
     }
 
     proptest! {

@@ -19,6 +19,12 @@ impl StoreError {
 /// Why `POST /onlogin` gave no session.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoginError {
+    /// The stack serves several mini-programs and the request names none.
+    #[error("the request does not name its mini-program")]
+    AppNotNamed,
+    /// The request names a mini-program this stack does not serve.
+    #[error("this stack does not serve that mini-program")]
+    UnknownApp,
     /// Another request already holds a live claim on this code (a replay or a race).
     #[error("the login code is already claimed")]
     CodeAlreadyClaimed,

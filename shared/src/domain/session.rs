@@ -27,6 +27,9 @@ impl std::fmt::Debug for WeChatLogin {
 /// A stored login session.
 #[derive(Clone)]
 pub struct Session {
+    /// The mini-program the user logged in to; `None` for sessions stored before sessions
+    /// recorded it (they belong to the stack's first app).
+    pub appid: Option<String>,
     /// The user's openid.
     pub openid: String,
     /// The user's unionid, when WeChat gave one.
@@ -43,11 +46,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for `login` issued at `now_ms` (epoch milliseconds) and lasting `ttl`.
-    pub fn start(login: WeChatLogin, now_ms: i64, ttl: Duration) -> Self {
+    /// A session in `appid` for `login`, issued at `now_ms` (epoch milliseconds) and
+    /// lasting `ttl`.
+    pub fn start(appid: &str, login: WeChatLogin, now_ms: i64, ttl: Duration) -> Self {
         let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         let created_at = now_ms.div_euclid(1000);
         Self {
+            appid: Some(appid.to_owned()),
             openid: login.openid,
             unionid: login.unionid,
             session_key: login.session_key,
@@ -71,6 +76,7 @@ impl Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
+            .field("appid", &self.appid)
             .field("openid", &self.openid)
             .field("unionid", &self.unionid)
             .field("session_key", &"[REDACTED]")
@@ -95,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_session_lives_its_ttl_and_not_a_second_more() {
-        let session = Session::start(login(), 1_000_000, Duration::from_secs(7200));
+        let session = Session::start("wxA", login(), 1_000_000, Duration::from_secs(7200));
         assert_eq!(session.expires_at, 8_200);
         assert!(session.is_live_at(8_199));
         assert!(!session.is_live_at(8_200));
@@ -105,7 +111,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_the_session_key() {
-        let session = Session::start(login(), 0, Duration::from_secs(60));
+        let session = Session::start("wxA", login(), 0, Duration::from_secs(60));
         assert!(!format!("{session:?}").contains("tiiht"));
         assert!(!format!("{:?}", login()).contains("tiiht"));
     }

@@ -81,9 +81,12 @@ pub struct BoundPhone {
     pub verified_by: PhoneVerification,
 }
 
-/// A stored user.
+/// A stored user: one person in one mini-program (WeChat gives each app its own openids;
+/// the unionid links them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The mini-program; `None` for users stored before users recorded it.
+    pub appid: Option<String>,
     /// The user's openid.
     pub openid: String,
     /// The unionid, once WeChat has sent one.
@@ -102,6 +105,8 @@ pub struct User {
 /// What every login records on the user: created if new, else touched.
 #[derive(Debug, Clone)]
 pub struct UserLogin {
+    /// The mini-program logged in to.
+    pub appid: String,
     /// The user's openid.
     pub openid: String,
     /// The unionid WeChat sent with this login, if any (never erases a known one).
@@ -133,8 +138,8 @@ pub struct LiveSession {
 impl LiveSession {
     /// The session and user as read, if the session is live at `now_ms`: not expired and
     /// not revoked by a "log out everywhere" at or after its issue. A user item that is
-    /// not the session's own (it cannot be: the key is the openid's) refuses the session
-    /// rather than skip the revocation check.
+    /// not the session's own (it cannot be: the key is the openid's, and WeChat mints
+    /// openids per app) refuses the session rather than skip the revocation check.
     pub fn check(session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
         if !session.is_live_at(now_ms.div_euclid(1000)) {
             return None;
@@ -142,7 +147,11 @@ impl LiveSession {
         if let Some(user) = &user {
             let revoked = user.sessions_revoked_before_ms > 0
                 && session.issued_at_ms <= user.sessions_revoked_before_ms;
-            if user.openid != session.openid || revoked {
+            let other_app = matches!(
+                (&user.appid, &session.appid),
+                (Some(user_app), Some(session_app)) if user_app != session_app
+            );
+            if user.openid != session.openid || other_app || revoked {
                 return None;
             }
         }
@@ -171,13 +180,14 @@ mod tests {
             unionid: None,
             session_key: "k".to_owned().into(),
         };
-        let mut session = Session::start(login, 1_000_000, Duration::from_secs(7200));
+        let mut session = Session::start("wxA", login, 1_000_000, Duration::from_secs(7200));
         session.issued_at_ms = issued_at_ms;
         session
     }
 
     fn user(openid: &str, revoked_before_ms: i64) -> User {
         User {
+            appid: Some("wxA".into()),
             openid: openid.into(),
             unionid: None,
             created_at: 1,
@@ -202,8 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn a_user_item_of_another_openid_refuses_the_session() {
+    fn a_user_item_of_another_openid_or_app_refuses_the_session() {
         assert!(LiveSession::check(session("o1", 5), Some(user("o2", 0)), 2_000_000).is_none());
+        let mut elsewhere = user("o1", 0);
+        elsewhere.appid = Some("wxB".into());
+        assert!(LiveSession::check(session("o1", 5), Some(elsewhere.clone()), 2_000_000).is_none());
+        elsewhere.appid = None;
+        assert!(
+            LiveSession::check(session("o1", 5), Some(elsewhere), 2_000_000).is_some(),
+            "a user stored before users recorded their app"
+        );
     }
 
     #[test]

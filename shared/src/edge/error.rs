@@ -20,6 +20,10 @@ pub enum ApiError {
     /// 413: body over the contract's 16 KiB.
     #[error("request body exceeds 16 KiB")]
     PayloadTooLarge,
+    /// 400: the login names a mini-program (in `appid` or WeChat's Referer) this stack
+    /// does not serve.
+    #[error("this stack does not serve that appid")]
+    UnknownApp,
     /// 405: the route does not serve this method; `allow` lists the ones it does.
     #[error("this route accepts only {allow}")]
     MethodNotAllowed {
@@ -79,7 +83,9 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) | Self::NotPhoneData => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_) | Self::NotPhoneData | Self::UnknownApp => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidCode | Self::InvalidPhoneCode | Self::InvalidToken => {
@@ -101,6 +107,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) | Self::NotPhoneData => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnknownApp => "unknown_app",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::InvalidCode | Self::InvalidPhoneCode => "invalid_code",
             Self::InvalidToken => "invalid_token",
@@ -171,6 +178,11 @@ impl From<WeChatError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
+            LoginError::AppNotNamed => Self::InvalidRequest(
+                "this stack serves several mini-programs: name yours in the field \"appid\" \
+                 (WeChat's Referer names it on requests from a mini-program)",
+            ),
+            LoginError::UnknownApp => Self::UnknownApp,
             LoginError::CodeAlreadyClaimed => Self::CodeUsed,
             LoginError::WeChat(err) => {
                 let spent = !err.leaves_code_unused();
@@ -288,6 +300,8 @@ mod tests {
         let store = || StoreError::new("down");
         let cases: Vec<(ApiError, u16, &str)> = vec![
             (LoginError::CodeAlreadyClaimed.into(), 409, "code_used"),
+            (LoginError::AppNotNamed.into(), 400, "invalid_request"),
+            (LoginError::UnknownApp.into(), 400, "unknown_app"),
             (LoginError::Store(store()).into(), 503, "store_unavailable"),
             (LoginError::RandomSource.into(), 503, "store_unavailable"),
             (

@@ -43,9 +43,11 @@ pub fn finish<T: Serialize>(
         timings.total(Upstream::WeChat),
         timings.total(Upstream::Store),
     );
+    let app = timings.app();
     tracing::info!(
         request_id = %request_id,
         function = route.function,
+        appid = app.as_deref(),
         route = %format_args!("{} {}", route.method, route.path),
         status = response.status().as_u16(),
         error_code = error.map(ApiError::code),
@@ -61,6 +63,7 @@ pub fn finish<T: Serialize>(
             .kind_dimension
             .map(|dimension| (dimension, timings.kind().unwrap_or("unknown"))),
         outcome: error.map_or("ok", ApiError::code),
+        app: app.as_deref(),
         failed_upstream: error
             .and_then(ApiError::failed_upstream)
             .map(Upstream::metric_value),

@@ -12,6 +12,7 @@ use crate::adapters::dynamodb::{self, DynamoTable};
 use crate::adapters::wechat::{ClientBuildError, WeChatClient};
 use crate::config::{Config, ConfigError};
 use crate::telemetry::timings::Timings;
+use crate::usecases::Apps;
 
 /// Why a function could not start; the text names what to fix, never a secret.
 #[derive(thiserror::Error)]
@@ -31,12 +32,16 @@ impl std::fmt::Debug for InitError {
     }
 }
 
-/// The production adapters every function needs, built from validated config at init.
+/// The production adapters every function needs, built from validated config at init:
+/// the table, and WeChat for each app the stack serves.
 pub async fn production_adapters(
     config: &Config,
-) -> Result<(DynamoTable, WeChatClient), InitError> {
+) -> Result<(DynamoTable, Apps<WeChatClient>), InitError> {
     let table = DynamoTable::new(dynamodb::connect().await, &config.sessions_table);
-    Ok((table, WeChatClient::new(config)?))
+    let apps = Apps::new(WeChatClient::for_each_app(config)?).ok_or(ConfigError::Missing(
+        "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)",
+    ))?;
+    Ok((table, apps))
 }
 
 /// A route served by one binary: parse the request, run its use-case, answer.
@@ -125,5 +130,7 @@ pub async fn run_function<F: HttpFunction + FromConfig>() -> Result<(), lambda_h
 }
 
 async fn build<F: FromConfig>() -> Result<F, InitError> {
-    F::from_config(&Config::from_env()?).await
+    let config = Config::from_env()?;
+    crate::telemetry::metrics::track_apps(config.apps.len());
+    F::from_config(&config).await
 }

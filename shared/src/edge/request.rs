@@ -40,6 +40,28 @@ pub fn json_body<T: DeserializeOwned>(
     })
 }
 
+/// The appid in the Referer WeChat's client sets on every `wx.request` from a
+/// mini-program: `https://servicewechat.com/<appid>/<version>/page-frame.html` (the
+/// version is `devtools` in WeChat DevTools, a number once released). Any other Referer
+/// (a browser, a tool) names no app.
+pub fn referer_appid(request: &Request) -> Option<&str> {
+    let referer = request
+        .headers()
+        .get(http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let mut path = referer
+        .strip_prefix("https://servicewechat.com/")?
+        .split('/');
+    let (appid, version, page) = (path.next()?, path.next()?, path.next()?);
+    let well_formed = path.next().is_none()
+        && page == "page-frame.html"
+        && !version.is_empty()
+        && !appid.is_empty()
+        && appid.chars().all(|c| c.is_ascii_alphanumeric());
+    well_formed.then_some(appid)
+}
+
 /// The id that ties a response to its log line: Lambda's request id when running under
 /// the Runtime API, else a fresh random one (direct calls in tests and tools).
 pub fn request_id(request: &Request) -> String {
@@ -130,6 +152,50 @@ mod tests {
     fn binary_bodies_parse_like_text() {
         assert!(parse(Body::Binary(br#"{"code":"abc"}"#.to_vec())).is_ok());
         assert!(parse(Body::Binary(vec![0xff, 0xfe])).is_err());
+    }
+
+    #[test]
+    fn the_referer_of_a_mini_program_names_its_appid_and_no_other_does() {
+        let appid_in = |referer: &str| {
+            let request = http::Request::builder()
+                .header("Referer", referer)
+                .body(Body::Empty)
+                .unwrap();
+            referer_appid(&request).map(str::to_owned)
+        };
+        for (referer, appid) in [
+            (
+                "https://servicewechat.com/wx4f4bc4dec97d474b/12/page-frame.html",
+                Some("wx4f4bc4dec97d474b"),
+            ),
+            (
+                "https://servicewechat.com/wx4f4bc4dec97d474b/devtools/page-frame.html",
+                Some("wx4f4bc4dec97d474b"),
+            ),
+            (
+                "https://servicewechat.com/wx4f4bc4dec97d474b/12/other.html",
+                None,
+            ),
+            (
+                "https://servicewechat.com/wx4f4bc4dec97d474b/page-frame.html",
+                None,
+            ),
+            ("https://servicewechat.com/wx4f/12/page-frame.html/x", None),
+            ("https://servicewechat.com//12/page-frame.html", None),
+            ("https://servicewechat.com/wx%20x/12/page-frame.html", None),
+            (
+                "http://servicewechat.com/wx4f4bc4dec97d474b/12/page-frame.html",
+                None,
+            ),
+            (
+                "https://servicewechat.com.evil/wx4f/12/page-frame.html",
+                None,
+            ),
+            ("https://example.com/", None),
+        ] {
+            assert_eq!(appid_in(referer).as_deref(), appid, "{referer}");
+        }
+        assert_eq!(referer_appid(&request(Body::Empty)), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! alarms read [`UPSTREAM_FAILURES`].
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ::metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
@@ -38,7 +39,27 @@ pub const WECHAT: &str = "wechat";
 /// `Upstream` value for DynamoDB.
 pub const DYNAMODB: &str = "dynamodb";
 
+/// Most apps a stack may serve and still get the `AppId` dimension: each value is a
+/// metric of its own, and an alarm reads the aggregate without it.
+pub const MAX_APPS_WITH_APP_DIMENSION: usize = 10;
+
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+static PER_APP: AtomicBool = AtomicBool::new(false);
+
+/// Tells the metrics how many apps the stack serves: with 2 to
+/// [`MAX_APPS_WITH_APP_DIMENSION`], the per-app metrics are also recorded by `AppId`, beside
+/// the aggregate the alarms read (which therefore fire for any app).
+pub fn track_apps(count: usize) {
+    PER_APP.store(
+        (2..=MAX_APPS_WITH_APP_DIMENSION).contains(&count),
+        Ordering::Relaxed,
+    );
+}
+
+/// True when metrics are also recorded by `AppId`.
+pub fn per_app() -> bool {
+    PER_APP.load(Ordering::Relaxed)
+}
 
 /// Installs the EMF recorder unless `WXLOGIN_METRICS=off`, and counts this cold start of
 /// `function`; the namespace comes from `METRICS_NAMESPACE` (the template sets one per
@@ -88,7 +109,7 @@ pub fn flush() {
 
 /// One finished request, as its metrics see it.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestMetrics {
+pub struct RequestMetrics<'a> {
     /// The function's name (`Function` dimension of the latency).
     pub function: &'static str,
     /// The function's outcome metric: `Logins`, `PhoneDecrypts`, `SessionRequests`.
@@ -97,6 +118,8 @@ pub struct RequestMetrics {
     pub kind: Option<(&'static str, &'static str)>,
     /// `ok`, or the stable error code the client got.
     pub outcome: &'static str,
+    /// The app the request was for, when metrics are kept per app and it got that far.
+    pub app: Option<&'a str>,
     /// The upstream whose failure failed the request, if one did.
     pub failed_upstream: Option<&'static str>,
     /// Time spent waiting on WeChat.
@@ -106,11 +129,21 @@ pub struct RequestMetrics {
 }
 
 /// Counts the request by outcome, its upstream failure if any, and its upstream latency.
-pub fn record_request(request: &RequestMetrics) {
+pub fn record_request(request: &RequestMetrics<'_>) {
     let outcome = ("Outcome", request.outcome);
     match request.kind {
         Some(kind) => counter!(request.metric, &[kind, outcome]).increment(1),
         None => counter!(request.metric, &[outcome]).increment(1),
+    }
+    if let Some(app) = request.app {
+        let app = ("AppId", app.to_owned());
+        let outcome = ("Outcome", request.outcome.to_owned());
+        match request.kind {
+            Some((name, value)) => {
+                counter!(request.metric, &[(name, value.to_owned()), outcome, app]).increment(1);
+            }
+            None => counter!(request.metric, &[outcome, app]).increment(1),
+        }
     }
     if let Some(upstream) = request.failed_upstream {
         counter!(UPSTREAM_FAILURES, "Upstream" => upstream).increment(1);
@@ -125,13 +158,20 @@ pub fn record_request(request: &RequestMetrics) {
 
 /// Counts one failed WeChat call: `errcode` is WeChat's number, or `timeout`,
 /// `unreachable`, `transport`, `bad_response`.
-pub fn record_wechat_error(api: &'static str, errcode: String) {
+/// With several apps it is also counted by `AppId` and `Api`.
+pub fn record_wechat_error(appid: &str, api: &'static str, errcode: String) {
     counter!(WECHAT_ERRORS, "Api" => api, "Errcode" => errcode).increment(1);
+    if per_app() {
+        counter!(WECHAT_ERRORS, "Api" => api, "AppId" => appid.to_owned()).increment(1);
+    }
 }
 
-/// Counts one forced access-token refresh (its own alarm: docs/operations.md).
-pub fn record_forced_refresh() {
+/// Counts one forced access-token refresh of `appid` (its own alarm: docs/operations.md).
+pub fn record_forced_refresh(appid: &str) {
     counter!(FORCED_TOKEN_REFRESHES).increment(1);
+    if per_app() {
+        counter!(FORCED_TOKEN_REFRESHES, "AppId" => appid.to_owned()).increment(1);
+    }
 }
 
 /// Counts one authorizer decision (`allow`, `deny`, `error`), a store failure in

@@ -42,6 +42,7 @@ struct TimingsState {
     wechat: Waits,
     store: Waits,
     kind: Option<&'static str>,
+    app: Option<String>,
 }
 
 /// The waits on one upstream. Calls made at once (a login's two writes) overlap: the
@@ -106,6 +107,15 @@ pub fn set_kind(kind: &'static str) {
     let _ = CURRENT.try_with(|timings| timings.state().kind = Some(kind));
 }
 
+/// Records the app the current request is for, once known: the `AppId` dimension and the
+/// log line's `appid`, kept only when the stack serves several apps (a single-app stack
+/// pays nothing for it).
+pub fn set_app(appid: &str) {
+    if metrics::per_app() {
+        let _ = CURRENT.try_with(|timings| timings.state().app = Some(appid.to_owned()));
+    }
+}
+
 impl Timings {
     fn state(&self) -> MutexGuard<'_, TimingsState> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -128,6 +138,11 @@ impl Timings {
     /// The kind set by [`set_kind`], if any.
     pub fn kind(&self) -> Option<&'static str> {
         self.state().kind
+    }
+
+    /// The app set by [`set_app`], if any.
+    pub fn app(&self) -> Option<String> {
+        self.state().app.clone()
     }
 
     /// The upstream a wait is still open on (the deadline cut it short); the store when

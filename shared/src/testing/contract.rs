@@ -24,10 +24,19 @@ fn session_expiring_at(expires_at: i64) -> Session {
         unionid: Some("ocMvos6NjeKLIBqg5Mr9QjxrP1FA".into()),
         session_key: SecretString::from("tiihtNczf5v6AKRyjwEUhQ==".to_owned()),
     };
-    Session::start(login, (expires_at - 7200) * 1000, Duration::from_secs(7200))
+    Session::start(
+        APPID,
+        login,
+        (expires_at - 7200) * 1000,
+        Duration::from_secs(7200),
+    )
 }
 
 const OPENID: &str = "oGZUI0egBJY1zhBYw2KhdUfwVJJE";
+/// The app the suites' sessions and users belong to.
+const APPID: &str = "wxcontract0000001";
+/// Another app of the same stack.
+const OTHER_APPID: &str = "wxcontract0000002";
 
 fn token() -> SessionToken {
     SessionToken::issue(&UserKey::of(OPENID)).unwrap()
@@ -51,6 +60,11 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         .expect("a stored session reads back");
     assert!(live.user.is_none(), "no user item yet");
     let read = &live.session;
+    assert_eq!(
+        read.appid.as_deref(),
+        Some(APPID),
+        "a session keeps its app"
+    );
     assert_eq!(read.openid, OPENID);
     assert_eq!(
         read.unionid.as_deref(),
@@ -75,6 +89,7 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
     }
 
     let login = UserLogin {
+        appid: APPID.into(),
         openid: OPENID.into(),
         unionid: None,
         at: now,
@@ -85,11 +100,25 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         .await
         .unwrap();
     let live = store.get_session(&token, now_ms).await.unwrap().unwrap();
+    let user = live
+        .user
+        .expect("the user comes with the session, in the same read");
     assert_eq!(
-        live.user.map(|user| user.openid).as_deref(),
-        Some(OPENID),
-        "the user comes with the session, in the same read"
+        (user.appid.as_deref(), user.openid.as_str()),
+        (Some(APPID), OPENID)
     );
+
+    // A session stored before sessions recorded their app reads back without one.
+    let legacy = SessionToken::issue(&UserKey::of(OPENID)).unwrap();
+    let mut unrecorded = session_expiring_at(now + 100);
+    unrecorded.appid = None;
+    store
+        .put_session(&legacy.hash(), &unrecorded)
+        .await
+        .unwrap();
+    let read = store.get_session(&legacy, now_ms).await.unwrap().unwrap();
+    assert_eq!(read.session.appid, None);
+    store.delete_session(&legacy.hash()).await.unwrap();
 
     store.delete_session(&token.hash()).await.unwrap();
     assert!(store.get_session(&token, now_ms).await.unwrap().is_none());
@@ -105,6 +134,7 @@ pub async fn users(store: &(impl Sessions + Users)) {
     let now = now_epoch_seconds();
     let key = UserKey::of(OPENID);
     let login = |at: i64, unionid: Option<&str>| UserLogin {
+        appid: APPID.into(),
         openid: OPENID.into(),
         unionid: unionid.map(str::to_owned),
         at,
@@ -275,32 +305,37 @@ async fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
-/// [`CodeClaims`]: one live claim per code; expired claims do not block; a stale claim's
-/// release never frees a newer one.
+/// [`CodeClaims`]: one live claim per code and app; expired claims do not block; a stale
+/// claim's release never frees a newer one.
 pub async fn code_claims(store: &impl CodeClaims) {
     let now = now_epoch_seconds();
     let code = LoginCode::parse("raceMe").unwrap();
 
-    let claim = store.claim_code(&code, now).await.unwrap();
+    let claim = store.claim_code(APPID, &code, now).await.unwrap();
     assert_eq!(
         store
-            .claim_code(&code, now + CODE_CLAIM_TTL_SECONDS - 1)
+            .claim_code(APPID, &code, now + CODE_CLAIM_TTL_SECONDS - 1)
             .await
             .unwrap_err(),
         ClaimError::AlreadyClaimed
     );
     let other = LoginCode::parse("another").unwrap();
-    store.claim_code(&other, now).await.unwrap();
+    store.claim_code(APPID, &other, now).await.unwrap();
+    let elsewhere = store
+        .claim_code(OTHER_APPID, &code, now)
+        .await
+        .expect("a code sent to another app is that app's claim");
+    store.release_code(elsewhere).await.unwrap();
 
     // Past the 5-minute life of a code the leftover claim (TTL not yet run) is ignored.
     let later = store
-        .claim_code(&code, now + CODE_CLAIM_TTL_SECONDS)
+        .claim_code(APPID, &code, now + CODE_CLAIM_TTL_SECONDS)
         .await
         .unwrap();
     store.release_code(claim).await.unwrap();
     assert_eq!(
         store
-            .claim_code(&code, now + CODE_CLAIM_TTL_SECONDS + 1)
+            .claim_code(APPID, &code, now + CODE_CLAIM_TTL_SECONDS + 1)
             .await
             .unwrap_err(),
         ClaimError::AlreadyClaimed,
@@ -308,7 +343,7 @@ pub async fn code_claims(store: &impl CodeClaims) {
     );
     store.release_code(later).await.unwrap();
     store
-        .claim_code(&code, now + CODE_CLAIM_TTL_SECONDS + 2)
+        .claim_code(APPID, &code, now + CODE_CLAIM_TTL_SECONDS + 2)
         .await
         .expect("a released code can be claimed again");
 }

@@ -207,7 +207,7 @@ impl WeChat for FakeWeChat {
         let token = match state.issued_tokens.last() {
             Some(last) if !force_refresh => last.clone(),
             _ => {
-                let token = format!("access-token-{}", state.next());
+                let token = format!("access-token-{}-{}", self.appid, state.next());
                 state.issued_tokens.push(token.clone());
                 token
             }

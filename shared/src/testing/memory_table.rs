@@ -59,6 +59,7 @@ impl Tables {
     fn user_item(&mut self, key: &UserKey, openid: &str) -> &mut UserRecord {
         let record = self.users.entry(*key).or_insert_with(|| UserRecord {
             user: User {
+                appid: None,
                 openid: openid.to_owned(),
                 unionid: None,
                 created_at: 0,
@@ -196,6 +197,7 @@ impl Users for MemoryTable {
             record.has_created_at = true;
         }
         record.user.last_login_at = login.at;
+        record.user.appid = Some(login.appid.clone());
         if login.unionid.is_some() {
             record.user.unionid.clone_from(&login.unionid);
         }
@@ -265,10 +267,15 @@ impl Users for MemoryTable {
 }
 
 impl CodeClaims for MemoryTable {
-    async fn claim_code(&self, code: &LoginCode, now: i64) -> Result<CodeClaim, ClaimError> {
+    async fn claim_code(
+        &self,
+        appid: &str,
+        code: &LoginCode,
+        now: i64,
+    ) -> Result<CodeClaim, ClaimError> {
         let mut tables = self.tables();
         tables.call()?;
-        let code_digest = code.digest_hex();
+        let code_digest = code.claim_digest_hex(appid);
         if let Some((_, expires_at)) = tables.claims.get(&code_digest)
             && *expires_at > now
         {

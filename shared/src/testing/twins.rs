@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{FakeWeChat, MemoryTable};
 use crate::domain::{LoginCode, SessionToken, WatermarkPolicy};
 use crate::edge::ApiError;
-use crate::usecases::{Login, PhoneNumbers, SessionQueries};
+use crate::usecases::{AppHint, Apps, Login, PhoneNumbers, SessionQueries};
 
 /// The appid the twins serve.
 pub const APPID: &str = "wxfasttier0000001";
@@ -21,6 +21,8 @@ pub struct Twins {
     pub table: MemoryTable,
     /// WeChat for [`APPID`].
     pub wechat: FakeWeChat,
+    /// WeChat for each further app, added by [`with_app`](Self::with_app).
+    others: Vec<FakeWeChat>,
 }
 
 impl Default for Twins {
@@ -35,12 +37,13 @@ impl Twins {
         Self {
             table: MemoryTable::new(),
             wechat: FakeWeChat::new(APPID),
+            others: Vec::new(),
         }
     }
 
     /// Login over the twins.
     pub fn login(&self) -> Login<MemoryTable, FakeWeChat> {
-        Login::new(self.table.clone(), self.wechat.clone(), SESSION_TTL)
+        Login::new(self.table.clone(), self.apps(), SESSION_TTL)
     }
 
     /// Phone numbers over the twins.
@@ -48,12 +51,27 @@ impl Twins {
         &self,
         watermark: WatermarkPolicy,
     ) -> PhoneNumbers<MemoryTable, FakeWeChat> {
-        PhoneNumbers::new(self.table.clone(), self.wechat.clone(), watermark)
+        PhoneNumbers::new(self.table.clone(), self.apps(), watermark)
     }
 
     /// The session queries over the twins.
     pub fn session_queries(&self) -> SessionQueries<MemoryTable, FakeWeChat> {
-        SessionQueries::new(self.table.clone(), self.wechat.clone())
+        SessionQueries::new(self.table.clone(), self.apps())
+    }
+
+    /// The apps the use-cases serve: [`APPID`], then each app added with
+    /// [`with_app`](Self::with_app).
+    fn apps(&self) -> Apps<FakeWeChat> {
+        let mut apps = vec![self.wechat.clone()];
+        apps.extend(self.others.iter().cloned());
+        Apps::new(apps).unwrap_or_else(|| Apps::single(self.wechat.clone()))
+    }
+
+    /// The same world serving one more app, `appid`, with its own WeChat; returns it.
+    pub fn with_app(&mut self, appid: &str) -> FakeWeChat {
+        let wechat = FakeWeChat::new(appid);
+        self.others.push(wechat.clone());
+        wechat
     }
 
     /// `openid` goes through `wx.login` and login: their bearer token and session_key.
@@ -65,7 +83,7 @@ impl Twins {
         let code = LoginCode::parse(&code).unwrap_or_else(|| panic!("the fake's codes parse"));
         let logged_in = self
             .login()
-            .login(&code)
+            .login(AppHint::default(), &code)
             .await
             .unwrap_or_else(|err| panic!("login failed: {err}"));
         (logged_in.token, session_key)

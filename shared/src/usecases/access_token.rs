@@ -6,6 +6,7 @@
 //! only by the instance that wins the app-wide claim ([`ForcedRefreshPolicy`]); the others
 //! re-read the shared item.
 
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -35,10 +36,14 @@ const FORCED_REFRESH_REREADS: [Duration; 3] = [
     Duration::from_millis(1000),
 ];
 
-/// Access tokens for one appid, cached in memory and in the shared store.
+/// The token this instance holds for one app; its lock makes one refresh at a time.
+type Slot = Arc<Mutex<Option<CachedAccessToken>>>;
+
+/// Access tokens, each app's cached apart in memory and in the shared store.
 pub struct AccessTokens<S> {
     store: S,
-    memory: Mutex<Option<CachedAccessToken>>,
+    /// Each app's slot, by appid.
+    memory: std::sync::Mutex<Vec<(String, Slot)>>,
     policy: ForcedRefreshPolicy,
 }
 
@@ -61,16 +66,28 @@ impl<S: AccessTokenStore> AccessTokens<S> {
     pub fn with_policy(store: S, policy: ForcedRefreshPolicy) -> Self {
         Self {
             store,
-            memory: Mutex::new(None),
+            memory: std::sync::Mutex::default(),
             policy,
         }
+    }
+
+    /// The in-memory slot of `appid`'s token (a handful of apps: a scan beats a hash).
+    fn slot(&self, appid: &str) -> Slot {
+        let mut slots = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, slot)) = slots.iter().find(|(owner, _)| owner == appid) {
+            return Arc::clone(slot);
+        }
+        let slot = Arc::new(Mutex::new(None));
+        slots.push((appid.to_owned(), Arc::clone(&slot)));
+        slot
     }
 
     /// A live token: from memory, else the shared item, else a fresh one from stable_token.
     pub async fn get(&self, wechat: &impl WeChat) -> Result<AccessToken, WeChatError> {
         let now = now_epoch_seconds();
         // One refresh at a time per instance; the others wait and reuse its result.
-        let mut memory = self.memory.lock().await;
+        let slot = self.slot(wechat.appid());
+        let mut memory = slot.lock().await;
         if let Some(cached) = memory.as_ref().filter(|cached| usable(cached, now)) {
             return Ok(AccessToken::new(cached.token.clone()));
         }
@@ -138,7 +155,8 @@ impl<S: AccessTokenStore> AccessTokens<S> {
         wechat: &impl WeChat,
         rejected: &AccessToken,
     ) -> Result<AccessToken, WeChatError> {
-        let mut memory = self.memory.lock().await;
+        let slot = self.slot(wechat.appid());
+        let mut memory = slot.lock().await;
         if let Some(token) = self.replacement(wechat, rejected, &mut memory).await {
             return Ok(token);
         }
@@ -161,7 +179,7 @@ impl<S: AccessTokenStore> AccessTokens<S> {
                     appid = wechat.appid(),
                     "forcing an access-token refresh: every holder's token is invalidated"
                 );
-                metrics::record_forced_refresh();
+                metrics::record_forced_refresh(wechat.appid());
                 let requested_at_ms = now_epoch_millis();
                 let forced = match wechat.stable_token(true).await {
                     Ok(forced) => forced,

@@ -1,5 +1,8 @@
 //! Login: exchange a `wx.login` code for a session, and record it on the user.
 //!
+//! The app comes first: the one the request names, else WeChat's Referer, else the
+//! stack's only one; nothing is called for a request that names none or a foreign one.
+//!
 //! Order matters: claim the code (conditional write) → code2Session → write the session
 //! and record the login on the user, both at once (a login waits on one write, not two).
 //! The claim makes a replayed or raced code fail without a second WeChat call; a WeChat
@@ -7,13 +10,17 @@
 
 use std::time::Duration;
 
+use super::apps::{AppHint, Apps};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin};
 use crate::ports::{ClaimError, CodeClaims, Sessions, Users, WeChat};
+use crate::telemetry::timings::set_app;
 
 /// A new session: the token for its owner and what the client is told about it.
 #[derive(Debug)]
 pub struct LoggedIn {
+    /// The mini-program logged in to.
+    pub appid: String,
     /// The bearer token for later calls (only its hash is stored).
     pub token: SessionToken,
     /// The stored session.
@@ -29,33 +36,36 @@ pub struct LoggedIn {
 /// The login use-case with the ports it needs, built once per instance.
 pub struct Login<S, W> {
     store: S,
-    wechat: W,
+    apps: Apps<W>,
     session_ttl: Duration,
 }
 
 impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
-    /// Login over `store` (claims, sessions, users) and `wechat`, issuing sessions that live
-    /// `session_ttl`.
-    pub fn new(store: S, wechat: W, session_ttl: Duration) -> Self {
+    /// Login over `store` (claims, sessions, users) and each app's WeChat, issuing
+    /// sessions that live `session_ttl`.
+    pub fn new(store: S, apps: Apps<W>, session_ttl: Duration) -> Self {
         Self {
             store,
-            wechat,
+            apps,
             session_ttl,
         }
     }
 
-    /// Exchanges a valid code for a new session.
-    pub async fn login(&self, code: &LoginCode) -> Result<LoggedIn, LoginError> {
+    /// Exchanges a valid code, sent to the app `hint` points at, for a new session in it.
+    pub async fn login(&self, hint: AppHint<'_>, code: &LoginCode) -> Result<LoggedIn, LoginError> {
+        let wechat = self.apps.for_login(hint)?;
+        let appid = wechat.appid();
+        set_app(appid);
         let claim = self
             .store
-            .claim_code(code, now_epoch_seconds())
+            .claim_code(appid, code, now_epoch_seconds())
             .await
             .map_err(|err| match err {
                 ClaimError::AlreadyClaimed => LoginError::CodeAlreadyClaimed,
                 ClaimError::Store(err) => LoginError::Store(err),
             })?;
 
-        let login = match self.wechat.code2session(code).await {
+        let login = match wechat.code2session(code).await {
             Ok(login) => login,
             Err(err) => {
                 tracing::warn!(wechat_error = %err, "code2Session failed");
@@ -77,8 +87,9 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
         let hash = token.hash();
         // Read the clock again: the WeChat call may have taken seconds, and the session must
         // live the full `expires_in` the client is told.
-        let session = Session::start(login, now_epoch_millis(), self.session_ttl);
+        let session = Session::start(appid, login, now_epoch_millis(), self.session_ttl);
         let user_login = UserLogin {
+            appid: appid.to_owned(),
             openid: session.openid.clone(),
             unionid: session.unionid.clone(),
             at: session.created_at,
@@ -93,6 +104,7 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
         stored?;
         let recorded = recorded?;
         Ok(LoggedIn {
+            appid: appid.to_owned(),
             token,
             session,
             expires_in: self.session_ttl,
@@ -116,7 +128,11 @@ mod tests {
     async fn a_fresh_code_gives_one_session_and_only_once() {
         let w = Twins::new();
         let (raw, key) = w.wechat.login("o1", Some("u1"));
-        let logged_in = w.login().login(&code(&raw)).await.unwrap();
+        let logged_in = w
+            .login()
+            .login(AppHint::default(), &code(&raw))
+            .await
+            .unwrap();
         assert_eq!(logged_in.token.expose().len(), SessionToken::ENCODED_LEN);
         assert_eq!(logged_in.session.openid, "o1");
         assert_eq!(logged_in.session.unionid.as_deref(), Some("u1"));
@@ -132,7 +148,11 @@ mod tests {
             key
         );
 
-        let replay = w.login().login(&code(&raw)).await.unwrap_err();
+        let replay = w
+            .login()
+            .login(AppHint::default(), &code(&raw))
+            .await
+            .unwrap_err();
         assert_eq!(replay, LoginError::CodeAlreadyClaimed);
         assert_eq!(answer(replay), (409, "code_used"));
         assert_eq!(
@@ -169,12 +189,16 @@ mod tests {
             let w = Twins::new();
             let (raw, _) = w.wechat.login("o1", None);
             w.wechat.fail(WeChatApi::Code2Session, failure.clone(), 1);
-            let err = w.login().login(&code(&raw)).await.unwrap_err();
+            let err = w
+                .login()
+                .login(AppHint::default(), &code(&raw))
+                .await
+                .unwrap_err();
             assert_eq!(err, LoginError::WeChat(failure.clone()));
             assert_eq!(answer(err), expected, "{failure:?}");
             assert_eq!(w.table.session_count(), 0, "{failure:?}: no session");
 
-            let retry = w.login().login(&code(&raw)).await;
+            let retry = w.login().login(AppHint::default(), &code(&raw)).await;
             if released {
                 assert!(retry.is_ok(), "{failure:?}: the claim was given back");
             } else {
@@ -192,11 +216,14 @@ mod tests {
         let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table
-            .claim_code(&code(&raw), now_epoch_seconds())
+            .claim_code(crate::testing::APPID, &code(&raw), now_epoch_seconds())
             .await
             .unwrap();
         assert_eq!(
-            w.login().login(&code(&raw)).await.unwrap_err(),
+            w.login()
+                .login(AppHint::default(), &code(&raw))
+                .await
+                .unwrap_err(),
             LoginError::CodeAlreadyClaimed
         );
         assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
@@ -207,12 +234,19 @@ mod tests {
         let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table.fail_next(1);
-        let err = w.login().login(&code(&raw)).await.unwrap_err();
+        let err = w
+            .login()
+            .login(AppHint::default(), &code(&raw))
+            .await
+            .unwrap_err();
         assert!(matches!(err, LoginError::Store(_)));
         assert_eq!(answer(err), (503, "store_unavailable"));
         assert_eq!(w.wechat.calls(WeChatApi::Code2Session), 0);
         assert!(
-            w.login().login(&code(&raw)).await.is_ok(),
+            w.login()
+                .login(AppHint::default(), &code(&raw))
+                .await
+                .is_ok(),
             "the code is intact"
         );
     }
@@ -222,11 +256,18 @@ mod tests {
         let w = Twins::new();
         let (raw, _) = w.wechat.login("o1", None);
         w.table.fail_after(1, 1);
-        let err = w.login().login(&code(&raw)).await.unwrap_err();
+        let err = w
+            .login()
+            .login(AppHint::default(), &code(&raw))
+            .await
+            .unwrap_err();
         assert_eq!(answer(err), (503, "store_unavailable"));
         assert_eq!(w.table.session_count(), 0);
         assert_eq!(
-            w.login().login(&code(&raw)).await.unwrap_err(),
+            w.login()
+                .login(AppHint::default(), &code(&raw))
+                .await
+                .unwrap_err(),
             LoginError::CodeAlreadyClaimed,
             "WeChat spent the code: the user must wx.login again"
         );
@@ -242,7 +283,11 @@ mod tests {
             1,
         );
         w.table.fail_after(1, 1);
-        let err = w.login().login(&code(&raw)).await.unwrap_err();
+        let err = w
+            .login()
+            .login(AppHint::default(), &code(&raw))
+            .await
+            .unwrap_err();
         assert_eq!(answer(err), (503, "wechat_unavailable"));
         assert_eq!(w.table.claim_count(), 1, "the claim lapses on its own");
     }
@@ -252,8 +297,16 @@ mod tests {
         let w = Twins::new();
         let (first, _) = w.wechat.login("o1", None);
         let (second, key) = w.wechat.login("o1", None);
-        let a = w.login().login(&code(&first)).await.unwrap();
-        let b = w.login().login(&code(&second)).await.unwrap();
+        let a = w
+            .login()
+            .login(AppHint::default(), &code(&first))
+            .await
+            .unwrap();
+        let b = w
+            .login()
+            .login(AppHint::default(), &code(&second))
+            .await
+            .unwrap();
         assert_ne!(a.token.expose(), b.token.expose());
         assert_eq!(
             secrecy::ExposeSecret::expose_secret(&b.session.session_key),

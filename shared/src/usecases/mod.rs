@@ -3,12 +3,14 @@
 //! fast test tier runs every decision against the in-memory twins.
 
 pub mod access_token;
+pub mod apps;
 pub mod authorize;
 pub mod login;
 pub mod phone;
 pub mod session;
 
 pub use access_token::AccessTokens;
+pub use apps::{AppHint, Apps};
 pub use authorize::Authorize;
 pub use login::{LoggedIn, Login};
 pub use phone::PhoneNumbers;

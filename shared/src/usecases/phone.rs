@@ -7,7 +7,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{AccessTokens, live_session};
+use super::{AccessTokens, Apps, live_session};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::user_data::decrypt_user_data;
 use crate::domain::{
@@ -16,11 +16,12 @@ use crate::domain::{
     WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
+use crate::telemetry::timings::set_app;
 
 /// The phone-number use-case with the ports it needs, built once per instance.
 pub struct PhoneNumbers<S, W> {
     store: S,
-    wechat: W,
+    apps: Apps<W>,
     access_tokens: AccessTokens<S>,
     watermark: WatermarkPolicy,
     /// Phone verifications one user may make per day; `None` for no limit.
@@ -28,13 +29,13 @@ pub struct PhoneNumbers<S, W> {
 }
 
 impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNumbers<S, W> {
-    /// Phone numbers over `store` (sessions, users, the shared access token, quotas) and
-    /// `wechat`, with no per-user limit.
-    pub fn new(store: S, wechat: W, watermark: WatermarkPolicy) -> Self {
+    /// Phone numbers over `store` (sessions, users, the shared access tokens, quotas) and
+    /// each app's WeChat, with no per-user limit.
+    pub fn new(store: S, apps: Apps<W>, watermark: WatermarkPolicy) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
             store,
-            wechat,
+            apps,
             watermark,
             daily_limit: None,
         }
@@ -68,20 +69,26 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
     }
 
     /// The phone number `form` carries, for the user of `session`, bound to that user
-    /// (replacing any earlier number). A code-form verification, the one WeChat bills,
-    /// counts against the user's daily quota.
+    /// (replacing any earlier number). The session's app decides the watermark and the
+    /// access token. A code-form verification, the one WeChat bills, counts against the
+    /// user's daily quota.
     pub async fn verify(
         &self,
         session: &Session,
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
+        let Some(wechat) = self.apps.of_session(session) else {
+            tracing::warn!("a session of an app this stack no longer serves");
+            return Err(PhoneError::NoSession);
+        };
+        set_app(wechat.appid());
         let (number, verified_by) = match form {
             PhoneForm::Legacy { ciphertext, iv } => (
-                self.decrypt(session, ciphertext, iv)?,
+                self.decrypt(wechat.appid(), session, ciphertext, iv)?,
                 PhoneVerification::Legacy,
             ),
             PhoneForm::Code(code) => (
-                self.redeem(code, &session.openid).await?,
+                self.redeem(wechat, code, &session.openid).await?,
                 PhoneVerification::Code,
             ),
         };
@@ -104,6 +111,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
 
     fn decrypt(
         &self,
+        appid: &str,
         session: &Session,
         ciphertext: &Ciphertext,
         iv: &Iv,
@@ -111,8 +119,8 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
         // A stored key that is not 16 bytes cannot decrypt anything: a fresh login fixes it.
         let key = SessionKey::from_base64(session.session_key.expose_secret())
             .ok_or(PhoneError::KeyMismatch)?;
-        let data = decrypt_user_data(&key, iv, ciphertext, self.wechat.appid())
-            .map_err(|_| PhoneError::KeyMismatch)?;
+        let data =
+            decrypt_user_data(&key, iv, ciphertext, appid).map_err(|_| PhoneError::KeyMismatch)?;
         if !self.watermark.accepts(&data, now_epoch_seconds()) {
             // Old data replayed, or made before the key rotated: fresh data fixes it.
             return Err(PhoneError::KeyMismatch);
@@ -122,12 +130,13 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
 
     /// Redeems `code` at WeChat. The access token comes first, so failing to get one
     /// spends no quota; a call that then never reached WeChat is given back.
-    async fn redeem(&self, code: &PhoneCode, openid: &str) -> Result<PhoneNumber, PhoneError> {
-        let token = self
-            .access_tokens
-            .get(&self.wechat)
-            .await
-            .map_err(phone_error)?;
+    async fn redeem(
+        &self,
+        wechat: &W,
+        code: &PhoneCode,
+        openid: &str,
+    ) -> Result<PhoneNumber, PhoneError> {
+        let token = self.access_tokens.get(wechat).await.map_err(phone_error)?;
         let now = now_epoch_seconds();
         let window = QuotaWindow::phone_verifications(&UserKey::of(openid), now);
         if let Some(limit) = self.daily_limit
@@ -139,8 +148,8 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
         }
         let redeemed = self
             .access_tokens
-            .with_given_token(&self.wechat, token, |token| async move {
-                self.wechat.phone_number(&token, code, openid).await
+            .with_given_token(wechat, token, |token| async move {
+                wechat.phone_number(&token, code, openid).await
             })
             .await;
         if let Err(err) = &redeemed

@@ -1,30 +1,31 @@
 //! Session queries: who a bearer token belongs to (optionally checked with WeChat),
 //! logout, and logout everywhere.
 
-use super::{AccessTokens, live_session};
+use super::{AccessTokens, Apps, live_session};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, UserKey, WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
+use crate::telemetry::timings::set_app;
 
 /// The session use-cases with the ports they need, built once per instance.
 pub struct SessionQueries<S, W> {
     store: S,
-    wechat: W,
+    apps: Apps<W>,
     access_tokens: AccessTokens<S>,
     /// `?check=wechat` calls one session may make per minute; `None` for no limit.
     checks_per_minute: Option<u32>,
 }
 
 impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> SessionQueries<S, W> {
-    /// Session queries over `store` (sessions, users, the shared access token, quotas) and
-    /// `wechat`, with no limit on WeChat checks.
-    pub fn new(store: S, wechat: W) -> Self {
+    /// Session queries over `store` (sessions, users, the shared access tokens, quotas)
+    /// and each app's WeChat, with no limit on WeChat checks.
+    pub fn new(store: S, apps: Apps<W>) -> Self {
         Self {
             access_tokens: AccessTokens::new(store.clone()),
             store,
-            wechat,
+            apps,
             checks_per_minute: None,
         }
     }
@@ -39,9 +40,16 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
 
     /// The live session behind `token`, or [`SessionError::NoSession`].
     pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, SessionError> {
-        live_session(&self.store, token)
+        let live = live_session(&self.store, token)
             .await?
-            .ok_or(SessionError::NoSession)
+            .ok_or(SessionError::NoSession)?;
+        set_app(self.appid_of(&live.session));
+        Ok(live)
+    }
+
+    /// The app `session` belongs to: the one it recorded, else the stack's first.
+    pub fn appid_of<'a>(&'a self, session: &'a Session) -> &'a str {
+        self.apps.appid_of(session)
     }
 
     /// [`session`](Self::session) for a logout: a token that is not live has its
@@ -51,7 +59,10 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         token: &SessionToken,
     ) -> Result<LiveSession, SessionError> {
         match live_session(&self.store, token).await? {
-            Some(live) => Ok(live),
+            Some(live) => {
+                set_app(self.appid_of(&live.session));
+                Ok(live)
+            }
             None => {
                 self.store.delete_session(&token.hash()).await?;
                 Err(SessionError::NoSession)
@@ -151,9 +162,13 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {
+        let Some(wechat) = self.apps.of_session(session) else {
+            tracing::warn!("a session of an app this stack no longer serves");
+            return Err(SessionError::NoSession);
+        };
         self.access_tokens
-            .with_token(&self.wechat, |token| async move {
-                self.wechat
+            .with_token(wechat, |token| async move {
+                wechat
                     .check_session(&token, &session.openid, &session.session_key)
                     .await
             })
@@ -311,7 +326,14 @@ mod tests {
             unionid: None,
             session_key: "tiihtNczf5v6AKRyjwEUhQ==".to_owned().into(),
         };
-        let session = Session::start(login, now_epoch_millis(), crate::testing::SESSION_TTL);
+        let mut session = Session::start(
+            crate::testing::APPID,
+            login,
+            now_epoch_millis(),
+            crate::testing::SESSION_TTL,
+        );
+        // Stored before sessions recorded their app.
+        session.appid = None;
         w.table.put_session(&legacy.hash(), &session).await.unwrap();
         let other_device = SessionToken::generate().unwrap();
         w.table

@@ -1,4 +1,4 @@
-//! `code#<sha256(code)>` items: claim_id, created_at, expires_at (the life of a code).
+//! `code#<sha256(appid, code)>` items: claim_id, created_at, expires_at (the life of a code).
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
@@ -13,8 +13,13 @@ use crate::telemetry::timings::{Upstream, timed};
 impl CodeClaims for DynamoTable {
     /// A conditional PutItem: of any number of concurrent requests carrying the code,
     /// exactly one succeeds.
-    async fn claim_code(&self, code: &LoginCode, now: i64) -> Result<CodeClaim, ClaimError> {
-        timed(Upstream::Store, self.claim(code, now)).await
+    async fn claim_code(
+        &self,
+        appid: &str,
+        code: &LoginCode,
+        now: i64,
+    ) -> Result<CodeClaim, ClaimError> {
+        timed(Upstream::Store, self.claim(appid, code, now)).await
     }
 
     async fn release_code(&self, claim: CodeClaim) -> Result<(), StoreError> {
@@ -23,9 +28,14 @@ impl CodeClaims for DynamoTable {
 }
 
 impl DynamoTable {
-    async fn claim(&self, code: &LoginCode, now: i64) -> Result<CodeClaim, ClaimError> {
+    async fn claim(
+        &self,
+        appid: &str,
+        code: &LoginCode,
+        now: i64,
+    ) -> Result<CodeClaim, ClaimError> {
         let claim = CodeClaim {
-            code_digest: code.digest_hex(),
+            code_digest: code.claim_digest_hex(appid),
             claim_id: random_id().map_err(|err| StoreError::new(err.to_string()))?,
         };
         let result = self

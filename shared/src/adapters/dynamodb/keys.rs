@@ -11,11 +11,12 @@ pub const EXPIRES_AT: &str = "expires_at";
 
 /// `session#<sha256(token)>`: a login session.
 pub const SESSION: &str = "session#";
-/// `code#<sha256(code)>`: the single-use claim on a login code.
+/// `code#<sha256(appid, code)>`: the single-use claim on a login code sent to an app.
 pub const CODE_CLAIM: &str = "code#";
 /// `access_token#<appid>`: the access token every instance shares.
 pub const ACCESS_TOKEN: &str = "access_token#";
-/// `user#<user key>`: a user, under the key derived from their openid.
+/// `user#<user key>`: a user, under the key derived from their openid (openids are per
+/// app, so this is one person in one app).
 pub const USER: &str = "user#";
 /// `quota#<window>`: calls counted against a per-user or per-session quota.
 pub const QUOTA: &str = "quota#";
@@ -25,7 +26,7 @@ pub fn session(token: &TokenHash) -> String {
     format!("{SESSION}{}", token.as_hex())
 }
 
-/// The key of the claim on a code, by the code's SHA-256 hex.
+/// The key of the claim on a code, by [`LoginCode::claim_digest_hex`](crate::domain::LoginCode::claim_digest_hex).
 pub fn code_claim(code_digest: &str) -> String {
     format!("{CODE_CLAIM}{code_digest}")
 }

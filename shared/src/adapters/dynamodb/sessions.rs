@@ -1,4 +1,4 @@
-//! `session#<sha256(token)>` items: openid, unionid?, session_key, created_at, expires_at,
+//! `session#<sha256(token)>` items: appid, openid, unionid?, session_key, created_at, expires_at,
 //! issued_at_ms. A session is read together with its user (`user#<key>`, the key carried
 //! by the token) in one BatchGetItem.
 
@@ -35,6 +35,9 @@ impl Sessions for DynamoTable {
             .item(EXPIRES_AT, n(session.expires_at));
         if let Some(unionid) = &session.unionid {
             request = request.item("unionid", s(unionid));
+        }
+        if let Some(appid) = &session.appid {
+            request = request.item("appid", s(appid));
         }
         timed(Upstream::Store, request.send()).await?;
         Ok(())
@@ -130,6 +133,8 @@ impl DynamoTable {
 
 fn parse_session(item: &Item) -> Option<Session> {
     Some(Session {
+        // Sessions stored before sessions recorded their app: the stack's first app.
+        appid: string_attr(item, "appid"),
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
         session_key: SecretString::from(string_attr(item, "session_key")?),

@@ -1,4 +1,4 @@
-//! `user#<user key>` items: openid, unionid?, created_at, last_login_at, the bound phone
+//! `user#<user key>` items: appid, openid, unionid?, created_at, last_login_at, the bound phone
 //! (phone_number, pure_phone_number, country_code, phone_verified_at, phone_verified_by),
 //! sessions_revoked_before_ms, and `sessions`: a string set of `<expires_at>:<token hash>`
 //! listing the user's sessions, so "log out everywhere" can say how many it ended. No TTL:
@@ -28,14 +28,15 @@ impl Users for DynamoTable {
         login: &UserLogin,
         token: &TokenHash,
     ) -> Result<RecordedLogin, StoreError> {
-        let mut set = "openid = :openid, created_at = if_not_exists(created_at, :now), \
-                       last_login_at = :now"
+        let mut set = "appid = :appid, openid = :openid, \
+                       created_at = if_not_exists(created_at, :now), last_login_at = :now"
             .to_owned();
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(&keys::user(key)))
+            .expression_attribute_values(":appid", s(&login.appid))
             .expression_attribute_values(":openid", s(&login.openid))
             .expression_attribute_values(":now", n(login.at))
             .expression_attribute_values(":session", session_entry(login.session_expires_at, token))
@@ -49,6 +50,7 @@ impl Users for DynamoTable {
         let old = output.attributes.unwrap_or_default();
         let new_user = number_attr(&old, "created_at").is_none();
         let mut user = parse_user(&old).unwrap_or(User {
+            appid: None,
             openid: login.openid.clone(),
             unionid: None,
             created_at: login.at,
@@ -57,6 +59,7 @@ impl Users for DynamoTable {
             sessions_revoked_before_ms: 0,
         });
         user.last_login_at = login.at;
+        user.appid = Some(login.appid.clone());
         if login.unionid.is_some() {
             user.unionid.clone_from(&login.unionid);
         }
@@ -215,6 +218,7 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
         })
     })();
     Some(User {
+        appid: string_attr(item, "appid"),
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
         // A user first met through a legacy session's logout has no login yet.

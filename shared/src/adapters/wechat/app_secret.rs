@@ -51,11 +51,14 @@ impl AppSecret {
     pub fn new(setting: &AppSecretSetting, appid: &str) -> Self {
         let source = match setting {
             AppSecretSetting::Value(secret) => Source::Fixed(secret.clone()),
-            AppSecretSetting::SecretsManager(id) => Source::SecretsManager(RemoteSecret {
-                id: id.clone(),
-                appid: appid.to_owned(),
-                client: OnceCell::new(),
-            }),
+            AppSecretSetting::SecretsManager { id, keyed_by_appid } => {
+                Source::SecretsManager(RemoteSecret {
+                    id: id.clone(),
+                    appid: appid.to_owned(),
+                    keyed_by_appid: *keyed_by_appid,
+                    client: OnceCell::new(),
+                })
+            }
         };
         Self {
             source,
@@ -117,6 +120,7 @@ impl AppSecret {
         if secret.expose_secret() == rejected.secret.expose_secret() {
             tracing::error!(
                 secret_id = %remote.id,
+                appid = %remote.appid,
                 "WeChat rejects the AppSecret (40125) and Secrets Manager still holds it"
             );
             if let Some(held) = held.as_mut() {
@@ -126,6 +130,7 @@ impl AppSecret {
         }
         tracing::warn!(
             secret_id = %remote.id,
+            appid = %remote.appid,
             "AppSecret read again after WeChat rejected it (40125): it was rotated"
         );
         let generation = rejected.generation + 1;
@@ -154,6 +159,8 @@ impl Held {
 struct RemoteSecret {
     id: String,
     appid: String,
+    /// The secret serves several apps: only a JSON object will do.
+    keyed_by_appid: bool,
     /// Built on the first read, not at init.
     client: OnceCell<aws_sdk_secretsmanager::Client>,
 }
@@ -169,8 +176,12 @@ impl RemoteSecret {
             })
             .await;
         let unavailable = |reason: &str| {
-            tracing::error!(secret_id = %self.id, reason, "AppSecret could not be read");
-            metrics::record_wechat_error("secrets_manager", "secret_unavailable".to_owned());
+            tracing::error!(secret_id = %self.id, appid = %self.appid, reason, "AppSecret could not be read");
+            metrics::record_wechat_error(
+                &self.appid,
+                "secrets_manager",
+                "secret_unavailable".to_owned(),
+            );
             WeChatError::SecretUnavailable
         };
         let output = client
@@ -183,19 +194,25 @@ impl RemoteSecret {
         let text = output
             .secret_string()
             .ok_or_else(|| unavailable("the secret has no SecretString"))?;
-        app_secret_in(text, &self.appid).ok_or_else(|| {
-            unavailable("the SecretString is empty, or a JSON object without this appid")
+        app_secret_in(text, &self.appid, self.keyed_by_appid).ok_or_else(|| {
+            if self.keyed_by_appid {
+                unavailable("the SecretString is not a JSON object with a string for this appid")
+            } else {
+                unavailable("the SecretString is empty, or a JSON object without this appid")
+            }
         })
     }
 }
 
-/// The AppSecret in a SecretString: the string itself, or, when it is a JSON object, the
-/// string under `appid`.
-fn app_secret_in(text: &str, appid: &str) -> Option<SecretString> {
+/// The AppSecret in a SecretString: the string under `appid` when it is a JSON object,
+/// else the string itself, unless the secret is `keyed_by_appid` (it serves several apps).
+fn app_secret_in(text: &str, appid: &str, keyed_by_appid: bool) -> Option<SecretString> {
     let text = text.trim();
     let secret = if text.starts_with('{') {
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
         object.get(appid)?.as_str()?.trim().to_owned()
+    } else if keyed_by_appid {
+        return None;
     } else {
         text.to_owned()
     };
@@ -208,13 +225,27 @@ mod tests {
 
     #[test]
     fn a_secret_string_is_the_app_secret_or_an_object_by_appid() {
-        let read = |text: &str| app_secret_in(text, "wxA").map(|s| s.expose_secret().to_owned());
+        let read =
+            |text: &str| app_secret_in(text, "wxA", false).map(|s| s.expose_secret().to_owned());
         assert_eq!(read("  s3cr3t\n").as_deref(), Some("s3cr3t"));
         assert_eq!(read(r#"{"wxA": "a", "wxB": "b"}"#).as_deref(), Some("a"));
         assert_eq!(read(r#"{"wxB": "b"}"#), None);
         assert_eq!(read(r#"{"wxA": 5}"#), None);
         assert_eq!(read("   "), None);
         assert_eq!(read("{not json"), None);
+    }
+
+    #[test]
+    fn a_secret_serving_several_apps_must_be_an_object_by_appid() {
+        let read =
+            |text: &str| app_secret_in(text, "wxB", true).map(|s| s.expose_secret().to_owned());
+        assert_eq!(read(r#"{"wxA": "a", "wxB": "b"}"#).as_deref(), Some("b"));
+        assert_eq!(
+            read("s3cr3t"),
+            None,
+            "one bare secret cannot serve several apps"
+        );
+        assert_eq!(read(r#"{"wxA": "a"}"#), None);
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::app_secret::AppSecret;
 use serde::de::DeserializeOwned;
 
-use crate::config::Config;
+use crate::config::{AppConfig, Config};
 use crate::domain::{Errcode, WeChatError};
 use crate::telemetry::metrics;
 
@@ -61,7 +61,7 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     .with_no_client_auth())
 }
 
-/// Client for the WeChat endpoints wxlogin uses.
+/// Client for the WeChat endpoints wxlogin uses, for one app.
 pub struct WeChatClient {
     http: reqwest::Client,
     api_base: String,
@@ -70,8 +70,9 @@ pub struct WeChatClient {
 }
 
 impl WeChatClient {
-    /// Builds the client (TLS roots, connection pool) once, from validated config.
-    pub fn new(config: &Config) -> Result<Self, ClientBuildError> {
+    /// Builds one client per app the stack serves, from validated config, sharing one
+    /// TLS setup and connection pool (built once: the apps call the same host).
+    pub fn for_each_app(config: &Config) -> Result<Vec<Self>, ClientBuildError> {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(CONNECT_TIMEOUT)
@@ -79,12 +80,20 @@ impl WeChatClient {
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("wxlogin/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self {
+        Ok(config
+            .apps
+            .iter()
+            .map(|app| Self::for_app(http.clone(), &config.wechat_api_base, app))
+            .collect())
+    }
+
+    fn for_app(http: reqwest::Client, api_base: &str, app: &AppConfig) -> Self {
+        Self {
             http,
-            api_base: config.wechat_api_base.clone(),
-            appid: config.appid.clone(),
-            app_secret: AppSecret::new(&config.secret, &config.appid),
-        })
+            api_base: api_base.to_owned(),
+            appid: app.appid.clone(),
+            app_secret: AppSecret::new(&app.secret, &app.appid),
+        }
     }
 
     /// `{api_base}{path}`.
@@ -101,7 +110,7 @@ impl WeChatClient {
     ) -> Result<T, WeChatError> {
         let outcome = Self::send(request).await;
         if let Err(err) = &outcome {
-            metrics::record_wechat_error(api, err.metric_label());
+            metrics::record_wechat_error(&self.appid, api, err.metric_label());
         }
         outcome
     }

@@ -7,16 +7,20 @@ use serde::{Deserialize, Serialize};
 use super::{LoginFunction, PhoneBody, Route};
 use crate::config::Config;
 use crate::domain::LoginCode;
-use crate::edge::{ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters};
+use crate::edge::{
+    ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters, referer_appid,
+};
 use crate::ports::{CodeClaims, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
-use crate::usecases::{LoggedIn, Login};
+use crate::usecases::{AppHint, LoggedIn, Login};
 
-const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login";
+const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login, and optionally a string \"appid\"";
 
 #[derive(Deserialize)]
 struct LoginRequest {
     code: String,
+    /// The mini-program, when the stack serves several (else WeChat's Referer says).
+    appid: Option<String>,
 }
 
 /// The 200 body: the token for its owner, who they are, whether this was their first
@@ -26,6 +30,7 @@ struct LoginRequest {
 pub struct LoginBody {
     token: String,
     expires_in: u64,
+    appid: String,
     openid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     unionid: Option<String>,
@@ -39,6 +44,7 @@ impl From<LoggedIn> for LoginBody {
         Self {
             token: logged_in.token.expose().to_owned(),
             expires_in: logged_in.expires_in.as_secs(),
+            appid: logged_in.appid,
             openid: logged_in.session.openid,
             unionid: logged_in.user.unionid.or(logged_in.session.unionid),
             new_user: logged_in.new_user,
@@ -65,13 +71,17 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> HttpFunction for Route<Login<S
         }
         let body: LoginRequest = json_body(request, SHAPE_HINT)?;
         let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
-        Ok(Box::pin(self.usecase.login(&code)).await?.into())
+        let hint = AppHint {
+            named: body.appid.as_deref(),
+            referer: referer_appid(request),
+        };
+        Ok(Box::pin(self.usecase.login(hint, &code)).await?.into())
     }
 }
 
 impl FromConfig for LoginFunction {
     async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, wechat) = production_adapters(config).await?;
-        Ok(Self::new(Login::new(table, wechat, config.session_ttl)))
+        let (table, apps) = production_adapters(config).await?;
+        Ok(Self::new(Login::new(table, apps, config.session_ttl)))
     }
 }

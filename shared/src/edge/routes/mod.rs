@@ -67,7 +67,7 @@ mod tests {
         let token = body["token"].as_str().unwrap().to_owned();
         assert_eq!(
             body,
-            json!({"token": token, "expires_in": 7200, "openid": "o1", "unionid": "u1", "new_user": true})
+            json!({"token": token, "expires_in": 7200, "appid": crate::testing::APPID, "openid": "o1", "unionid": "u1", "new_user": true})
         );
 
         let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
@@ -225,5 +225,116 @@ mod tests {
             .handle(bearer_request(Method::GET, token.expose()))
             .await;
         assert_eq!(decoded(&plain).0, 200);
+    }
+
+    fn from_mini_program(appid: &str, mut request: lambda_http::Request) -> lambda_http::Request {
+        let referer = format!("https://servicewechat.com/{appid}/3/page-frame.html");
+        request
+            .headers_mut()
+            .insert(http::header::REFERER, referer.parse().unwrap());
+        request
+    }
+
+    /// Two apps in one stack over the twins: which app a login is for, and everything
+    /// after it following the session's app.
+    #[tokio::test]
+    async fn a_stack_of_two_apps_follows_each_sessions_app() {
+        const OTHER: &str = "wxfasttier0000002";
+        let mut twins = Twins::new();
+        let other = twins.with_app(OTHER);
+        let login = Route::new(twins.login());
+        let sessions = Route::new(twins.session_queries());
+        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+
+        // Naming no app is a 400 naming the field; a foreign one is unknown_app.
+        let (code, _) = other.login("o2", Some("u1"));
+        let (status, body) = decoded(
+            &login
+                .handle(post(json!({ "code": code }).to_string()))
+                .await,
+        );
+        assert_eq!((status, &body["error"]), (400, &json!("invalid_request")));
+        assert!(
+            body["message"].as_str().unwrap().contains("\"appid\""),
+            "{body}"
+        );
+        for request in [
+            post(json!({ "code": code, "appid": "wxnotours" }).to_string()),
+            from_mini_program("wxnotours", post(json!({ "code": code }).to_string())),
+        ] {
+            let (status, body) = decoded(&login.handle(request).await);
+            assert_eq!((status, &body["error"]), (400, &json!("unknown_app")));
+        }
+        assert_eq!(other.calls(WeChatApi::Code2Session), 0);
+
+        // A code sent to the wrong app fails at WeChat and stays good for its own app;
+        // the body's appid wins over the Referer's.
+        let wrong = post(json!({ "code": code, "appid": crate::testing::APPID }).to_string());
+        let (status, body) = decoded(&login.handle(from_mini_program(OTHER, wrong)).await);
+        assert_eq!((status, &body["error"]), (401, &json!("invalid_code")));
+        let (status, body) = decoded(
+            &login
+                .handle(from_mini_program(
+                    OTHER,
+                    post(json!({ "code": code }).to_string()),
+                ))
+                .await,
+        );
+        assert_eq!(
+            (status, &body["appid"], &body["openid"]),
+            (200, &json!(OTHER), &json!("o2"))
+        );
+        let other_token = body["token"].as_str().unwrap().to_owned();
+
+        // The same person in the first app: another openid, the same unionid.
+        let (code, _) = twins.wechat.login("o1", Some("u1"));
+        let body = decoded(
+            &login
+                .handle(post(
+                    json!({ "code": code, "appid": crate::testing::APPID }).to_string(),
+                ))
+                .await,
+        )
+        .1;
+        assert_eq!(
+            (&body["openid"], &body["unionid"]),
+            (&json!("o1"), &json!("u1"))
+        );
+        let first_token = body["token"].as_str().unwrap().to_owned();
+
+        // Each session says its app; its checks and phone codes go to that app's WeChat.
+        for (token, appid, wechat) in [
+            (&first_token, crate::testing::APPID, &twins.wechat),
+            (&other_token, OTHER, &other),
+        ] {
+            let checked = sessions
+                .handle(with_query(
+                    bearer_request(Method::GET, token),
+                    &[("check", "wechat")],
+                ))
+                .await;
+            let (status, body) = decoded(&checked);
+            assert_eq!(
+                (status, &body["appid"], &body["unionid"]),
+                (200, &json!(appid), &json!("u1"))
+            );
+            assert_eq!(wechat.calls(WeChatApi::CheckSession), 1, "{appid}");
+            let openid = body["openid"].as_str().unwrap();
+            let phone_code = wechat.phone_code(openid, "13800138000");
+            let (status, _) = decoded(
+                &phones
+                    .handle(post_with_bearer(
+                        token,
+                        json!({ "code": phone_code }).to_string(),
+                    ))
+                    .await,
+            );
+            assert_eq!(status, 200, "{appid}");
+            assert_eq!(wechat.calls(WeChatApi::PhoneNumber), 1, "{appid}");
+        }
+        // Each app has its own access token, cached apart.
+        let first = twins.table.access_token(crate::testing::APPID).unwrap();
+        let second = twins.table.access_token(OTHER).unwrap();
+        assert_ne!(first.token, second.token);
     }
 }

@@ -91,12 +91,12 @@ where
 
 impl FromConfig for PhoneFunction {
     async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, wechat) = production_adapters(config).await?;
+        let (table, apps) = production_adapters(config).await?;
         let watermark = WatermarkPolicy {
             max_age: config.watermark_max_age,
         };
         Ok(Self::new(
-            PhoneNumbers::new(table, wechat, watermark)
+            PhoneNumbers::new(table, apps, watermark)
                 .with_daily_limit(config.quotas.phone_verifications_per_day),
         ))
     }

@@ -24,6 +24,8 @@ const ALL_HINT: &str = "DELETE /session?all=true logs out everywhere; all takes 
 /// `GET /session`'s 200 body: who the token belongs to, never the session_key.
 #[derive(Serialize)]
 pub struct SessionInfo {
+    /// The mini-program the session belongs to.
+    pub appid: String,
     /// The user's openid.
     pub openid: String,
     /// The user's unionid, when WeChat gave one at login.
@@ -36,11 +38,13 @@ pub struct SessionInfo {
     pub phone: Option<PhoneBody>,
 }
 
-impl From<LiveSession> for SessionInfo {
-    fn from(live: LiveSession) -> Self {
+impl SessionInfo {
+    /// What `GET /session` says about `live`, a session of `appid`.
+    pub fn new(appid: &str, live: LiveSession) -> Self {
         let phone = live.phone().cloned().map(PhoneBody::from);
         let (session, user) = (live.session, live.user);
         Self {
+            appid: appid.to_owned(),
             expires_in: session.expires_in(now_epoch_seconds()).as_secs(),
             openid: session.openid,
             unionid: user.and_then(|user| user.unionid).or(session.unionid),
@@ -128,10 +132,21 @@ where
             }
             Action::CheckWithWeChat => {
                 Box::pin(self.usecase.check(&token, &live)).await?;
-                Ok(SessionAnswer::Info(live.into()))
+                Ok(self.info(live))
             }
-            Action::WhoAmI => Ok(SessionAnswer::Info(live.into())),
+            Action::WhoAmI => Ok(self.info(live)),
         }
+    }
+}
+
+impl<S, W> Route<SessionQueries<S, W>>
+where
+    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
+    W: WeChat,
+{
+    fn info(&self, live: LiveSession) -> SessionAnswer {
+        let appid = self.usecase.appid_of(&live.session).to_owned();
+        SessionAnswer::Info(SessionInfo::new(&appid, live))
     }
 }
 
@@ -169,9 +184,9 @@ fn logged_out(sessions: Option<u32>) -> SessionAnswer {
 
 impl FromConfig for SessionFunction {
     async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, wechat) = production_adapters(config).await?;
+        let (table, apps) = production_adapters(config).await?;
         Ok(Self::new(
-            SessionQueries::new(table, wechat)
+            SessionQueries::new(table, apps)
                 .with_check_limit(config.quotas.wechat_checks_per_minute),
         ))
     }
@@ -235,6 +250,7 @@ mod tests {
     #[test]
     fn answers_serialize_to_the_contract() {
         let info = SessionAnswer::Info(SessionInfo {
+            appid: "wxA".into(),
             openid: "o1".into(),
             unionid: None,
             expires_in: 5,
@@ -242,7 +258,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
-            serde_json::json!({"openid": "o1", "expires_in": 5})
+            serde_json::json!({"appid": "wxA", "openid": "o1", "expires_in": 5})
         );
         assert_eq!(
             serde_json::to_value(SessionAnswer::LoggedOut {
