@@ -258,7 +258,6 @@ fn listed_apps(
     get: &impl Fn(&'static str) -> Option<String>,
     list: &str,
 ) -> Result<Vec<AppConfig>, ConfigError> {
-    const NAME: &str = "WECHAT_APPIDS";
     if get("WECHAT_SECRET").is_some() {
         return Err(ConfigError::Invalid {
             name: "WECHAT_SECRET",
@@ -267,19 +266,26 @@ fn listed_apps(
         });
     }
     let id = get("WECHAT_SECRET_ID").ok_or(ConfigError::Missing("WECHAT_SECRET_ID"))?;
-    let appids = list.split(',').map(str::trim).collect::<Vec<_>>();
-    let mut apps: Vec<AppConfig> = Vec::with_capacity(appids.len());
-    for appid in appids {
-        check_listed_appid(NAME, appid, &apps)?;
-        apps.push(AppConfig {
-            appid: appid.to_owned(),
+    Ok(appid_list(list)?
+        .into_iter()
+        .map(|appid| AppConfig {
+            appid,
             secret: AppSecretSetting::SecretsManager {
                 id: id.trim().to_owned(),
                 keyed_by_appid: true,
             },
-        });
+        })
+        .collect())
+}
+
+/// The appids of `WECHAT_APPIDS`: comma-separated, each once.
+fn appid_list(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut appids = Vec::new();
+    for appid in list.split(',').map(str::trim) {
+        check_listed_appid("WECHAT_APPIDS", appid, &appids)?;
+        appids.push(appid.to_owned());
     }
-    Ok(apps)
+    Ok(appids)
 }
 
 /// Several apps locally: `WECHAT_APPS='{"wxA": "<AppSecret>", …}'`, in the order written.
@@ -298,8 +304,10 @@ fn inline_apps(json: &str) -> Result<Vec<AppConfig>, ConfigError> {
         });
     }
     let mut apps: Vec<AppConfig> = Vec::with_capacity(entries.len());
+    let mut seen = Vec::with_capacity(entries.len());
     for (appid, secret) in entries {
-        check_listed_appid(NAME, &appid, &apps)?;
+        check_listed_appid(NAME, &appid, &seen)?;
+        seen.push(appid.clone());
         let secret = match secret {
             serde_json::Value::String(secret) if !secret.trim().is_empty() => secret,
             _ => {
@@ -323,7 +331,7 @@ fn inline_apps(json: &str) -> Result<Vec<AppConfig>, ConfigError> {
 fn check_listed_appid(
     name: &'static str,
     appid: &str,
-    earlier: &[AppConfig],
+    earlier: &[String],
 ) -> Result<(), ConfigError> {
     let looks_like_an_appid = appid.len() <= 32
         && appid.len() > 2
@@ -335,7 +343,7 @@ fn check_listed_appid(
             reason: "every appid is wx and up to 30 letters and digits, like wx4f4bc4dec97d474b",
         });
     }
-    if earlier.iter().any(|app| app.appid == appid) {
+    if earlier.iter().any(|seen| seen == appid) {
         return Err(ConfigError::AppEntry {
             name,
             appid: appid.to_owned(),
@@ -400,6 +408,35 @@ fn limit(
     let count = whole_number(get, name, u64::from(default), reason)?;
     let count = u32::try_from(count).map_err(|_| ConfigError::Invalid { name, reason })?;
     Ok((count > 0).then_some(count))
+}
+
+/// The appids the stack serves, for the authorizer (which gets no AppSecret):
+/// `WECHAT_APPIDS`, else `WECHAT_APPID`, else the appids of `WECHAT_APPS` (local work);
+/// `None` when none is set (then the authorizer vouches for sessions of any app).
+pub fn served_appids_from_env() -> Result<Option<Vec<String>>, ConfigError> {
+    served_appids(&|name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    })
+}
+
+fn served_appids(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<Vec<String>>, ConfigError> {
+    let appids = if let Some(list) = get("WECHAT_APPIDS") {
+        appid_list(&list)?
+    } else if let Some(appid) = get("WECHAT_APPID") {
+        vec![appid.trim().to_owned()]
+    } else if let Some(json) = get("WECHAT_APPS") {
+        inline_apps(&json)?
+            .into_iter()
+            .map(|app| app.appid)
+            .collect()
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(appids))
 }
 
 /// The table alone (`SESSIONS_TABLE`), for the authorizer: it never talks to WeChat, so

@@ -127,3 +127,97 @@ async fn an_unreadable_secret_is_a_503_and_a_missing_setting_fails_init() {
         .collect();
     assert_init_fails(binary(), &env, "WECHAT_SECRET (the AppSecret itself").await;
 }
+
+/// Several apps in AWS: `WECHAT_APPIDS` and one JSON secret of AppSecrets by appid. A
+/// rotation of one app's AppSecret is read again for that app alone; the other app's
+/// logins never notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_apps_share_one_json_secret_and_rotate_apart() {
+    use devkit::stack::{SECOND_APPID, TEST_APPID};
+
+    let stack = TestStack::with_two_apps().await.unwrap();
+    let second_secret = stack.second_secret.clone().unwrap();
+    let secrets = SecretsManagerServer::start().await.unwrap();
+    let name = format!("wxlogin/appsecrets-{}", unique_suffix());
+    let both = |first: &str, second: &str| json!({ TEST_APPID: first, SECOND_APPID: second });
+    secrets
+        .create(&name, &both(&stack.secret, &second_secret).to_string())
+        .await
+        .unwrap();
+    let appids = format!("{TEST_APPID},{SECOND_APPID}");
+    let function = FunctionUnderTest::spawn_verbose(
+        &stack,
+        binary(),
+        &[
+            ("WECHAT_APPS", ""),
+            ("WECHAT_APPIDS", &appids),
+            ("WECHAT_SECRET_ID", &name),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+        ],
+    )
+    .await
+    .unwrap();
+    let login_to = |appid: &'static str| {
+        let (stack, function) = (&stack, &function);
+        async move {
+            let user = stack
+                .sandbox_login(json!({ "appid": appid }))
+                .await
+                .unwrap();
+            let body = json!({ "code": user["code"], "appid": appid }).to_string();
+            let answer = function
+                .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
+                .await;
+            assert_eq!(answer.status, 200, "{appid}: {}", answer.body);
+            assert_eq!(answer.body["appid"], appid);
+        }
+    };
+    login_to(TEST_APPID).await;
+    login_to(SECOND_APPID).await;
+
+    // The first app's AppSecret is reset at WeChat and in the JSON secret.
+    let rotated = format!("rotated-secret-{}", unique_suffix());
+    secrets
+        .rotate(&name, &both(&rotated, &second_secret).to_string())
+        .await
+        .unwrap();
+    stack
+        .sandbox_reset_secret_of(TEST_APPID, &rotated)
+        .await
+        .unwrap();
+    login_to(SECOND_APPID).await;
+    login_to(TEST_APPID).await;
+    login_to(SECOND_APPID).await;
+
+    let output = function.settled_output().await;
+    let rereads = output
+        .lines()
+        .filter(|line| line.contains("read again after WeChat rejected it"))
+        .collect::<Vec<_>>();
+    assert_eq!(rereads.len(), 1, "one re-read, the rotated app's: {output}");
+    assert!(rereads[0].contains(TEST_APPID), "{}", rereads[0]);
+    assert_no_secret(
+        &output,
+        &[
+            ("first AppSecret", stack.secret.as_str()),
+            ("second AppSecret", second_secret.as_str()),
+            ("rotated AppSecret", rotated.as_str()),
+        ],
+    );
+}
+
+/// A malformed list of apps fails init naming the appid, never a secret.
+#[tokio::test]
+async fn a_bad_app_entry_fails_init_naming_its_appid() {
+    let stack = TestStack::with_two_apps().await.unwrap();
+    let mut env: Vec<_> = stack
+        .function_env()
+        .into_iter()
+        .filter(|(name, _)| name != "WECHAT_APPS")
+        .collect();
+    env.push((
+        "WECHAT_APPS".to_owned(),
+        json!({ "wx00000000sandbox1": stack.secret, "wx00000000sandbox2": "" }).to_string(),
+    ));
+    assert_init_fails(binary(), &env, "the entry for wx00000000sandbox2").await;
+}

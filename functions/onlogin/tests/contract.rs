@@ -61,7 +61,7 @@ async fn a_fresh_code_yields_a_token_and_the_openid() {
     let fields: Vec<&String> = response.json.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
-        ["expires_in", "new_user", "openid", "token"],
+        ["appid", "expires_in", "new_user", "openid", "token"],
         "no unionid, no phone yet, never session_key"
     );
     assert_eq!(response.json["new_user"], true, "the user's first login");

@@ -58,10 +58,11 @@ async fn get_says_who_the_token_belongs_to_and_for_how_long() {
     assert_eq!(response.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
     let expires_in = response.json["expires_in"].as_u64().unwrap();
     assert!((7_190..=7_200).contains(&expires_in), "{expires_in}");
+    assert_eq!(response.json["appid"], devkit::stack::TEST_APPID);
     assert_eq!(
         response.json.as_object().unwrap().len(),
-        3,
-        "openid, unionid, expires_in and nothing else: {:?}",
+        4,
+        "appid, openid, unionid, expires_in and nothing else: {:?}",
         response.json
     );
     assert_eq!(response.headers["cache-control"], "no-store");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::parse_bearer;
 use super::{Caller, InitError};
 use crate::adapters::dynamodb::{self, DynamoTable};
-use crate::config::sessions_table_from_env;
+use crate::config::{served_appids_from_env, sessions_table_from_env};
 #[cfg(test)]
 use crate::domain::SessionToken;
 use crate::domain::StoreError;
@@ -131,10 +131,13 @@ impl<S: Sessions> AuthorizerFunction<S> {
             return Ok(AuthorizerResponse::DENY);
         };
         Ok(match self.authorize.caller(&token).await? {
-            Some(live) => AuthorizerResponse {
-                is_authorized: true,
-                context: Some(live.into()),
-            },
+            Some(live) => {
+                let appid = self.authorize.appid_of(&live.session).map(str::to_owned);
+                AuthorizerResponse {
+                    is_authorized: true,
+                    context: Some(Caller::new(appid.as_deref(), live)),
+                }
+            }
             None => AuthorizerResponse::DENY,
         })
     }
@@ -171,11 +174,17 @@ fn store_unavailable() -> lambda_runtime::Diagnostic {
     }
 }
 
-/// Only the table: the authorizer never talks to WeChat, so it gets no AppSecret.
+/// The table, and the appids served when given: the authorizer never talks to WeChat,
+/// so it gets no AppSecret.
 async fn build() -> Result<AuthorizerFunction<DynamoTable>, InitError> {
     let table = sessions_table_from_env()?;
+    let served = served_appids_from_env()?;
     let table = DynamoTable::new(dynamodb::connect().await, table);
-    Ok(AuthorizerFunction::new(Authorize::new(table)))
+    let authorize = Authorize::new(table);
+    Ok(AuthorizerFunction::new(match served {
+        Some(appids) => authorize.serving(appids),
+        None => authorize,
+    }))
 }
 
 #[cfg(test)]
@@ -212,7 +221,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             serde_json::to_value(&answer).unwrap(),
-            json!({"isAuthorized": true, "context": {"openid": "o1", "unionid": "u1"}})
+            json!({"isAuthorized": true, "context": {"appid": crate::testing::APPID, "openid": "o1", "unionid": "u1"}})
         );
 
         let phone = BoundPhone {
@@ -292,6 +301,46 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn told_the_stacks_apps_it_lets_only_their_sessions_through() {
+        let mut twins = Twins::new();
+        let other = twins.with_app("wxfasttier0000002");
+        let (code, _) = other.login("o2", None);
+        let hint = crate::usecases::AppHint {
+            named: Some("wxfasttier0000002"),
+            referer: None,
+        };
+        let code = crate::domain::LoginCode::parse(&code).unwrap();
+        let in_other = twins.login().login(hint, &code).await.unwrap().token;
+        let (in_first, _) = twins.logged_in("o1", None).await;
+        let bearer = |token: &SessionToken| format!("Bearer {}", token.expose());
+        let decide = |served: Vec<String>, token: String| {
+            let table = twins.table.clone();
+            async move {
+                AuthorizerFunction::new(Authorize::new(table).serving(served))
+                    .handle(&event(&[("authorization", &token)]))
+                    .await
+                    .unwrap()
+            }
+        };
+        let both = vec![
+            crate::testing::APPID.to_owned(),
+            "wxfasttier0000002".to_owned(),
+        ];
+        let answer = decide(both, bearer(&in_other)).await;
+        assert_eq!(
+            answer.context.and_then(|caller| caller.appid).as_deref(),
+            Some("wxfasttier0000002")
+        );
+        let first_only = vec![crate::testing::APPID.to_owned()];
+        assert_eq!(
+            decide(first_only.clone(), bearer(&in_other)).await,
+            AuthorizerResponse::DENY,
+            "an app taken off the stack"
+        );
+        assert!(decide(first_only, bearer(&in_first)).await.is_authorized);
     }
 
     #[test]

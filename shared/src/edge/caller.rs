@@ -11,13 +11,17 @@ use serde_json::Value;
 use crate::domain::LiveSession;
 
 /// The caller of a route behind the wxlogin authorizer: what the authorizer puts in
-/// `requestContext.authorizer.lambda` (serialized as `{"openid", "unionid"?,
+/// `requestContext.authorizer.lambda` (serialized as `{"appid"?, "openid", "unionid"?,
 /// "phoneNumber"?}`), and what a route reads back. `Debug` redacts the phone number, so
 /// logging a caller never logs personal data.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
-    /// The caller's openid.
+    /// The mini-program they logged in to (absent only for a session stored before
+    /// sessions recorded their app, behind an authorizer not told the stack's appids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    /// The caller's openid (their id in that app).
     pub openid: String,
     /// Their unionid, when WeChat has sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,11 +31,13 @@ pub struct Caller {
     pub phone_number: Option<String>,
 }
 
-impl From<LiveSession> for Caller {
-    fn from(live: LiveSession) -> Self {
+impl Caller {
+    /// The caller holding `live`, a session of `appid`.
+    pub fn new(appid: Option<&str>, live: LiveSession) -> Self {
         let phone_number = live.phone().map(|phone| phone.phone_number.clone());
         let (session, user) = (live.session, live.user);
         Self {
+            appid: appid.map(str::to_owned),
             openid: session.openid,
             unionid: user.and_then(|user| user.unionid).or(session.unionid),
             phone_number,
@@ -42,6 +48,7 @@ impl From<LiveSession> for Caller {
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caller")
+            .field("appid", &self.appid)
             .field("openid", &self.openid)
             .field("unionid", &self.unionid)
             .field(
@@ -86,6 +93,7 @@ impl Caller {
                 .map(str::to_owned)
         };
         Ok(Self {
+            appid: text("appid"),
             openid: text("openid").ok_or(MissingCaller::NoOpenid)?,
             unionid: text("unionid"),
             phone_number: text("phoneNumber"),
@@ -105,12 +113,13 @@ mod tests {
     #[test]
     fn reads_the_wxlogin_context() {
         let caller = Caller::from_request(&request_with(
-            json!({"lambda": {"openid": "o1", "phoneNumber": "13800138000"}}),
+            json!({"lambda": {"appid": "wxA", "openid": "o1", "phoneNumber": "13800138000"}}),
         ))
         .unwrap();
         assert_eq!(
             caller,
             Caller {
+                appid: Some("wxA".into()),
                 openid: "o1".into(),
                 unionid: None,
                 phone_number: Some("13800138000".into()),
@@ -121,6 +130,7 @@ mod tests {
     #[test]
     fn debug_hides_the_phone_number() {
         let caller = Caller {
+            appid: None,
             openid: "o1".into(),
             unionid: None,
             phone_number: Some("13800138000".into()),

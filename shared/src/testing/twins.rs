@@ -74,7 +74,8 @@ impl Twins {
         wechat
     }
 
-    /// `openid` goes through `wx.login` and login: their bearer token and session_key.
+    /// `openid` goes through `wx.login` and login to [`APPID`]: their bearer token and
+    /// session_key.
     ///
     /// # Panics
     /// If the login fails: the test scripted a failure too early.
@@ -83,7 +84,13 @@ impl Twins {
         let code = LoginCode::parse(&code).unwrap_or_else(|| panic!("the fake's codes parse"));
         let logged_in = self
             .login()
-            .login(AppHint::default(), &code)
+            .login(
+                AppHint {
+                    named: Some(APPID),
+                    referer: None,
+                },
+                &code,
+            )
             .await
             .unwrap_or_else(|err| panic!("login failed: {err}"));
         (logged_in.token, session_key)

@@ -2,25 +2,58 @@
 //! Lambda authorizer. One store round trip (the session with its user), no WeChat call.
 
 use super::live_session;
-use crate::domain::{LiveSession, SessionToken, StoreError};
+use crate::domain::{LiveSession, Session, SessionToken, StoreError};
 use crate::ports::Sessions;
 
 /// The authorize use-case over the sessions store, built once per instance.
 pub struct Authorize<S> {
     sessions: S,
+    /// The appids the stack serves, when the authorizer is told (the first is the app of
+    /// sessions that did not record theirs); empty: sessions of any app.
+    served: Vec<String>,
 }
 
 impl<S: Sessions> Authorize<S> {
-    /// Authorization over `sessions`.
+    /// Authorization over `sessions`, for sessions of any app.
     pub fn new(sessions: S) -> Self {
-        Self { sessions }
+        Self {
+            sessions,
+            served: Vec::new(),
+        }
+    }
+
+    /// The same, vouching only for sessions of `appids` (an app taken off the stack
+    /// stops being let through at once).
+    pub fn serving(self, appids: Vec<String>) -> Self {
+        Self {
+            served: appids,
+            ..self
+        }
     }
 
     /// The live session behind `token`, with its user; `None` when unknown, logged out,
-    /// revoked or expired. A store failure is an error, never a `None`: an authorizer
-    /// must not deny (or allow) what it could not check.
+    /// revoked, expired, or of an app the stack does not serve. A store failure is an
+    /// error, never a `None`: an authorizer must not deny (or allow) what it could not
+    /// check.
     pub async fn caller(&self, token: &SessionToken) -> Result<Option<LiveSession>, StoreError> {
-        live_session(&self.sessions, token).await
+        let live = live_session(&self.sessions, token).await?;
+        Ok(live.filter(|live| {
+            self.served.is_empty()
+                || live
+                    .session
+                    .appid
+                    .as_ref()
+                    .is_none_or(|appid| self.served.contains(appid))
+        }))
+    }
+
+    /// The app of `session`: the one it recorded, else (stored before sessions recorded
+    /// it) the stack's first app, when the authorizer knows it.
+    pub fn appid_of<'a>(&'a self, session: &'a Session) -> Option<&'a str> {
+        session
+            .appid
+            .as_deref()
+            .or(self.served.first().map(String::as_str))
     }
 }
 

@@ -1,0 +1,295 @@
+//! Two mini-programs in one stack (`WECHAT_APPS`), through the handlers, with real
+//! DynamoDB Local and a WeChat sandbox serving both apps over HTTP: which app a login is
+//! for, and everything after it following the session's app.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use devkit::stack::{
+    SECOND_APPID, TEST_APPID, TestResponse, TestStack, assert_error, bearer_request, post,
+    post_with_bearer, with_query,
+};
+use http::Method;
+use lambda_http::Request;
+use serde_json::{Value, json};
+use wxlogin::domain::UserKey;
+use wxlogin::edge::HttpFunction;
+use wxlogin::edge::authorizer::{AuthorizerEvent, AuthorizerFunction};
+use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
+use wxlogin::usecases::Authorize;
+
+const UNIONID: &str = "ocMvos6NjeKLIBqg5Mr9QjxrP1FA";
+
+struct TwoApps {
+    stack: TestStack,
+    login: LoginFunction,
+    phones: PhoneFunction,
+    sessions: SessionFunction,
+}
+
+impl TwoApps {
+    async fn start() -> Self {
+        let stack = TestStack::with_two_apps().await.unwrap();
+        Self {
+            login: stack.login_service().await.unwrap(),
+            phones: stack.phone_service().await.unwrap(),
+            sessions: stack.session_service().await.unwrap(),
+            stack,
+        }
+    }
+
+    /// `wx.login` in `appid` for `user` (sandbox fields), then `/onlogin` with `request`
+    /// shaping the body and headers around the code.
+    async fn login_with(
+        &self,
+        appid: &str,
+        user: Value,
+        request: impl FnOnce(&Value) -> Request,
+    ) -> (TestResponse, Value) {
+        let mut user = user;
+        user["appid"] = json!(appid);
+        let wechat = self.stack.sandbox_login(user).await.unwrap();
+        let answer = self.call_login(request(&wechat["code"])).await;
+        (answer, wechat)
+    }
+
+    async fn call_login(&self, request: Request) -> TestResponse {
+        TestResponse::from_response(Box::pin(self.login.handle(request)).await).unwrap()
+    }
+
+    /// Logs `user` into `appid`, naming it in the body: the token and the sandbox user.
+    async fn logged_in(&self, appid: &str, user: Value) -> (String, Value) {
+        let (answer, wechat) = self
+            .login_with(appid, user, |code| {
+                post(json!({ "code": code, "appid": appid }).to_string())
+            })
+            .await;
+        assert_eq!(answer.status, 200, "{:?}", answer.json);
+        assert_eq!(answer.json["appid"], appid);
+        (answer.json["token"].as_str().unwrap().to_owned(), wechat)
+    }
+
+    async fn session(&self, request: Request) -> TestResponse {
+        TestResponse::from_response(Box::pin(self.sessions.handle(request)).await).unwrap()
+    }
+
+    async fn phone(&self, request: Request) -> TestResponse {
+        TestResponse::from_response(Box::pin(self.phones.handle(request)).await).unwrap()
+    }
+}
+
+/// `request` as a mini-program's `wx.request` sends it: WeChat sets the Referer.
+fn from_mini_program(appid: &str, mut request: Request) -> Request {
+    let referer = format!("https://servicewechat.com/{appid}/7/page-frame.html");
+    request
+        .headers_mut()
+        .insert(http::header::REFERER, referer.parse().unwrap());
+    request
+}
+
+fn code_only(code: &Value) -> Request {
+    post(json!({ "code": code }).to_string())
+}
+
+#[tokio::test]
+async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
+    let apps = TwoApps::start().await;
+    let (first, first_user) = apps
+        .logged_in(TEST_APPID, json!({ "unionid": UNIONID }))
+        .await;
+    let (second, second_user) = apps
+        .logged_in(SECOND_APPID, json!({ "unionid": UNIONID }))
+        .await;
+    assert_ne!(first_user["openid"], second_user["openid"]);
+
+    for (token, appid, user) in [
+        (&first, TEST_APPID, &first_user),
+        (&second, SECOND_APPID, &second_user),
+    ] {
+        let who = apps.session(bearer_request(Method::GET, token)).await.json;
+        assert_eq!(
+            (&who["appid"], &who["openid"], &who["unionid"]),
+            (&json!(appid), &user["openid"], &json!(UNIONID))
+        );
+        // The user item is the app's own, under its openid, and says so.
+        let key = UserKey::of(user["openid"].as_str().unwrap());
+        let item = apps
+            .stack
+            .items()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|item| item["pk"].as_s().unwrap() == &format!("user#{}", key.as_hex()))
+            .expect("a user item per app");
+        assert_eq!(item["appid"].as_s().unwrap(), appid);
+        assert_eq!(item["unionid"].as_s().unwrap(), UNIONID);
+    }
+
+    // The authorizer tells the app's routes which app and who.
+    let authorizer = AuthorizerFunction::new(
+        Authorize::new(apps.stack.store())
+            .serving(vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()]),
+    );
+    let event = AuthorizerEvent {
+        headers: [("authorization".to_owned(), format!("Bearer {second}"))].into(),
+        identity_source: None,
+    };
+    let caller = authorizer.handle(&event).await.unwrap().context.unwrap();
+    assert_eq!(caller.appid.as_deref(), Some(SECOND_APPID));
+    assert_eq!(caller.openid, second_user["openid"].as_str().unwrap());
+    assert_eq!(caller.unionid.as_deref(), Some(UNIONID));
+}
+
+#[tokio::test]
+async fn a_code_replayed_across_apps_fails_at_wechat_and_stays_good_for_its_own() {
+    let apps = TwoApps::start().await;
+    let (answer, wechat) = apps
+        .login_with(TEST_APPID, json!({}), |code| {
+            post(json!({ "code": code, "appid": SECOND_APPID }).to_string())
+        })
+        .await;
+    assert_error(&answer, 401, "invalid_code");
+    let code = &wechat["code"];
+    let own = apps
+        .call_login(post(
+            json!({ "code": code, "appid": TEST_APPID }).to_string(),
+        ))
+        .await;
+    assert_eq!(own.status, 200, "{:?}", own.json);
+    assert_eq!(own.json["openid"], wechat["openid"]);
+    // Spent in its own app: a replay there is refused before WeChat, and the other app's
+    // WeChat still does not know it.
+    let replay = apps
+        .call_login(post(
+            json!({ "code": code, "appid": TEST_APPID }).to_string(),
+        ))
+        .await;
+    assert_error(&replay, 409, "code_used");
+    let elsewhere = apps
+        .call_login(post(
+            json!({ "code": code, "appid": SECOND_APPID }).to_string(),
+        ))
+        .await;
+    assert_error(&elsewhere, 401, "invalid_code");
+}
+
+#[tokio::test]
+async fn the_referer_names_the_app_when_the_body_does_not_and_the_body_wins() {
+    let apps = TwoApps::start().await;
+    // Neither: a stack of two cannot guess, and says which field to send.
+    let (answer, _) = apps.login_with(SECOND_APPID, json!({}), code_only).await;
+    assert_error(&answer, 400, "invalid_request");
+    assert!(
+        answer.json["message"].as_str().unwrap().contains("appid"),
+        "{:?}",
+        answer.json
+    );
+    // The Referer alone.
+    let (answer, _) = apps
+        .login_with(SECOND_APPID, json!({}), |code| {
+            from_mini_program(SECOND_APPID, code_only(code))
+        })
+        .await;
+    assert_eq!(
+        (answer.status, &answer.json["appid"]),
+        (200, &json!(SECOND_APPID))
+    );
+    // The body's appid over the Referer's.
+    let (answer, _) = apps
+        .login_with(TEST_APPID, json!({}), |code| {
+            let body = json!({ "code": code, "appid": TEST_APPID }).to_string();
+            from_mini_program(SECOND_APPID, post(body))
+        })
+        .await;
+    assert_eq!(
+        (answer.status, &answer.json["appid"]),
+        (200, &json!(TEST_APPID))
+    );
+    // An appid the stack does not serve, either way; nothing reaches WeChat.
+    let calls = apps.stack.wechat_calls("jscode2session").await.unwrap();
+    for request in [
+        |code: &Value| post(json!({ "code": code, "appid": "wxnotservedhere" }).to_string()),
+        |code: &Value| from_mini_program("wxnotservedhere", code_only(code)),
+    ] {
+        let (answer, _) = apps.login_with(TEST_APPID, json!({}), request).await;
+        assert_error(&answer, 400, "unknown_app");
+    }
+    assert_eq!(
+        apps.stack.wechat_calls("jscode2session").await.unwrap(),
+        calls
+    );
+}
+
+#[tokio::test]
+async fn phone_codes_and_checks_go_through_the_sessions_own_app() {
+    let apps = TwoApps::start().await;
+    let (first, first_user) = apps.logged_in(TEST_APPID, json!({})).await;
+    let (second, second_user) = apps.logged_in(SECOND_APPID, json!({})).await;
+
+    for (token, appid, user, number) in [
+        (&first, TEST_APPID, &first_user, "13800138000"),
+        (&second, SECOND_APPID, &second_user, "13900139000"),
+    ] {
+        let phone = apps
+            .stack
+            .sandbox_phone(
+                json!({ "appid": appid, "openid": user["openid"], "phoneNumber": number }),
+            )
+            .await
+            .unwrap();
+        let answer = apps
+            .phone(post_with_bearer(
+                token,
+                json!({ "code": phone["code"] }).to_string(),
+            ))
+            .await;
+        assert_eq!(
+            (answer.status, &answer.json["purePhoneNumber"]),
+            (200, &json!(number)),
+            "{appid}: {:?}",
+            answer.json
+        );
+        let checked = apps
+            .session(with_query(
+                bearer_request(Method::GET, token),
+                &[("check", "wechat")],
+            ))
+            .await;
+        assert_eq!(checked.status, 200, "{appid}: {:?}", checked.json);
+        assert_eq!(checked.json["phone"]["purePhoneNumber"], number);
+    }
+    // Each app's access token is its own item.
+    let items = apps.stack.items().await.unwrap();
+    for appid in [TEST_APPID, SECOND_APPID] {
+        assert!(
+            items
+                .iter()
+                .any(|item| item["pk"].as_s().unwrap() == &format!("access_token#{appid}")),
+            "{appid}"
+        );
+    }
+
+    // The user logs in to the first app elsewhere: only that app's session_key rotates.
+    apps.stack
+        .sandbox_login(json!({
+            "appid": TEST_APPID,
+            "openid": first_user["openid"],
+            "session_key": "AAAAAAAAAAAAAAAAAAAAAA==",
+        }))
+        .await
+        .unwrap();
+    let stale = apps
+        .session(with_query(
+            bearer_request(Method::GET, &first),
+            &[("check", "wechat")],
+        ))
+        .await;
+    assert_error(&stale, 422, "session_key_mismatch");
+    let fresh = apps
+        .session(with_query(
+            bearer_request(Method::GET, &second),
+            &[("check", "wechat")],
+        ))
+        .await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.json);
+}
