@@ -2,8 +2,9 @@
 # `make demo`: plays a mini-program against the local stack — login, phone number in both
 # forms, GET /me behind the authorizer (through the local gateway), a re-login that
 # rotates the key and brings the phone back, the stale data's 422, the retry, logout
-# everywhere and the refused tokens (401 from us, 403 from the authorizer) — printing each
-# request and answer with secrets masked. Starts the stack (scripts/dev.sh) if it is not
+# everywhere and the refused tokens (401 from us, 403 from the authorizer), then the same
+# person in a second app (another openid, the same unionid) — printing each request and
+# answer with secrets masked. Starts the stack (scripts/dev.sh) if it is not
 # running, and stops what it started. Exits non-zero on any surprise.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,8 +21,10 @@ trap stop_services EXIT
 if port_busy "$LAMBDA_PORT" && port_busy "$SANDBOX_PORT" && port_busy "$GATEWAY_PORT"; then
   log "using the stack already running on ports $LAMBDA_PORT, $SANDBOX_PORT and $GATEWAY_PORT"
 else
-  log "starting the local stack (scripts/dev.sh; log in $LOGS/dev-stack.log)"
-  start_service dev-stack scripts/dev.sh
+  # Two sandbox apps unless told otherwise: the demo ends by logging the same person into
+  # the second one.
+  log "starting the local stack (APPS=${APPS:-2} scripts/dev.sh; log in $LOGS/dev-stack.log)"
+  start_service dev-stack env APPS="${APPS:-2}" scripts/dev.sh
   deadline=$((SECONDS + 1200))
   until grep -q "Ctrl-C stops everything" "$LOGS/dev-stack.log" 2>/dev/null; do
     kill -0 "$LAST_PID" 2>/dev/null || { tail -n 30 "$LOGS/dev-stack.log" >&2; die "the stack did not start"; }

@@ -7,6 +7,9 @@
 #
 # Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000), GATEWAY_PORT
 # (9200); SANDBOX_HOST.
+# Apps: one sandbox mini-program (WECHAT_APPID, WECHAT_SECRET) by default; `APPS=2` serves
+# two (wx0000000000local1 and wx0000000000local2, the stack configured with WECHAT_APPS),
+# or give WECHAT_APPS='{"<appid>": "<secret>", …}' yourself.
 # It prints README.md's copy-paste walk (the block between its walkthrough markers) with
 # the ports in use.
 # `scripts/dev.sh --check` starts everything, runs that walk with
@@ -29,6 +32,10 @@ PROTECTED_ROUTES=("GET /me=me")
 # Local-only credentials: the sandbox accepts exactly these.
 WECHAT_APPID=${WECHAT_APPID:-wx0000000000local1}
 WECHAT_SECRET=${WECHAT_SECRET:-local-sandbox-secret}
+if [ -z "${WECHAT_APPS:-}" ] && [ "${APPS:-1}" = 2 ]; then
+  WECHAT_APPS='{"wx0000000000local1": "local-sandbox-secret", "wx0000000000local2": "local-sandbox-secret-2"}'
+fi
+[ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] || die "APPS is 1 or 2 (or set WECHAT_APPS yourself)"
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
 check_walk=false
 run_command=()
@@ -64,16 +71,29 @@ log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
 "$TARGET_DIR/debug/wxlogin-dev" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 
-log "starting the WeChat sandbox on port $SANDBOX_PORT"
-WECHAT_APPID=$WECHAT_APPID WECHAT_SECRET=$WECHAT_SECRET SANDBOX_PORT=$SANDBOX_PORT SANDBOX_HOST=$SANDBOX_HOST \
-  start_service wechat-sandbox "$TARGET_DIR/debug/wechat-sandbox"
+# The apps, as the functions read them: the JSON of several goes through a file, since
+# cargo lambda splits --env-var values on commas.
+mkdir -p "$LOGS"
+apps_env="$LOGS/apps.env"
+if [ -n "${WECHAT_APPS:-}" ]; then
+  printf "WECHAT_APPS='%s'\n" "$WECHAT_APPS" >"$apps_env"
+  served="the apps of WECHAT_APPS"
+  sandbox_env=(WECHAT_APPS="$WECHAT_APPS")
+else
+  printf 'WECHAT_APPID=%s\nWECHAT_SECRET=%s\n' "$WECHAT_APPID" "$WECHAT_SECRET" >"$apps_env"
+  served="appid $WECHAT_APPID"
+  sandbox_env=(WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET")
+fi
+
+log "starting the WeChat sandbox on port $SANDBOX_PORT ($served)"
+start_service wechat-sandbox env "${sandbox_env[@]}" SANDBOX_PORT="$SANDBOX_PORT" \
+  SANDBOX_HOST="$SANDBOX_HOST" "$TARGET_DIR/debug/wechat-sandbox"
 wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
 
 log "starting cargo lambda watch on port $LAMBDA_PORT"
 start_service cargo-lambda-watch cargo lambda watch --quiet \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
-  --env-var "WECHAT_APPID=$WECHAT_APPID" \
-  --env-var "WECHAT_SECRET=$WECHAT_SECRET" \
+  --env-file "$apps_env" \
   --env-var "WECHAT_API_BASE=http://127.0.0.1:$SANDBOX_PORT" \
   --env-var "SESSIONS_TABLE=$SESSIONS_TABLE" \
   --env-var "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT" \
@@ -144,7 +164,7 @@ wxlogin is running locally:
   gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway
                    serves it: the authorizer first (401/403 {"message"}), then me; every
                    other path is forwarded to $api)
-  WeChat sandbox   $sandbox              (appid $WECHAT_APPID)
+  WeChat sandbox   $sandbox              ($served)
   DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
 
 Walk through a login and a phone number (README.md's walk; copy-paste, in order):

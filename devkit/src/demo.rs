@@ -23,6 +23,10 @@ pub struct Endpoints {
 const PHONE: &str = "13800138000";
 /// The variable holding the session_key WeChat rotates to on the re-login (random per run).
 const ROTATED_KEY: &str = "rotated_key";
+/// The variable holding the person's unionid, the same in every app (random per run).
+const UNIONID: &str = "unionid";
+/// The variable holding the stack's second app, when the sandbox serves one.
+const SECOND_APPID: &str = "second_appid";
 
 /// Who answers a step: our functions, the sandbox playing WeChat's side of the client, or
 /// the gateway playing API Gateway in front of a team's route behind the authorizer.
@@ -144,6 +148,9 @@ use Server::{Api, Sandbox};
 use Val::{Bool, Num, Text, Var};
 
 const OLD_DATA: &[(&str, Val)] = &[("encryptedData", Var("data")), ("iv", Var("iv"))];
+/// The login body: the code and the app it is for (a stack of several apps needs it; a
+/// mini-program's own `wx.request` says it in WeChat's Referer).
+const LOGIN: &[(&str, Val)] = &[("code", Var("code")), ("appid", Var("appid"))];
 const TAP: &[(&str, Val)] = &[("openid", Var("openid")), ("phoneNumber", Text(PHONE))];
 const IS_THE_PHONE: &[Check] = &[Is("purePhoneNumber", Text(PHONE))];
 
@@ -156,19 +163,21 @@ const STEPS: &[Step] = &[
     Step {
         name: "wx.login",
         does: "wx.login (the sandbox plays WeChat)",
-        request: post(Sandbox, "/sandbox/login", &[]),
+        request: post(Sandbox, "/sandbox/login", &[("unionid", Var(UNIONID))]),
         expect: Expect::Ok,
-        capture: &[("openid", "openid"), ("code", "code")],
+        capture: &[("openid", "openid"), ("code", "code"), ("appid", "appid")],
         check: &[],
     },
     Step {
         name: "login",
         does: "log in",
-        request: post(Api, "/onlogin", &[("code", Var("code"))]),
+        request: post(Api, "/onlogin", LOGIN),
         expect: Expect::Ok,
         capture: &[("token", "token")],
         check: &[
+            Is("appid", Var("appid")),
             Is("openid", Var("openid")),
+            Is("unionid", Var(UNIONID)),
             Is("new_user", Bool(true)),
             Absent("phone"),
             Absent("session_key"),
@@ -185,7 +194,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "replay",
         does: "the same code again",
-        request: post(Api, "/onlogin", &[("code", Var("code"))]),
+        request: post(Api, "/onlogin", LOGIN),
         expect: Expect::Error(409, "code_used"),
         capture: &[],
         check: &[],
@@ -249,7 +258,11 @@ const STEPS: &[Step] = &[
     Step {
         name: "login again",
         does: "log in again",
-        request: post(Api, "/onlogin", &[("code", Var("new_code"))]),
+        request: post(
+            Api,
+            "/onlogin",
+            &[("code", Var("new_code")), ("appid", Var("appid"))],
+        ),
         expect: Expect::Ok,
         capture: &[("new_token", "token")],
         // The bound phone comes back with the login: no second (billed) verification.
@@ -346,6 +359,54 @@ const STEPS: &[Step] = &[
     },
 ];
 
+/// The same person in the stack's second app, after the first app's walk: another openid,
+/// the same unionid, a user of its own (no phone yet), untouched by the first app's "log
+/// out everywhere". Played when the sandbox serves a second app (`make dev APPS=2`).
+const SECOND_APP_STEPS: &[Step] = &[
+    Step {
+        name: "wx.login, second app",
+        does: "the same person opens the second mini-program: wx.login there",
+        request: post(
+            Sandbox,
+            "/sandbox/login",
+            &[("appid", Var(SECOND_APPID)), ("unionid", Var(UNIONID))],
+        ),
+        expect: Expect::Ok,
+        capture: &[("second_openid", "openid"), ("second_code", "code")],
+        check: &[],
+    },
+    Step {
+        name: "login, second app",
+        does: "log in to the second app: another openid, the same unionid",
+        request: post(
+            Api,
+            "/onlogin",
+            &[("code", Var("second_code")), ("appid", Var(SECOND_APPID))],
+        ),
+        expect: Expect::Ok,
+        capture: &[("second_token", "token")],
+        check: &[
+            Is("appid", Var(SECOND_APPID)),
+            Is("openid", Var("second_openid")),
+            Is("unionid", Var(UNIONID)),
+            Is("new_user", Bool(true)),
+            Absent("phone"),
+        ],
+    },
+    Step {
+        name: "me, second app",
+        does: "GET /me with the second app's token: the authorizer names the app",
+        request: gateway_get("/me").bearer("second_token"),
+        expect: Expect::Ok,
+        capture: &[],
+        check: &[
+            Is("appid", Var(SECOND_APPID)),
+            Is("openid", Var("second_openid")),
+            Is("unionid", Var(UNIONID)),
+        ],
+    },
+];
+
 /// Shows the first and last few characters of a secret, enough to tell values apart.
 pub fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
@@ -395,6 +456,27 @@ struct Player {
 }
 
 impl Player {
+    /// An app the sandbox serves besides the one the walk logged in to, if any.
+    async fn second_app(&self) -> anyhow::Result<Option<String>> {
+        let url = format!("{}/sandbox/stats", self.endpoints.sandbox);
+        let stats: Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?
+            .json()
+            .await
+            .with_context(|| format!("GET {url}: body is not JSON"))?;
+        let first = self.vars.get("appid").and_then(Value::as_str);
+        Ok(stats["apps"]
+            .as_object()
+            .into_iter()
+            .flat_map(|apps| apps.keys())
+            .find(|appid| Some(appid.as_str()) != first)
+            .cloned())
+    }
+
     fn value(&self, val: Val) -> anyhow::Result<Value> {
         match val {
             Var(name) => self
@@ -504,14 +586,20 @@ impl Player {
     }
 }
 
-/// Plays [`STEPS`] against the stack at `endpoints`.
+/// Plays [`STEPS`] against the stack at `endpoints`, then [`SECOND_APP_STEPS`] when the
+/// sandbox serves a second app.
 pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
     let mut rotated_key = [0u8; 16];
     getrandom::fill(&mut rotated_key)?;
+    let mut unionid = [0u8; 14];
+    getrandom::fill(&mut unionid)?;
     let mut player = Player {
         http: reqwest::Client::new(),
         endpoints,
-        vars: HashMap::from([(ROTATED_KEY, json!(base64_encode(&rotated_key)))]),
+        vars: HashMap::from([
+            (ROTATED_KEY, json!(base64_encode(&rotated_key))),
+            (UNIONID, json!(format!("oU{}", hex::encode(unionid)))),
+        ]),
     };
     for (index, step) in STEPS.iter().enumerate() {
         player
@@ -519,9 +607,41 @@ pub async fn run(endpoints: Endpoints) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("step {} ({})", index + 1, step.name))?;
     }
+    let Some(second) = player.second_app().await? else {
+        println!(
+            "\ndemo passed: {} steps as a mini-program would take them (the stack serves one \
+             app: `make dev APPS=2` serves two, and the demo then logs the same person into both)",
+            STEPS.len()
+        );
+        return Ok(());
+    };
+    player.vars.insert(SECOND_APPID, json!(second));
+    for (index, step) in SECOND_APP_STEPS.iter().enumerate() {
+        let number = STEPS.len() + index + 1;
+        player
+            .play(number, step)
+            .await
+            .with_context(|| format!("step {number} ({})", step.name))?;
+    }
+    let var = |name| {
+        player
+            .vars
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     println!(
-        "\ndemo passed: {} steps as a mini-program would take them",
-        STEPS.len()
+        "\none person, two apps: unionid {} is openid {} in {} and openid {} in {}",
+        var(UNIONID),
+        var("openid"),
+        var("appid"),
+        var("second_openid"),
+        var(SECOND_APPID)
+    );
+    println!(
+        "demo passed: {} steps as a mini-program would take them, in two apps",
+        STEPS.len() + SECOND_APP_STEPS.len()
     );
     Ok(())
 }
@@ -557,8 +677,8 @@ mod tests {
     /// reorder the walk into a step that has nothing to send.
     #[test]
     fn every_variable_is_kept_before_it_is_used() {
-        let mut kept = HashSet::from([ROTATED_KEY]);
-        for step in STEPS {
+        let mut kept = HashSet::from([ROTATED_KEY, UNIONID, SECOND_APPID]);
+        for step in STEPS.iter().chain(SECOND_APP_STEPS) {
             let request = &step.request;
             let used = request
                 .body
@@ -584,7 +704,7 @@ mod tests {
 
     #[test]
     fn checks_and_captures_are_for_successes_only() {
-        for step in STEPS {
+        for step in STEPS.iter().chain(SECOND_APP_STEPS) {
             if let Expect::Error(..) | Expect::Gateway(..) = step.expect {
                 assert!(
                     step.check.is_empty() && step.capture.is_empty(),

@@ -1,5 +1,5 @@
 //! `me`: an example of a team's own route behind the wxlogin authorizer. `GET /me` answers
-//! who is calling, as the authorizer told API Gateway: `{"openid", "unionid"?,
+//! who is calling, as the authorizer told API Gateway: `{"appid", "openid", "unionid"?,
 //! "phoneNumber"?}`. The token was checked before this function ran; it never sees it.
 
 // The runtime's service stack nests futures deeper than the default limit lets rustc
@@ -14,16 +14,8 @@ use wxlogin::edge::Caller;
 /// deployed without the authorizer is a wiring mistake, not the client's fault).
 fn answer(request: &Request) -> (u16, Value) {
     match Caller::from_request(request) {
-        Ok(caller) => {
-            let mut body = json!({ "openid": caller.openid });
-            if let Some(unionid) = caller.unionid {
-                body["unionid"] = json!(unionid);
-            }
-            if let Some(phone_number) = caller.phone_number {
-                body["phoneNumber"] = json!(phone_number);
-            }
-            (200, body)
-        }
+        // The caller serializes as the context it was read from.
+        Ok(caller) => (200, json!(caller)),
         Err(missing) => (
             500,
             json!({ "error": "no_caller", "message": missing.to_string() }),
@@ -60,9 +52,12 @@ mod tests {
     fn answers_the_caller_from_the_authorizer_context() {
         assert_eq!(
             answer(&request(
-                json!({"lambda": {"openid": "o1", "phoneNumber": "13800138000"}})
+                json!({"lambda": {"appid": "wxA", "openid": "o1", "phoneNumber": "13800138000"}})
             )),
-            (200, json!({"openid": "o1", "phoneNumber": "13800138000"}))
+            (
+                200,
+                json!({"appid": "wxA", "openid": "o1", "phoneNumber": "13800138000"})
+            )
         );
     }
 
