@@ -83,14 +83,15 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
 
 /**
  * @typedef {{phoneNumber: string, purePhoneNumber: string, countryCode: string}} PhoneNumber
- * @typedef {{token: string, expires_in: number, openid: string, unionid?: string,
- *   new_user: boolean, phone?: PhoneNumber}} LoginResult
+ * @typedef {{token: string, expires_in: number, appid: string, openid: string,
+ *   unionid?: string, new_user: boolean, phone?: PhoneNumber}} LoginResult
  *   the `/onlogin` answer: `new_user` on the user's first login; `phone` once the user has
  *   verified a number (WeChat bills each verification: do not ask again).
- * @typedef {{openid: string, unionid?: string, expires_in: number, phone?: PhoneNumber}} SessionInfo
+ * @typedef {{appid: string, openid: string, unionid?: string, expires_in: number,
+ *   phone?: PhoneNumber}} SessionInfo
  *   the `GET /session` answer.
- * @typedef {{openid: string, unionid?: string, newUser: boolean, phone?: PhoneNumber,
- *   expiresAt?: number}} StoredSession
+ * @typedef {{appid?: string, openid: string, unionid?: string, newUser: boolean,
+ *   phone?: PhoneNumber, expiresAt?: number}} StoredSession
  *   what the client knows of its session without asking the server: `newUser` when the
  *   login that made this session was the user's first, `phone` the verified number as of
  *   that login (or of a later getPhoneNumber / checkSession), `expiresAt` in epoch ms.
@@ -117,6 +118,10 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  * @param {string} [options.storageKey='wxlogin.token'] wx storage key of the session.
  * @param {object} [options.wx=globalThis.wx] the mini-program API object (tests pass a fake).
  * @param {number} [options.timeout] wx.request timeout in ms (WeChat's default: 60000).
+ * @param {string} [options.appid] the mini-program's appid, sent with every login. A stack
+ *   serving several mini-programs needs to know which one is logging in: WeChat's Referer
+ *   says so on a mini-program's own `wx.request`, and this says so everywhere else (a
+ *   web-view, tests, a proxy that drops the Referer).
  * @param {((err: WxLoginError) => void)|null} [options.onTapAgain] called when the user
  *   must tap the getPhoneNumber button again; default: a toast with {@link TAP_AGAIN_TEXT};
  *   `null` shows nothing.
@@ -128,6 +133,9 @@ export function createClient(options) {
   const wxApi = opts.wx || (typeof wx === 'object' ? wx : undefined); // eslint-disable-line no-undef
   if (!baseUrl) throw new TypeError('createClient: baseUrl is required');
   if (!wxApi) throw new TypeError('createClient: no wx object (pass options.wx)');
+  if (opts.appid !== undefined && (typeof opts.appid !== 'string' || !opts.appid)) {
+    throw new TypeError('createClient: appid must be a non-empty string, such as "wx4f4bc4dec97d474b"');
+  }
   const storageKey = opts.storageKey || 'wxlogin.token';
   const onTapAgain = opts.onTapAgain === undefined
     ? () => wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' })
@@ -199,7 +207,9 @@ export function createClient(options) {
   async function doLogin() {
     const started = generation;
     const previous = stored(false); // a live token this login replaces
-    const res = await send('POST', '/onlogin', { code: await wxLoginCode() }, null, {}, 'login');
+    const request = { code: await wxLoginCode() };
+    if (opts.appid) request.appid = opts.appid;
+    const res = await send('POST', '/onlogin', request, null, {}, 'login');
     if (!isOk(res)) throw responseError(res, 'login');
     const body = res.data || {};
     if (typeof body.token !== 'string' || !body.token) {
@@ -212,6 +222,7 @@ export function createClient(options) {
     }
     const session = { token: body.token, openid: body.openid, newUser: body.new_user === true };
     if (typeof body.unionid === 'string') session.unionid = body.unionid;
+    if (typeof body.appid === 'string') session.appid = body.appid;
     if (isPhone(body.phone)) session.phone = body.phone;
     if (body.expires_in > 0) session.expiresAt = Date.now() + body.expires_in * 1000;
     wxApi.setStorageSync(storageKey, session);
@@ -424,6 +435,7 @@ export function createClient(options) {
     if (!record || record.expiresAt <= Date.now()) return null;
     const session = { openid: record.openid, newUser: record.newUser === true };
     if (typeof record.unionid === 'string') session.unionid = record.unionid;
+    if (typeof record.appid === 'string') session.appid = record.appid;
     if (isPhone(record.phone)) session.phone = record.phone;
     if (typeof record.expiresAt === 'number') session.expiresAt = record.expiresAt;
     return session;

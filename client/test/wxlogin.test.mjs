@@ -94,6 +94,23 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal(session.body.openid, wx.openid);
     });
 
+    test('sends its appid when configured with one (a stack serving several apps needs it)', async () => {
+      const plain = setup();
+      const { appid } = await plain.client.login();
+      assert.match(appid, /^wx/, 'the answer names the app');
+      assert.equal(plain.wx.requests[0].data.appid, undefined, 'no appid unless configured');
+      assert.equal(stored(plain.wx).appid, appid);
+
+      const named = setup({ appid });
+      const answer = await named.client.login();
+      assert.equal(named.wx.requests[0].data.appid, appid);
+      assert.equal(answer.appid, appid);
+
+      const foreign = setup({ appid: 'wxnotservedhere00' });
+      await rejection(foreign.client.login(), { code: 'unknown_app', status: 400, stage: 'login' });
+      assert.throws(() => createClient({ baseUrl: apiUrl, wx: foreign.wx, appid: 42 }), TypeError);
+    });
+
     test('concurrent calls share one wx.login', async () => {
       const { wx, client } = setup();
       const answers = await Promise.all([client.login(), client.login(), client.login()]);
@@ -134,7 +151,7 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal(first.new_user, true);
       assert.equal(first.phone, undefined);
       const session = client.getSession();
-      assert.deepEqual(session, { openid: wx.openid, newUser: true, expiresAt: stored(wx).expiresAt });
+      assert.deepEqual(session, { appid: first.appid, openid: wx.openid, newUser: true, expiresAt: stored(wx).expiresAt });
       const other = setup({ openid: wx.openid }); // the same user on another device
       assert.equal((await other.client.login()).new_user, false);
       assert.equal(other.client.getSession().newUser, false);
