@@ -14,7 +14,7 @@ use devkit::binary_check::{FunctionUnderTest, assert_init_fails, assert_no_secre
 use devkit::emf::{metric_points, metric_sum};
 use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
-use devkit::stack::{TestStack, bearer_request, post_with_bearer, with_query};
+use devkit::stack::{TEST_APPID, TestStack, bearer_request, post_with_bearer, with_query};
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 use wxlogin::domain::SessionToken;
@@ -39,7 +39,11 @@ async fn authorize(function: &FunctionUnderTest, event: Value) -> Result<Value, 
         .unwrap_or_else(|err| panic!("invoking the authorizer: {err:#}"))
 }
 
+/// Asserts `token` is allowed with `context` as the caller, in the test stack's app (every
+/// session here is [`TEST_APPID`]'s).
 async fn assert_allows(function: &FunctionUnderTest, token: &str, context: Value) {
+    let mut context = context;
+    context["appid"] = json!(TEST_APPID);
     let answer = authorize(function, authorizer_event(Some(&bearer(token))))
         .await
         .unwrap();
@@ -378,7 +382,8 @@ async fn it_needs_the_table_and_never_the_app_secret() {
         .unwrap();
     assert_eq!(
         answer,
-        json!({ "isAuthorized": true, "context": { "openid": user["openid"] } })
+        json!({ "isAuthorized": true, "context": { "appid": TEST_APPID, "openid": user["openid"] } }),
+        "a session names its app, with or without WECHAT_ variables"
     );
 
     // No table: the init fails, naming it, and never asks for work.

@@ -116,6 +116,12 @@ async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
             [("Upstream".to_owned(), "wechat".to_owned())]
         );
     }
+    assert!(
+        points
+            .iter()
+            .all(|point| point.dimensions.iter().all(|(name, _)| name != "AppId")),
+        "a single-app stack records no AppId"
+    );
     let latency = points
         .iter()
         .find(|point| point.name == "UpstreamLatency")
@@ -184,4 +190,83 @@ async fn the_logged_upstream_waits_fit_inside_the_request() {
             "waits {waits} ms > request {total} ms: {line}"
         );
     }
+}
+
+/// A stack of two apps records its outcomes by `AppId` as well, beside the aggregate the
+/// alarms read, and names the app on each request's log line; a request that never got
+/// to an app (named none) counts in the aggregate only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_of_two_apps_counts_by_app_beside_the_aggregate() {
+    use devkit::stack::{SECOND_APPID, TEST_APPID};
+
+    let stack = TestStack::with_two_apps().await.unwrap();
+    let function = FunctionUnderTest::spawn_verbose(
+        &stack,
+        binary(),
+        &[("METRICS_NAMESPACE", "wxlogin/test")],
+    )
+    .await
+    .unwrap();
+    for (appid, named) in [
+        (TEST_APPID, true),
+        (SECOND_APPID, true),
+        (SECOND_APPID, false),
+    ] {
+        let user = stack
+            .sandbox_login(json!({ "appid": appid }))
+            .await
+            .unwrap();
+        let body = if named {
+            json!({ "code": user["code"], "appid": appid })
+        } else {
+            json!({ "code": user["code"] })
+        };
+        let answer = function
+            .invoke(http_event("POST", "/onlogin", Some(&body.to_string()), &[]))
+            .await;
+        let expected = if named { 200 } else { 400 };
+        assert_eq!(answer.status, expected, "{}", answer.body);
+    }
+
+    let output = function.settled_output().await;
+    let points = metric_points(&output);
+    let logins = |dimensions: &[&str]| {
+        points
+            .iter()
+            .filter(|point| point.name == "Logins")
+            .filter(|point| {
+                point
+                    .dimensions
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .eq(dimensions.iter().copied())
+            })
+            .flat_map(|point| {
+                point
+                    .values
+                    .iter()
+                    .map(move |value| (point.dimensions.clone(), *value))
+            })
+            .collect::<Vec<_>>()
+    };
+    let aggregate: f64 = logins(&["Outcome"]).iter().map(|(_, value)| value).sum();
+    assert_eq!(aggregate, 3.0, "every login in the aggregate: {output}");
+    let per_app = logins(&["Outcome", "AppId"]);
+    for appid in [TEST_APPID, SECOND_APPID] {
+        let count: f64 = per_app
+            .iter()
+            .filter(|(dimensions, _)| dimensions.contains(&("AppId".to_owned(), appid.to_owned())))
+            .map(|(_, value)| value)
+            .sum();
+        assert_eq!(count, 1.0, "{appid}: {per_app:?}");
+    }
+    let lines: Vec<_> = json_lines(&output)
+        .filter(|line| line["message"] == "request done")
+        .collect();
+    assert_eq!(lines.len(), 3, "{output}");
+    let named: Vec<_> = lines
+        .iter()
+        .filter_map(|line| line["appid"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(named, [TEST_APPID, SECOND_APPID], "{output}");
 }

@@ -67,6 +67,15 @@ impl Twins {
         Apps::new(apps).unwrap_or_else(|| Apps::single(self.wechat.clone()))
     }
 
+    /// The same table and WeChat, the stack serving [`APPID`] alone again (an app taken
+    /// off the stack).
+    pub fn first_app_only(&self) -> Self {
+        Self {
+            others: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The same world serving one more app, `appid`, with its own WeChat; returns it.
     pub fn with_app(&mut self, appid: &str) -> FakeWeChat {
         let wechat = FakeWeChat::new(appid);

@@ -38,11 +38,16 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         }
     }
 
-    /// The live session behind `token`, or [`SessionError::NoSession`].
+    /// The live session behind `token`, or [`SessionError::NoSession`] (also for a
+    /// session of an app the stack no longer serves).
     pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, SessionError> {
         let live = live_session(&self.store, token)
             .await?
             .ok_or(SessionError::NoSession)?;
+        if self.apps.of_session(&live.session).is_none() {
+            tracing::warn!("a session of an app this stack no longer serves");
+            return Err(SessionError::NoSession);
+        }
         set_app(self.appid_of(&live.session));
         Ok(live)
     }

@@ -336,5 +336,32 @@ mod tests {
         let first = twins.table.access_token(crate::testing::APPID).unwrap();
         let second = twins.table.access_token(OTHER).unwrap();
         assert_ne!(first.token, second.token);
+
+        // The second app taken off the stack: its session is refused, and still ends.
+        let reduced = twins.first_app_only();
+        let sessions = Route::new(reduced.session_queries());
+        let phones = Route::new(reduced.phone_numbers(WatermarkPolicy::default()));
+        let phone_code = other.phone_code("o2", "13800138000");
+        for response in [
+            sessions
+                .handle(bearer_request(Method::GET, &other_token))
+                .await,
+            phones
+                .handle(post_with_bearer(
+                    &other_token,
+                    json!({ "code": phone_code }).to_string(),
+                ))
+                .await,
+        ] {
+            assert_eq!(decoded(&response).1["error"], "invalid_token");
+        }
+        let still_served = sessions
+            .handle(bearer_request(Method::GET, &first_token))
+            .await;
+        assert_eq!(decoded(&still_served).0, 200);
+        let logout = sessions
+            .handle(bearer_request(Method::DELETE, &other_token))
+            .await;
+        assert_eq!(decoded(&logout), (200, json!({"logged_out": true})));
     }
 }
