@@ -255,6 +255,24 @@ fn catalogue(token: &str, expired: &str, unknown: &str) -> Vec<Row> {
             bad,
         ),
         login(
+            "onlogin: appid is a number",
+            r#"{"code": "abc", "appid": 5}"#,
+            400,
+            bad,
+        ),
+        login(
+            "onlogin: appid this stack does not serve",
+            r#"{"code": "abc", "appid": "wx0000000000other0"}"#,
+            400,
+            "unknown_app",
+        ),
+        login(
+            "onlogin: appid empty",
+            r#"{"code": "abc", "appid": ""}"#,
+            400,
+            "unknown_app",
+        ),
+        login(
             "onlogin: body not UTF-8",
             vec![0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d],
             400,

@@ -1,10 +1,11 @@
-//! Arbitrary bodies and Authorization headers through the request parsing both handlers
-//! use: never a panic, and an accepted body always holds a well-formed code.
+//! Arbitrary bodies and Authorization (and Referer) headers through the request parsing
+//! the handlers use: never a panic, an accepted body always holds a well-formed code, and
+//! an appid read from a Referer is letters and digits only.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wxlogin::edge::{bearer_token, json_body};
+use wxlogin::edge::{bearer_token, json_body, referer_appid};
 use wxlogin::domain::LoginCode;
 
 fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
@@ -13,9 +14,13 @@ fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
     if let Ok(value) = http::HeaderValue::from_bytes(&authorization) {
         request
             .headers_mut()
-            .insert(http::header::AUTHORIZATION, value);
+            .insert(http::header::AUTHORIZATION, value.clone());
+        request.headers_mut().insert(http::header::REFERER, value);
     }
     let _ = bearer_token(&request);
+    if let Some(appid) = referer_appid(&request) {
+        assert!(!appid.is_empty() && appid.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
     if let Ok(value) = json_body::<Value>(&request, "shape") {
         if let Some(code) = value.get("code").and_then(Value::as_str) {
             if let Some(parsed) = LoginCode::parse(code) {

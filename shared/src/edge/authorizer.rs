@@ -112,9 +112,15 @@ impl<S: Sessions> AuthorizerFunction<S> {
             tracing::error!(error = %err, "DynamoDB call failed");
         }
         let store = timings.total(Upstream::Store);
+        let appid = decided
+            .as_ref()
+            .ok()
+            .and_then(|response| response.context.as_ref())
+            .and_then(|caller| caller.appid.as_deref());
         tracing::info!(
             function = NAME,
             outcome,
+            appid,
             error = decided.as_ref().err().map(tracing::field::display),
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             store_ms = store.as_secs_f64() * 1000.0,

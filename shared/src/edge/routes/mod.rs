@@ -287,7 +287,7 @@ mod tests {
         let other_token = body["token"].as_str().unwrap().to_owned();
 
         // The same person in the first app: another openid, the same unionid.
-        let (code, _) = twins.wechat.login("o1", Some("u1"));
+        let (code, first_key) = twins.wechat.login("o1", Some("u1"));
         let body = decoded(
             &login
                 .handle(post(
@@ -332,6 +332,18 @@ mod tests {
             assert_eq!(status, 200, "{appid}");
             assert_eq!(wechat.calls(WeChatApi::PhoneNumber), 1, "{appid}");
         }
+        // Legacy data is checked against the session's app: the other app's is refused.
+        for (watermark, expected) in [(OTHER, 422), (crate::testing::APPID, 200)] {
+            let data = json!({
+                "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": 86,
+                "watermark": {"appid": watermark, "timestamp": crate::domain::clock::now_epoch_seconds()}
+            });
+            let (encrypted, iv) = seal(&first_key, &data);
+            let body = json!({"encryptedData": encrypted, "iv": iv}).to_string();
+            let response = phones.handle(post_with_bearer(&first_token, body)).await;
+            assert_eq!(decoded(&response).0, expected, "watermark of {watermark}");
+        }
+
         // Each app has its own access token, cached apart.
         let first = twins.table.access_token(crate::testing::APPID).unwrap();
         let second = twins.table.access_token(OTHER).unwrap();
