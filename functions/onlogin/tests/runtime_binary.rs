@@ -16,16 +16,17 @@ fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_onlogin"))
 }
 
+/// The binary on `stack`, at TRACE, its metrics in the test namespace.
+async fn spawn_with_metrics(stack: &TestStack) -> FunctionUnderTest {
+    FunctionUnderTest::spawn_verbose(stack, binary(), &[("METRICS_NAMESPACE", "wxlogin/test")])
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_api_gateway_events_and_never_logs_a_secret() {
     let stack = TestStack::start().await.unwrap();
-    let function = FunctionUnderTest::spawn_verbose(
-        &stack,
-        binary(),
-        &[("METRICS_NAMESPACE", "wxlogin/test")],
-    )
-    .await
-    .unwrap();
+    let function = spawn_with_metrics(&stack).await;
 
     let user = stack
         .sandbox_login(json!({ "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA" }))
@@ -200,13 +201,7 @@ async fn a_stack_of_two_apps_counts_by_app_beside_the_aggregate() {
     use devkit::stack::{SECOND_APPID, TEST_APPID};
 
     let stack = TestStack::with_two_apps().await.unwrap();
-    let function = FunctionUnderTest::spawn_verbose(
-        &stack,
-        binary(),
-        &[("METRICS_NAMESPACE", "wxlogin/test")],
-    )
-    .await
-    .unwrap();
+    let function = spawn_with_metrics(&stack).await;
     for (appid, named) in [
         (TEST_APPID, true),
         (SECOND_APPID, true),
