@@ -35,7 +35,8 @@ WECHAT_SECRET=${WECHAT_SECRET:-local-sandbox-secret}
 if [ -z "${WECHAT_APPS:-}" ] && [ "${APPS:-1}" = 2 ]; then
   WECHAT_APPS='{"wx0000000000local1": "local-sandbox-secret", "wx0000000000local2": "local-sandbox-secret-2"}'
 fi
-[ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] || die "APPS is 1 or 2 (or set WECHAT_APPS yourself)"
+[ -n "${WECHAT_APPS:-}" ] || [ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] \
+  || die "APPS is 1 or 2 (for other apps, set WECHAT_APPS='{\"<appid>\": \"<secret>\", …}' yourself)"
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
 check_walk=false
 run_command=()
@@ -71,29 +72,28 @@ log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
 "$TARGET_DIR/debug/wxlogin-dev" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 
-# The apps, as the functions read them: the JSON of several goes through a file, since
-# cargo lambda splits --env-var values on commas.
-mkdir -p "$LOGS"
-apps_env="$LOGS/apps.env"
+# The apps, as the functions read them: one (WECHAT_APPID + WECHAT_SECRET) or several
+# (WECHAT_APPS), the other variables unset so an exported one cannot conflict. They reach
+# the functions through the watcher's environment, which its functions inherit (its
+# --env-var splits values on commas, and JSON has them).
 if [ -n "${WECHAT_APPS:-}" ]; then
-  printf "WECHAT_APPS='%s'\n" "$WECHAT_APPS" >"$apps_env"
   served="the apps of WECHAT_APPS"
-  sandbox_env=(WECHAT_APPS="$WECHAT_APPS")
+  apps_env=(-u WECHAT_APPID -u WECHAT_SECRET -u WECHAT_APPIDS -u WECHAT_SECRET_ID
+    WECHAT_APPS="$WECHAT_APPS")
 else
-  printf 'WECHAT_APPID=%s\nWECHAT_SECRET=%s\n' "$WECHAT_APPID" "$WECHAT_SECRET" >"$apps_env"
   served="appid $WECHAT_APPID"
-  sandbox_env=(WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET")
+  apps_env=(-u WECHAT_APPS -u WECHAT_APPIDS -u WECHAT_SECRET_ID
+    WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET")
 fi
 
 log "starting the WeChat sandbox on port $SANDBOX_PORT ($served)"
-start_service wechat-sandbox env "${sandbox_env[@]}" SANDBOX_PORT="$SANDBOX_PORT" \
+start_service wechat-sandbox env "${apps_env[@]}" SANDBOX_PORT="$SANDBOX_PORT" \
   SANDBOX_HOST="$SANDBOX_HOST" "$TARGET_DIR/debug/wechat-sandbox"
 wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
 
 log "starting cargo lambda watch on port $LAMBDA_PORT"
-start_service cargo-lambda-watch cargo lambda watch --quiet \
+start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
-  --env-file "$apps_env" \
   --env-var "WECHAT_API_BASE=http://127.0.0.1:$SANDBOX_PORT" \
   --env-var "SESSIONS_TABLE=$SESSIONS_TABLE" \
   --env-var "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT" \

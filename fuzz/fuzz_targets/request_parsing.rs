@@ -1,6 +1,6 @@
 //! Arbitrary bodies and Authorization (and Referer) headers through the request parsing
 //! the handlers use: never a panic, an accepted body always holds a well-formed code, and
-//! an appid read from a Referer is letters and digits only.
+//! an appid is read from a Referer of WeChat's host only, as its first path segment.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +19,9 @@ fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
     }
     let _ = bearer_token(&request);
     if let Some(appid) = referer_appid(&request) {
-        assert!(!appid.is_empty() && appid.chars().all(|c| c.is_ascii_alphanumeric()));
+        // Only ever the path segment of WeChat's own host, never a piece of elsewhere.
+        let referer = String::from_utf8_lossy(&authorization);
+        assert!(referer.starts_with(&format!("https://servicewechat.com/{appid}/")));
     }
     if let Ok(value) = json_body::<Value>(&request, "shape") {
         if let Some(code) = value.get("code").and_then(Value::as_str) {

@@ -778,16 +778,61 @@ mod tests {
             ("WECHAT_APPIDS", "wxaaaa,,wxbbbb"),
             ("WECHAT_APPIDS", "wxaaaa,0123456789abcdef0123456789abcdef"),
         ] {
-            let err = config_from(&[
-                (name, value),
-                ("WECHAT_SECRET_ID", "id"),
-                ("SESSIONS_TABLE", "wxlogin-sessions"),
-            ])
-            .map(|_| ())
-            .unwrap_err();
+            let mut pairs = vec![(name, value), ("SESSIONS_TABLE", "wxlogin-sessions")];
+            if name == "WECHAT_APPIDS" {
+                pairs.push(("WECHAT_SECRET_ID", "id"));
+            }
+            let err = config_from(&pairs).map(|_| ()).unwrap_err();
+            // Refused for what it is, not for a conflict between variables.
+            assert!(
+                matches!(err, ConfigError::Invalid { name: refused, .. } if refused == name),
+                "{value}: {err}"
+            );
             let text = err.to_string();
             assert!(
                 !text.contains("0123456789abcdef") && !text.contains("s3cr3t"),
+                "{text}"
+            );
+        }
+    }
+
+    fn served_from(pairs: &[(&'static str, &str)]) -> Result<Option<Vec<String>>, ConfigError> {
+        served_appids(&|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_authorizer_learns_the_appids_and_never_a_secret() {
+        assert_eq!(served_from(&[]).unwrap(), None, "told nothing: any app");
+        assert_eq!(
+            served_from(&[
+                ("WECHAT_APPIDS", "wxaaaa, wxbbbb"),
+                ("WECHAT_APPID", "wxcccc")
+            ])
+            .unwrap(),
+            Some(vec!["wxaaaa".to_owned(), "wxbbbb".to_owned()]),
+            "the list first"
+        );
+        assert_eq!(
+            served_from(&[("WECHAT_APPID", "wxcccc")]).unwrap(),
+            Some(vec!["wxcccc".to_owned()])
+        );
+        assert_eq!(
+            served_from(&[("WECHAT_APPS", r#"{"wxbbbb": "s3cr3t", "wxaaaa": "s3cr3t"}"#)]).unwrap(),
+            Some(vec!["wxbbbb".to_owned(), "wxaaaa".to_owned()]),
+            "locally, the appids of WECHAT_APPS in order"
+        );
+        for bad in [
+            ("WECHAT_APPIDS", "wxaaaa,wxaaaa"),
+            ("WECHAT_APPS", r#"{"wxaaaa": ""}"#),
+        ] {
+            let text = served_from(&[bad]).unwrap_err().to_string();
+            assert!(
+                text.contains("wxaaaa") && !text.contains("s3cr3t"),
                 "{text}"
             );
         }

@@ -137,10 +137,11 @@ pub struct LiveSession {
 
 impl LiveSession {
     /// The session and user as read, if the session is live at `now_ms`: not expired and
-    /// not revoked by a "log out everywhere" at or after its issue. A user item that is
+    /// not revoked by a "log out everywhere" at or after its issue. A session stored
+    /// before sessions recorded their app takes its user's, when the user records one. A user item that is
     /// not the session's own (it cannot be: the key is the openid's, and WeChat mints
     /// openids per app) refuses the session rather than skip the revocation check.
-    pub fn check(session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
+    pub fn check(mut session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
         if !session.is_live_at(now_ms.div_euclid(1000)) {
             return None;
         }
@@ -153,6 +154,9 @@ impl LiveSession {
             );
             if user.openid != session.openid || other_app || revoked {
                 return None;
+            }
+            if session.appid.is_none() {
+                session.appid.clone_from(&user.appid);
             }
         }
         Some(Self { session, user })
@@ -221,6 +225,21 @@ mod tests {
         assert!(
             LiveSession::check(session("o1", 5), Some(elsewhere), 2_000_000).is_some(),
             "a user stored before users recorded their app"
+        );
+    }
+
+    #[test]
+    fn a_session_that_did_not_record_its_app_takes_its_users() {
+        let mut unrecorded = session("o1", 5);
+        unrecorded.appid = None;
+        let mut in_b = user("o1", 0);
+        in_b.appid = Some("wxB".into());
+        let live = LiveSession::check(unrecorded.clone(), Some(in_b), 2_000_000).unwrap();
+        assert_eq!(live.session.appid.as_deref(), Some("wxB"));
+        let live = LiveSession::check(unrecorded, None, 2_000_000).unwrap();
+        assert_eq!(
+            live.session.appid, None,
+            "neither knows: the stack's first app decides"
         );
     }
 

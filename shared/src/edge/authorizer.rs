@@ -347,6 +347,41 @@ mod tests {
             "an app taken off the stack"
         );
         assert!(decide(first_only, bearer(&in_first)).await.is_authorized);
+
+        // A session stored before sessions recorded their app, of a user who has not
+        // logged in since: the first app served.
+        let legacy = SessionToken::issue(&crate::domain::UserKey::of("o9")).unwrap();
+        let mut session = crate::domain::Session::start(
+            crate::testing::APPID,
+            crate::domain::WeChatLogin {
+                openid: "o9".into(),
+                unionid: None,
+                session_key: "k".to_owned().into(),
+            },
+            crate::domain::clock::now_epoch_millis(),
+            crate::testing::SESSION_TTL,
+        );
+        session.appid = None;
+        twins
+            .table
+            .put_session(&legacy.hash(), &session)
+            .await
+            .unwrap();
+        let both = vec![
+            crate::testing::APPID.to_owned(),
+            "wxfasttier0000002".to_owned(),
+        ];
+        let answer = decide(both, bearer(&legacy)).await;
+        assert_eq!(
+            answer.context.and_then(|caller| caller.appid).as_deref(),
+            Some(crate::testing::APPID)
+        );
+        let answer = decide(Vec::new(), bearer(&legacy)).await;
+        assert_eq!(
+            answer.context.map(|caller| caller.appid),
+            Some(None),
+            "told no appids, it says none rather than guess"
+        );
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub fn json_body<T: DeserializeOwned>(
 
 /// The appid in the Referer WeChat's client sets on every `wx.request` from a
 /// mini-program: `https://servicewechat.com/<appid>/<version>/page-frame.html` (the
-/// version is `devtools` in WeChat DevTools, a number once released). Any other Referer
-/// (a browser, a tool) names no app.
+/// version is `devtools` in WeChat DevTools, `0` for development, trial and review builds,
+/// the version number once released). Any other Referer (a browser, a tool) names no app.
 pub fn referer_appid(request: &Request) -> Option<&str> {
     let referer = request
         .headers()
@@ -54,9 +54,11 @@ pub fn referer_appid(request: &Request) -> Option<&str> {
         .strip_prefix("https://servicewechat.com/")?
         .split('/');
     let (appid, version, page) = (path.next()?, path.next()?, path.next()?);
+    let known_version = version == "devtools"
+        || (!version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()));
     let well_formed = path.next().is_none()
         && page == "page-frame.html"
-        && !version.is_empty()
+        && known_version
         && !appid.is_empty()
         && appid.chars().all(|c| c.is_ascii_alphanumeric());
     well_formed.then_some(appid)
@@ -173,9 +175,15 @@ mod tests {
                 Some("wx4f4bc4dec97d474b"),
             ),
             (
+                "https://servicewechat.com/wx4f4bc4dec97d474b/0/page-frame.html",
+                Some("wx4f4bc4dec97d474b"),
+            ),
+            (
                 "https://servicewechat.com/wx4f4bc4dec97d474b/12/other.html",
                 None,
             ),
+            ("https://servicewechat.com/wx4f/1?x=/page-frame.html", None),
+            ("https://servicewechat.com/wx4f/v1/page-frame.html", None),
             (
                 "https://servicewechat.com/wx4f4bc4dec97d474b/page-frame.html",
                 None,

@@ -44,16 +44,31 @@ pub const DYNAMODB: &str = "dynamodb";
 pub const MAX_APPS_WITH_APP_DIMENSION: usize = 10;
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+static SEVERAL_APPS: AtomicBool = AtomicBool::new(false);
 static PER_APP: AtomicBool = AtomicBool::new(false);
 
-/// Tells the metrics how many apps the stack serves: with 2 to
-/// [`MAX_APPS_WITH_APP_DIMENSION`], the per-app metrics are also recorded by `AppId`, beside
-/// the aggregate the alarms read (which therefore fire for any app).
+/// Tells the telemetry how many apps the stack serves: with several, each request's log
+/// line names its app; with 2 to [`MAX_APPS_WITH_APP_DIMENSION`], the per-app metrics are
+/// also recorded by `AppId`, beside the aggregate the alarms read (which therefore fire
+/// for any app).
 pub fn track_apps(count: usize) {
-    PER_APP.store(
+    let (several, per_app) = app_telemetry(count);
+    SEVERAL_APPS.store(several, Ordering::Relaxed);
+    PER_APP.store(per_app, Ordering::Relaxed);
+}
+
+/// For a stack of `count` apps: whether log lines name the app, and whether metrics are
+/// also recorded by `AppId`.
+fn app_telemetry(count: usize) -> (bool, bool) {
+    (
+        count >= 2,
         (2..=MAX_APPS_WITH_APP_DIMENSION).contains(&count),
-        Ordering::Relaxed,
-    );
+    )
+}
+
+/// True when the stack serves several apps.
+pub fn several_apps() -> bool {
+    SEVERAL_APPS.load(Ordering::Relaxed)
 }
 
 /// True when metrics are also recorded by `AppId`.
@@ -118,7 +133,8 @@ pub struct RequestMetrics<'a> {
     pub kind: Option<(&'static str, &'static str)>,
     /// `ok`, or the stable error code the client got.
     pub outcome: &'static str,
-    /// The app the request was for, when metrics are kept per app and it got that far.
+    /// The app the request was for, when the stack serves several and the request got that
+    /// far (recorded by `AppId` only while [`per_app`]).
     pub app: Option<&'a str>,
     /// The upstream whose failure failed the request, if one did.
     pub failed_upstream: Option<&'static str>,
@@ -135,7 +151,7 @@ pub fn record_request(request: &RequestMetrics<'_>) {
         Some(kind) => counter!(request.metric, &[kind, outcome]).increment(1),
         None => counter!(request.metric, &[outcome]).increment(1),
     }
-    if let Some(app) = request.app {
+    if let Some(app) = request.app.filter(|_| per_app()) {
         let app = ("AppId", app.to_owned());
         let outcome = ("Outcome", request.outcome.to_owned());
         match request.kind {
@@ -184,5 +200,22 @@ pub fn record_authorization(outcome: &'static str, store: Duration) {
     if !store.is_zero() {
         histogram!(UPSTREAM_LATENCY, "Upstream" => DYNAMODB, "Function" => "authorizer")
             .record(store.as_secs_f64() * 1000.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apps_are_named_from_two_and_counted_apart_up_to_ten() {
+        assert_eq!(app_telemetry(1), (false, false), "one app: nothing extra");
+        assert_eq!(app_telemetry(2), (true, true));
+        assert_eq!(app_telemetry(MAX_APPS_WITH_APP_DIMENSION), (true, true));
+        assert_eq!(
+            app_telemetry(MAX_APPS_WITH_APP_DIMENSION + 1),
+            (true, false),
+            "too many apps for a metric each: still named in the logs"
+        );
     }
 }

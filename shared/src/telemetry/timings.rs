@@ -107,11 +107,11 @@ pub fn set_kind(kind: &'static str) {
     let _ = CURRENT.try_with(|timings| timings.state().kind = Some(kind));
 }
 
-/// Records the app the current request is for, once known: the `AppId` dimension and the
-/// log line's `appid`, kept only when the stack serves several apps (a single-app stack
+/// Records the app the current request is for, once known: the log line's `appid` and the
+/// `AppId` dimension, kept only when the stack serves several apps (a single-app stack
 /// pays nothing for it).
 pub fn set_app(appid: &str) {
-    if metrics::per_app() {
+    if metrics::several_apps() {
         let _ = CURRENT.try_with(|timings| timings.state().app = Some(appid.to_owned()));
     }
 }

@@ -108,7 +108,7 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         (Some(APPID), OPENID)
     );
 
-    // A session stored before sessions recorded their app reads back without one.
+    // A session stored before sessions recorded their app reads back with its user's.
     let legacy = SessionToken::issue(&UserKey::of(OPENID)).unwrap();
     let mut unrecorded = session_expiring_at(now + 100);
     unrecorded.appid = None;
@@ -117,7 +117,7 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         .await
         .unwrap();
     let read = store.get_session(&legacy, now_ms).await.unwrap().unwrap();
-    assert_eq!(read.session.appid, None);
+    assert_eq!(read.session.appid.as_deref(), Some(APPID));
     store.delete_session(&legacy.hash()).await.unwrap();
 
     store.delete_session(&token.hash()).await.unwrap();
@@ -326,6 +326,11 @@ pub async fn code_claims(store: &impl CodeClaims) {
         .await
         .expect("a code sent to another app is that app's claim");
     store.release_code(elsewhere).await.unwrap();
+    assert_eq!(
+        store.claim_code(APPID, &code, now + 1).await.unwrap_err(),
+        ClaimError::AlreadyClaimed,
+        "releasing another app's claim leaves this app's"
+    );
 
     // Past the 5-minute life of a code the leftover claim (TTL not yet run) is ignored.
     let later = store
