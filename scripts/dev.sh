@@ -2,8 +2,8 @@
 # `make dev`: the whole stack on this machine — DynamoDB Local with the sessions table,
 # the WeChat sandbox, `cargo lambda watch` serving the functions, and the gateway that
 # plays API Gateway's authorizer step in front of it (`wxlogin-dev gateway`: GET /me of
-# examples/protected-route behind the `authorizer` function, everything else forwarded).
-# Ctrl-C stops all.
+# examples/protected-route behind the `authorizer` function, everything else forwarded),
+# which also serves the playground page (playground/, at /playground/). Ctrl-C stops all.
 #
 # Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000), GATEWAY_PORT
 # (9200); SANDBOX_HOST.
@@ -134,7 +134,8 @@ done
 
 log "starting the local gateway on port $GATEWAY_PORT (the authorizer in front of ${PROTECTED_ROUTES[*]})"
 start_service gateway "$TARGET_DIR/debug/wxlogin-dev" gateway "$GATEWAY_PORT" "http://127.0.0.1:$LAMBDA_PORT" \
-  "${PROTECTED_ROUTES[@]}"
+  "${PROTECTED_ROUTES[@]}" --playground "$ROOT/playground" "http://127.0.0.1:$SANDBOX_PORT" \
+  "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 wait_port "$GATEWAY_PORT" "the local gateway" 30 "$LAST_PID"
 
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
@@ -161,6 +162,8 @@ wxlogin is running locally:
   functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
                    $api/decrypt-phone    (POST)
                    $api/session          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
+  playground       $gateway/playground/  (a mini-program in the browser: taps, WeChat faults,
+                   the server's items and every request; make dev only)
   gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway
                    serves it: the authorizer first (401/403 {"message"}), then me; every
                    other path is forwarded to $api)

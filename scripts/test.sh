@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
 # runs every Rust test (unit, black-box against DynamoDB Local + sandbox, real binaries,
-# the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh)
-# and the mini-program client's tests (Node's test runner) against one start of the whole
+# the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh),
+# the mini-program client's tests (Node's test runner) and the playground's browser test
+# (headless Chromium, installed with apt-get when missing) against one start of the whole
 # local stack as `make dev` runs it, then checks the SAM templates (ours and
 # examples/protected-route's): `sam validate --lint`, cfn-lint in five regions of both
 # partitions, and an arm64 `sam build` of ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
@@ -31,10 +32,11 @@ else
 fi
 stop_services
 
-log "README.md's walk and client/'s node --test against DynamoDB Local + sandbox + cargo lambda watch"
+ensure_browser
+log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
   DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
-  scripts/dev.sh --check --run node --test client/test/
+  scripts/dev.sh --check --run scripts/stack-tests.sh
 
 ensure_sam_tools
 # The regions the docs name (docs/operations.md, "Choosing a region"): the China regions
@@ -59,4 +61,11 @@ else
   sam build --build-dir "$CACHE/sam-build"
   log "sam build took $((SECONDS - started)) s; bootstrap sizes:"
   ls -l "$CACHE"/sam-build/*/bootstrap >&2
+  # The playground is make dev's: no deployed binary may carry its routes.
+  for bootstrap in "$CACHE"/sam-build/*/bootstrap; do
+    if grep -a -q -e '/playground' -e 'playground/items' "$bootstrap"; then
+      die "$bootstrap carries the playground's routes: it must be served by the dev stack only"
+    fi
+  done
+  log "no deployed binary carries the playground's routes"
 fi

@@ -15,6 +15,8 @@
 //!
 //! Every other request is forwarded unchanged to watch's router (`/onlogin`, `/session`…),
 //! so the gateway's URL is one base URL for the whole local API, as `ApiUrl` is in AWS.
+//! With a [`Playground`], it also serves the playground page and what it needs
+//! (`/playground/…`, `/sandbox/…`).
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::apigw;
+use crate::playground::Playground;
 
 /// The function that decides, as the template's `Authorizer` names it.
 pub const AUTHORIZER: &str = "authorizer";
@@ -72,6 +75,7 @@ pub struct Gateway {
     pub lambda: String,
     /// The routes behind the authorizer.
     pub protected: Vec<ProtectedRoute>,
+    playground: Option<Playground>,
     http: reqwest::Client,
 }
 
@@ -81,7 +85,16 @@ impl Gateway {
         Self {
             lambda: lambda.trim_end_matches('/').to_owned(),
             protected,
+            playground: None,
             http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same gateway, serving `playground` too.
+    pub fn with_playground(self, playground: Playground) -> Self {
+        Self {
+            playground: Some(playground),
+            ..self
         }
     }
 
@@ -133,16 +146,23 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
+    let played = match &gateway.playground {
+        Some(playground) => playground.serve(&parts, &body).await,
+        None => None,
+    };
     let route = gateway
         .protected
         .iter()
         .find(|route| route.method == parts.method.as_str() && route.path == parts.uri.path());
-    let answer = match route {
-        Some(route) => {
-            let query = parts.uri.query().unwrap_or_default();
-            protected(&gateway, route, query, &parts.headers, &body).await
-        }
-        None => forward(&gateway, &parts, body).await,
+    let answer = match (played, route) {
+        (Some(played), _) => played,
+        (None, route) => match route {
+            Some(route) => {
+                let query = parts.uri.query().unwrap_or_default();
+                protected(&gateway, route, query, &parts.headers, &body).await
+            }
+            None => forward(&gateway, &parts, body).await,
+        },
     };
     answer.unwrap_or_else(|err| {
         eprintln!("gateway: {} {}: {err:#}", parts.method, parts.uri);

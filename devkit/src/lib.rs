@@ -13,6 +13,7 @@ pub mod dynamodb_local;
 pub mod emf;
 pub mod function_process;
 pub mod gateway;
+pub mod playground;
 pub mod race;
 pub mod runtime_api;
 pub mod secrets_manager;

@@ -4,9 +4,11 @@
 //!   (idempotent), as the SAM template defines it.
 //! - `wxlogin-dev demo <api-base> <sandbox-base> <gateway-base>`: plays a mini-program
 //!   against a running stack (`GET /me` through the gateway).
-//! - `wxlogin-dev gateway <port> <lambda-base> ["METHOD /path=function"…]`: API Gateway's
-//!   part in front of `cargo lambda watch`: the routes given run behind the `authorizer`
-//!   function, the rest is forwarded (`devkit::gateway`).
+//! - `wxlogin-dev gateway <port> <lambda-base> ["METHOD /path=function"…] [--playground
+//!   <dir> <sandbox-base> <dynamodb-endpoint> <table>]`: API Gateway's part in front of
+//!   `cargo lambda watch`: the routes given run behind the `authorizer` function, the rest
+//!   is forwarded (`devkit::gateway`); with `--playground`, it serves the playground page
+//!   too (`devkit::playground`).
 
 use anyhow::{Context, bail};
 
@@ -34,7 +36,27 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        ["gateway", port, lambda, routes @ ..] => {
+        ["gateway", port, lambda, rest @ ..] => {
+            let (routes, playground) = match rest.iter().position(|arg| *arg == "--playground") {
+                Some(at) => match &rest[at + 1..] {
+                    [dir, sandbox, dynamodb, table] => (
+                        &rest[..at],
+                        Some(
+                            devkit::playground::Playground::new(
+                                std::path::Path::new(dir),
+                                sandbox,
+                                dynamodb,
+                                table,
+                            )
+                            .await,
+                        ),
+                    ),
+                    _ => {
+                        bail!("--playground takes <dir> <sandbox-base> <dynamodb-endpoint> <table>")
+                    }
+                },
+                None => (rest, None),
+            };
             let routes = routes
                 .iter()
                 .map(|spec| devkit::gateway::ProtectedRoute::parse(spec))
@@ -50,12 +72,18 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("gateway on port {port}: everything else to {lambda}");
-            devkit::gateway::Gateway::new(lambda, routes)
-                .serve(listener)
-                .await
+            let gateway = devkit::gateway::Gateway::new(lambda, routes);
+            let gateway = match playground {
+                Some(playground) => {
+                    println!("gateway on port {port}: the playground at /playground/");
+                    gateway.with_playground(playground)
+                }
+                None => gateway,
+            };
+            gateway.serve(listener).await
         }
         _ => bail!(
-            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url> <gateway-base-url>\n       wxlogin-dev gateway <port> <lambda-base-url> [\"METHOD /path=function\"…]"
+            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url> <gateway-base-url>\n       wxlogin-dev gateway <port> <lambda-base-url> [\"METHOD /path=function\"…] [--playground <dir> <sandbox-base-url> <dynamodb-endpoint> <table>]"
         ),
     }
 }

@@ -1,0 +1,173 @@
+// The playground page: each button plays a tap of the mini-program through the real
+// client (`wxlogin.js`, served unchanged from client/), then shows what it returned or
+// threw, the items the server holds for the user, and every request made.
+
+import { createClient } from './wxlogin.js';
+import {
+  createStandinWx, currentUser, forgetUser, phoneButtonEvent, randomKey, sandboxPost,
+} from './wx-standin.js';
+
+const PHONE = '13800138000';
+const MAX_LOG_ROWS = 100;
+const $ = (selector) => document.querySelector(selector);
+
+const wx = createStandinWx({ appid: () => $('#app').value, onRequest: logRequest, onToast: toast });
+let client = null;
+/** Actions finished so far: a test waits for the next. */
+let actionsDone = 0;
+
+/** The client for the chosen app (a stack of several needs the appid on each login). */
+function makeClient() {
+  const appid = $('#app').value;
+  client = createClient({ baseUrl: location.origin, wx, appid: appid || undefined });
+}
+
+/** Another device of the same user logs in: WeChat rotates the user's session_key. */
+async function loginElsewhere() {
+  const user = currentUser();
+  if (!user) throw new Error('log in first');
+  const body = { openid: user.openid, session_key: randomKey() };
+  if (user.appid) body.appid = user.appid;
+  const { code } = await sandboxPost('/login', body);
+  const res = await fetch('/onlogin', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, appid: user.appid }),
+  });
+  const answer = await res.json();
+  return { other_device: { status: res.status, openid: answer.openid, error: answer.error } };
+}
+
+async function armFault() {
+  const api = $('#fault-api').value;
+  const kind = $('#fault-kind').value;
+  const fault = kind === 'stall' ? { api, delay_ms: 8000, times: 1 } : { api, errcode: Number(kind), times: 1 };
+  await sandboxPost('/faults', fault);
+  $('#fault-status').textContent = `Armed: the next ${api} call ${kind === 'stall' ? 'stalls 8 s' : 'answers ' + kind}.`;
+  return { armed: fault };
+}
+
+async function clearFaults() {
+  for (const api of ['jscode2session', 'getuserphonenumber', 'checksession', 'stable_token']) {
+    await sandboxPost('/faults', { api, times: 0 });
+  }
+  $('#fault-status').textContent = 'No fault armed.';
+  return { cleared: true };
+}
+
+function newUser() {
+  forgetUser();
+  wx.removeStorageSync('wxlogin.token');
+  makeClient();
+  return { new_user: 'the next log in is another WeChat user' };
+}
+
+const ACTIONS = {
+  login: () => client.login(),
+  'phone-allow': async () => client.getPhoneNumber(await phoneButtonEvent('allow', PHONE)),
+  'phone-allow-legacy': async () => client.getPhoneNumber(await phoneButtonEvent('legacy', PHONE)),
+  'phone-deny': async () => client.getPhoneNumber(await phoneButtonEvent('deny', PHONE)),
+  whoami: () => client.request({ url: '/session' }),
+  check: () => client.checkSession(),
+  me: () => client.request({ url: '/me' }),
+  elsewhere: loginElsewhere,
+  logout: async () => { await client.logout(); return { logged_out: true }; },
+  'logout-everywhere': async () => ({ sessions_ended: await client.logoutEverywhere() }),
+  'new-user': newUser,
+  arm: armFault,
+  'clear-faults': clearFaults,
+};
+
+/** What an action gave, as shown: its value, or the error with the fields a page uses. */
+function outcome(action, value, error) {
+  if (!error) return { action, returned: value === undefined ? null : value };
+  const threw = { name: error.name, code: error.code, message: error.message };
+  for (const key of ['status', 'retry', 'retryAfter', 'stage']) {
+    if (error[key] !== undefined) threw[key] = error[key];
+  }
+  return { action, threw };
+}
+
+async function run(button) {
+  const action = button.dataset.action;
+  button.setAttribute('aria-busy', 'true');
+  let shown;
+  try {
+    shown = outcome(action, await ACTIONS[action]());
+  } catch (error) {
+    shown = outcome(action, undefined, error);
+  } finally {
+    button.removeAttribute('aria-busy');
+  }
+  $('#result').textContent = JSON.stringify(shown, null, 2);
+  $('#result').dataset.seq = String(++actionsDone);
+  $('#result').dataset.action = action;
+  $('#result').dataset.outcome = shown.threw ? (shown.threw.code || 'error') : 'ok';
+  await Promise.all([showWho(), showItems()]);
+}
+
+async function showWho() {
+  const session = client.getSession();
+  const user = currentUser();
+  $('#who').textContent = session
+    ? `logged in: openid ${session.openid}${session.unionid ? ', unionid ' + session.unionid : ''}` +
+      `${session.phone ? ', phone ' + session.phone.purePhoneNumber : ''}`
+    : user ? `not logged in (WeChat user ${user.openid})` : 'not logged in';
+}
+
+async function showItems() {
+  const user = currentUser();
+  const query = user ? '?openid=' + encodeURIComponent(user.openid) : '';
+  try {
+    const res = await fetch('/playground/items' + query);
+    $('#items').textContent = JSON.stringify(await res.json(), null, 2);
+  } catch (error) {
+    $('#items').textContent = 'could not read the table: ' + error.message;
+  }
+}
+
+function logRequest({ method, path, status, error, requestId, ms }) {
+  const row = document.createElement('tr');
+  for (const cell of [method, path, status || 'failed', error, requestId, ms]) {
+    const td = document.createElement('td');
+    td.textContent = String(cell);
+    row.append(td);
+  }
+  row.dataset.status = String(status);
+  const body = $('#requests');
+  body.prepend(row);
+  while (body.rows.length > MAX_LOG_ROWS) body.deleteRow(body.rows.length - 1);
+}
+
+let toastTimer = null;
+function toast(title) {
+  const element = $('#toast');
+  element.textContent = title;
+  element.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { element.hidden = true; }, 4000);
+}
+
+async function loadApps() {
+  const stats = await (await fetch('/sandbox/stats')).json();
+  const appids = Object.keys(stats.apps || {});
+  const select = $('#app');
+  for (const appid of appids) select.append(new Option(appid, appid));
+  const user = currentUser();
+  if (user && user.appid && appids.includes(user.appid)) select.value = user.appid;
+  // Another app is another WeChat user (openids are per app): start afresh.
+  select.addEventListener('change', () => {
+    newUser();
+    showWho();
+    showItems();
+  });
+}
+
+document.querySelector('main').addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (button && !button.hasAttribute('aria-busy')) run(button);
+});
+
+await loadApps();
+makeClient();
+await Promise.all([showWho(), showItems()]);
+document.body.dataset.ready = 'true';

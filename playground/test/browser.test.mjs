@@ -1,0 +1,136 @@
+// The playground in a real browser (headless Chromium driven by playwright-core) against
+// the local stack: log in → bind phone → GET /me → a 45011 fault and its 429 → log in
+// elsewhere → the stale phone data's 422 and the tap again → log out everywhere → the old
+// token refused. Fails on any uncaught page error; saves a screenshot.
+//   WXLOGIN_GATEWAY_URL=http://127.0.0.1:9200 PLAYWRIGHT_CORE=<path to playwright-core>
+//   node --test playground/test/
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const gateway = process.env.WXLOGIN_GATEWAY_URL;
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const screenshot = process.env.PLAYGROUND_SCREENSHOT || '.cache/playground/screenshot.png';
+
+let browser;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(gateway, 'WXLOGIN_GATEWAY_URL is not set: run through scripts/dev.sh --run (make test does)');
+  const { chromium } = await import(process.env.PLAYWRIGHT_CORE || 'playwright-core');
+  // Flags for a machine with no route out: nothing in the background may try the network.
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('pageerror', (error) => pageErrors.push(error));
+  await page.goto(gateway + '/playground/');
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+});
+
+after(async () => {
+  if (page) {
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+  }
+  if (browser) await browser.close();
+});
+
+let done = 0;
+/** Clicks the button of `action` and returns what the page shows it returned or threw. */
+async function tap(action) {
+  done += 1;
+  await page.click(`button[data-action="${action}"]`);
+  await page.waitForSelector(`#result[data-seq="${done}"]`, { timeout: 30_000 });
+  return JSON.parse(await page.textContent('#result'));
+}
+
+/** The rows of the request log, newest first. */
+async function requests() {
+  return page.$$eval('#requests tr', (rows) => rows.map((row) => {
+    const [method, path, status, error, requestId, ms] = [...row.cells].map((cell) => cell.textContent);
+    return { method, path, status, error, requestId, ms: Number(ms) };
+  }));
+}
+
+test('by keyboard alone, and in a phone-sized window', async () => {
+  // Tab to a button and press Enter: no mouse.
+  await page.focus('button[data-action="new-user"]');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'fault-api',
+    'the next control in reading order: the faults\' first field');
+  await page.focus('button[data-action="login"]');
+  done += 1;
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`#result[data-seq="${done}"]`, { timeout: 30_000 });
+  assert.equal(JSON.parse(await page.textContent('#result')).action, 'login');
+
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 375px`);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
+});
+
+test('a mini-program session, tap by tap, shows both sides', async () => {
+  await tap('new-user');
+  const login = await tap('login');
+  assert.equal(login.threw, undefined, JSON.stringify(login));
+  assert.equal(login.returned.new_user, true);
+  assert.match(login.returned.token, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(await page.textContent('#who'), /logged in: openid/);
+  const [onlogin] = await requests();
+  assert.deepEqual([onlogin.method, onlogin.path, onlogin.status], ['POST', '/onlogin', '200']);
+  assert.match(onlogin.requestId, /^[0-9a-f-]{16,}/, 'the log shows the x-request-id');
+
+  const phone = await tap('phone-allow');
+  assert.equal(phone.returned.purePhoneNumber, '13800138000', JSON.stringify(phone));
+  await page.waitForFunction(() => document.querySelector('#items').textContent.includes('phone_verified_by'));
+  const items = JSON.parse(await page.textContent('#items'));
+  assert.equal(items.users.length, 1, 'the user item is shown');
+  assert.equal(items.users[0].phone_verified_by, 'code');
+  assert.ok(items.sessions.length >= 1, 'the session item is shown');
+  assert.ok(items.sessions.every((session) => !/^[A-Za-z0-9+/]{22}==$/.test(session.session_key)),
+    'the session_key is masked');
+
+  const me = await tap('me');
+  assert.equal(me.returned.phoneNumber, '13800138000', JSON.stringify(me));
+  assert.equal(me.returned.openid, login.returned.openid);
+
+  await page.selectOption('#fault-api', 'getuserphonenumber');
+  await page.selectOption('#fault-kind', '45011');
+  await tap('arm');
+  const limited = await tap('phone-allow');
+  assert.equal(limited.threw.code, 'rate_limited', JSON.stringify(limited));
+  assert.equal(limited.threw.status, 429);
+  const [refusal] = await requests();
+  assert.deepEqual([refusal.path, refusal.status, refusal.error], ['/decrypt-phone', '429', 'rate_limited']);
+
+  const elsewhere = await tap('elsewhere');
+  assert.equal(elsewhere.returned.other_device.status, 200, JSON.stringify(elsewhere));
+  const stale = await tap('phone-allow-legacy');
+  assert.equal(stale.threw.code, 'session_key_mismatch', JSON.stringify(stale));
+  assert.equal(stale.threw.retry, 'tap_again');
+  await page.waitForSelector('#toast:not([hidden])');
+  assert.equal(await page.textContent('#toast'), '请再点一次获取手机号');
+  const again = await tap('phone-allow-legacy');
+  assert.equal(again.returned.purePhoneNumber, '13800138000', JSON.stringify(again));
+
+  const oldToken = await page.evaluate(() => JSON.parse(localStorage.getItem('playground.wx.wxlogin.token')).token);
+  const everywhere = await tap('logout-everywhere');
+  assert.ok(everywhere.returned.sessions_ended >= 2, JSON.stringify(everywhere));
+  const refused = await page.evaluate(async (token) => {
+    const headers = { authorization: 'Bearer ' + token };
+    const session = await fetch('/session', { headers });
+    const me = await fetch('/me', { headers });
+    return { session: session.status, me: me.status };
+  }, oldToken);
+  assert.deepEqual(refused, { session: 401, me: 403 }, 'the old token, by our route and by the authorizer');
+
+  assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
+});
