@@ -1,6 +1,7 @@
 // The playground page: each button plays a tap of the mini-program through the real
 // client (`wxlogin.js`, served unchanged from client/), then shows what it returned or
-// threw, the items the server holds for the user, and every request made.
+// threw, the items the server holds for the user, and every request made. One tap at a
+// time: every control waits while one runs, as a user waits on a mini-program.
 
 import { createClient } from './wxlogin.js';
 import {
@@ -9,12 +10,16 @@ import {
 
 const PHONE = '13800138000';
 const MAX_LOG_ROWS = 100;
+const FAULT_APIS = ['jscode2session', 'getuserphonenumber', 'checksession', 'stable_token'];
 const $ = (selector) => document.querySelector(selector);
 
 const wx = createStandinWx({ appid: () => $('#app').value, onRequest: logRequest, onToast: toast });
 let client = null;
+let busy = false;
 /** Actions finished so far: a test waits for the next. */
 let actionsDone = 0;
+/** Refreshes of the items panel started so far: an older answer never replaces a newer. */
+let itemsAsked = 0;
 
 /** The client for the chosen app (a stack of several needs the appid on each login). */
 function makeClient() {
@@ -29,11 +34,16 @@ async function loginElsewhere() {
   const body = { openid: user.openid, session_key: randomKey() };
   if (user.appid) body.appid = user.appid;
   const { code } = await sandboxPost('/login', body);
+  const started = performance.now();
   const res = await fetch('/onlogin', {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ code, appid: user.appid }),
   });
   const answer = await res.json();
+  logRequest({
+    method: 'POST', path: '/onlogin (other device)', status: res.status, error: answer.error || '',
+    requestId: res.headers.get('x-request-id') || '', ms: Math.round(performance.now() - started),
+  });
   return { other_device: { status: res.status, openid: answer.openid, error: answer.error } };
 }
 
@@ -42,19 +52,20 @@ async function armFault() {
   const kind = $('#fault-kind').value;
   const fault = kind === 'stall' ? { api, delay_ms: 8000, times: 1 } : { api, errcode: Number(kind), times: 1 };
   await sandboxPost('/faults', fault);
-  $('#fault-status').textContent = `Armed: the next ${api} call ${kind === 'stall' ? 'stalls 8 s' : 'answers ' + kind}.`;
+  $('#fault-status').textContent =
+    `Armed: the next ${api} call ${kind === 'stall' ? 'stalls 8 s' : 'answers ' + kind} (once).`;
   return { armed: fault };
 }
 
 async function clearFaults() {
-  for (const api of ['jscode2session', 'getuserphonenumber', 'checksession', 'stable_token']) {
-    await sandboxPost('/faults', { api, times: 0 });
-  }
+  for (const api of FAULT_APIS) await sandboxPost('/faults', { api, times: 0 });
   $('#fault-status').textContent = 'No fault armed.';
-  return { cleared: true };
+  return { cleared: FAULT_APIS };
 }
 
-function newUser() {
+/** The next login is another WeChat user: the current session ends first. */
+async function newUser() {
+  if (client && client.getToken()) await client.logout().catch(() => {});
   forgetUser();
   wx.removeStorageSync('wxlogin.token');
   makeClient();
@@ -77,9 +88,20 @@ const ACTIONS = {
   'clear-faults': clearFaults,
 };
 
+/** A token shown as its ends only: enough to tell two apart. */
+function masked(value) {
+  if (Array.isArray(value)) return value.map(masked);
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = key === 'token' && typeof inner === 'string' ? inner.slice(0, 3) + '…' + inner.slice(-3) : masked(inner);
+  }
+  return out;
+}
+
 /** What an action gave, as shown: its value, or the error with the fields a page uses. */
 function outcome(action, value, error) {
-  if (!error) return { action, returned: value === undefined ? null : value };
+  if (!error) return { action, returned: value === undefined ? null : masked(value) };
   const threw = { name: error.name, code: error.code, message: error.message };
   for (const key of ['status', 'retry', 'retryAfter', 'stage']) {
     if (error[key] !== undefined) threw[key] = error[key];
@@ -87,22 +109,33 @@ function outcome(action, value, error) {
   return { action, threw };
 }
 
+function setBusy(running) {
+  busy = running;
+  for (const control of document.querySelectorAll('main button, main select')) {
+    control.setAttribute('aria-disabled', String(running));
+  }
+}
+
 async function run(button) {
   const action = button.dataset.action;
-  button.setAttribute('aria-busy', 'true');
+  setBusy(true);
   let shown;
   try {
     shown = outcome(action, await ACTIONS[action]());
   } catch (error) {
     shown = outcome(action, undefined, error);
-  } finally {
-    button.removeAttribute('aria-busy');
   }
-  $('#result').textContent = JSON.stringify(shown, null, 2);
-  $('#result').dataset.seq = String(++actionsDone);
-  $('#result').dataset.action = action;
-  $('#result').dataset.outcome = shown.threw ? (shown.threw.code || 'error') : 'ok';
   await Promise.all([showWho(), showItems()]);
+  const result = $('#result');
+  result.textContent = JSON.stringify(shown, null, 2);
+  result.dataset.action = action;
+  result.dataset.outcome = shown.threw ? (shown.threw.code || 'error') : 'ok';
+  $('#summary').textContent = shown.threw
+    ? `${action}: threw ${shown.threw.code}${shown.threw.retry ? ' (retry: ' + shown.threw.retry + ')' : ''}`
+    : `${action}: ok`;
+  // Last: a test waiting for this sees the result, the user and the items of this action.
+  result.dataset.seq = String(++actionsDone);
+  setBusy(false);
 }
 
 async function showWho() {
@@ -110,19 +143,22 @@ async function showWho() {
   const user = currentUser();
   $('#who').textContent = session
     ? `logged in: openid ${session.openid}${session.unionid ? ', unionid ' + session.unionid : ''}` +
-      `${session.phone ? ', phone ' + session.phone.purePhoneNumber : ''}`
+      `${session.phone ? ', phone bound' : ''}`
     : user ? `not logged in (WeChat user ${user.openid})` : 'not logged in';
 }
 
 async function showItems() {
+  const asked = ++itemsAsked;
   const user = currentUser();
   const query = user ? '?openid=' + encodeURIComponent(user.openid) : '';
+  let text;
   try {
     const res = await fetch('/playground/items' + query);
-    $('#items').textContent = JSON.stringify(await res.json(), null, 2);
+    text = JSON.stringify(await res.json(), null, 2);
   } catch (error) {
-    $('#items').textContent = 'could not read the table: ' + error.message;
+    text = 'could not read the table: ' + error.message;
   }
+  if (asked === itemsAsked) $('#items').textContent = text;
 }
 
 function logRequest({ method, path, status, error, requestId, ms }) {
@@ -142,11 +178,12 @@ let toastTimer = null;
 function toast(title) {
   const element = $('#toast');
   element.textContent = title;
-  element.hidden = false;
+  element.classList.add('shown');
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { element.hidden = true; }, 4000);
+  toastTimer = setTimeout(() => { element.classList.remove('shown'); element.textContent = ''; }, 4000);
 }
 
+/** The sandbox's apps in the picker; a stored user of an app no longer served is dropped. */
 async function loadApps() {
   const stats = await (await fetch('/sandbox/stats')).json();
   const appids = Object.keys(stats.apps || {});
@@ -154,20 +191,28 @@ async function loadApps() {
   for (const appid of appids) select.append(new Option(appid, appid));
   const user = currentUser();
   if (user && user.appid && appids.includes(user.appid)) select.value = user.appid;
-  // Another app is another WeChat user (openids are per app): start afresh.
-  select.addEventListener('change', () => {
-    newUser();
-    showWho();
-    showItems();
-  });
+  else if (user && user.appid) await newUser();
 }
 
 document.querySelector('main').addEventListener('click', (event) => {
   const button = event.target.closest('button[data-action]');
-  if (button && !button.hasAttribute('aria-busy')) run(button);
+  if (button && !busy) run(button);
+});
+// Another app is another WeChat user (openids are per app): start afresh.
+$('#app').addEventListener('change', async () => {
+  if (busy) return;
+  setBusy(true);
+  await newUser();
+  await Promise.all([showWho(), showItems()]);
+  setBusy(false);
 });
 
-await loadApps();
 makeClient();
+try {
+  await loadApps();
+  makeClient();
+} catch (error) {
+  $('#summary').textContent = 'The sandbox did not answer (is make dev running?): ' + error.message;
+}
 await Promise.all([showWho(), showItems()]);
 document.body.dataset.ready = 'true';

@@ -83,9 +83,14 @@ export function createStandinWx({ appid = () => '', onRequest = () => {}, onToas
       const timer = setTimeout(() => controller.abort(), options.timeout || 60000);
       const started = performance.now();
       const path = new URL(url, location.href).pathname + new URL(url, location.href).search;
-      fetch(url, { method, headers, body, signal: controller.signal })
-        .then(async (res) => {
-          const text = await res.text();
+      // The body is read inside the same try: a connection that breaks mid-body (or the
+      // timeout's abort) is a `fail`, never a request left without any callback.
+      (async () => {
+        const res = await fetch(url, { method, headers, body, signal: controller.signal });
+        const text = await res.text();
+        return { res, text };
+      })()
+        .then(({ res, text }) => {
           let data = text;
           try { data = JSON.parse(text); } catch { /* kept as text */ }
           const header = {};
@@ -96,7 +101,9 @@ export function createStandinWx({ appid = () => '', onRequest = () => {}, onToas
             requestId: res.headers.get('x-request-id') || '',
             ms: Math.round(performance.now() - started),
           });
-          const result = { statusCode: res.status, data, header, errMsg: 'request:ok' };
+          return { statusCode: res.status, data, header, errMsg: 'request:ok' };
+        })
+        .then((result) => {
           options.success && options.success(result);
           options.complete && options.complete(result);
         }, (err) => {

@@ -47,7 +47,7 @@ ensure_dynamodb_local() {
 # the page's Chinese labels show in its screenshot), driven by playwright-core from npm
 # (which downloads no browser of its own).
 ensure_browser() {
-  if ! command -v chromium >/dev/null; then
+  if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'wqy\|cjk'; then
     [ "$(id -u)" = 0 ] || die "Chromium is required for the playground's browser test: apt-get install chromium (as root)"
     log "installing Debian's chromium (apt-get) for the playground's browser test"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
@@ -61,6 +61,8 @@ ensure_browser() {
       "playwright-core@$PLAYWRIGHT_CORE_VERSION" >&2
   fi
   export PLAYWRIGHT_CORE="$CACHE/npm/node_modules/playwright-core/index.mjs"
+  CHROMIUM=$(command -v chromium)
+  export CHROMIUM
 }
 
 dynamodb_jar() {

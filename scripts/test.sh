@@ -32,6 +32,11 @@ else
 fi
 stop_services
 
+# The playground lives in the devkit, which no function may link (what sam build deploys).
+if cargo tree --locked -e normal --prefix none -p onlogin -p decrypt-phone -p session -p authorizer \
+  | grep -q '^wxlogin-devkit'; then
+  die "a function links wxlogin-devkit (the playground, the test harness): deployed code must not"
+fi
 ensure_browser
 log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
@@ -63,7 +68,7 @@ else
   ls -l "$CACHE"/sam-build/*/bootstrap >&2
   # The playground is make dev's: no deployed binary may carry its routes.
   for bootstrap in "$CACHE"/sam-build/*/bootstrap; do
-    if grep -a -q -e '/playground' -e 'playground/items' "$bootstrap"; then
+    if grep -a -q '/playground' "$bootstrap"; then
       die "$bootstrap carries the playground's routes: it must be served by the dev stack only"
     fi
   done

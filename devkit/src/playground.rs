@@ -21,8 +21,21 @@ use crate::demo::mask;
 pub const PREFIX: &str = "/playground";
 /// The client module the page runs, served from client/.
 const CLIENT: &str = "wxlogin.js";
-/// Attributes shown masked: secrets, even in a local table.
-const MASKED: &[&str] = &["session_key", "access_token"];
+/// Attributes shown masked: secrets and personal data, even in a local table.
+const MASKED: &[&str] = &[
+    "session_key",
+    "access_token",
+    "phone_number",
+    "pure_phone_number",
+];
+/// The sandbox paths the page uses: what wx.login and the getPhoneNumber button give, the
+/// faults, the stats. Nothing else of the sandbox (its WeChat API, its secret) is reachable.
+const SANDBOX_PATHS: &[(&str, &str)] = &[
+    ("POST", "/sandbox/login"),
+    ("POST", "/sandbox/phone"),
+    ("POST", "/sandbox/faults"),
+    ("GET", "/sandbox/stats"),
+];
 
 /// The playground's files, the sandbox it plays WeChat with, and the table it shows.
 pub struct Playground {
@@ -54,7 +67,29 @@ impl Playground {
         body: &Bytes,
     ) -> Option<anyhow::Result<Response>> {
         let path = parts.uri.path();
+        let ours =
+            path.starts_with("/sandbox/") || path == PREFIX || path.starts_with("/playground/");
+        if !ours {
+            return None;
+        }
+        // Only this machine's names: a page elsewhere that rebinds its DNS to 127.0.0.1
+        // must not read the table or drive the sandbox.
+        if !local_host(parts) {
+            return Some(Ok(text(
+                StatusCode::FORBIDDEN,
+                "the playground answers only to 127.0.0.1 and localhost",
+            )));
+        }
         if path.starts_with("/sandbox/") {
+            let allowed = SANDBOX_PATHS
+                .iter()
+                .any(|(method, allowed)| parts.method.as_str() == *method && path == *allowed);
+            if !allowed {
+                return Some(Ok(text(
+                    StatusCode::NOT_FOUND,
+                    "not a sandbox path the playground uses",
+                )));
+            }
             return Some(self.to_sandbox(parts, body.clone()).await);
         }
         if path == PREFIX {
@@ -169,6 +204,20 @@ impl Playground {
         let bytes = upstream.bytes().await?;
         Ok((status, [("content-type", "application/json")], bytes).into_response())
     }
+}
+
+/// True when the request names this machine: `127.0.0.1`, `localhost` or `[::1]`, any port.
+fn local_host(parts: &http::request::Parts) -> bool {
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// An item as JSON, its secrets masked: strings, numbers, string sets as arrays.
@@ -309,6 +358,30 @@ mod tests {
             shown(&item),
             json!({"expires_at": 1_700_000_000, "openid": "o1", "session_key": "tii…Q==", "sessions": ["a", "b"]})
         );
+    }
+
+    #[test]
+    fn only_this_machines_names_are_served() {
+        let parts = |host: &str| {
+            let (parts, ()) = http::Request::builder()
+                .uri("/playground/items")
+                .header("host", host)
+                .body(())
+                .unwrap()
+                .into_parts();
+            parts
+        };
+        for local in [
+            "127.0.0.1:9200",
+            "localhost:9200",
+            "localhost",
+            "[::1]:9200",
+        ] {
+            assert!(local_host(&parts(local)), "{local}");
+        }
+        for foreign in ["evil.example:9200", "127.0.0.1.evil.example", "", "[::2]:1"] {
+            assert!(!local_host(&parts(foreign)), "{foreign}");
+        }
     }
 
     #[test]
