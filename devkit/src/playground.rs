@@ -148,16 +148,8 @@ impl Playground {
     /// item, and every app's access-token item, secrets masked. Without an openid, the
     /// access tokens only. A scan: DynamoDB Local's tables here are small.
     async fn items(&self, openid: Option<&str>) -> anyhow::Result<Value> {
-        let mut pages = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .into_paginator()
-            .items()
-            .send();
         let (mut sessions, mut users, mut access_tokens) = (Vec::new(), Vec::new(), Vec::new());
-        while let Some(item) = pages.next().await {
-            let item = item.context("scanning the table")?;
+        for item in crate::tables::all_items(&self.dynamodb, &self.table).await? {
             let pk = item.get("pk").and_then(|pk| pk.as_s().ok()).cloned();
             let Some(pk) = pk else { continue };
             let owned = openid.is_some()

@@ -297,18 +297,7 @@ impl TestStack {
 
     /// Every item in this stack's table, across scan pages.
     pub async fn items(&self) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
-        let mut pages = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .into_paginator()
-            .items()
-            .send();
-        let mut items = Vec::new();
-        while let Some(item) = pages.next().await {
-            items.push(item?);
-        }
-        Ok(items)
+        crate::tables::all_items(&self.dynamodb, &self.table).await
     }
 
     /// `POST /sandbox/login` with `body`: what `wx.login` would give.

@@ -1,10 +1,13 @@
 //! The sessions table as the SAM template defines it: string key `pk`, TTL on `expires_at`.
 
+use std::collections::HashMap;
+
+use anyhow::Context;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 /// A client for DynamoDB Local at `endpoint`, with wxlogin's timeouts and dummy credentials.
@@ -65,4 +68,22 @@ pub async fn create_sessions_table(client: &Client, table: &str) -> anyhow::Resu
         .send()
         .await?;
     Ok(())
+}
+
+/// Every item of `table`, across scan pages (local tables are small).
+pub async fn all_items(
+    client: &Client,
+    table: &str,
+) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
+    let mut pages = client
+        .scan()
+        .table_name(table)
+        .into_paginator()
+        .items()
+        .send();
+    let mut items = Vec::new();
+    while let Some(item) = pages.next().await {
+        items.push(item.with_context(|| format!("scanning {table}"))?);
+    }
+    Ok(items)
 }
