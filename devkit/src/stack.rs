@@ -36,6 +36,9 @@ pub const TEST_APPID: &str = "wx00000000sandbox1";
 /// The second app of a stack started with [`TestStack::with_two_apps`].
 pub const SECOND_APPID: &str = "wx00000000sandbox2";
 
+/// How long the sandbox's login codes live unless a test says otherwise: WeChat's 5 minutes.
+const WECHAT_CODE_TTL: Duration = Duration::from_secs(300);
+
 /// Set by `make test` to the DynamoDB Local it started for the whole run.
 pub const DYNAMODB_ENDPOINT_ENV: &str = "WXLOGIN_TEST_DYNAMODB_ENDPOINT";
 
@@ -78,25 +81,13 @@ pub struct TestStack {
 impl TestStack {
     /// A fresh table on the shared DynamoDB Local and a fresh sandbox.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::build(
-            shared_dynamodb_endpoint()?,
-            None,
-            Duration::from_secs(300),
-            false,
-        )
-        .await
+        Self::build(shared_dynamodb_endpoint()?, None, WECHAT_CODE_TTL, false).await
     }
 
     /// A stack serving two apps, [`TEST_APPID`] and [`SECOND_APPID`], each with its own
     /// AppSecret (`WECHAT_APPS`), and a sandbox serving both.
     pub async fn with_two_apps() -> anyhow::Result<Self> {
-        Self::build(
-            shared_dynamodb_endpoint()?,
-            None,
-            Duration::from_secs(300),
-            true,
-        )
-        .await
+        Self::build(shared_dynamodb_endpoint()?, None, WECHAT_CODE_TTL, true).await
     }
 
     /// Like [`TestStack::start`], with codes that expire after `code_ttl`.
@@ -107,13 +98,7 @@ impl TestStack {
     /// A stack with a DynamoDB Local of its own, which the test may stop and restart.
     pub async fn with_private_dynamodb() -> anyhow::Result<Self> {
         let local = tokio::task::spawn_blocking(DynamoDbLocal::start).await??;
-        Self::build(
-            local.endpoint(),
-            Some(local),
-            Duration::from_secs(300),
-            false,
-        )
-        .await
+        Self::build(local.endpoint(), Some(local), WECHAT_CODE_TTL, false).await
     }
 
     async fn build(
@@ -217,7 +202,7 @@ impl TestStack {
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.
     async fn adapters(&self, config: &Config) -> anyhow::Result<(DynamoTable, Apps<WeChatClient>)> {
         let dynamodb = local_client(&self.dynamodb_endpoint).await;
-        let apps = Apps::new(WeChatClient::for_each_app(config)?).context("no app configured")?;
+        let apps = wxlogin::edge::wechat_apps(config)?;
         Ok((DynamoTable::new(dynamodb, &config.sessions_table), apps))
     }
 

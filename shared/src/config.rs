@@ -116,6 +116,9 @@ pub enum ConfigError {
     },
 }
 
+/// What is missing when no variable names an app.
+pub(crate) const NO_APP: &str = "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)";
+
 /// Where the stack's apps are configured; exactly one is set.
 const APP_SOURCES: &str = "set exactly one of WECHAT_APPID (one mini-program), \
      WECHAT_APPIDS (several, with WECHAT_SECRET_ID naming a JSON secret of AppSecrets by appid) \
@@ -182,13 +185,6 @@ impl Config {
     }
 }
 
-impl Config {
-    /// The app a session stored before sessions recorded their app belongs to.
-    pub fn default_app(&self) -> &AppConfig {
-        &self.apps[0]
-    }
-}
-
 /// The apps, from whichever of the three sources is set.
 fn apps(get: &impl Fn(&'static str) -> Option<String>) -> Result<Vec<AppConfig>, ConfigError> {
     let conflict = ConfigError::Invalid {
@@ -212,9 +208,7 @@ fn apps(get: &impl Fn(&'static str) -> Option<String>) -> Result<Vec<AppConfig>,
             }
             inline_apps(&json)
         }
-        (None, None, None) => Err(ConfigError::Missing(
-            "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)",
-        )),
+        (None, None, None) => Err(ConfigError::Missing(NO_APP)),
         _ => Err(ConfigError::Invalid {
             name: "WECHAT_APPID",
             reason: APP_SOURCES,
@@ -502,9 +496,9 @@ mod tests {
     fn minimal_environment_gets_the_contract_defaults() {
         let config = config_from(MINIMAL).unwrap();
         assert_eq!(config.apps.len(), 1);
-        assert_eq!(config.default_app().appid, "wx4f4bc4dec97d474b");
+        assert_eq!(config.apps[0].appid, "wx4f4bc4dec97d474b");
         assert!(
-            matches!(&config.default_app().secret, AppSecretSetting::Value(secret) if secret.expose_secret() == "s3cr3t")
+            matches!(&config.apps[0].secret, AppSecretSetting::Value(secret) if secret.expose_secret() == "s3cr3t")
         );
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.sessions_table, "wxlogin-sessions");
@@ -571,7 +565,7 @@ mod tests {
         let neither = config_from(&pairs).unwrap_err();
         pairs.push(("WECHAT_SECRET_ID", "wxlogin/appsecret"));
         assert!(matches!(
-            &config_from(&pairs).unwrap().default_app().secret,
+            &config_from(&pairs).unwrap().apps[0].secret,
             AppSecretSetting::SecretsManager { id, keyed_by_appid: false } if id == "wxlogin/appsecret"
         ));
         pairs.push(("WECHAT_SECRET", "s3cr3t"));
@@ -700,7 +694,7 @@ mod tests {
                 ("wxaaaa", "secret-a".to_owned())
             ]
         );
-        assert_eq!(config.default_app().appid, "wxbbbb", "the first written");
+        assert_eq!(config.apps[0].appid, "wxbbbb", "the first written");
         assert!(!format!("{config:?}").contains("secret-"));
     }
 

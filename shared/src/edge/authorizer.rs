@@ -335,7 +335,7 @@ mod tests {
             crate::testing::APPID.to_owned(),
             "wxfasttier0000002".to_owned(),
         ];
-        let answer = decide(both, bearer(&in_other)).await;
+        let answer = decide(both.clone(), bearer(&in_other)).await;
         assert_eq!(
             answer.context.and_then(|caller| caller.appid).as_deref(),
             Some("wxfasttier0000002")
@@ -367,10 +367,6 @@ mod tests {
             .put_session(&legacy.hash(), &session)
             .await
             .unwrap();
-        let both = vec![
-            crate::testing::APPID.to_owned(),
-            "wxfasttier0000002".to_owned(),
-        ];
         let answer = decide(both, bearer(&legacy)).await;
         assert_eq!(
             answer.context.and_then(|caller| caller.appid).as_deref(),

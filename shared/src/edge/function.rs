@@ -38,10 +38,14 @@ pub async fn production_adapters(
     config: &Config,
 ) -> Result<(DynamoTable, Apps<WeChatClient>), InitError> {
     let table = DynamoTable::new(dynamodb::connect().await, &config.sessions_table);
-    let apps = Apps::new(WeChatClient::for_each_app(config)?).ok_or(ConfigError::Missing(
-        "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)",
-    ))?;
-    Ok((table, apps))
+    Ok((table, wechat_apps(config)?))
+}
+
+/// A WeChat client for each app `config` names, sharing one connection pool.
+pub fn wechat_apps(config: &Config) -> Result<Apps<WeChatClient>, InitError> {
+    // Config never holds an empty list; the error keeps that promise checked, not assumed.
+    Ok(Apps::new(WeChatClient::for_each_app(config)?)
+        .ok_or(ConfigError::Missing(crate::config::NO_APP))?)
 }
 
 /// A route served by one binary: parse the request, run its use-case, answer.

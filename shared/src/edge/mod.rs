@@ -20,6 +20,8 @@ pub use caller::{Caller, MissingCaller};
 pub use deadline::within_deadline;
 pub use error::ApiError;
 pub use finish::{RouteInfo, finish};
-pub use function::{FromConfig, HttpFunction, InitError, production_adapters, run_function};
+pub use function::{
+    FromConfig, HttpFunction, InitError, production_adapters, run_function, wechat_apps,
+};
 pub use request::{MAX_BODY_BYTES, json_body, referer_appid, request_id};
 pub use response::{REQUEST_ID_HEADER, error_response, json_response};

@@ -62,9 +62,7 @@ impl Twins {
     /// The apps the use-cases serve: [`APPID`], then each app added with
     /// [`with_app`](Self::with_app).
     fn apps(&self) -> Apps<FakeWeChat> {
-        let mut apps = vec![self.wechat.clone()];
-        apps.extend(self.others.iter().cloned());
-        Apps::new(apps).unwrap_or_else(|| Apps::single(self.wechat.clone()))
+        Apps::with_others(self.wechat.clone(), self.others.clone())
     }
 
     /// The same table and WeChat, the stack serving [`APPID`] alone again (an app taken

@@ -20,21 +20,16 @@ pub struct Apps<W> {
 }
 
 impl<W: WeChat> Apps<W> {
-    /// A stack serving one app.
-    pub fn single(wechat: W) -> Self {
-        Self {
-            first: wechat,
-            others: Vec::new(),
-        }
+    /// A stack serving `first` (the app of sessions that did not record theirs) and
+    /// `others`.
+    pub fn with_others(first: W, others: Vec<W>) -> Self {
+        Self { first, others }
     }
 
     /// A stack serving each app in `clients`; `None` when there is none.
     pub fn new(clients: Vec<W>) -> Option<Self> {
         let mut clients = clients.into_iter();
-        Some(Self {
-            first: clients.next()?,
-            others: clients.collect(),
-        })
+        Some(Self::with_others(clients.next()?, clients.collect()))
     }
 
     /// Every app, the first (the app of sessions that did not record theirs) first.

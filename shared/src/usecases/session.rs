@@ -44,11 +44,11 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         let live = live_session(&self.store, token)
             .await?
             .ok_or(SessionError::NoSession)?;
-        if self.apps.of_session(&live.session).is_none() {
+        let Some(wechat) = self.apps.of_session(&live.session) else {
             tracing::warn!("a session of an app this stack no longer serves");
             return Err(SessionError::NoSession);
-        }
-        set_app(self.appid_of(&live.session));
+        };
+        set_app(wechat.appid());
         Ok(live)
     }
 
