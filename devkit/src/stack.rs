@@ -18,9 +18,8 @@ use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
 use wxlogin::domain::clock::now_epoch_seconds;
 use wxlogin::domain::{Session, SessionToken, UserKey, WatermarkPolicy};
-use wxlogin::edge::HttpFunction;
-use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
 use wxlogin::ports::Sessions;
+use wxlogin::testing::ServeHttp;
 use wxlogin::usecases::{Apps, Login, PhoneNumbers, SessionQueries};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
@@ -185,18 +184,17 @@ impl TestStack {
     }
 
     /// The onlogin function wired to this stack, as `main` would build it (fresh clients).
-    pub async fn login_service(&self) -> anyhow::Result<LoginFunction> {
+    pub async fn login_service(&self) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
         self.login_service_with(self.config()).await
     }
 
     /// The onlogin function for a modified config (another WeChat base, another secret...).
-    pub async fn login_service_with(&self, config: Config) -> anyhow::Result<LoginFunction> {
+    pub async fn login_service_with(
+        &self,
+        config: Config,
+    ) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
         let (table, apps) = self.adapters(&config).await?;
-        Ok(LoginFunction::new(Login::new(
-            table,
-            apps,
-            config.session_ttl,
-        )))
+        Ok(Login::new(table, apps, config.session_ttl))
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.
@@ -207,25 +205,28 @@ impl TestStack {
     }
 
     /// The decrypt-phone function wired to this stack, as `main` would build it.
-    pub async fn phone_service(&self) -> anyhow::Result<PhoneFunction> {
+    pub async fn phone_service(&self) -> anyhow::Result<PhoneNumbers<DynamoTable, WeChatClient>> {
         self.phone_service_with(self.config()).await
     }
 
     /// The decrypt-phone function for a modified config.
-    pub async fn phone_service_with(&self, config: Config) -> anyhow::Result<PhoneFunction> {
+    pub async fn phone_service_with(
+        &self,
+        config: Config,
+    ) -> anyhow::Result<PhoneNumbers<DynamoTable, WeChatClient>> {
         let (table, apps) = self.adapters(&config).await?;
         let watermark = WatermarkPolicy {
             max_age: config.watermark_max_age,
         };
-        Ok(PhoneFunction::new(PhoneNumbers::new(
-            table, apps, watermark,
-        )))
+        Ok(PhoneNumbers::new(table, apps, watermark))
     }
 
     /// The session function (`GET`/`DELETE /session`) wired to this stack.
-    pub async fn session_service(&self) -> anyhow::Result<SessionFunction> {
+    pub async fn session_service(
+        &self,
+    ) -> anyhow::Result<SessionQueries<DynamoTable, WeChatClient>> {
         let (table, apps) = self.adapters(&self.config()).await?;
-        Ok(SessionFunction::new(SessionQueries::new(table, apps)))
+        Ok(SessionQueries::new(table, apps))
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.

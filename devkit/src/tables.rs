@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 
 /// A client for DynamoDB Local at `endpoint`, with wxlogin's timeouts and dummy credentials.
 pub async fn local_client(endpoint: &str) -> Client {
-    let config = wxlogin::adapters::dynamodb::tuned_config_loader()
+    let config = wxlogin::adapters::aws::tuned_config_loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

@@ -13,8 +13,8 @@ use http::header::AUTHORIZATION;
 use lambda_http::{Body, Request};
 use serde_json::json;
 use wxlogin::domain::SessionToken;
-use wxlogin::edge::HttpFunction;
-use wxlogin::edge::authorizer::{AuthorizerEvent, AuthorizerFunction};
+use wxlogin::edge::authorizer::{AuthorizerEvent, authorize};
+use wxlogin::testing::ServeHttp;
 use wxlogin::usecases::Authorize;
 
 #[derive(Clone, Copy, Debug)]
@@ -689,7 +689,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         );
     }
 
-    let authorizer = AuthorizerFunction::new(Authorize::new(stack.store()));
+    let authorizer = Authorize::new(stack.store());
     let rows = authorizer_rows(&token, &dead);
     assert!(rows.len() >= 20, "the authorizer has {} rows", rows.len());
     for row in rows {
@@ -701,8 +701,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
                 .collect(),
             identity_source: row.identity_source,
         };
-        let answer = authorizer
-            .handle(&event)
+        let answer = authorize(&authorizer, &event)
             .await
             .unwrap_or_else(|err| panic!("{}: {err}", row.name));
         assert_eq!(answer.is_authorized, row.allowed, "{}", row.name);

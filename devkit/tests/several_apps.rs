@@ -12,19 +12,20 @@ use devkit::stack::{
 use http::Method;
 use lambda_http::Request;
 use serde_json::{Value, json};
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::domain::UserKey;
-use wxlogin::edge::HttpFunction;
-use wxlogin::edge::authorizer::{AuthorizerEvent, AuthorizerFunction};
-use wxlogin::edge::routes::{LoginFunction, PhoneFunction, SessionFunction};
-use wxlogin::usecases::Authorize;
+use wxlogin::edge::authorizer::{AuthorizerEvent, authorize};
+use wxlogin::testing::ServeHttp;
+use wxlogin::usecases::{Authorize, Login, PhoneNumbers, SessionQueries};
 
 const UNIONID: &str = "ocMvos6NjeKLIBqg5Mr9QjxrP1FA";
 
 struct TwoApps {
     stack: TestStack,
-    login: LoginFunction,
-    phones: PhoneFunction,
-    sessions: SessionFunction,
+    login: Login<DynamoTable, WeChatClient>,
+    phones: PhoneNumbers<DynamoTable, WeChatClient>,
+    sessions: SessionQueries<DynamoTable, WeChatClient>,
 }
 
 impl TwoApps {
@@ -126,15 +127,17 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
     }
 
     // The authorizer tells the app's routes which app and who.
-    let authorizer = AuthorizerFunction::new(
-        Authorize::new(apps.stack.store())
-            .serving(vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()]),
-    );
+    let authorizer = Authorize::new(apps.stack.store())
+        .serving(vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()]);
     let event = AuthorizerEvent {
         headers: [("authorization".to_owned(), format!("Bearer {second}"))].into(),
         identity_source: None,
     };
-    let caller = authorizer.handle(&event).await.unwrap().context.unwrap();
+    let caller = authorize(&authorizer, &event)
+        .await
+        .unwrap()
+        .context
+        .unwrap();
     assert_eq!(caller.appid.as_deref(), Some(SECOND_APPID));
     assert_eq!(caller.openid, second_user["openid"].as_str().unwrap());
     assert_eq!(caller.unionid.as_deref(), Some(UNIONID));

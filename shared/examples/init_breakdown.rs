@@ -31,20 +31,21 @@ async fn main() {
 
     let started = Instant::now();
     if std::env::var_os("INIT_BREAKDOWN_FULL_CHAIN").is_some() {
-        let sdk_config = wxlogin::adapters::dynamodb::tuned_config_loader()
-            .load()
-            .await;
+        let sdk_config = wxlogin::adapters::aws::tuned_config_loader().load().await;
         let _client = aws_sdk_dynamodb::Client::new(&sdk_config);
         report("DynamoDB client (aws-config full chain)", started);
     } else {
-        let _client = wxlogin::adapters::dynamodb::connect().await;
-        report("DynamoDB client (dynamodb::connect)", started);
+        let _table = wxlogin::adapters::dynamodb::DynamoTable::connect("sessions").await;
+        report("DynamoDB client (DynamoTable::connect)", started);
     }
 
     for round in 0..2 {
         let started = Instant::now();
-        let _client = wxlogin::adapters::dynamodb::connect().await;
-        report(&format!("dynamodb::connect again (warm #{round})"), started);
+        let _table = wxlogin::adapters::dynamodb::DynamoTable::connect("sessions").await;
+        report(
+            &format!("DynamoTable::connect again (warm #{round})"),
+            started,
+        );
     }
 
     let started = Instant::now();

@@ -18,7 +18,7 @@ use devkit::stack::{TEST_APPID, TestStack, bearer_request, post_with_bearer, wit
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 use wxlogin::domain::SessionToken;
-use wxlogin::edge::HttpFunction;
+use wxlogin::testing::ServeHttp;
 
 const PHONE: &str = "13800138000";
 

@@ -16,19 +16,25 @@ use devkit::stack::{
 };
 use lambda_http::Request;
 use serde_json::{Value, json};
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::domain::SessionToken;
 use wxlogin::domain::clock::now_epoch_seconds;
-use wxlogin::edge::HttpFunction;
-use wxlogin::edge::routes::PhoneFunction;
 use wxlogin::ports::{AccessTokenStore, Sessions};
+use wxlogin::testing::ServeHttp;
+use wxlogin::usecases::PhoneNumbers;
 
 const PHONE: &str = "13800138000";
 
-async fn call(service: &PhoneFunction, request: Request) -> TestResponse {
+async fn call(service: &PhoneNumbers<DynamoTable, WeChatClient>, request: Request) -> TestResponse {
     TestResponse::from_response(service.handle(request).await).unwrap()
 }
 
-async fn decrypt(service: &PhoneFunction, token: &str, body: &Value) -> TestResponse {
+async fn decrypt(
+    service: &PhoneNumbers<DynamoTable, WeChatClient>,
+    token: &str,
+    body: &Value,
+) -> TestResponse {
     call(service, post_with_bearer(token, body.to_string())).await
 }
 
@@ -545,7 +551,7 @@ async fn this_apps_data_without_a_phone_number_is_invalid_request() {
 
 /// The phone service with `WATERMARK_MAX_AGE_SECONDS=0`: for WeChat's documented sample
 /// data, whose watermark is from 2016.
-async fn without_watermark_age_check(stack: &TestStack) -> PhoneFunction {
+async fn without_watermark_age_check(stack: &TestStack) -> PhoneNumbers<DynamoTable, WeChatClient> {
     let mut config = stack.config();
     config.watermark_max_age = None;
     stack.phone_service_with(config).await.unwrap()

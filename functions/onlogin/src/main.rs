@@ -1,13 +1,29 @@
-//! `onlogin` Lambda: `POST /onlogin`. Wiring only; the route is
-//! `wxlogin::edge::routes::LoginFunction`.
+//! `onlogin` Lambda: `POST /onlogin`, a `wx.login` code in, a session token out.
+//!
+//! The composition root: configuration, then the table and WeChat clients, then the
+//! login use-case, handed to the runner with its route.
 
 use lambda_http::Error;
-use wxlogin::edge::routes::LoginFunction;
-use wxlogin::edge::run_function;
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
+use wxlogin::config::Config;
+use wxlogin::edge::routes::{self, LOGIN};
+use wxlogin::edge::{self, InitError};
+use wxlogin::usecases::Login;
 
 // One request at a time per instance: a single-threaded runtime starts faster and
 // needs no worker threads.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run_function::<LoginFunction>().await
+    let login = edge::init(&LOGIN.function, build()).await?;
+    edge::run_http(&LOGIN, async |request| routes::login(&login, request).await).await
+}
+
+/// Once per instance: nothing here waits on DynamoDB or WeChat (the AppSecret is read
+/// on the first login that needs it).
+async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
+    let config = Config::from_env()?;
+    let table = DynamoTable::connect(&config.sessions_table).await;
+    let apps = edge::wechat_apps(&config)?;
+    Ok(Login::new(table, apps, config.session_ttl))
 }

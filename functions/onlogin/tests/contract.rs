@@ -5,15 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
-use wxlogin::edge::HttpFunction;
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
+use wxlogin::testing::ServeHttp;
+use wxlogin::usecases::Login;
 
 use devkit::stack::{TestResponse, TestStack, assert_error, post};
 use serde_json::{Value, json};
 use wxlogin::config::{AppSecretSetting, Config};
-use wxlogin::edge::routes::LoginFunction;
 use wxlogin::ports::Sessions;
 
-async fn onlogin(service: &LoginFunction, code: &str) -> TestResponse {
+async fn onlogin(service: &Login<DynamoTable, WeChatClient>, code: &str) -> TestResponse {
     let body = json!({ "code": code }).to_string();
     TestResponse::from_response(service.handle(post(body)).await).unwrap()
 }
@@ -430,7 +432,11 @@ fn number(
 }
 
 /// Logs `openid` in again with a fresh code (the same user, as a new `wx.login` gives).
-async fn login_again(stack: &TestStack, service: &LoginFunction, openid: &Value) -> TestResponse {
+async fn login_again(
+    stack: &TestStack,
+    service: &Login<DynamoTable, WeChatClient>,
+    openid: &Value,
+) -> TestResponse {
     let code = stack
         .sandbox_login(json!({ "openid": openid }))
         .await

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use wxlogin::edge::HttpFunction;
+use wxlogin::testing::ServeHttp;
 
 use devkit::race::assert_one_winner;
 use devkit::stack::{TestResponse, TestStack, post};

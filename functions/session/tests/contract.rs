@@ -13,13 +13,18 @@ use devkit::stack::{
 use http::Method;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
-use wxlogin::edge::HttpFunction;
-use wxlogin::edge::routes::SessionFunction;
+use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::wechat::WeChatClient;
+use wxlogin::testing::ServeHttp;
+use wxlogin::usecases::SessionQueries;
 
 /// A base64 session_key WeChat never issued, to play a key rotation.
 const ROTATED_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
 
-async fn call(service: &SessionFunction, request: Request) -> TestResponse {
+async fn call(
+    service: &SessionQueries<DynamoTable, WeChatClient>,
+    request: Request,
+) -> TestResponse {
     // Boxed: a test awaiting many handler futures inline overflows a test thread's stack.
     TestResponse::from_response(Box::pin(service.handle(request)).await).unwrap()
 }

@@ -1,5 +1,7 @@
 //! The ports' production implementations: DynamoDB (sessions, code claims, the shared
-//! access token, all in one table) and WeChat's server API over HTTPS.
+//! access token, all in one table) and WeChat's server API over HTTPS, on the AWS SDK
+//! setup they share ([`aws`]).
 
+pub mod aws;
 pub mod dynamodb;
 pub mod wechat;

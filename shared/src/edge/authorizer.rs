@@ -4,26 +4,19 @@
 //! invocation (API Gateway answers 500), so nothing is let through unchecked.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Instant;
 
-use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
 use super::auth::parse_bearer;
-use super::{Caller, InitError};
-use crate::adapters::dynamodb::{self, DynamoTable};
-use crate::config::{served_appids_from_env, sessions_table_from_env};
+use super::{ApiError, Caller, Ending, Function};
 #[cfg(test)]
 use crate::domain::SessionToken;
 use crate::domain::StoreError;
 use crate::ports::Sessions;
+use crate::telemetry::current::{Upstream, set_app};
 use crate::telemetry::metrics;
-use crate::telemetry::timings::{Timings, Upstream};
 use crate::usecases::Authorize;
-
-/// The function's name, in logs and metrics.
-pub const NAME: &str = "authorizer";
 
 /// What API Gateway sends a `REQUEST` authorizer (payload 2.0); only what we read.
 /// `Debug` shows header names only: the values hold the bearer token.
@@ -85,112 +78,70 @@ impl AuthorizerResponse {
     };
 }
 
-/// The authorizer over any sessions store.
-pub struct AuthorizerFunction<S> {
-    authorize: Authorize<S>,
-}
+/// The `authorizer` binary.
+pub const AUTHORIZER: Function = Function {
+    name: "authorizer",
+    path: None,
+    outcome_metric: metrics::AUTHORIZATIONS,
+    kind_dimension: None,
+};
 
-impl<S: Sessions> AuthorizerFunction<S> {
-    /// The authorizer over an authorize use-case.
-    pub fn new(authorize: Authorize<S>) -> Self {
-        Self { authorize }
-    }
-
-    /// Decides one request: its answer, or the store failure that must fail the
-    /// invocation. Logs one line and records the metrics either way.
-    pub async fn handle(&self, event: &AuthorizerEvent) -> Result<AuthorizerResponse, StoreError> {
-        let started = Instant::now();
-        let timings = Arc::new(Timings::default());
-        let decided = timings.scope(self.decide(event)).await;
-        let outcome = match &decided {
-            Ok(response) if response.is_authorized => "allow",
-            Ok(_) => "deny",
-            Err(_) => "error",
-        };
-        if let Err(err) = &decided {
-            // As every function logs a store failure: the runbook looks for this line.
-            tracing::error!(error = %err, "DynamoDB call failed");
-        }
-        let store = timings.total(Upstream::Store);
-        let appid = decided
-            .as_ref()
-            .ok()
-            .and_then(|response| response.context.as_ref())
-            .and_then(|caller| caller.appid.as_deref());
-        tracing::info!(
-            function = NAME,
-            outcome,
-            appid,
-            error = decided.as_ref().err().map(tracing::field::display),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            store_ms = store.as_secs_f64() * 1000.0,
-            "authorization done"
-        );
-        metrics::record_authorization(outcome, store);
-        metrics::flush();
-        decided
-    }
-
-    async fn decide(&self, event: &AuthorizerEvent) -> Result<AuthorizerResponse, StoreError> {
-        // Everything checkable without I/O first: a malformed header costs no read.
-        let Some(token) = event.authorization().and_then(parse_bearer) else {
-            return Ok(AuthorizerResponse::DENY);
-        };
-        Ok(match self.authorize.caller(&token).await? {
-            Some(live) => {
-                let appid = self.authorize.appid_of(&live.session).map(str::to_owned);
-                AuthorizerResponse {
-                    is_authorized: true,
-                    context: Some(Caller::new(appid.as_deref(), live)),
-                }
+/// Decides one request: allow with the caller, deny, or the store failure that must fail
+/// the invocation (API Gateway then answers 500 and lets nothing through).
+pub async fn authorize<S: Sessions>(
+    authorize: &Authorize<S>,
+    event: &AuthorizerEvent,
+) -> Result<AuthorizerResponse, StoreError> {
+    // Everything checkable without I/O first: a malformed header costs no read.
+    let Some(token) = event.authorization().and_then(parse_bearer) else {
+        return Ok(AuthorizerResponse::DENY);
+    };
+    Ok(match authorize.caller(&token).await? {
+        Some(live) => {
+            let appid = authorize.appid_of(&live.session).map(str::to_owned);
+            if let Some(appid) = &appid {
+                set_app(appid);
             }
-            None => AuthorizerResponse::DENY,
-        })
-    }
+            AuthorizerResponse {
+                is_authorized: true,
+                context: Some(Caller::new(appid.as_deref(), live)),
+            }
+        }
+        None => AuthorizerResponse::DENY,
+    })
 }
 
-/// The whole of the `authorizer` binary's `main`.
-pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
-    crate::telemetry::init(NAME);
-    let function = match build().await {
-        Ok(function) => function,
+/// [`authorize`] as the runner's handler: the answer, or the invocation error for a
+/// store failure (logged here in full; the runbook looks for this line).
+pub async fn handle<S: Sessions>(
+    authorizer: &Authorize<S>,
+    event: LambdaEvent<AuthorizerEvent>,
+) -> (Result<AuthorizerResponse, Diagnostic>, Ending) {
+    let decided = authorize(authorizer, &event.payload).await;
+    let (outcome, failed_upstream) = match &decided {
+        Ok(response) if response.is_authorized => ("allow", None),
+        Ok(_) => ("deny", None),
         Err(err) => {
-            tracing::error!(function = NAME, error = %err, "init failed");
-            return Err(err.into());
+            tracing::error!(error = %err, "DynamoDB call failed");
+            ("error", Some(Upstream::Store))
         }
     };
-    let function = &function;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<AuthorizerEvent>| async move {
-            function
-                .handle(&event.payload)
-                .await
-                .map_err(|_| store_unavailable())
-        },
-    ))
-    .await
+    let ending = Ending {
+        outcome,
+        error_code: failed_upstream.map(|_| ApiError::StoreUnavailable.code()),
+        failed_upstream,
+        http: None,
+    };
+    (decided.map_err(|_| store_unavailable()), ending)
 }
 
-/// The invocation error for a store failure (logged in full by `handle`): API Gateway
-/// answers 500 and lets nothing through.
-fn store_unavailable() -> lambda_runtime::Diagnostic {
-    lambda_runtime::Diagnostic {
+/// The invocation error for a store failure: API Gateway answers 500 and lets nothing
+/// through.
+fn store_unavailable() -> Diagnostic {
+    Diagnostic {
         error_type: "StoreUnavailable".to_owned(),
         error_message: "the session store could not be read: request not authorized".to_owned(),
     }
-}
-
-/// The table, and the appids served when given: the authorizer never talks to WeChat,
-/// so it gets no AppSecret.
-async fn build() -> Result<AuthorizerFunction<DynamoTable>, InitError> {
-    let table = sessions_table_from_env()?;
-    let served = served_appids_from_env()?;
-    let table = DynamoTable::new(dynamodb::connect().await, table);
-    let authorize = Authorize::new(table);
-    Ok(AuthorizerFunction::new(match served {
-        Some(appids) => authorize.serving(appids),
-        None => authorize,
-    }))
 }
 
 #[cfg(test)]
@@ -212,8 +163,8 @@ mod tests {
         }
     }
 
-    fn authorizer(twins: &Twins) -> AuthorizerFunction<MemoryTable> {
-        AuthorizerFunction::new(Authorize::new(twins.table.clone()))
+    fn authorizer(twins: &Twins) -> Authorize<MemoryTable> {
+        Authorize::new(twins.table.clone())
     }
 
     #[tokio::test]
@@ -221,8 +172,7 @@ mod tests {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", Some("u1")).await;
         let bearer = format!("Bearer {}", token.expose());
-        let answer = authorizer(&twins)
-            .handle(&event(&[("authorization", &bearer)]))
+        let answer = authorize(&authorizer(&twins), &event(&[("authorization", &bearer)]))
             .await
             .unwrap();
         assert_eq!(
@@ -245,8 +195,7 @@ mod tests {
             .await
             .unwrap();
         let calls_before = twins.table.calls();
-        let answer = authorizer(&twins)
-            .handle(&event(&[("Authorization", &bearer)]))
+        let answer = authorize(&authorizer(&twins), &event(&[("Authorization", &bearer)]))
             .await
             .unwrap();
         assert_eq!(
@@ -279,14 +228,15 @@ mod tests {
         for headers in cases {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let answer = authorizer(&twins).handle(&event(&headers)).await.unwrap();
+            let answer = authorize(&authorizer(&twins), &event(&headers))
+                .await
+                .unwrap();
             assert_eq!(answer, AuthorizerResponse::DENY, "{headers:?}");
         }
         assert_eq!(twins.table.calls(), calls_before);
 
         let unknown = format!("Bearer {}", SessionToken::generate().unwrap().expose());
-        let answer = authorizer(&twins)
-            .handle(&event(&[("authorization", &unknown)]))
+        let answer = authorize(&authorizer(&twins), &event(&[("authorization", &unknown)]))
             .await
             .unwrap();
         assert_eq!(
@@ -302,8 +252,7 @@ mod tests {
         twins.table.fail_next(1);
         let bearer = format!("Bearer {}", token.expose());
         assert!(
-            authorizer(&twins)
-                .handle(&event(&[("authorization", &bearer)]))
+            authorize(&authorizer(&twins), &event(&[("authorization", &bearer)]))
                 .await
                 .is_err()
         );
@@ -325,10 +274,12 @@ mod tests {
         let decide = |served: Vec<String>, token: String| {
             let table = twins.table.clone();
             async move {
-                AuthorizerFunction::new(Authorize::new(table).serving(served))
-                    .handle(&event(&[("authorization", &token)]))
-                    .await
-                    .unwrap()
+                authorize(
+                    &Authorize::new(table).serving(served),
+                    &event(&[("authorization", &token)]),
+                )
+                .await
+                .unwrap()
             }
         };
         let both = vec![

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lambda_http::{Request, RequestExt};
 
 use super::ApiError;
-use crate::telemetry::timings::{Timings, Upstream};
+use crate::telemetry::current::{self, Upstream};
 
 /// Answer this long before Lambda's deadline, so the client gets the contract's 503
 /// rather than API Gateway's own error when every upstream is slow at once.
@@ -23,7 +23,6 @@ const IMPLAUSIBLY_PAST_MS: u64 = 3600 * 1000;
 /// `wechat_unavailable`, whose advice — for a login, a fresh `wx.login` — holds either way).
 pub async fn within_deadline<T>(
     request: &Request,
-    timings: &Timings,
     on_wechat: ApiError,
     work: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
@@ -31,7 +30,7 @@ pub async fn within_deadline<T>(
     match tokio::time::timeout(budget, work).await {
         Ok(outcome) => outcome,
         Err(_) => {
-            let waiting_on = timings.in_flight();
+            let waiting_on = current::in_flight();
             tracing::warn!(
                 budget_ms = budget.as_millis() as u64,
                 deadline_ms = request.lambda_context_ref().map(|context| context.deadline),
@@ -74,7 +73,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::telemetry::timings::timed;
+    use crate::telemetry::current::{RequestRecord, timed};
     use lambda_http::Context;
 
     fn request_with_deadline_in(ms: i64) -> Request {
@@ -92,16 +91,11 @@ mod tests {
 
     async fn run<T>(
         request: &Request,
-        timings: &Arc<Timings>,
+        timings: &Arc<RequestRecord>,
         work: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
         timings
-            .scope(within_deadline(
-                request,
-                timings,
-                ApiError::WeChatUnavailable,
-                work,
-            ))
+            .scope(within_deadline(request, ApiError::WeChatUnavailable, work))
             .await
     }
 
@@ -109,7 +103,7 @@ mod tests {
     async fn work_past_the_deadline_answers_503_a_second_early() {
         let request = request_with_deadline_in(1_300);
         let started = Instant::now();
-        let timings = Arc::new(Timings::default());
+        let timings = Arc::new(RequestRecord::default());
         let outcome: Result<(), ApiError> = run(&request, &timings, async {
             timed(
                 Upstream::WeChat,
@@ -131,7 +125,7 @@ mod tests {
     #[tokio::test]
     async fn a_deadline_reached_while_waiting_on_dynamodb_blames_the_store() {
         let request = request_with_deadline_in(1_200);
-        let timings = Arc::new(Timings::default());
+        let timings = Arc::new(RequestRecord::default());
         let outcome: Result<(), ApiError> = run(&request, &timings, async {
             timed(Upstream::WeChat, async {}).await;
             timed(Upstream::Store, tokio::time::sleep(Duration::from_secs(10))).await;
@@ -146,7 +140,7 @@ mod tests {
     #[tokio::test]
     async fn work_within_the_deadline_is_untouched() {
         let request = request_with_deadline_in(5_000);
-        let timings = Arc::new(Timings::default());
+        let timings = Arc::new(RequestRecord::default());
         let outcome = run(&request, &timings, async { Ok::<_, ApiError>(7) }).await;
         assert_eq!(outcome, Ok(7));
         assert_eq!(timings.in_flight(), None);
@@ -176,7 +170,7 @@ mod tests {
     #[tokio::test]
     async fn a_passed_deadline_answers_503_without_waiting() {
         let request = request_with_deadline_in(-500);
-        let timings = Arc::new(Timings::default());
+        let timings = Arc::new(RequestRecord::default());
         let started = Instant::now();
         let outcome: Result<(), ApiError> = run(&request, &timings, async {
             timed(Upstream::Store, tokio::time::sleep(Duration::from_secs(10))).await;

@@ -6,7 +6,7 @@ use http::StatusCode;
 use crate::domain::{
     DecryptError, Errcode, LoginError, PhoneError, SessionError, StoreError, WeChatError,
 };
-use crate::telemetry::timings::Upstream;
+use crate::telemetry::current::Upstream;
 
 /// WeChat's 45011 says "retry next minute".
 const RATE_LIMIT_RETRY_AFTER_SECONDS: u64 = 60;

@@ -1,74 +1,66 @@
-//! The end of every request: one response in the contract's shape, one log line.
+//! The end of every invocation, HTTP or authorizer: one log line and its metrics.
 
 use std::time::Instant;
 
-use http::StatusCode;
-use lambda_http::{Body, Response};
-use serde::Serialize;
-
-use super::{ApiError, error_response, json_response};
+use super::runner::Function;
+use crate::telemetry::current::{RequestRecord, Upstream};
 use crate::telemetry::metrics::{self, RequestMetrics};
-use crate::telemetry::timings::{Timings, Upstream};
 
-/// What `finish` needs to know about the function that served a request.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteInfo<'a> {
-    /// The function's name.
-    pub function: &'static str,
-    /// The request's method.
-    pub method: &'a str,
-    /// The path the function serves.
-    pub path: &'static str,
-    /// The function's outcome metric.
-    pub outcome_metric: &'static str,
-    /// The function's kind dimension, if it has one.
-    pub kind_dimension: Option<&'static str>,
+/// How one invocation ended, as its log line and metrics tell it.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    /// `ok` or the contract's error code (HTTP); `allow`, `deny` or `error` (authorizer).
+    pub outcome: &'static str,
+    /// The contract's error code, when the invocation failed.
+    pub error_code: Option<&'static str>,
+    /// The upstream whose failure failed the invocation, if one did.
+    pub failed_upstream: Option<Upstream>,
+    /// The HTTP method and status, for an HTTP route.
+    pub http: Option<(http::Method, u16)>,
 }
 
-/// Turns a handler's outcome into its response, logs the request's one line (ids, route,
-/// status, error code, latencies — never a body, a token or a key) and records its metrics.
-pub fn finish<T: Serialize>(
-    route: &RouteInfo<'_>,
+/// Logs the invocation's one line (ids, route, status, outcome, latencies — never a body,
+/// a token or a key) and records its metrics.
+pub(super) fn finish(
+    function: &Function,
     request_id: &str,
     started: Instant,
-    timings: &Timings,
-    outcome: &Result<T, ApiError>,
-) -> Response<Body> {
-    let response = match outcome {
-        Ok(success) => json_response(StatusCode::OK, success, request_id),
-        Err(err) => error_response(err, request_id),
-    };
-    let error = outcome.as_ref().err();
+    record: &RequestRecord,
+    ending: &Ending,
+) {
     let (wechat, store) = (
-        timings.total(Upstream::WeChat),
-        timings.total(Upstream::Store),
+        record.total(Upstream::WeChat),
+        record.total(Upstream::Store),
     );
-    let app = timings.app();
+    let app = record.app();
+    let route = ending
+        .http
+        .as_ref()
+        .zip(function.path)
+        .map(|((method, _), path)| format!("{method} {path}"));
     tracing::info!(
         request_id = %request_id,
-        function = route.function,
+        function = function.name,
         appid = app.as_deref(),
-        route = %format_args!("{} {}", route.method, route.path),
-        status = response.status().as_u16(),
-        error_code = error.map(ApiError::code),
+        route,
+        status = ending.http.as_ref().map(|(_, status)| *status),
+        outcome = ending.outcome,
+        error_code = ending.error_code,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         wechat_ms = wechat.as_secs_f64() * 1000.0,
         store_ms = store.as_secs_f64() * 1000.0,
         "request done"
     );
     metrics::record_request(&RequestMetrics {
-        function: route.function,
-        metric: route.outcome_metric,
-        kind: route
+        function: function.name,
+        metric: function.outcome_metric,
+        kind: function
             .kind_dimension
-            .map(|dimension| (dimension, timings.kind().unwrap_or("unknown"))),
-        outcome: error.map_or("ok", ApiError::code),
+            .map(|dimension| (dimension, record.kind().unwrap_or("unknown"))),
+        outcome: ending.outcome,
         app: app.as_deref(),
-        failed_upstream: error
-            .and_then(ApiError::failed_upstream)
-            .map(Upstream::metric_value),
+        failed_upstream: ending.failed_upstream.map(Upstream::metric_value),
         wechat,
         store,
     });
-    response
 }

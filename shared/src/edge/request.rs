@@ -1,6 +1,6 @@
 //! Turning an API Gateway request into typed input.
 
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -62,22 +62,6 @@ pub fn referer_appid(request: &Request) -> Option<&str> {
         && !appid.is_empty()
         && appid.chars().all(|c| c.is_ascii_alphanumeric());
     well_formed.then_some(appid)
-}
-
-/// The id that ties a response to its log line: Lambda's request id when running under
-/// the Runtime API, else a fresh random one (direct calls in tests and tools).
-pub fn request_id(request: &Request) -> String {
-    request
-        .lambda_context_ref()
-        .map(|context| context.request_id.clone())
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| {
-            let mut bytes = [0u8; 16];
-            match getrandom::fill(&mut bytes) {
-                Ok(()) => hex::encode(bytes),
-                Err(_) => "unavailable".to_owned(),
-            }
-        })
 }
 
 #[cfg(test)]
@@ -204,12 +188,6 @@ mod tests {
             assert_eq!(appid_in(referer).as_deref(), appid, "{referer}");
         }
         assert_eq!(referer_appid(&request(Body::Empty)), None);
-    }
-
-    #[test]
-    fn request_ids_are_generated_without_a_lambda_context() {
-        let id = request_id(&request(Body::Empty));
-        assert_eq!(id.len(), 32);
     }
 }
 

@@ -1,10 +1,10 @@
 //! What the functions tell operators: one log line per request ([`logs`]), CloudWatch
-//! metrics in Embedded Metric Format ([`metrics`]), and the per-request upstream timings
-//! both report ([`timings`]). Names and dimensions are documented in docs/operations.md.
+//! metrics in Embedded Metric Format ([`metrics`]), and the record of the request being
+//! served that both report ([`current`]). Names and dimensions are documented in docs/operations.md.
 
+pub mod current;
 pub mod logs;
 pub mod metrics;
-pub mod timings;
 
 /// Installs logging and the metrics recorder for `function`; call once, first thing in
 /// `main`.

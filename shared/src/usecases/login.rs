@@ -14,7 +14,7 @@ use super::apps::{AppHint, Apps};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin};
 use crate::ports::{ClaimError, CodeClaims, Sessions, Users, WeChat};
-use crate::telemetry::timings::set_app;
+use crate::telemetry::current::set_app;
 
 /// A new session: the token for its owner and what the client is told about it.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use crate::domain::{
     WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
-use crate::telemetry::timings::set_app;
+use crate::telemetry::current::set_app;
 
 /// The phone-number use-case with the ports it needs, built once per instance.
 pub struct PhoneNumbers<S, W> {

@@ -7,7 +7,7 @@ use crate::domain::{
     Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, UserKey, WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
-use crate::telemetry::timings::set_app;
+use crate::telemetry::current::set_app;
 
 /// The session use-cases with the ports they need, built once per instance.
 pub struct SessionQueries<S, W> {

@@ -16,7 +16,7 @@ use super::keys::{self, EXPIRES_AT};
 use crate::domain::clock::{beijing_day, end_of_beijing_day};
 use crate::domain::{CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, StoreError};
 use crate::ports::AccessTokenStore;
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 const TOKEN: &str = "access_token";
 const TOKEN_EXPIRES_AT: &str = "token_expires_at";

@@ -8,7 +8,7 @@ use super::attributes::{n, s, string_attr, unless_condition_failed};
 use super::keys::{self, EXPIRES_AT, PK};
 use crate::domain::{LoginCode, StoreError};
 use crate::ports::{CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims};
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 impl CodeClaims for DynamoTable {
     /// A conditional PutItem: of any number of concurrent requests carrying the code,

@@ -4,14 +4,11 @@
 
 mod access_tokens;
 mod attributes;
-mod client;
 mod code_claims;
 pub mod keys;
 mod quotas;
 mod sessions;
 mod users;
-
-pub use client::{connect, sdk_config, tuned_config_loader};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -31,6 +28,14 @@ pub struct DynamoTable {
 }
 
 impl DynamoTable {
+    /// The table `table`, through a DynamoDB client configured from the environment
+    /// (region, credentials, and `AWS_ENDPOINT_URL_DYNAMODB`, which points at DynamoDB
+    /// Local in dev and tests). Built once per Lambda instance.
+    pub async fn connect(table: impl Into<String>) -> Self {
+        let config = super::aws::sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await;
+        Self::new(Client::new(&config), table)
+    }
+
     /// The table `table`, through a client built once at init.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {

@@ -6,7 +6,7 @@ use super::attributes::{n, written_unless_condition_failed};
 use super::keys::{self, EXPIRES_AT};
 use crate::domain::{QuotaWindow, StoreError};
 use crate::ports::Quotas;
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 impl Quotas for DynamoTable {
     async fn take(&self, window: &QuotaWindow, limit: u32) -> Result<bool, StoreError> {

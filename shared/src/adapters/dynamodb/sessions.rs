@@ -13,7 +13,7 @@ use super::keys::{self, EXPIRES_AT, PK};
 use super::users::parse_user;
 use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash, UserKey};
 use crate::ports::Sessions;
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 /// BatchGetItem may leave keys unprocessed when throttled: ask again this many times.
 const BATCH_ATTEMPTS: usize = 3;

@@ -14,7 +14,7 @@ use crate::domain::{
     UserKey, UserLogin,
 };
 use crate::ports::Users;
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 /// Expired entries a user's session list may gather before a login prunes them.
 const PRUNE_AFTER_EXPIRED: usize = 16;

@@ -9,7 +9,7 @@ use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::adapters::dynamodb::sdk_config;
+use crate::adapters::aws::sdk_config;
 use crate::config::AppSecretSetting;
 use crate::domain::WeChatError;
 use crate::telemetry::metrics;

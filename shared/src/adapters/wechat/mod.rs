@@ -17,7 +17,7 @@ use crate::domain::{
     AccessToken, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, WeChatError, WeChatLogin,
 };
 use crate::ports::WeChat;
-use crate::telemetry::timings::{Upstream, timed};
+use crate::telemetry::current::{Upstream, timed};
 
 impl WeChat for WeChatClient {
     fn appid(&self) -> &str {

@@ -4,12 +4,9 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use super::{LoginFunction, PhoneBody, Route};
-use crate::config::Config;
+use super::PhoneBody;
 use crate::domain::LoginCode;
-use crate::edge::{
-    ApiError, FromConfig, HttpFunction, InitError, json_body, production_adapters, referer_appid,
-};
+use crate::edge::{ApiError, Function, Route, json_body, referer_appid};
 use crate::ports::{CodeClaims, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
@@ -56,32 +53,32 @@ impl From<LoggedIn> for LoginBody {
     }
 }
 
-impl<S: CodeClaims + Sessions + Users, W: WeChat> HttpFunction for Route<Login<S, W>> {
-    type Success = LoginBody;
+/// `POST /onlogin`, served by the `onlogin` binary.
+pub const LOGIN: Route = Route {
+    function: Function {
+        name: "onlogin",
+        path: Some("/onlogin"),
+        outcome_metric: metrics::LOGINS,
+        kind_dimension: None,
+    },
+    // A login that ran out of time on WeChat may have spent its code.
+    deadline_on_wechat: ApiError::WeChatUnavailableNewCodeNeeded,
+};
 
-    /// A login that ran out of time on WeChat may have spent its code.
-    const DEADLINE_ON_WECHAT: ApiError = ApiError::WeChatUnavailableNewCodeNeeded;
-    const NAME: &'static str = "onlogin";
-    const PATH: &'static str = "/onlogin";
-    const OUTCOME_METRIC: &'static str = metrics::LOGINS;
-
-    async fn serve(&self, request: &Request) -> Result<LoginBody, ApiError> {
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed { allow: "POST" });
-        }
-        let body: LoginRequest = json_body(request, SHAPE_HINT)?;
-        let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
-        let hint = AppHint {
-            named: body.appid.as_deref(),
-            referer: referer_appid(request),
-        };
-        Ok(Box::pin(self.usecase.login(hint, &code)).await?.into())
+/// Logs in with the `wx.login` code of the request's body.
+pub async fn login<S, W>(login: &Login<S, W>, request: &Request) -> Result<LoginBody, ApiError>
+where
+    S: CodeClaims + Sessions + Users,
+    W: WeChat,
+{
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }
-}
-
-impl FromConfig for LoginFunction {
-    async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, apps) = production_adapters(config).await?;
-        Ok(Self::new(Login::new(table, apps, config.session_ttl)))
-    }
+    let body: LoginRequest = json_body(request, SHAPE_HINT)?;
+    let code = LoginCode::parse(&body.code).ok_or(ApiError::InvalidRequest(SHAPE_HINT))?;
+    let hint = AppHint {
+        named: body.appid.as_deref(),
+        referer: referer_appid(request),
+    };
+    Ok(login.login(hint, &code).await?.into())
 }

@@ -1,37 +1,14 @@
-//! One route per function: the request's shape, the use-case call, the 200 body. A
-//! [`Route`] serves a use-case over any ports (the fast tier serves them from the in-memory
-//! twins); the `*Function` aliases are what the binaries run, on DynamoDB and WeChat.
+//! One route per function, each a plain function over its use-case: the request's
+//! shape, the use-case call, the 200 body. Generic over the ports, so the fast tier serves
+//! them from the in-memory twins and the binaries from DynamoDB and WeChat.
 
 mod login;
 mod phone;
 mod session;
 
-use crate::adapters::dynamodb::DynamoTable;
-use crate::adapters::wechat::WeChatClient;
-use crate::usecases::{Login, PhoneNumbers, SessionQueries};
-
-pub use login::LoginBody;
-pub use phone::PhoneBody;
-pub use session::{SessionAnswer, SessionInfo};
-
-/// A use-case served over HTTP: `Route<Login<…>>` is `POST /onlogin`, and so on.
-pub struct Route<U> {
-    usecase: U,
-}
-
-impl<U> Route<U> {
-    /// The route serving `usecase`.
-    pub fn new(usecase: U) -> Self {
-        Self { usecase }
-    }
-}
-
-/// What the `onlogin` binary runs.
-pub type LoginFunction = Route<Login<DynamoTable, WeChatClient>>;
-/// What the `decrypt-phone` binary runs.
-pub type PhoneFunction = Route<PhoneNumbers<DynamoTable, WeChatClient>>;
-/// What the `session` binary runs.
-pub type SessionFunction = Route<SessionQueries<DynamoTable, WeChatClient>>;
+pub use login::{LOGIN, LoginBody, login};
+pub use phone::{PHONE, PhoneBody, phone};
+pub use session::{SESSION, SessionAnswer, SessionInfo, session};
 
 /// The routes over the twins: the HTTP edge's whole path (parsing, the use-case, the
 /// body, the error table, headers) without DynamoDB or WeChat.
@@ -41,11 +18,9 @@ mod tests {
     use lambda_http::{Body, Response};
     use serde_json::{Value, json};
 
-    use super::Route;
     use crate::domain::WatermarkPolicy;
-    use crate::edge::HttpFunction;
     use crate::testing::{
-        Twins, WeChatApi, bearer_request, post, post_with_bearer, seal, with_query,
+        ServeHttp, Twins, WeChatApi, bearer_request, post, post_with_bearer, seal, with_query,
     };
 
     fn decoded(response: &Response<Body>) -> (u16, Value) {
@@ -57,7 +32,7 @@ mod tests {
     async fn a_login_then_both_phone_forms_then_logout_over_http() {
         let twins = Twins::new();
         let (code, session_key) = twins.wechat.login("o1", Some("u1"));
-        let login = Route::new(twins.login());
+        let login = twins.login();
         let response = login
             .handle(post(json!({ "code": code }).to_string()))
             .await;
@@ -70,7 +45,7 @@ mod tests {
             json!({"token": token, "expires_in": 7200, "appid": crate::testing::APPID, "openid": "o1", "unionid": "u1", "new_user": true})
         );
 
-        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let phones = twins.phone_numbers(WatermarkPolicy::default());
         let data = json!({
             "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": 86,
             "watermark": {"appid": crate::testing::APPID, "timestamp": 1}
@@ -88,7 +63,7 @@ mod tests {
             assert_eq!(decoded(&response), (200, expected.clone()), "{form}");
         }
 
-        let sessions = Route::new(twins.session_queries());
+        let sessions = twins.session_queries();
         let checked = sessions
             .handle(with_query(
                 bearer_request(Method::GET, &token),
@@ -113,8 +88,8 @@ mod tests {
     #[tokio::test]
     async fn bad_requests_are_answered_before_any_port_is_called() {
         let twins = Twins::new();
-        let login = Route::new(twins.login());
-        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let login = twins.login();
+        let phones = twins.phone_numbers(WatermarkPolicy::default());
         let cases = [
             (login.handle(post("{oops")).await, 400, "invalid_request"),
             (
@@ -146,7 +121,7 @@ mod tests {
     async fn a_token_that_is_not_live_is_refused_before_the_body_or_query_is_read() {
         let twins = Twins::new();
         let unknown = "A".repeat(43);
-        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let phones = twins.phone_numbers(WatermarkPolicy::default());
         for body in ["{not json".to_owned(), "x".repeat(20_000)] {
             let (status, body) = decoded(&phones.handle(post_with_bearer(&unknown, body)).await);
             assert_eq!(
@@ -154,7 +129,7 @@ mod tests {
                 (401, Some("invalid_token"))
             );
         }
-        let sessions = Route::new(twins.session_queries());
+        let sessions = twins.session_queries();
         for method in [Method::GET, Method::DELETE] {
             let request = with_query(
                 bearer_request(method, &unknown),
@@ -172,11 +147,9 @@ mod tests {
     async fn spent_quotas_answer_429_with_retry_after() {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", None).await;
-        let phones = Route::new(
-            twins
-                .phone_numbers(WatermarkPolicy::default())
-                .with_daily_limit(Some(1)),
-        );
+        let phones = twins
+            .phone_numbers(WatermarkPolicy::default())
+            .with_daily_limit(Some(1));
         let redeem = || {
             let code = twins.wechat.phone_code("o1", "13800138000");
             post_with_bearer(token.expose(), json!({ "code": code }).to_string())
@@ -202,7 +175,7 @@ mod tests {
             "the refused one never reached WeChat"
         );
 
-        let sessions = Route::new(twins.session_queries().with_check_limit(Some(2)));
+        let sessions = twins.session_queries().with_check_limit(Some(2));
         let check = || {
             with_query(
                 bearer_request(Method::GET, token.expose()),
@@ -242,9 +215,9 @@ mod tests {
         const OTHER: &str = "wxfasttier0000002";
         let mut twins = Twins::new();
         let other = twins.with_app(OTHER);
-        let login = Route::new(twins.login());
-        let sessions = Route::new(twins.session_queries());
-        let phones = Route::new(twins.phone_numbers(WatermarkPolicy::default()));
+        let login = twins.login();
+        let sessions = twins.session_queries();
+        let phones = twins.phone_numbers(WatermarkPolicy::default());
 
         // Naming no app is a 400 naming the field; a foreign one is unknown_app.
         let (code, _) = other.login("o2", Some("u1"));
@@ -351,8 +324,8 @@ mod tests {
 
         // The second app taken off the stack: its session is refused, and still ends.
         let reduced = twins.first_app_only();
-        let sessions = Route::new(reduced.session_queries());
-        let phones = Route::new(reduced.phone_numbers(WatermarkPolicy::default()));
+        let sessions = reduced.session_queries();
+        let phones = reduced.phone_numbers(WatermarkPolicy::default());
         let phone_code = other.phone_code("o2", "13800138000");
         for response in [
             sessions

@@ -4,16 +4,12 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use super::{PhoneFunction, Route};
-use crate::config::Config;
 use crate::domain::user_data::parse_encrypted;
-use crate::domain::{PhoneCode, PhoneForm, PhoneNumber, WatermarkPolicy};
-use crate::edge::{
-    ApiError, FromConfig, HttpFunction, InitError, bearer_token, json_body, production_adapters,
-};
+use crate::domain::{PhoneCode, PhoneForm, PhoneNumber};
+use crate::edge::{ApiError, Function, Route, bearer_token, json_body};
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
+use crate::telemetry::current::set_kind;
 use crate::telemetry::metrics;
-use crate::telemetry::timings::set_kind;
 use crate::usecases::PhoneNumbers;
 
 const SHAPE_HINT: &str = "expected a JSON object with either \"encryptedData\" and \"iv\" (base64 strings) \
@@ -64,40 +60,33 @@ impl From<PhoneNumber> for PhoneBody {
     }
 }
 
-impl<S, W> HttpFunction for Route<PhoneNumbers<S, W>>
+/// `POST /decrypt-phone`, served by the `decrypt-phone` binary.
+pub const PHONE: Route = Route {
+    function: Function {
+        name: "decrypt-phone",
+        path: Some("/decrypt-phone"),
+        outcome_metric: metrics::PHONE_DECRYPTS,
+        kind_dimension: Some("Form"),
+    },
+    deadline_on_wechat: ApiError::WeChatUnavailable,
+};
+
+/// Verifies the bearer's phone number, from either getPhoneNumber form.
+pub async fn phone<S, W>(
+    phones: &PhoneNumbers<S, W>,
+    request: &Request,
+) -> Result<PhoneBody, ApiError>
 where
     S: Sessions + Users + AccessTokenStore + Quotas + Clone,
     W: WeChat,
 {
-    type Success = PhoneBody;
-
-    const NAME: &'static str = "decrypt-phone";
-    const PATH: &'static str = "/decrypt-phone";
-    const OUTCOME_METRIC: &'static str = metrics::PHONE_DECRYPTS;
-    const KIND_DIMENSION: Option<&'static str> = Some("Form");
-
-    async fn serve(&self, request: &Request) -> Result<PhoneBody, ApiError> {
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed { allow: "POST" });
-        }
-        // The token first: one that is not live is refused before the body is read.
-        let token = bearer_token(request)?;
-        let session = Box::pin(self.usecase.caller(&token)).await?;
-        let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
-        set_kind(form.name());
-        Ok(Box::pin(self.usecase.verify(&session, &form)).await?.into())
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }
-}
-
-impl FromConfig for PhoneFunction {
-    async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, apps) = production_adapters(config).await?;
-        let watermark = WatermarkPolicy {
-            max_age: config.watermark_max_age,
-        };
-        Ok(Self::new(
-            PhoneNumbers::new(table, apps, watermark)
-                .with_daily_limit(config.quotas.phone_verifications_per_day),
-        ))
-    }
+    // The token first: one that is not live is refused before the body is read.
+    let token = bearer_token(request)?;
+    let session = phones.caller(&token).await?;
+    let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
+    set_kind(form.name());
+    Ok(phones.verify(&session, &form).await?.into())
 }

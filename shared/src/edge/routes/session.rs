@@ -5,16 +5,13 @@ use http::Method;
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
-use super::{PhoneBody, Route, SessionFunction};
-use crate::config::Config;
+use super::PhoneBody;
 use crate::domain::LiveSession;
 use crate::domain::clock::now_epoch_seconds;
-use crate::edge::{
-    ApiError, FromConfig, HttpFunction, InitError, bearer_token, production_adapters,
-};
+use crate::edge::{ApiError, Function, Route, bearer_token};
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
+use crate::telemetry::current::set_kind;
 use crate::telemetry::metrics;
-use crate::telemetry::timings::set_kind;
 use crate::usecases::SessionQueries;
 
 const ALLOWED_METHODS: &str = "GET, DELETE";
@@ -69,85 +66,89 @@ pub enum SessionAnswer {
     },
 }
 
-impl<S, W> HttpFunction for Route<SessionQueries<S, W>>
+/// `GET` and `DELETE /session`, served by the `session` binary.
+pub const SESSION: Route = Route {
+    function: Function {
+        name: "session",
+        path: Some("/session"),
+        outcome_metric: metrics::SESSION_REQUESTS,
+        kind_dimension: Some("Action"),
+    },
+    deadline_on_wechat: ApiError::WeChatUnavailable,
+};
+
+/// Says who the bearer is (checked with WeChat on `?check=wechat`), or logs them out.
+pub async fn session<S, W>(
+    queries: &SessionQueries<S, W>,
+    request: &Request,
+) -> Result<SessionAnswer, ApiError>
 where
     S: Sessions + Users + AccessTokenStore + Quotas + Clone,
     W: WeChat,
 {
-    type Success = SessionAnswer;
-
-    const NAME: &'static str = "session";
-    const PATH: &'static str = "/session";
-    const OUTCOME_METRIC: &'static str = metrics::SESSION_REQUESTS;
-    const KIND_DIMENSION: Option<&'static str> = Some("Action");
-
-    async fn serve(&self, request: &Request) -> Result<SessionAnswer, ApiError> {
-        let method = request.method();
-        if method != Method::GET && method != Method::DELETE {
-            return Err(ApiError::MethodNotAllowed {
-                allow: ALLOWED_METHODS,
-            });
+    let method = request.method();
+    if method != Method::GET && method != Method::DELETE {
+        return Err(ApiError::MethodNotAllowed {
+            allow: ALLOWED_METHODS,
+        });
+    }
+    // The token first, as on every route: a token that is not live is refused before
+    // any query parameter is acted on (the action is named first, for the metrics).
+    let token = bearer_token(request)?;
+    let delete = method == Method::DELETE;
+    // The query is read once; a bad one is answered only after the token check.
+    let action = if delete {
+        wants_everywhere(request).map(|all| {
+            if all {
+                Action::LogoutEverywhere
+            } else {
+                Action::Logout
+            }
+        })
+    } else {
+        wants_wechat_check(request).map(|check| {
+            if check {
+                Action::CheckWithWeChat
+            } else {
+                Action::WhoAmI
+            }
+        })
+    };
+    set_kind(
+        action
+            .as_ref()
+            .map_or("unknown", |action| action.metric_name()),
+    );
+    let live = if delete {
+        // A logout of a dead token still clears its leftover item.
+        queries.session_or_discard(&token).await?
+    } else {
+        queries.session(&token).await?
+    };
+    match action? {
+        Action::LogoutEverywhere => {
+            let sessions = queries.end_everywhere(&token, &live).await?;
+            Ok(logged_out(Some(sessions)))
         }
-        // The token first, as on every route: a token that is not live is refused before
-        // any query parameter is acted on (the action is named first, for the metrics).
-        let token = bearer_token(request)?;
-        let delete = method == Method::DELETE;
-        // The query is read once; a bad one is answered only after the token check.
-        let action = if delete {
-            wants_everywhere(request).map(|all| {
-                if all {
-                    Action::LogoutEverywhere
-                } else {
-                    Action::Logout
-                }
-            })
-        } else {
-            wants_wechat_check(request).map(|check| {
-                if check {
-                    Action::CheckWithWeChat
-                } else {
-                    Action::WhoAmI
-                }
-            })
-        };
-        set_kind(
-            action
-                .as_ref()
-                .map_or("unknown", |action| action.metric_name()),
-        );
-        let live = if delete {
-            // A logout of a dead token still clears its leftover item.
-            Box::pin(self.usecase.session_or_discard(&token)).await?
-        } else {
-            Box::pin(self.usecase.session(&token)).await?
-        };
-        match action? {
-            Action::LogoutEverywhere => {
-                let sessions = Box::pin(self.usecase.end_everywhere(&token, &live)).await?;
-                Ok(logged_out(Some(sessions)))
-            }
-            Action::Logout => {
-                Box::pin(self.usecase.end(&token, &live)).await?;
-                Ok(logged_out(None))
-            }
-            Action::CheckWithWeChat => {
-                Box::pin(self.usecase.check(&token, &live)).await?;
-                Ok(self.info(live))
-            }
-            Action::WhoAmI => Ok(self.info(live)),
+        Action::Logout => {
+            queries.end(&token, &live).await?;
+            Ok(logged_out(None))
         }
+        Action::CheckWithWeChat => {
+            queries.check(&token, &live).await?;
+            Ok(info(queries, live))
+        }
+        Action::WhoAmI => Ok(info(queries, live)),
     }
 }
 
-impl<S, W> Route<SessionQueries<S, W>>
+fn info<S, W>(queries: &SessionQueries<S, W>, live: LiveSession) -> SessionAnswer
 where
     S: Sessions + Users + AccessTokenStore + Quotas + Clone,
     W: WeChat,
 {
-    fn info(&self, live: LiveSession) -> SessionAnswer {
-        let appid = self.usecase.appid_of(&live.session).to_owned();
-        SessionAnswer::Info(SessionInfo::new(&appid, live))
-    }
+    let appid = queries.appid_of(&live.session).to_owned();
+    SessionAnswer::Info(SessionInfo::new(&appid, live))
 }
 
 /// What a `/session` request asks for, read from its method and query.
@@ -179,16 +180,6 @@ fn logged_out(sessions: Option<u32>) -> SessionAnswer {
     SessionAnswer::LoggedOut {
         logged_out: true,
         sessions,
-    }
-}
-
-impl FromConfig for SessionFunction {
-    async fn from_config(config: &Config) -> Result<Self, InitError> {
-        let (table, apps) = production_adapters(config).await?;
-        Ok(Self::new(
-            SessionQueries::new(table, apps)
-                .with_check_limit(config.quotas.wechat_checks_per_minute),
-        ))
     }
 }
 

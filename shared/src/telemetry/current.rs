@@ -1,7 +1,8 @@
-//! Where a request spent its time, recorded where the waiting happens: each adapter wraps
-//! its calls in [`timed`], which adds to the current request's [`Timings`] (a task-local
-//! the HTTP edge installs with [`Timings::scope`]). Outside a request scope (tools, direct
-//! adapter tests) [`timed`] just awaits.
+//! What the request being served has shown so far, for its log line and metrics: its
+//! time per upstream, recorded where the waiting happens (each adapter wraps its calls in
+//! [`timed`]), what kind of request it is ([`set_kind`]) and which app it is for
+//! ([`set_app`]). The runner installs a [`RequestRecord`] per invocation with
+//! [`RequestRecord::scope`]; outside one (tools, direct adapter tests) these do nothing.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::metrics;
 
 tokio::task_local! {
-    static CURRENT: Arc<Timings>;
+    static CURRENT: Arc<RequestRecord>;
 }
 
 /// An upstream a request waits on.
@@ -31,14 +32,14 @@ impl Upstream {
     }
 }
 
-/// One request's time per upstream, the upstream it is waiting on right now, and what
-/// kind of request it turned out to be: for its log line, its metrics, and for blaming the
-/// right upstream when the deadline cuts a wait short.
+/// One request's time per upstream, the upstream it is waiting on right now, what kind
+/// of request it turned out to be and its app: for its log line, its metrics, and for
+/// blaming the right upstream when the deadline cuts a wait short.
 #[derive(Debug, Default)]
-pub struct Timings(Mutex<TimingsState>);
+pub struct RequestRecord(Mutex<RecordState>);
 
 #[derive(Debug, Default)]
-struct TimingsState {
+struct RecordState {
     wechat: Waits,
     store: Waits,
     kind: Option<&'static str>,
@@ -80,7 +81,7 @@ impl Waits {
     }
 }
 
-impl TimingsState {
+impl RecordState {
     fn waits(&mut self, upstream: Upstream) -> &mut Waits {
         match upstream {
             Upstream::WeChat => &mut self.wechat,
@@ -96,7 +97,7 @@ pub async fn timed<T>(upstream: Upstream, work: impl Future<Output = T>) -> T {
     // inline it would swell every future that awaits it, up to the request's.
     let work = Box::pin(work);
     match CURRENT.try_with(Arc::clone) {
-        Ok(timings) => timings.wait(upstream, work).await,
+        Ok(record) => record.wait(upstream, work).await,
         Err(_) => work.await,
     }
 }
@@ -104,7 +105,7 @@ pub async fn timed<T>(upstream: Upstream, work: impl Future<Output = T>) -> T {
 /// Records the value of the current request's kind dimension (the phone form, the
 /// session action), once the request is parsed that far.
 pub fn set_kind(kind: &'static str) {
-    let _ = CURRENT.try_with(|timings| timings.state().kind = Some(kind));
+    let _ = CURRENT.try_with(|record| record.state().kind = Some(kind));
 }
 
 /// Records the app the current request is for, once known: the log line's `appid` and the
@@ -112,16 +113,22 @@ pub fn set_kind(kind: &'static str) {
 /// pays nothing for it).
 pub fn set_app(appid: &str) {
     if metrics::several_apps() {
-        let _ = CURRENT.try_with(|timings| timings.state().app = Some(appid.to_owned()));
+        let _ = CURRENT.try_with(|record| record.state().app = Some(appid.to_owned()));
     }
 }
 
-impl Timings {
-    fn state(&self) -> MutexGuard<'_, TimingsState> {
+/// The upstream the current request is still waiting on, if any (see
+/// [`RequestRecord::in_flight`]).
+pub fn in_flight() -> Option<Upstream> {
+    CURRENT.try_with(|record| record.in_flight()).ok().flatten()
+}
+
+impl RequestRecord {
+    fn state(&self) -> MutexGuard<'_, RecordState> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `work` with these timings as the current request's.
+    /// Runs `work` with this record as the current request's.
     pub async fn scope<F: Future>(self: &Arc<Self>, work: F) -> F::Output {
         CURRENT.scope(Arc::clone(self), work).await
     }
@@ -167,8 +174,8 @@ mod tests {
 
     #[tokio::test]
     async fn waits_add_up_per_upstream_inside_a_scope() {
-        let timings = Arc::new(Timings::default());
-        timings
+        let record = Arc::new(RequestRecord::default());
+        record
             .scope(async {
                 for _ in 0..2 {
                     timed(
@@ -180,17 +187,17 @@ mod tests {
                 set_kind("whoami");
             })
             .await;
-        assert!(timings.total(Upstream::Store) >= Duration::from_millis(10));
-        assert_eq!(timings.total(Upstream::WeChat), Duration::ZERO);
-        assert_eq!(timings.in_flight(), None);
-        assert_eq!(timings.kind(), Some("whoami"));
+        assert!(record.total(Upstream::Store) >= Duration::from_millis(10));
+        assert_eq!(record.total(Upstream::WeChat), Duration::ZERO);
+        assert_eq!(record.in_flight(), None);
+        assert_eq!(record.kind(), Some("whoami"));
     }
 
     #[tokio::test]
     async fn overlapping_waits_count_once() {
-        let timings = Arc::new(Timings::default());
+        let record = Arc::new(RequestRecord::default());
         let started = Instant::now();
-        timings
+        record
             .scope(async {
                 tokio::join!(
                     timed(
@@ -204,10 +211,10 @@ mod tests {
                 );
             })
             .await;
-        let total = timings.total(Upstream::Store);
+        let total = record.total(Upstream::Store);
         assert!(total >= Duration::from_millis(30));
         assert!(total <= started.elapsed(), "{total:?} within the wall time");
-        assert_eq!(timings.in_flight(), None);
+        assert_eq!(record.in_flight(), None);
     }
 
     #[tokio::test]
@@ -218,17 +225,17 @@ mod tests {
 
     #[tokio::test]
     async fn an_unfinished_wait_is_in_flight_and_counted() {
-        let timings = Arc::new(Timings::default());
+        let record = Arc::new(RequestRecord::default());
         let cut_short = tokio::time::timeout(
             Duration::from_millis(20),
-            timings.scope(timed(
+            record.scope(timed(
                 Upstream::WeChat,
                 tokio::time::sleep(Duration::from_secs(10)),
             )),
         )
         .await;
         assert!(cut_short.is_err());
-        assert_eq!(timings.in_flight(), Some(Upstream::WeChat));
-        assert!(timings.total(Upstream::WeChat) >= Duration::from_millis(20));
+        assert_eq!(record.in_flight(), Some(Upstream::WeChat));
+        assert!(record.total(Upstream::WeChat) >= Duration::from_millis(20));
     }
 }

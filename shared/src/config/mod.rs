@@ -1,73 +1,29 @@
-//! Configuration, read once from the environment at init (see the contract's table).
+//! Configuration, read once from the environment at init; every variable is read by
+//! one parser, shared by every function that reads it (docs/configuration.md lists them).
+//! [`Config`] is what the functions that call WeChat need; [`AuthorizerConfig`] is the
+//! authorizer's part of it, read by the same code.
+
+mod apps;
+mod limits;
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+pub(crate) use apps::NO_APP;
+pub use apps::{AppConfig, AppSecretSetting};
+pub use limits::{
+    DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY, DEFAULT_SESSION_TTL_SECONDS,
+    DEFAULT_WATERMARK_MAX_AGE_SECONDS, DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
+    MAX_SESSION_TTL_SECONDS, QuotaLimits,
+};
 
 /// Default WeChat API host; `WECHAT_API_BASE` points elsewhere (the sandbox) in dev and tests.
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
-/// Default session lifetime, matching the 2-hour order of WeChat's own access tokens.
-pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 7200;
-/// Longest session we accept: a stolen token must not live for months.
-pub const MAX_SESSION_TTL_SECONDS: u64 = 30 * 24 * 3600;
-/// Oldest legacy phone data accepted by default: without a bound, data captured once
-/// would decrypt for the whole life of the session_key.
-pub const DEFAULT_WATERMARK_MAX_AGE_SECONDS: u64 = 300;
-/// Phone verifications one user may make per day (each may cost a paid WeChat call).
-pub const DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY: u32 = 5;
-/// `?check=wechat` calls one session may make per minute (each spends WeChat quota).
-pub const DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE: u32 = 6;
 
-/// Where the AppSecret comes from.
-#[derive(Debug, Clone)]
-pub enum AppSecretSetting {
-    /// The AppSecret itself (`WECHAT_SECRET`, or an entry of `WECHAT_APPS`): local work
-    /// and tests.
-    Value(SecretString),
-    /// The Secrets Manager secret holding it (`WECHAT_SECRET_ID`, a name or ARN), read
-    /// the first time WeChat is needed and again when WeChat rejects it.
-    SecretsManager {
-        /// The secret's name or ARN.
-        id: String,
-        /// True when the secret serves several apps: its value must be a JSON object of
-        /// AppSecrets by appid (one app's secret may also be the bare AppSecret).
-        keyed_by_appid: bool,
-    },
-}
-
-/// One mini-program the stack serves.
-#[derive(Debug, Clone)]
-pub struct AppConfig {
-    /// Its appid.
-    pub appid: String,
-    /// Where its AppSecret comes from; a value is redacted in `Debug`.
-    pub secret: AppSecretSetting,
-}
-
-/// How many of each costly call one user or session may make; `None` is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuotaLimits {
-    /// Phone verifications per user per day (`PHONE_VERIFICATIONS_PER_USER_PER_DAY`).
-    pub phone_verifications_per_day: Option<u32>,
-    /// `?check=wechat` calls per session per minute (`WECHAT_CHECKS_PER_SESSION_PER_MINUTE`).
-    pub wechat_checks_per_minute: Option<u32>,
-}
-
-impl Default for QuotaLimits {
-    fn default() -> Self {
-        Self {
-            phone_verifications_per_day: Some(DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY),
-            wechat_checks_per_minute: Some(DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE),
-        }
-    }
-}
-
-/// Everything a function needs to serve, validated; built once per Lambda instance.
+/// Everything a function that calls WeChat needs, validated; built once per Lambda instance.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The mini-programs served, never empty: one (`WECHAT_APPID`) or several
-    /// (`WECHAT_APPIDS`, or `WECHAT_APPS` locally). The first is the app of sessions
-    /// stored before sessions recorded their app.
+    /// (`WECHAT_APPIDS`, or `WECHAT_APPS` locally), in the order configured.
     pub apps: Vec<AppConfig>,
     /// Base URL of the WeChat API, without a trailing slash (`WECHAT_API_BASE`).
     pub wechat_api_base: String,
@@ -80,6 +36,17 @@ pub struct Config {
     pub watermark_max_age: Option<Duration>,
     /// Per-user and per-session limits on calls that cost money or WeChat quota.
     pub quotas: QuotaLimits,
+}
+
+/// What the authorizer needs: the table and the appids it may vouch for. It never talks
+/// to WeChat, so it is given no AppSecret; the appids are read exactly as [`Config`]
+/// reads them.
+#[derive(Debug, Clone)]
+pub struct AuthorizerConfig {
+    /// The apps whose sessions it lets through, never empty.
+    pub appids: Vec<String>,
+    /// The table holding the sessions (`SESSIONS_TABLE`).
+    pub sessions_table: String,
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.
@@ -116,334 +83,65 @@ pub enum ConfigError {
     },
 }
 
-/// What is missing when no variable names an app.
-pub(crate) const NO_APP: &str = "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS)";
+/// The environment as the parsers see it: a blank value is an unset one.
+pub(crate) struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-/// Where the stack's apps are configured; exactly one is set.
-const APP_SOURCES: &str = "set exactly one of WECHAT_APPID (one mini-program), \
-     WECHAT_APPIDS (several, with WECHAT_SECRET_ID naming a JSON secret of AppSecrets by appid) \
-     and WECHAT_APPS (several, with their AppSecrets inline: local work and tests)";
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
 
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(process_env)
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
-
-        let apps = apps(&get)?;
-        let wechat_api_base = parse_api_base(
-            get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned()),
-        )?;
-        let sessions_table = sessions_table(&lookup)?;
-        let session_ttl = match get("SESSION_TTL_SECONDS") {
-            None => DEFAULT_SESSION_TTL_SECONDS,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(seconds) if (60..=MAX_SESSION_TTL_SECONDS).contains(&seconds) => seconds,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SESSION_TTL_SECONDS",
-                        reason: "expected whole seconds between 60 and 2592000 (30 days)",
-                    });
-                }
-            },
-        };
-
-        let watermark_max_age = match whole_number(
-            &get,
-            "WATERMARK_MAX_AGE_SECONDS",
-            DEFAULT_WATERMARK_MAX_AGE_SECONDS,
-            "expected whole seconds, or 0 to skip the check",
-        )? {
-            0 => None,
-            seconds => Some(Duration::from_secs(seconds)),
-        };
-        let quotas = QuotaLimits {
-            phone_verifications_per_day: limit(
-                &get,
-                "PHONE_VERIFICATIONS_PER_USER_PER_DAY",
-                DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY,
-            )?,
-            wechat_checks_per_minute: limit(
-                &get,
-                "WECHAT_CHECKS_PER_SESSION_PER_MINUTE",
-                DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
-            )?,
-        };
-
+        let env = Env(&lookup);
         Ok(Self {
-            apps,
-            wechat_api_base,
-            sessions_table,
-            session_ttl: Duration::from_secs(session_ttl),
-            watermark_max_age,
-            quotas,
+            apps: apps::apps(&env)?,
+            wechat_api_base: wechat_api_base(&env)?,
+            sessions_table: sessions_table(&env)?,
+            session_ttl: limits::session_ttl(&env)?,
+            watermark_max_age: limits::watermark_max_age(&env)?,
+            quotas: QuotaLimits::read(&env)?,
         })
     }
 }
 
-/// The apps, from whichever of the three sources is set.
-fn apps(get: &impl Fn(&'static str) -> Option<String>) -> Result<Vec<AppConfig>, ConfigError> {
-    let conflict = ConfigError::Invalid {
-        name: "WECHAT_APPS",
-        reason: "it holds the apps and their AppSecrets: unset WECHAT_APPID, WECHAT_APPIDS, \
-                 WECHAT_SECRET and WECHAT_SECRET_ID",
-    };
-    match (
-        get("WECHAT_APPID"),
-        get("WECHAT_APPIDS"),
-        get("WECHAT_APPS"),
-    ) {
-        (Some(appid), None, None) => single_app(get, appid.trim()),
-        (None, Some(list), None) => listed_apps(get, &list),
-        (None, None, Some(json)) => {
-            if ["WECHAT_SECRET", "WECHAT_SECRET_ID"]
-                .iter()
-                .any(|name| get(name).is_some())
-            {
-                return Err(conflict);
-            }
-            inline_apps(&json)
-        }
-        (None, None, None) => Err(ConfigError::Missing(NO_APP)),
-        _ => Err(ConfigError::Invalid {
-            name: "WECHAT_APPID",
-            reason: APP_SOURCES,
-        }),
+impl AuthorizerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
     }
-}
 
-/// One app: `WECHAT_APPID`, and exactly one of `WECHAT_SECRET_ID` and `WECHAT_SECRET`.
-fn single_app(
-    get: &impl Fn(&'static str) -> Option<String>,
-    appid: &str,
-) -> Result<Vec<AppConfig>, ConfigError> {
-    if !appid.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ConfigError::Invalid {
-            name: "WECHAT_APPID",
-            reason: "expected letters and digits only, like wx4f4bc4dec97d474b",
-        });
-    }
-    let secret = match (get("WECHAT_SECRET_ID"), get("WECHAT_SECRET")) {
-        (Some(id), None) => AppSecretSetting::SecretsManager {
-            id: id.trim().to_owned(),
-            keyed_by_appid: false,
-        },
-        (None, Some(value)) => AppSecretSetting::Value(SecretString::from(value)),
-        _ => {
-            return Err(ConfigError::ExactlyOne {
-                first: "WECHAT_SECRET_ID (the Secrets Manager secret, in AWS)",
-                second: "WECHAT_SECRET (the AppSecret itself, for local work and tests)",
-            });
-        }
-    };
-    Ok(vec![AppConfig {
-        appid: appid.to_owned(),
-        secret,
-    }])
-}
-
-/// Several apps in AWS: `WECHAT_APPIDS=wxA,wxB`, their AppSecrets in the JSON secret
-/// `WECHAT_SECRET_ID` names (read at run time, like one app's).
-fn listed_apps(
-    get: &impl Fn(&'static str) -> Option<String>,
-    list: &str,
-) -> Result<Vec<AppConfig>, ConfigError> {
-    if get("WECHAT_SECRET").is_some() {
-        return Err(ConfigError::Invalid {
-            name: "WECHAT_SECRET",
-            reason: "it holds one AppSecret: with WECHAT_APPIDS, name a JSON secret of \
-                     AppSecrets by appid in WECHAT_SECRET_ID (or use WECHAT_APPS locally)",
-        });
-    }
-    let id = get("WECHAT_SECRET_ID").ok_or(ConfigError::Missing("WECHAT_SECRET_ID"))?;
-    Ok(appid_list(list)?
-        .into_iter()
-        .map(|appid| AppConfig {
-            appid,
-            secret: AppSecretSetting::SecretsManager {
-                id: id.trim().to_owned(),
-                keyed_by_appid: true,
-            },
+    /// Reads configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            appids: apps::appids(&env)?,
+            sessions_table: sessions_table(&env)?,
         })
-        .collect())
-}
-
-/// The appids of `WECHAT_APPIDS`: comma-separated, each once.
-fn appid_list(list: &str) -> Result<Vec<String>, ConfigError> {
-    let mut appids = Vec::new();
-    for appid in list.split(',').map(str::trim) {
-        check_listed_appid("WECHAT_APPIDS", appid, &appids)?;
-        appids.push(appid.to_owned());
-    }
-    Ok(appids)
-}
-
-/// Several apps locally: `WECHAT_APPS='{"wxA": "<AppSecret>", …}'`, in the order written.
-fn inline_apps(json: &str) -> Result<Vec<AppConfig>, ConfigError> {
-    const NAME: &str = "WECHAT_APPS";
-    let entries = serde_json::from_str::<OrderedEntries>(json)
-        .map_err(|_| ConfigError::Invalid {
-            name: NAME,
-            reason: r#"expected a JSON object of AppSecrets by appid, like {"wxA": "<AppSecret>", "wxB": "<AppSecret>"}"#,
-        })?
-        .0;
-    if entries.is_empty() {
-        return Err(ConfigError::Invalid {
-            name: NAME,
-            reason: "the object names no app",
-        });
-    }
-    let mut apps: Vec<AppConfig> = Vec::with_capacity(entries.len());
-    let mut seen = Vec::with_capacity(entries.len());
-    for (appid, secret) in entries {
-        check_listed_appid(NAME, &appid, &seen)?;
-        seen.push(appid.clone());
-        let secret = match secret {
-            serde_json::Value::String(secret) if !secret.trim().is_empty() => secret,
-            _ => {
-                return Err(ConfigError::AppEntry {
-                    name: NAME,
-                    appid,
-                    reason: "its AppSecret is not a non-empty string",
-                });
-            }
-        };
-        apps.push(AppConfig {
-            appid,
-            secret: AppSecretSetting::Value(SecretString::from(secret)),
-        });
-    }
-    Ok(apps)
-}
-
-/// A listed appid must look like one (`wx` and letters and digits: never an AppSecret
-/// written in the wrong place, which is hex) before an error may name it, and appear once.
-fn check_listed_appid(
-    name: &'static str,
-    appid: &str,
-    earlier: &[String],
-) -> Result<(), ConfigError> {
-    let looks_like_an_appid = appid.len() <= 32
-        && appid.len() > 2
-        && appid.starts_with("wx")
-        && appid.chars().all(|c| c.is_ascii_alphanumeric());
-    if !looks_like_an_appid {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: "every appid is wx and up to 30 letters and digits, like wx4f4bc4dec97d474b",
-        });
-    }
-    if earlier.iter().any(|seen| seen == appid) {
-        return Err(ConfigError::AppEntry {
-            name,
-            appid: appid.to_owned(),
-            reason: "it is listed twice",
-        });
-    }
-    Ok(())
-}
-
-/// A JSON object's entries in the order written (serde_json's map sorts them), duplicates
-/// kept so they can be refused.
-struct OrderedEntries(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for OrderedEntries {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> serde::de::Visitor<'de> for Entries {
-            type Value = OrderedEntries;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrderedEntries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(OrderedEntries(entries))
-            }
-        }
-        deserializer.deserialize_map(Entries)
     }
 }
 
-/// A whole number from `name`, or `default` when unset.
-fn whole_number(
-    get: &impl Fn(&'static str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-    reason: &'static str,
-) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| ConfigError::Invalid { name, reason }),
-    }
-}
-
-/// A quota from `name`: a count, `0` for no limit, `default` when unset.
-fn limit(
-    get: &impl Fn(&'static str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-) -> Result<Option<u32>, ConfigError> {
-    let reason = "expected a whole number of calls, or 0 for no limit";
-    let count = whole_number(get, name, u64::from(default), reason)?;
-    let count = u32::try_from(count).map_err(|_| ConfigError::Invalid { name, reason })?;
-    Ok((count > 0).then_some(count))
-}
-
-/// The appids the stack serves, for the authorizer (which gets no AppSecret):
-/// `WECHAT_APPIDS`, else `WECHAT_APPID`, else the appids of `WECHAT_APPS` (local work);
-/// `None` when none is set (then the authorizer vouches for sessions of any app).
-pub fn served_appids_from_env() -> Result<Option<Vec<String>>, ConfigError> {
-    served_appids(&|name: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|value| !value.trim().is_empty())
-    })
-}
-
-fn served_appids(
-    get: &impl Fn(&'static str) -> Option<String>,
-) -> Result<Option<Vec<String>>, ConfigError> {
-    let appids = if let Some(list) = get("WECHAT_APPIDS") {
-        appid_list(&list)?
-    } else if let Some(appid) = get("WECHAT_APPID") {
-        vec![appid.trim().to_owned()]
-    } else if let Some(json) = get("WECHAT_APPS") {
-        inline_apps(&json)?
-            .into_iter()
-            .map(|app| app.appid)
-            .collect()
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(appids))
-}
-
-/// The table alone (`SESSIONS_TABLE`), for the authorizer: it never talks to WeChat, so
-/// it is given no appid and no AppSecret.
-pub fn sessions_table_from_env() -> Result<String, ConfigError> {
-    sessions_table(&|name: &str| std::env::var(name).ok())
-}
-
-fn sessions_table(lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let table = lookup("SESSIONS_TABLE")
-        .filter(|value| !value.trim().is_empty())
+/// `SESSIONS_TABLE`, a valid DynamoDB table name.
+fn sessions_table(env: &Env<'_>) -> Result<String, ConfigError> {
+    let table = env
+        .get("SESSIONS_TABLE")
         .ok_or(ConfigError::Missing("SESSIONS_TABLE"))?;
-    if !is_valid_table_name(&table) {
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
         return Err(ConfigError::Invalid {
             name: "SESSIONS_TABLE",
             reason: "a DynamoDB table name is 3-255 characters of [A-Za-z0-9_.-]",
@@ -452,7 +150,11 @@ fn sessions_table(lookup: &impl Fn(&str) -> Option<String>) -> Result<String, Co
     Ok(table)
 }
 
-fn parse_api_base(raw: String) -> Result<String, ConfigError> {
+/// `WECHAT_API_BASE`, an http(s) URL without its trailing slash.
+fn wechat_api_base(env: &Env<'_>) -> Result<String, ConfigError> {
+    let raw = env
+        .get("WECHAT_API_BASE")
+        .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned());
     let trimmed = raw.trim().trim_end_matches('/');
     let invalid = ConfigError::Invalid {
         name: "WECHAT_API_BASE",
@@ -463,13 +165,6 @@ fn parse_api_base(raw: String) -> Result<String, ConfigError> {
         return Err(invalid);
     }
     Ok(trimmed.to_owned())
-}
-
-fn is_valid_table_name(name: &str) -> bool {
-    (3..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]
@@ -790,46 +485,81 @@ mod tests {
         }
     }
 
-    fn served_from(pairs: &[(&'static str, &str)]) -> Result<Option<Vec<String>>, ConfigError> {
-        served_appids(&|name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        })
+    fn authorizer_from(pairs: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        AuthorizerConfig::from_lookup(|name| env.get(name).cloned()).map(|config| config.appids)
     }
 
     #[test]
-    fn the_authorizer_learns_the_appids_and_never_a_secret() {
-        assert_eq!(served_from(&[]).unwrap(), None, "told nothing: any app");
+    fn the_authorizer_reads_the_appids_by_the_same_rules_and_never_a_secret() {
+        let table = ("SESSIONS_TABLE", "wxlogin-sessions");
         assert_eq!(
-            served_from(&[
-                ("WECHAT_APPIDS", "wxaaaa, wxbbbb"),
-                ("WECHAT_APPID", "wxcccc")
+            authorizer_from(&[("WECHAT_APPID", "wxcccc"), table]).unwrap(),
+            ["wxcccc"]
+        );
+        assert_eq!(
+            authorizer_from(&[("WECHAT_APPIDS", "wxaaaa, wxbbbb"), table]).unwrap(),
+            ["wxaaaa", "wxbbbb"]
+        );
+        assert_eq!(
+            authorizer_from(&[
+                ("WECHAT_APPS", r#"{"wxbbbb": "s3cr3t", "wxaaaa": "s3cr3t"}"#),
+                table
             ])
             .unwrap(),
-            Some(vec!["wxaaaa".to_owned(), "wxbbbb".to_owned()]),
-            "the list first"
-        );
-        assert_eq!(
-            served_from(&[("WECHAT_APPID", "wxcccc")]).unwrap(),
-            Some(vec!["wxcccc".to_owned()])
-        );
-        assert_eq!(
-            served_from(&[("WECHAT_APPS", r#"{"wxbbbb": "s3cr3t", "wxaaaa": "s3cr3t"}"#)]).unwrap(),
-            Some(vec!["wxbbbb".to_owned(), "wxaaaa".to_owned()]),
+            ["wxbbbb", "wxaaaa"],
             "locally, the appids of WECHAT_APPS in order"
         );
+        // Told no app, it refuses to start rather than vouch for sessions of any app.
+        assert!(matches!(
+            authorizer_from(&[table]).unwrap_err(),
+            ConfigError::Missing(NO_APP)
+        ));
         for bad in [
             ("WECHAT_APPIDS", "wxaaaa,wxaaaa"),
             ("WECHAT_APPS", r#"{"wxaaaa": ""}"#),
         ] {
-            let text = served_from(&[bad]).unwrap_err().to_string();
+            let text = authorizer_from(&[bad, table]).unwrap_err().to_string();
             assert!(
                 text.contains("wxaaaa") && !text.contains("s3cr3t"),
                 "{text}"
             );
         }
+    }
+
+    /// Both WECHAT_APPID and WECHAT_APPIDS set: every function refuses to start, the
+    /// authorizer included (it once took the list and skipped the appid check).
+    #[test]
+    fn every_function_refuses_two_app_sources_alike() {
+        let pairs = [
+            ("WECHAT_APPIDS", "wxaaaa,wxbbbb"),
+            ("WECHAT_APPID", "not an appid"),
+            ("WECHAT_SECRET_ID", "id"),
+            ("SESSIONS_TABLE", "wxlogin-sessions"),
+        ];
+        let functions = config_from(&pairs).unwrap_err();
+        let authorizer = authorizer_from(&pairs).unwrap_err();
+        assert_eq!(functions, authorizer);
+        assert!(matches!(
+            authorizer,
+            ConfigError::Invalid {
+                name: "WECHAT_APPID",
+                ..
+            }
+        ));
+        // And the appid itself is checked alike: what cannot be one is refused by both.
+        let pairs = [
+            ("WECHAT_APPID", "not an appid"),
+            ("WECHAT_SECRET", "s3cr3t"),
+            ("SESSIONS_TABLE", "wxlogin-sessions"),
+        ];
+        assert_eq!(
+            config_from(&pairs).unwrap_err(),
+            authorizer_from(&pairs).unwrap_err()
+        );
     }
 
     #[test]

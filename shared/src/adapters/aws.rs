@@ -1,5 +1,6 @@
-//! The AWS SDK clients (DynamoDB, and Secrets Manager for the AppSecret), with a timeout
-//! and retry budget so a request never hangs until the Lambda's own timeout.
+//! The AWS SDK setup every AWS adapter shares (DynamoDB, and Secrets Manager for the
+//! AppSecret): a timeout and retry budget so a request never hangs until the Lambda's own
+//! timeout, and the cold-start shortcuts measured in docs/benchmarks.md.
 
 use std::time::Duration;
 
@@ -40,12 +41,6 @@ fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
-/// Builds the DynamoDB client from the environment (region, credentials and
-/// `AWS_ENDPOINT_URL_DYNAMODB`, which points at DynamoDB Local in dev and tests).
-pub async fn connect() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await)
-}
-
 /// The SDK configuration for one AWS service, with wxlogin's timeouts and retries; the
 /// service's standard endpoint override (`endpoint_variable`, else `AWS_ENDPOINT_URL`)
 /// is honoured on both paths.
@@ -59,7 +54,7 @@ pub async fn sdk_config(endpoint_variable: &str) -> SdkConfig {
 /// The roots AWS endpoints chain to: Amazon Root CA 1-4 and the Starfield Services root
 /// that cross-signs them, as PEM (public certificates, taken from webpki-root-certs; a
 /// test keeps the two in step).
-const AWS_ROOTS_PEM: &str = include_str!("../../../certs/aws-roots.pem");
+const AWS_ROOTS_PEM: &str = include_str!("../../certs/aws-roots.pem");
 
 /// The SDK's hyper/rustls client, trusting roots compiled in instead of the system store:
 /// the SDK's default scans the store when the client is built, about 2 ms of every cold
@@ -113,7 +108,7 @@ fn non_empty_env(name: &str) -> Option<String> {
 /// The fast path for Lambda, which always sets the region and credential variables: the
 /// client is configured from them directly instead of through aws-config's provider
 /// chains and profile files, which cost about 2.5 ms of every cold start. Anywhere else
-/// (profiles, SSO, instance roles) `None` sends [`connect`] down the full chain.
+/// (profiles, SSO, instance roles) `None` sends [`sdk_config`] down the full chain.
 fn lambda_config(endpoint_variable: &str) -> Option<SdkConfig> {
     let region = non_empty_env("AWS_REGION")?;
     non_empty_env("AWS_ACCESS_KEY_ID")?;
