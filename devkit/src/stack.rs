@@ -255,7 +255,7 @@ impl TestStack {
         let token = SessionToken::issue(&UserKey::of(openid))?;
         let now = now_epoch_seconds();
         let session = Session {
-            appid: Some(TEST_APPID.to_owned()),
+            appid: TEST_APPID.to_owned(),
             openid: openid.to_owned(),
             unionid: None,
             session_key: user["session_key"]

@@ -8,11 +8,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use devkit::stack::{TestResponse, TestStack, with_query};
+use devkit::stack::{TEST_APPID, TestResponse, TestStack, with_query};
 use http::header::AUTHORIZATION;
 use lambda_http::{Body, Request};
 use serde_json::json;
-use wxlogin::domain::SessionToken;
 use wxlogin::edge::authorizer::{AuthorizerEvent, authorize};
 use wxlogin::testing::ServeHttp;
 use wxlogin::usecases::Authorize;
@@ -634,7 +633,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
     let session_route = stack.session_service().await.unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
-    let unknown = SessionToken::generate().unwrap();
+    let unknown = wxlogin::testing::unknown_token();
     let dead = DeadTokens {
         expired: expired.expose().to_owned(),
         unknown: unknown.expose().to_owned(),
@@ -689,7 +688,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         );
     }
 
-    let authorizer = Authorize::new(stack.store());
+    let authorizer = Authorize::new(stack.store(), vec![TEST_APPID.to_owned()]);
     let rows = authorizer_rows(&token, &dead);
     assert!(rows.len() >= 20, "the authorizer has {} rows", rows.len());
     for row in rows {

@@ -127,8 +127,10 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
     }
 
     // The authorizer tells the app's routes which app and who.
-    let authorizer = Authorize::new(apps.stack.store())
-        .serving(vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()]);
+    let authorizer = Authorize::new(
+        apps.stack.store(),
+        vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()],
+    );
     let event = AuthorizerEvent {
         headers: [("authorization".to_owned(), format!("Bearer {second}"))].into(),
         identity_source: None,
@@ -138,7 +140,7 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
         .unwrap()
         .context
         .unwrap();
-    assert_eq!(caller.appid.as_deref(), Some(SECOND_APPID));
+    assert_eq!(caller.appid, SECOND_APPID);
     assert_eq!(caller.openid, second_user["openid"].as_str().unwrap());
     assert_eq!(caller.unionid.as_deref(), Some(UNIONID));
 }

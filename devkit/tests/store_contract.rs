@@ -45,7 +45,7 @@ async fn the_table_honours_the_access_token_contract() {
 #[tokio::test]
 async fn a_mangled_session_item_reads_as_absent() {
     let stack = TestStack::start().await.unwrap();
-    let token = SessionToken::generate().unwrap();
+    let token = wxlogin::testing::unknown_token();
     stack
         .dynamodb
         .put_item()

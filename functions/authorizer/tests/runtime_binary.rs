@@ -17,7 +17,6 @@ use devkit::runtime_api::RuntimeApi;
 use devkit::stack::{TEST_APPID, TestStack, bearer_request, post_with_bearer, with_query};
 use lambda_http::http::Method;
 use serde_json::{Value, json};
-use wxlogin::domain::SessionToken;
 use wxlogin::testing::ServeHttp;
 
 const PHONE: &str = "13800138000";
@@ -61,10 +60,10 @@ async fn assert_denies(function: &FunctionUnderTest, event: Value, what: &str) {
     assert_eq!(answer, json!({ "isAuthorized": false }), "{what}");
 }
 
-/// The `outcome` of each "authorization done" line, in order.
+/// The `outcome` of each "request done" line, in order.
 fn outcomes(output: &str) -> Vec<String> {
     json_lines(output)
-        .filter(|line| line["message"] == "authorization done")
+        .filter(|line| line["message"] == "request done")
         .map(|line| line["outcome"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -129,7 +128,7 @@ async fn a_live_token_is_allowed_with_its_caller_and_phone_and_no_secret_is_prin
 
     let output = function.settled_output().await;
     assert_eq!(outcomes(&output), ["allow", "allow", "allow", "allow"]);
-    for line in json_lines(&output).filter(|line| line["message"] == "authorization done") {
+    for line in json_lines(&output).filter(|line| line["message"] == "request done") {
         assert!(line["latency_ms"].as_f64().unwrap() > 0.0, "{line}");
         assert!(line["store_ms"].as_f64().unwrap() > 0.0, "{line}");
     }
@@ -175,7 +174,7 @@ async fn anything_but_a_live_token_is_denied() {
     let session = stack.session_service().await.unwrap();
     let (live, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
-    let unknown = SessionToken::generate().unwrap();
+    let unknown = wxlogin::testing::unknown_token();
 
     let (logged_out, _) = stack.logged_in_user(json!({})).await.unwrap();
     let response = session
@@ -265,7 +264,7 @@ async fn anything_but_a_live_token_is_denied() {
     );
     // A header that cannot be a bearer token is denied without a read.
     let no_read: Vec<f64> = json_lines(&output)
-        .filter(|line| line["message"] == "authorization done")
+        .filter(|line| line["message"] == "request done")
         .take(5)
         .map(|line| line["store_ms"].as_f64().unwrap())
         .collect();
@@ -357,7 +356,7 @@ async fn metrics_off_leaves_the_log_line_and_nothing_else() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn it_needs_the_table_and_never_the_app_secret() {
+async fn it_needs_the_table_and_the_appids_never_the_app_secret() {
     let stack = TestStack::start().await.unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let without = |dropped: &dyn Fn(&str) -> bool| -> Vec<(String, String)> {
@@ -368,9 +367,9 @@ async fn it_needs_the_table_and_never_the_app_secret() {
             .collect()
     };
 
-    // No WeChat configuration at all: it serves.
+    // The appid alone, no AppSecret and no WeChat base: it serves.
     let runtime = RuntimeApi::start().await.unwrap();
-    let env = without(&|name| name.starts_with("WECHAT_"));
+    let env = without(&|name| name.starts_with("WECHAT_") && name != "WECHAT_APPID");
     let _process = FunctionProcess::spawn(binary(), &runtime.address(), &env).unwrap();
     let answer = runtime
         .invoke(
@@ -383,8 +382,22 @@ async fn it_needs_the_table_and_never_the_app_secret() {
     assert_eq!(
         answer,
         json!({ "isAuthorized": true, "context": { "appid": TEST_APPID, "openid": user["openid"] } }),
-        "a session names its app, with or without WECHAT_ variables"
+        "a session names its app"
     );
+
+    // Told no app, it does not start rather than vouch for sessions of any app.
+    let env = without(&|name| name.starts_with("WECHAT_"));
+    assert_init_fails(
+        binary(),
+        &env,
+        "WECHAT_APPID (or WECHAT_APPIDS, or WECHAT_APPS) is required",
+    )
+    .await;
+
+    // Two app sources at once: refused as every other function refuses them.
+    let mut env = stack.function_env();
+    env.push(("WECHAT_APPIDS".to_owned(), TEST_APPID.to_owned()));
+    assert_init_fails(binary(), &env, "set exactly one of WECHAT_APPID").await;
 
     // No table: the init fails, naming it, and never asks for work.
     let env = without(&|name| name == "SESSIONS_TABLE");

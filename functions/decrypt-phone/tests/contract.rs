@@ -297,7 +297,7 @@ async fn tokens_that_are_missing_malformed_unknown_expired_or_revoked_are_401() 
         401,
         "invalid_token",
     );
-    let unknown = SessionToken::generate().unwrap();
+    let unknown = wxlogin::testing::unknown_token();
     let response = call(&service, post_with_bearer(unknown.expose(), body.clone())).await;
     assert_error(&response, 401, "invalid_token");
     assert_eq!(response.headers["www-authenticate"], "Bearer");

@@ -189,7 +189,7 @@ async fn missing_malformed_unknown_and_expired_tokens_are_401_on_both_methods() 
     let service = stack.session_service().await.unwrap();
     let (_, user) = stack.logged_in_user(json!({})).await.unwrap();
     let expired = stack.expired_session(&user).await.unwrap();
-    let unknown = wxlogin::domain::SessionToken::generate().unwrap();
+    let unknown = wxlogin::testing::unknown_token();
 
     for method in [Method::GET, Method::DELETE] {
         let mut bare = Request::new(Body::Empty);

@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn a_minute_window_ends_on_the_minute() {
-        let hash = crate::domain::SessionToken::generate().unwrap().hash();
+        let hash = crate::testing::unknown_token().hash();
         let window = QuotaWindow::wechat_checks(&hash, 1_000_015);
         assert_eq!(window.ends_at, 1_000_020);
         assert_eq!(window.retry_after_seconds(1_000_015), 5);

@@ -27,9 +27,8 @@ impl std::fmt::Debug for WeChatLogin {
 /// A stored login session.
 #[derive(Clone)]
 pub struct Session {
-    /// The mini-program the user logged in to; `None` for sessions stored before sessions
-    /// recorded it (they belong to the stack's first app).
-    pub appid: Option<String>,
+    /// The mini-program the user logged in to.
+    pub appid: String,
     /// The user's openid.
     pub openid: String,
     /// The user's unionid, when WeChat gave one.
@@ -40,8 +39,7 @@ pub struct Session {
     pub created_at: i64,
     /// Epoch seconds after which the session is dead, whatever the store still holds.
     pub expires_at: i64,
-    /// Epoch milliseconds of the login, ordered against the user's "log out everywhere"
-    /// (0 for sessions stored before it was recorded).
+    /// Epoch milliseconds of the login, ordered against the user's "log out everywhere".
     pub issued_at_ms: i64,
 }
 
@@ -52,7 +50,7 @@ impl Session {
         let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         let created_at = now_ms.div_euclid(1000);
         Self {
-            appid: Some(appid.to_owned()),
+            appid: appid.to_owned(),
             openid: login.openid,
             unionid: login.unionid,
             session_key: login.session_key,

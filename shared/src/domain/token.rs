@@ -32,13 +32,6 @@ impl SessionToken {
         Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
     }
 
-    /// A token for no user at all: every byte random (tests, unknown-token probes).
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        let mut key = [0u8; USER_KEY_BYTES];
-        getrandom::fill(&mut key)?;
-        Self::issue(&UserKey::from_bytes(key))
-    }
-
     /// The key of the user the token was issued to (a forged token names a user but
     /// matches no session: the store keys sessions by the whole token's hash).
     pub fn user_key(&self) -> UserKey {
@@ -92,7 +85,7 @@ mod tests {
     #[test]
     fn generated_tokens_are_url_safe_43_chars_and_distinct() {
         let tokens: HashSet<String> = (0..1000)
-            .map(|_| SessionToken::generate().unwrap().expose().to_owned())
+            .map(|_| crate::testing::unknown_token().expose().to_owned())
             .collect();
         assert_eq!(tokens.len(), 1000);
         for token in &tokens {
@@ -108,7 +101,7 @@ mod tests {
 
     #[test]
     fn parse_rejects_other_shapes() {
-        let good = SessionToken::generate().unwrap().expose().to_owned();
+        let good = crate::testing::unknown_token().expose().to_owned();
         for bad in [
             String::new(),
             good[..42].to_owned(),
@@ -122,7 +115,7 @@ mod tests {
 
     #[test]
     fn hash_is_hex_sha256_of_the_text() {
-        let token = SessionToken::generate().unwrap();
+        let token = crate::testing::unknown_token();
         let hash = token.hash();
         assert_eq!(hash.as_hex().len(), 64);
         assert_ne!(hash.as_hex(), token.expose());
@@ -138,12 +131,12 @@ mod tests {
         assert_eq!(SessionToken::parse(a.expose()).unwrap().user_key(), user);
         assert_ne!(a.expose(), b.expose());
         assert_ne!(a.hash(), b.hash());
-        assert_ne!(SessionToken::generate().unwrap().user_key(), user);
+        assert_ne!(crate::testing::unknown_token().user_key(), user);
     }
 
     #[test]
     fn debug_redacts() {
-        let token = SessionToken::generate().unwrap();
+        let token = crate::testing::unknown_token();
         assert!(!format!("{token:?}").contains(token.expose()));
     }
 }

@@ -85,8 +85,8 @@ pub struct BoundPhone {
 /// the unionid links them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    /// The mini-program; `None` for users stored before users recorded it.
-    pub appid: Option<String>,
+    /// The mini-program.
+    pub appid: String,
     /// The user's openid.
     pub openid: String,
     /// The unionid, once WeChat has sent one.
@@ -131,43 +131,38 @@ pub struct RecordedLogin {
 pub struct LiveSession {
     /// The session.
     pub session: Session,
-    /// Its user; `None` for sessions from before users were stored.
-    pub user: Option<User>,
+    /// Its user.
+    pub user: User,
 }
 
 impl LiveSession {
-    /// The session and user as read, if the session is live at `now_ms`: not expired and
-    /// not revoked by a "log out everywhere" at or after its issue. A session stored
-    /// before sessions recorded their app takes its user's, when the user records one. A user item that is
-    /// not the session's own (it cannot be: the key is the openid's, and WeChat mints
-    /// openids per app) refuses the session rather than skip the revocation check.
-    pub fn check(mut session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
-        if !session.is_live_at(now_ms.div_euclid(1000)) {
-            return None;
-        }
-        if let Some(user) = &user {
-            let revoked = user.sessions_revoked_before_ms > 0
-                && session.issued_at_ms <= user.sessions_revoked_before_ms;
-            let other_app = matches!(
-                (&user.appid, &session.appid),
-                (Some(user_app), Some(session_app)) if user_app != session_app
-            );
-            if user.openid != session.openid || other_app || revoked {
-                return None;
-            }
-            if session.appid.is_none() {
-                session.appid.clone_from(&user.appid);
-            }
-        }
-        Some(Self { session, user })
+    /// The session and user as read, if the session is live at `now_ms`: not expired, its
+    /// user item present and its own (same openid and app), and not revoked by a "log out
+    /// everywhere" at or after its issue. A session whose user item is gone (erased, or
+    /// deleted by hand) is refused: nothing may skip the revocation check.
+    pub fn check(session: Session, user: Option<User>, now_ms: i64) -> Option<Self> {
+        let user = user?;
+        let revoked = user.sessions_revoked_before_ms > 0
+            && session.issued_at_ms <= user.sessions_revoked_before_ms;
+        let live = session.is_live_at(now_ms.div_euclid(1000))
+            && user.openid == session.openid
+            && user.appid == session.appid
+            && !revoked;
+        live.then_some(Self { session, user })
     }
 
     /// The user's phone number, if they bound one.
     pub fn phone(&self) -> Option<&PhoneNumber> {
+        self.user.phone.as_ref().map(|phone| &phone.number)
+    }
+
+    /// The user's unionid: the one stored on the user (never erased by a login without
+    /// one), else the session's.
+    pub fn unionid(&self) -> Option<&str> {
         self.user
-            .as_ref()
-            .and_then(|user| user.phone.as_ref())
-            .map(|phone| &phone.number)
+            .unionid
+            .as_deref()
+            .or(self.session.unionid.as_deref())
     }
 }
 
@@ -191,7 +186,7 @@ mod tests {
 
     fn user(openid: &str, revoked_before_ms: i64) -> User {
         User {
-            appid: Some("wxA".into()),
+            appid: "wxA".into(),
             openid: openid.into(),
             unionid: None,
             created_at: 1,
@@ -205,47 +200,26 @@ mod tests {
     fn revocation_ends_sessions_issued_up_to_its_millisecond() {
         let now = 2_000_000;
         assert!(LiveSession::check(session("o1", 1_500), Some(user("o1", 0)), now).is_some());
-        assert!(
-            LiveSession::check(session("o1", 0), Some(user("o1", 0)), now).is_some(),
-            "a session from before issue times were stored lives until a revocation"
-        );
-        assert!(LiveSession::check(session("o1", 0), Some(user("o1", 1)), now).is_none());
         assert!(LiveSession::check(session("o1", 1_500), Some(user("o1", 1_500)), now).is_none());
         assert!(LiveSession::check(session("o1", 1_501), Some(user("o1", 1_500)), now).is_some());
-        assert!(LiveSession::check(session("o1", 1_500), None, now).is_some());
+    }
+
+    #[test]
+    fn a_session_without_its_user_item_is_refused() {
+        assert!(LiveSession::check(session("o1", 1_500), None, 2_000_000).is_none());
     }
 
     #[test]
     fn a_user_item_of_another_openid_or_app_refuses_the_session() {
         assert!(LiveSession::check(session("o1", 5), Some(user("o2", 0)), 2_000_000).is_none());
         let mut elsewhere = user("o1", 0);
-        elsewhere.appid = Some("wxB".into());
-        assert!(LiveSession::check(session("o1", 5), Some(elsewhere.clone()), 2_000_000).is_none());
-        elsewhere.appid = None;
-        assert!(
-            LiveSession::check(session("o1", 5), Some(elsewhere), 2_000_000).is_some(),
-            "a user stored before users recorded their app"
-        );
-    }
-
-    #[test]
-    fn a_session_that_did_not_record_its_app_takes_its_users() {
-        let mut unrecorded = session("o1", 5);
-        unrecorded.appid = None;
-        let mut in_b = user("o1", 0);
-        in_b.appid = Some("wxB".into());
-        let live = LiveSession::check(unrecorded.clone(), Some(in_b), 2_000_000).unwrap();
-        assert_eq!(live.session.appid.as_deref(), Some("wxB"));
-        let live = LiveSession::check(unrecorded, None, 2_000_000).unwrap();
-        assert_eq!(
-            live.session.appid, None,
-            "neither knows: the stack's first app decides"
-        );
+        elsewhere.appid = "wxB".into();
+        assert!(LiveSession::check(session("o1", 5), Some(elsewhere), 2_000_000).is_none());
     }
 
     #[test]
     fn an_expired_session_is_dead_whatever_the_user() {
         let expired_at_ms = (1_000 + 7_200) * 1000;
-        assert!(LiveSession::check(session("o1", 5), None, expired_at_ms).is_none());
+        assert!(LiveSession::check(session("o1", 5), Some(user("o1", 0)), expired_at_ms).is_none());
     }
 }

@@ -98,13 +98,10 @@ pub async fn authorize<S: Sessions>(
     };
     Ok(match authorize.caller(&token).await? {
         Some(live) => {
-            let appid = authorize.appid_of(&live.session).map(str::to_owned);
-            if let Some(appid) = &appid {
-                set_app(appid);
-            }
+            set_app(&live.session.appid);
             AuthorizerResponse {
                 is_authorized: true,
-                context: Some(Caller::new(appid.as_deref(), live)),
+                context: Some(Caller::new(&live)),
             }
         }
         None => AuthorizerResponse::DENY,
@@ -164,7 +161,7 @@ mod tests {
     }
 
     fn authorizer(twins: &Twins) -> Authorize<MemoryTable> {
-        Authorize::new(twins.table.clone())
+        twins.authorize()
     }
 
     #[tokio::test]
@@ -235,7 +232,7 @@ mod tests {
         }
         assert_eq!(twins.table.calls(), calls_before);
 
-        let unknown = format!("Bearer {}", SessionToken::generate().unwrap().expose());
+        let unknown = format!("Bearer {}", crate::testing::unknown_token().expose());
         let answer = authorize(&authorizer(&twins), &event(&[("authorization", &unknown)]))
             .await
             .unwrap();
@@ -275,7 +272,7 @@ mod tests {
             let table = twins.table.clone();
             async move {
                 authorize(
-                    &Authorize::new(table).serving(served),
+                    &Authorize::new(table, served),
                     &event(&[("authorization", &token)]),
                 )
                 .await
@@ -286,9 +283,9 @@ mod tests {
             crate::testing::APPID.to_owned(),
             "wxfasttier0000002".to_owned(),
         ];
-        let answer = decide(both.clone(), bearer(&in_other)).await;
+        let answer = decide(both, bearer(&in_other)).await;
         assert_eq!(
-            answer.context.and_then(|caller| caller.appid).as_deref(),
+            answer.context.map(|caller| caller.appid).as_deref(),
             Some("wxfasttier0000002")
         );
         let first_only = vec![crate::testing::APPID.to_owned()];
@@ -298,37 +295,6 @@ mod tests {
             "an app taken off the stack"
         );
         assert!(decide(first_only, bearer(&in_first)).await.is_authorized);
-
-        // A session stored before sessions recorded their app, of a user who has not
-        // logged in since: the first app served.
-        let legacy = SessionToken::issue(&crate::domain::UserKey::of("o9")).unwrap();
-        let mut session = crate::domain::Session::start(
-            crate::testing::APPID,
-            crate::domain::WeChatLogin {
-                openid: "o9".into(),
-                unionid: None,
-                session_key: "k".to_owned().into(),
-            },
-            crate::domain::clock::now_epoch_millis(),
-            crate::testing::SESSION_TTL,
-        );
-        session.appid = None;
-        twins
-            .table
-            .put_session(&legacy.hash(), &session)
-            .await
-            .unwrap();
-        let answer = decide(both, bearer(&legacy)).await;
-        assert_eq!(
-            answer.context.and_then(|caller| caller.appid).as_deref(),
-            Some(crate::testing::APPID)
-        );
-        let answer = decide(Vec::new(), bearer(&legacy)).await;
-        assert_eq!(
-            answer.context.map(|caller| caller.appid),
-            Some(None),
-            "told no appids, it says none rather than guess"
-        );
     }
 
     #[test]

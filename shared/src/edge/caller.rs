@@ -17,10 +17,8 @@ use crate::domain::LiveSession;
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
-    /// The mini-program they logged in to (absent only for a session stored before
-    /// sessions recorded their app, behind an authorizer not told the stack's appids).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub appid: Option<String>,
+    /// The mini-program they logged in to.
+    pub appid: String,
     /// The caller's openid (their id in that app).
     pub openid: String,
     /// Their unionid, when WeChat has sent one.
@@ -32,15 +30,13 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller holding `live`, a session of `appid`.
-    pub fn new(appid: Option<&str>, live: LiveSession) -> Self {
-        let phone_number = live.phone().map(|phone| phone.phone_number.clone());
-        let (session, user) = (live.session, live.user);
+    /// The caller holding `live`.
+    pub fn new(live: &LiveSession) -> Self {
         Self {
-            appid: appid.map(str::to_owned),
-            openid: session.openid,
-            unionid: user.and_then(|user| user.unionid).or(session.unionid),
-            phone_number,
+            appid: live.session.appid.clone(),
+            openid: live.session.openid.clone(),
+            unionid: live.unionid().map(str::to_owned),
+            phone_number: live.phone().map(|phone| phone.phone_number.clone()),
         }
     }
 }
@@ -68,8 +64,8 @@ pub enum MissingCaller {
     /// No Lambda authorizer context: the route is not behind the wxlogin authorizer.
     #[error("no authorizer context: attach the wxlogin authorizer to this route")]
     NoAuthorizer,
-    /// The context lacks an openid: another authorizer answered.
-    #[error("the authorizer context has no openid: is it the wxlogin authorizer?")]
+    /// The context lacks an appid or openid: another authorizer answered.
+    #[error("the authorizer context has no appid or openid: is it the wxlogin authorizer?")]
     NoOpenid,
 }
 
@@ -93,7 +89,7 @@ impl Caller {
                 .map(str::to_owned)
         };
         Ok(Self {
-            appid: text("appid"),
+            appid: text("appid").ok_or(MissingCaller::NoOpenid)?,
             openid: text("openid").ok_or(MissingCaller::NoOpenid)?,
             unionid: text("unionid"),
             phone_number: text("phoneNumber"),
@@ -119,7 +115,7 @@ mod tests {
         assert_eq!(
             caller,
             Caller {
-                appid: Some("wxA".into()),
+                appid: "wxA".into(),
                 openid: "o1".into(),
                 unionid: None,
                 phone_number: Some("13800138000".into()),
@@ -130,7 +126,7 @@ mod tests {
     #[test]
     fn debug_hides_the_phone_number() {
         let caller = Caller {
-            appid: None,
+            appid: "wxA".into(),
             openid: "o1".into(),
             unionid: None,
             phone_number: Some("13800138000".into()),

@@ -53,18 +53,29 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
     );
     let session = session_expiring_at(now + 100);
     store.put_session(&token.hash(), &session).await.unwrap();
+    assert!(
+        store.get_session(&token, now_ms).await.unwrap().is_none(),
+        "a session without its user item is refused: nothing skips the revocation check"
+    );
+
+    let login = UserLogin {
+        appid: APPID.into(),
+        openid: OPENID.into(),
+        unionid: None,
+        at: now,
+        session_expires_at: now + 100,
+    };
+    store
+        .record_login(&token.user_key(), &login, &token.hash())
+        .await
+        .unwrap();
     let live = store
         .get_session(&token, now_ms)
         .await
         .unwrap()
         .expect("a stored session reads back");
-    assert!(live.user.is_none(), "no user item yet");
     let read = &live.session;
-    assert_eq!(
-        read.appid.as_deref(),
-        Some(APPID),
-        "a session keeps its app"
-    );
+    assert_eq!(read.appid, APPID, "a session keeps its app");
     assert_eq!(read.openid, OPENID);
     assert_eq!(
         read.unionid.as_deref(),
@@ -74,6 +85,11 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
     assert_eq!(
         (read.created_at, read.expires_at, read.issued_at_ms),
         (now - 7100, now + 100, (now - 7100) * 1000)
+    );
+    assert_eq!(
+        (live.user.appid.as_str(), live.user.openid.as_str()),
+        (APPID, OPENID),
+        "the user comes with the session, in the same read"
     );
 
     // TTL deletion is lazy (never, in DynamoDB Local): the read itself must check.
@@ -88,37 +104,11 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         );
     }
 
-    let login = UserLogin {
-        appid: APPID.into(),
-        openid: OPENID.into(),
-        unionid: None,
-        at: now,
-        session_expires_at: now + 100,
-    };
-    store
-        .record_login(&token.user_key(), &login, &token.hash())
-        .await
-        .unwrap();
-    let live = store.get_session(&token, now_ms).await.unwrap().unwrap();
-    let user = live
-        .user
-        .expect("the user comes with the session, in the same read");
-    assert_eq!(
-        (user.appid.as_deref(), user.openid.as_str()),
-        (Some(APPID), OPENID)
-    );
-
-    // A session stored before sessions recorded their app reads back with its user's.
-    let legacy = SessionToken::issue(&UserKey::of(OPENID)).unwrap();
-    let mut unrecorded = session_expiring_at(now + 100);
-    unrecorded.appid = None;
-    store
-        .put_session(&legacy.hash(), &unrecorded)
-        .await
-        .unwrap();
-    let read = store.get_session(&legacy, now_ms).await.unwrap().unwrap();
-    assert_eq!(read.session.appid.as_deref(), Some(APPID));
-    store.delete_session(&legacy.hash()).await.unwrap();
+    // A token names its user: one naming another user's key reads no session.
+    let mut elsewhere = session_expiring_at(now + 100);
+    elsewhere.openid = "oAnotherUser".into();
+    store.put_session(&token.hash(), &elsewhere).await.unwrap();
+    assert!(store.get_session(&token, now_ms).await.unwrap().is_none());
 
     store.delete_session(&token.hash()).await.unwrap();
     assert!(store.get_session(&token, now_ms).await.unwrap().is_none());

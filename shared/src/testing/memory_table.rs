@@ -59,7 +59,9 @@ impl Tables {
     fn user_item(&mut self, key: &UserKey, openid: &str) -> &mut UserRecord {
         let record = self.users.entry(*key).or_insert_with(|| UserRecord {
             user: User {
-                appid: None,
+                // Only a login records the app: a user item written otherwise has none,
+                // as DynamoDB's update would leave it, and refuses its sessions.
+                appid: String::new(),
                 openid: openid.to_owned(),
                 unionid: None,
                 created_at: 0,
@@ -132,6 +134,11 @@ impl MemoryTable {
             .map(|record| record.user.clone())
     }
 
+    /// Deletes the user item under `key`, as an operator might by hand.
+    pub fn delete_user(&self, key: &UserKey) {
+        self.tables().users.remove(key);
+    }
+
     /// How many users are stored.
     pub fn user_count(&self) -> usize {
         self.tables().users.len()
@@ -166,8 +173,7 @@ impl Sessions for MemoryTable {
         };
         let own_key = UserKey::of(&session.openid);
         if own_key != token.user_key() {
-            // As the table does: a second read for a token that names no user.
-            tables.call()?;
+            return Ok(None);
         }
         let user = tables.users.get(&own_key).map(|record| record.user.clone());
         Ok(LiveSession::check(session, user, now_ms))
@@ -197,7 +203,7 @@ impl Users for MemoryTable {
             record.has_created_at = true;
         }
         record.user.last_login_at = login.at;
-        record.user.appid = Some(login.appid.clone());
+        record.user.appid.clone_from(&login.appid);
         if login.unionid.is_some() {
             record.user.unionid.clone_from(&login.unionid);
         }

@@ -21,4 +21,4 @@ pub use memory_table::MemoryTable;
 pub use requests::{bearer_request, post, post_with_bearer, request_behind_authorizer, with_query};
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
-pub use twins::{APPID, SESSION_TTL, Twins, answer};
+pub use twins::{APPID, SESSION_TTL, Twins, answer, unknown_token};

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use super::{FakeWeChat, MemoryTable};
-use crate::domain::{LoginCode, SessionToken, WatermarkPolicy};
+use crate::domain::{LoginCode, SessionToken, UserKey, WatermarkPolicy};
 use crate::edge::ApiError;
-use crate::usecases::{AppHint, Apps, Login, PhoneNumbers, SessionQueries};
+use crate::ports::WeChat;
+use crate::usecases::{AppHint, Apps, Authorize, Login, PhoneNumbers, SessionQueries};
 
 /// The appid the twins serve.
 pub const APPID: &str = "wxfasttier0000001";
@@ -59,6 +60,15 @@ impl Twins {
         SessionQueries::new(self.table.clone(), self.apps())
     }
 
+    /// The authorizer's use-case over the twins, serving the twins' apps.
+    pub fn authorize(&self) -> Authorize<MemoryTable> {
+        let appids = std::iter::once(&self.wechat)
+            .chain(&self.others)
+            .map(|wechat| wechat.appid().to_owned())
+            .collect();
+        Authorize::new(self.table.clone(), appids)
+    }
+
     /// The apps the use-cases serve: [`APPID`], then each app added with
     /// [`with_app`](Self::with_app).
     fn apps(&self) -> Apps<FakeWeChat> {
@@ -108,4 +118,13 @@ impl Twins {
 pub fn answer(err: impl Into<ApiError>) -> (u16, &'static str) {
     let api = err.into();
     (api.status().as_u16(), api.code())
+}
+
+/// A well-formed token no session has: every route and the authorizer refuse it.
+///
+/// # Panics
+/// If the operating system has no randomness to give.
+pub fn unknown_token() -> SessionToken {
+    SessionToken::issue(&UserKey::of("nobody-logged-in"))
+        .unwrap_or_else(|err| panic!("no randomness: {err}"))
 }

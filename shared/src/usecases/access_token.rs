@@ -59,15 +59,10 @@ const STILL_REJECTED: WeChatError = WeChatError::Api(Errcode::InvalidAccessToken
 impl<S: AccessTokenStore> AccessTokens<S> {
     /// A cache backed by `store`, under the default forced-refresh policy.
     pub fn new(store: S) -> Self {
-        Self::with_policy(store, ForcedRefreshPolicy::default())
-    }
-
-    /// A cache backed by `store`, forcing refreshes only as `policy` allows.
-    pub fn with_policy(store: S, policy: ForcedRefreshPolicy) -> Self {
         Self {
             store,
             memory: std::sync::Mutex::default(),
-            policy,
+            policy: ForcedRefreshPolicy::default(),
         }
     }
 
@@ -375,7 +370,10 @@ mod tests {
             min_interval_ms: 0,
             per_day: 2,
         };
-        let tokens = AccessTokens::with_policy(table, policy);
+        let tokens = AccessTokens {
+            policy,
+            ..AccessTokens::new(table)
+        };
         for _ in 0..5 {
             let held = tokens.get(&wechat).await.unwrap();
             wechat.revoke_access_tokens();

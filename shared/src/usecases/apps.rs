@@ -59,16 +59,7 @@ impl<W: WeChat> Apps<W> {
 
     /// The app `session` was logged in to; `None` when the stack no longer serves it.
     pub fn of_session(&self, session: &Session) -> Option<&W> {
-        match &session.appid {
-            Some(appid) => self.get(appid),
-            // Stored before sessions recorded their app: the stack served only this one.
-            None => Some(&self.first),
-        }
-    }
-
-    /// The appid of `session`: the one it recorded, else the first app's.
-    pub fn appid_of<'a>(&'a self, session: &'a Session) -> &'a str {
-        session.appid.as_deref().unwrap_or(self.first.appid())
+        self.get(&session.appid)
     }
 }
 
@@ -127,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_follows_its_app_and_an_unrecorded_one_the_first() {
+    fn a_session_follows_its_app() {
         use crate::domain::WeChatLogin;
         let two = apps(&["wxA", "wxB"]);
         let login = || WeChatLogin {
@@ -137,11 +128,7 @@ mod tests {
         };
         let mut session = Session::start("wxB", login(), 0, std::time::Duration::from_secs(60));
         assert_eq!(two.of_session(&session).unwrap().appid(), "wxB");
-        assert_eq!(two.appid_of(&session), "wxB");
-        session.appid = None;
-        assert_eq!(two.of_session(&session).unwrap().appid(), "wxA");
-        assert_eq!(two.appid_of(&session), "wxA");
-        session.appid = Some("wxGone".into());
+        session.appid = "wxGone".into();
         assert!(
             two.of_session(&session).is_none(),
             "an app no longer served"

@@ -2,33 +2,21 @@
 //! Lambda authorizer. One store round trip (the session with its user), no WeChat call.
 
 use super::live_session;
-use crate::domain::{LiveSession, Session, SessionToken, StoreError};
+use crate::domain::{LiveSession, SessionToken, StoreError};
 use crate::ports::Sessions;
 
 /// The authorize use-case over the sessions store, built once per instance.
 pub struct Authorize<S> {
     sessions: S,
-    /// The appids the stack serves, when the authorizer is told (the first is the app of
-    /// sessions that did not record theirs); empty: sessions of any app.
+    /// The appids the stack serves: a session of any other app is not let through.
     served: Vec<String>,
 }
 
 impl<S: Sessions> Authorize<S> {
-    /// Authorization over `sessions`, for sessions of any app.
-    pub fn new(sessions: S) -> Self {
-        Self {
-            sessions,
-            served: Vec::new(),
-        }
-    }
-
-    /// The same, vouching only for sessions of `appids` (an app taken off the stack
-    /// stops being let through at once).
-    pub fn serving(self, appids: Vec<String>) -> Self {
-        Self {
-            served: appids,
-            ..self
-        }
+    /// Authorization over `sessions`, vouching only for sessions of `served` (an app
+    /// taken off the stack stops being let through at once).
+    pub fn new(sessions: S, served: Vec<String>) -> Self {
+        Self { sessions, served }
     }
 
     /// The live session behind `token`, with its user; `None` when unknown, logged out,
@@ -37,36 +25,19 @@ impl<S: Sessions> Authorize<S> {
     /// check.
     pub async fn caller(&self, token: &SessionToken) -> Result<Option<LiveSession>, StoreError> {
         let live = live_session(&self.sessions, token).await?;
-        Ok(live.filter(|live| {
-            self.served.is_empty()
-                || live
-                    .session
-                    .appid
-                    .as_ref()
-                    .is_none_or(|appid| self.served.contains(appid))
-        }))
-    }
-
-    /// The app of `session`: the one it recorded, else (stored before sessions recorded
-    /// it) the stack's first app, when the authorizer knows it.
-    pub fn appid_of<'a>(&'a self, session: &'a Session) -> Option<&'a str> {
-        session
-            .appid
-            .as_deref()
-            .or(self.served.first().map(String::as_str))
+        Ok(live.filter(|live| self.served.contains(&live.session.appid)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::testing::Twins;
 
     #[tokio::test]
     async fn a_live_token_names_its_user_and_phone_and_a_dead_one_nobody() {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", Some("u1")).await;
-        let authorize = Authorize::new(twins.table.clone());
+        let authorize = twins.authorize();
         let live = authorize.caller(&token).await.unwrap().unwrap();
         assert_eq!(live.session.openid, "o1");
         assert!(live.phone().is_none());
@@ -75,7 +46,7 @@ mod tests {
         assert!(authorize.caller(&token).await.unwrap().is_none());
         assert!(
             authorize
-                .caller(&SessionToken::generate().unwrap())
+                .caller(&crate::testing::unknown_token())
                 .await
                 .unwrap()
                 .is_none()
@@ -87,12 +58,7 @@ mod tests {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", None).await;
         twins.table.fail_next(1);
-        assert!(
-            Authorize::new(twins.table.clone())
-                .caller(&token)
-                .await
-                .is_err()
-        );
+        assert!(twins.authorize().caller(&token).await.is_err());
     }
 
     #[tokio::test]
@@ -107,7 +73,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ended, 2);
-        let authorize = Authorize::new(twins.table.clone());
+        let authorize = twins.authorize();
         for token in [&first, &second] {
             assert!(authorize.caller(token).await.unwrap().is_none());
         }

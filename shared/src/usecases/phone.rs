@@ -49,17 +49,6 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
         }
     }
 
-    /// The phone number `form` carries, for the user whose session `token` is, bound to
-    /// that user (replacing any earlier number).
-    pub async fn phone_number(
-        &self,
-        token: &SessionToken,
-        form: &PhoneForm,
-    ) -> Result<PhoneNumber, PhoneError> {
-        let session = self.caller(token).await?;
-        self.verify(&session, form).await
-    }
-
     /// The live session behind `token`: checked before anything else of the request.
     pub async fn caller(&self, token: &SessionToken) -> Result<Session, PhoneError> {
         Ok(live_session(&self.store, token)
@@ -183,6 +172,16 @@ mod tests {
     use crate::domain::user_data::parse_encrypted;
     use crate::testing::{APPID, FakeWeChat, MemoryTable, Twins, WeChatApi, answer, seal};
 
+    /// The whole request as the route runs it: the bearer's session, then the form.
+    async fn phone_number(
+        phones: &PhoneNumbers<MemoryTable, FakeWeChat>,
+        token: &SessionToken,
+        form: &PhoneForm,
+    ) -> Result<PhoneNumber, PhoneError> {
+        let session = phones.caller(token).await?;
+        phones.verify(&session, form).await
+    }
+
     struct World {
         twins: Twins,
         phones: PhoneNumbers<MemoryTable, FakeWeChat>,
@@ -217,9 +216,7 @@ mod tests {
         /// Redeems a fresh phone code for `phone` as the logged-in user.
         async fn redeem(&self, phone: &str) -> Result<PhoneNumber, PhoneError> {
             let phone_code = self.wechat.phone_code("o1", phone);
-            self.phones
-                .phone_number(&self.token, &code(&phone_code))
-                .await
+            phone_number(&self.phones, &self.token, &code(&phone_code)).await
         }
     }
 
@@ -244,7 +241,7 @@ mod tests {
     async fn legacy_data_under_the_sessions_key_gives_the_number_without_wechat() {
         let w = world().await;
         let form = legacy(&w.session_key, &phone_data(APPID, now_epoch_seconds()));
-        let phone = w.phones.phone_number(&w.token, &form).await.unwrap();
+        let phone = phone_number(&w.phones, &w.token, &form).await.unwrap();
         assert_eq!(phone.pure_phone_number, "13800138000");
         assert_eq!(w.wechat.calls(WeChatApi::StableToken), 0);
         assert_eq!(w.wechat.calls(WeChatApi::PhoneNumber), 0);
@@ -300,7 +297,7 @@ mod tests {
         for (case, policy, key, data, expected) in cases {
             let w = world_with(policy).await;
             let form = legacy(key.unwrap_or(&w.session_key), &data);
-            let outcome = w.phones.phone_number(&w.token, &form).await;
+            let outcome = phone_number(&w.phones, &w.token, &form).await;
             let got = outcome.map_or_else(answer, |_| (200, "ok"));
             assert_eq!(got, expected, "{case}");
         }
@@ -309,10 +306,8 @@ mod tests {
     #[tokio::test]
     async fn no_live_session_is_401_before_any_wechat_call() {
         let w = world().await;
-        let stranger = SessionToken::generate().unwrap();
-        let err = w
-            .phones
-            .phone_number(&stranger, &code("phone1"))
+        let stranger = crate::testing::unknown_token();
+        let err = phone_number(&w.phones, &stranger, &code("phone1"))
             .await
             .unwrap_err();
         assert_eq!(answer(err), (401, "invalid_token"));
@@ -323,9 +318,7 @@ mod tests {
     async fn a_store_outage_is_503() {
         let w = world().await;
         w.table.fail_next(1);
-        let err = w
-            .phones
-            .phone_number(&w.token, &code("phone1"))
+        let err = phone_number(&w.phones, &w.token, &code("phone1"))
             .await
             .unwrap_err();
         assert_eq!(answer(err), (503, "store_unavailable"));
@@ -336,15 +329,11 @@ mod tests {
         let w = world().await;
         let first = w.wechat.phone_code("o1", "13800138000");
         let second = w.wechat.phone_code("o1", "13900139000");
-        let phone = w
-            .phones
-            .phone_number(&w.token, &code(&first))
+        let phone = phone_number(&w.phones, &w.token, &code(&first))
             .await
             .unwrap();
         assert_eq!(phone.phone_number, "13800138000");
-        let phone = w
-            .phones
-            .phone_number(&w.token, &code(&second))
+        let phone = phone_number(&w.phones, &w.token, &code(&second))
             .await
             .unwrap();
         assert_eq!(phone.phone_number, "13900139000");
@@ -358,9 +347,7 @@ mod tests {
             "and shared with the other instances"
         );
 
-        let err = w
-            .phones
-            .phone_number(&w.token, &code(&first))
+        let err = phone_number(&w.phones, &w.token, &code(&first))
             .await
             .unwrap_err();
         assert_eq!(err, PhoneError::PhoneCodeRejected);
@@ -470,17 +457,18 @@ mod tests {
         w.wechat
             .fail(WeChatApi::PhoneNumber, WeChatError::Unreachable, 1);
         let code1 = w.wechat.phone_code("o1", "13800138000");
-        let err = phones
-            .phone_number(&w.token, &code(&code1))
+        let err = phone_number(&phones, &w.token, &code(&code1))
             .await
             .unwrap_err();
         assert_eq!(err, PhoneError::WeChat(WeChatError::Unreachable));
         // Given back: the next verification still fits in the day's one.
         let code2 = w.wechat.phone_code("o1", "13800138000");
-        phones.phone_number(&w.token, &code(&code2)).await.unwrap();
+        phone_number(&phones, &w.token, &code(&code2))
+            .await
+            .unwrap();
         let code3 = w.wechat.phone_code("o1", "13800138000");
         assert!(matches!(
-            phones.phone_number(&w.token, &code(&code3)).await,
+            phone_number(&phones, &w.token, &code(&code3)).await,
             Err(PhoneError::RateLimited { .. })
         ));
         // A rejected code did reach WeChat: it counts.
@@ -489,14 +477,13 @@ mod tests {
             .twins
             .phone_numbers(WatermarkPolicy::default())
             .with_daily_limit(Some(1));
-        let err = phones
-            .phone_number(&w.token, &code("never-issued"))
+        let err = phone_number(&phones, &w.token, &code("never-issued"))
             .await
             .unwrap_err();
         assert_eq!(err, PhoneError::PhoneCodeRejected);
         let fresh = w.wechat.phone_code("o1", "13800138000");
         assert!(matches!(
-            phones.phone_number(&w.token, &code(&fresh)).await,
+            phone_number(&phones, &w.token, &code(&fresh)).await,
             Err(PhoneError::RateLimited { .. })
         ));
     }
@@ -511,9 +498,11 @@ mod tests {
         let data = phone_data(APPID, now_epoch_seconds());
         for _ in 0..3 {
             let form = legacy(&w.session_key, &data);
-            phones.phone_number(&w.token, &form).await.unwrap();
+            phone_number(&phones, &w.token, &form).await.unwrap();
         }
         let fresh = w.wechat.phone_code("o1", "13800138000");
-        phones.phone_number(&w.token, &code(&fresh)).await.unwrap();
+        phone_number(&phones, &w.token, &code(&fresh))
+            .await
+            .unwrap();
     }
 }

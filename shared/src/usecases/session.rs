@@ -4,7 +4,7 @@
 use super::{AccessTokens, Apps, live_session};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, UserKey, WeChatError,
+    Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::current::set_app;
@@ -52,11 +52,6 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         Ok(live)
     }
 
-    /// The app `session` belongs to: the one it recorded, else the stack's first.
-    pub fn appid_of<'a>(&'a self, session: &'a Session) -> &'a str {
-        self.apps.appid_of(session)
-    }
-
     /// [`session`](Self::session) for a logout: a token that is not live has its
     /// leftover item (expired, not yet swept by TTL) deleted all the same.
     pub async fn session_or_discard(
@@ -65,7 +60,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     ) -> Result<LiveSession, SessionError> {
         match live_session(&self.store, token).await? {
             Some(live) => {
-                set_app(self.appid_of(&live.session));
+                set_app(&live.session.appid);
                 Ok(live)
             }
             None => {
@@ -131,7 +126,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         self.store.delete_session(&hash).await?;
         let forgotten = self
             .store
-            .forget_session(&user_key(live), &hash, live.session.expires_at)
+            .forget_session(&token.user_key(), &hash, live.session.expires_at)
             .await;
         if let Err(err) = forgotten {
             // Only the count of a later "log out everywhere" is off: the token is dead.
@@ -156,14 +151,13 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     ) -> Result<u32, SessionError> {
         // The mark first: once it stands every older token is refused, the caller's own
         // included, so a failure before it leaves nothing half done for a retry. Then the
-        // caller's own item, for a token from before users were stored.
+        // caller's own item goes at once rather than at its expiry.
         let ended = self
             .store
-            .revoke_sessions(&user_key(live), &live.session.openid, now_epoch_millis())
+            .revoke_sessions(&token.user_key(), &live.session.openid, now_epoch_millis())
             .await?;
         self.store.delete_session(&token.hash()).await?;
-        // The caller's own session counts even when it predates the user's session list.
-        Ok(ended.max(1))
+        Ok(ended)
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {
@@ -187,12 +181,6 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
                 }
             })
     }
-}
-
-/// The key of the session's user, from its openid: a token issued before users were
-/// stored carries no user key of its own.
-fn user_key(live: &LiveSession) -> UserKey {
-    UserKey::of(&live.session.openid)
 }
 
 #[cfg(test)]
@@ -292,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_tokens_and_store_outages() {
         let w = Twins::new();
-        let stranger = SessionToken::generate().unwrap();
+        let stranger = crate::testing::unknown_token();
         assert_eq!(
             w.session_queries()
                 .current(&stranger, true)
@@ -319,67 +307,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_from_before_users_binds_and_logs_out_under_its_openid() {
-        use crate::domain::{PhoneCode, PhoneForm, WatermarkPolicy, WeChatLogin};
-        use crate::ports::Sessions;
-
+    async fn a_session_whose_user_item_is_gone_is_refused() {
         let w = Twins::new();
-        let (_current, _) = w.logged_in("o1", None).await;
-        let legacy = SessionToken::generate().unwrap();
-        let login = WeChatLogin {
-            openid: "o1".into(),
-            unionid: None,
-            session_key: "tiihtNczf5v6AKRyjwEUhQ==".to_owned().into(),
-        };
-        let mut session = Session::start(
-            crate::testing::APPID,
-            login,
-            now_epoch_millis(),
-            crate::testing::SESSION_TTL,
-        );
-        // Stored before sessions recorded their app.
-        session.appid = None;
-        w.table.put_session(&legacy.hash(), &session).await.unwrap();
-        let other_device = SessionToken::generate().unwrap();
-        w.table
-            .put_session(&other_device.hash(), &session)
-            .await
-            .unwrap();
-
-        let code =
-            PhoneForm::Code(PhoneCode::parse(&w.wechat.phone_code("o1", "13800138000")).unwrap());
-        w.phone_numbers(WatermarkPolicy::default())
-            .phone_number(&legacy, &code)
-            .await
-            .unwrap();
-        let user = w.table.user(&UserKey::of("o1")).unwrap();
-        assert!(
-            user.phone.is_some(),
-            "bound to the openid's user, not the token's"
-        );
-
-        let ended = w
-            .session_queries()
-            .logout_everywhere(&legacy)
-            .await
-            .unwrap();
-        assert_eq!(ended, 1, "the current session listed on the user");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let (token, _) = w.logged_in("o1", None).await;
+        // As an operator deleting the user item by hand: its sessions must not outlive it
+        // without the revocation check the item carries.
+        w.table.delete_user(&token.user_key());
         assert_eq!(
             w.session_queries()
-                .current(&other_device, false)
+                .current(&token, false)
                 .await
                 .unwrap_err(),
-            SessionError::NoSession,
-            "every older token of the user ends, those from before users too"
+            SessionError::NoSession
         );
-        assert_eq!(
-            w.session_queries()
-                .current(&legacy, false)
-                .await
-                .unwrap_err(),
-            SessionError::NoSession,
-            "the caller's own token ends too"
-        );
+        assert!(w.authorize().caller(&token).await.unwrap().is_none());
     }
 }

@@ -28,6 +28,7 @@ impl Sessions for DynamoTable {
             .put_item()
             .table_name(&self.table)
             .item(PK, s(&keys::session(token)))
+            .item("appid", s(&session.appid))
             .item("openid", s(&session.openid))
             .item("session_key", s(session.session_key.expose_secret()))
             .item("created_at", n(session.created_at))
@@ -35,9 +36,6 @@ impl Sessions for DynamoTable {
             .item(EXPIRES_AT, n(session.expires_at));
         if let Some(unionid) = &session.unionid {
             request = request.item("unionid", s(unionid));
-        }
-        if let Some(appid) = &session.appid {
-            request = request.item("appid", s(appid));
         }
         timed(Upstream::Store, request.send()).await?;
         Ok(())
@@ -62,15 +60,11 @@ impl Sessions for DynamoTable {
             tracing::warn!("session item with missing or mistyped attributes treated as absent");
             return Ok(None);
         };
-        let own_key = UserKey::of(&session.openid);
-        let user = if own_key == token.user_key() {
-            items.remove(&user_key)
-        } else {
-            // A token from before users were stored names no user: its user is read by
-            // the openid's key, one more round trip that ends with the last such session.
-            timed(Upstream::Store, self.get_item(keys::user(&own_key))).await?
-        };
-        let user = user.and_then(|item| parse_user(&item));
+        // The token names its user; a session of another user's key is no session of its.
+        if UserKey::of(&session.openid) != token.user_key() {
+            return Ok(None);
+        }
+        let user = items.remove(&user_key).and_then(|item| parse_user(&item));
         Ok(LiveSession::check(session, user, now_ms))
     }
 
@@ -133,14 +127,12 @@ impl DynamoTable {
 
 fn parse_session(item: &Item) -> Option<Session> {
     Some(Session {
-        // Sessions stored before sessions recorded their app: the stack's first app.
-        appid: string_attr(item, "appid"),
+        appid: string_attr(item, "appid")?,
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
         session_key: SecretString::from(string_attr(item, "session_key")?),
         created_at: number_attr(item, "created_at")?,
         expires_at: number_attr(item, EXPIRES_AT)?,
-        // Sessions stored before it was recorded: older than any revocation.
-        issued_at_ms: number_attr(item, "issued_at_ms").unwrap_or(0),
+        issued_at_ms: number_attr(item, "issued_at_ms")?,
     })
 }

@@ -50,7 +50,7 @@ impl Users for DynamoTable {
         let old = output.attributes.unwrap_or_default();
         let new_user = number_attr(&old, "created_at").is_none();
         let mut user = parse_user(&old).unwrap_or(User {
-            appid: None,
+            appid: login.appid.clone(),
             openid: login.openid.clone(),
             unionid: None,
             created_at: login.at,
@@ -59,7 +59,6 @@ impl Users for DynamoTable {
             sessions_revoked_before_ms: 0,
         });
         user.last_login_at = login.at;
-        user.appid = Some(login.appid.clone());
         if login.unionid.is_some() {
             user.unionid.clone_from(&login.unionid);
         }
@@ -218,7 +217,7 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
         })
     })();
     Some(User {
-        appid: string_attr(item, "appid"),
+        appid: string_attr(item, "appid")?,
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
         // A user first met through a legacy session's logout has no login yet.

@@ -36,16 +36,15 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
-    /// What `GET /session` says about `live`, a session of `appid`.
-    pub fn new(appid: &str, live: LiveSession) -> Self {
-        let phone = live.phone().cloned().map(PhoneBody::from);
-        let (session, user) = (live.session, live.user);
+    /// What `GET /session` says about `live`.
+    pub fn new(live: &LiveSession) -> Self {
+        let session = &live.session;
         Self {
-            appid: appid.to_owned(),
+            appid: session.appid.clone(),
             expires_in: session.expires_in(now_epoch_seconds()).as_secs(),
-            openid: session.openid,
-            unionid: user.and_then(|user| user.unionid).or(session.unionid),
-            phone,
+            openid: session.openid.clone(),
+            unionid: live.unionid().map(str::to_owned),
+            phone: live.phone().cloned().map(PhoneBody::from),
         }
     }
 }
@@ -136,19 +135,10 @@ where
         }
         Action::CheckWithWeChat => {
             queries.check(&token, &live).await?;
-            Ok(info(queries, live))
+            Ok(SessionAnswer::Info(SessionInfo::new(&live)))
         }
-        Action::WhoAmI => Ok(info(queries, live)),
+        Action::WhoAmI => Ok(SessionAnswer::Info(SessionInfo::new(&live))),
     }
-}
-
-fn info<S, W>(queries: &SessionQueries<S, W>, live: LiveSession) -> SessionAnswer
-where
-    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
-    W: WeChat,
-{
-    let appid = queries.appid_of(&live.session).to_owned();
-    SessionAnswer::Info(SessionInfo::new(&appid, live))
 }
 
 /// What a `/session` request asks for, read from its method and query.
