@@ -12,7 +12,7 @@ use super::auth::parse_bearer;
 use super::{ApiError, Caller, Ending, Function};
 #[cfg(test)]
 use crate::domain::SessionToken;
-use crate::domain::StoreError;
+use crate::domain::{LiveSession, StoreError};
 use crate::ports::Sessions;
 use crate::telemetry::current::{Upstream, set_app};
 use crate::telemetry::metrics;
@@ -101,11 +101,21 @@ pub async fn authorize<S: Sessions>(
             set_app(&live.session.appid);
             AuthorizerResponse {
                 is_authorized: true,
-                context: Some(Caller::new(&live)),
+                context: Some(caller_of(&live)),
             }
         }
         None => AuthorizerResponse::DENY,
     })
+}
+
+/// The caller holding `live`, as the context tells the team's routes.
+fn caller_of(live: &LiveSession) -> Caller {
+    Caller {
+        appid: live.session.appid.clone(),
+        openid: live.session.openid.clone(),
+        unionid: live.unionid().map(str::to_owned),
+        phone_number: live.phone().map(|phone| phone.phone_number.clone()),
+    }
 }
 
 /// [`authorize`] as the runner's handler: the answer, or the invocation error for a

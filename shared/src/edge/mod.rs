@@ -6,7 +6,6 @@
 
 mod auth;
 pub mod authorizer;
-mod caller;
 mod deadline;
 mod error;
 mod finish;
@@ -17,7 +16,6 @@ mod runner;
 mod serve;
 
 pub use auth::{bearer_token, parse_bearer};
-pub use caller::{Caller, MissingCaller};
 pub use deadline::within_deadline;
 pub use error::ApiError;
 pub use finish::Ending;
@@ -25,3 +23,4 @@ pub use request::{MAX_BODY_BYTES, json_body, referer_appid};
 pub use response::{REQUEST_ID_HEADER, error_response, json_response};
 pub use runner::{Function, InitError, init, run, wechat_apps};
 pub use serve::{Route, respond, run_http};
+pub use wxlogin_caller::{Caller, MissingCaller};

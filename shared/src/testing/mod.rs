@@ -18,7 +18,7 @@ pub mod wechat_contract;
 
 pub use fake_wechat::{FakeWeChat, WeChatApi};
 pub use memory_table::MemoryTable;
-pub use requests::{bearer_request, post, post_with_bearer, request_behind_authorizer, with_query};
+pub use requests::{bearer_request, post, post_with_bearer, with_query};
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
 pub use twins::{APPID, SESSION_TTL, Twins, answer, unknown_token};

@@ -20,8 +20,7 @@ pub struct Apps<W> {
 }
 
 impl<W: WeChat> Apps<W> {
-    /// A stack serving `first` (the app of sessions that did not record theirs) and
-    /// `others`.
+    /// A stack serving `first` and `others`.
     pub fn with_others(first: W, others: Vec<W>) -> Self {
         Self { first, others }
     }
@@ -32,7 +31,7 @@ impl<W: WeChat> Apps<W> {
         Some(Self::with_others(clients.next()?, clients.collect()))
     }
 
-    /// Every app, the first (the app of sessions that did not record theirs) first.
+    /// Every app, in configuration order.
     pub fn iter(&self) -> impl Iterator<Item = &W> {
         std::iter::once(&self.first).chain(&self.others)
     }

@@ -2,13 +2,9 @@
 //! who is calling, as the authorizer told API Gateway: `{"appid", "openid", "unionid"?,
 //! "phoneNumber"?}`. The token was checked before this function ran; it never sees it.
 
-// The runtime's service stack nests futures deeper than the default limit lets rustc
-// compute their layout.
-#![recursion_limit = "256"]
-
 use lambda_http::{Body, Error, Request, Response, service_fn};
 use serde_json::{Value, json};
-use wxlogin::edge::Caller;
+use wxlogin_caller::Caller;
 
 /// The answer for one request: the caller, or a 500 naming what is missing (a route
 /// deployed without the authorizer is a wiring mistake, not the client's fault).
@@ -45,7 +41,7 @@ mod tests {
     use super::*;
 
     fn request(authorizer: Value) -> Request {
-        wxlogin::testing::request_behind_authorizer(authorizer)
+        wxlogin_caller::testing::request_behind_authorizer(authorizer)
     }
 
     #[test]

@@ -100,7 +100,7 @@ mod tests {
             (
                 "DecryptPhoneFunction",
                 "dynamodb:GetItem",
-                fence(&[ACCESS_TOKEN, USER]),
+                fence(&[ACCESS_TOKEN]),
             ),
             (
                 "DecryptPhoneFunction",
@@ -115,7 +115,7 @@ mod tests {
             (
                 "SessionFunction",
                 "dynamodb:GetItem",
-                fence(&[ACCESS_TOKEN, USER]),
+                fence(&[ACCESS_TOKEN]),
             ),
             ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
             (
@@ -128,7 +128,6 @@ mod tests {
                 "dynamodb:BatchGetItem",
                 fence(&[SESSION, USER]),
             ),
-            ("AuthorizerFunction", "dynamodb:GetItem", fence(&[USER])),
         ]
         .map(|(resource, action, prefixes)| (resource.to_owned(), action.to_owned(), prefixes));
         assert_eq!(template_fences(), expected);

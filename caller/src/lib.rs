@@ -1,14 +1,12 @@
 //! [`Caller`]: who is calling one of the app's own routes, as wxlogin's authorizer told
-//! API Gateway (`requestContext.authorizer.lambda`). For a team's Rust functions behind
-//! the authorizer; Node and Python read the same fields from the event
-//! (`event.requestContext.authorizer.lambda.openid`).
+//! API Gateway (`requestContext.authorizer.lambda`). A team's Rust route depends on this
+//! crate alone (lambda_http and serde, no AWS SDK) to read it; Node and Python read the
+//! same fields from the event (`event.requestContext.authorizer.lambda.openid`).
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use serde_json::Value;
-
-use crate::domain::LiveSession;
 
 /// The caller of a route behind the wxlogin authorizer: what the authorizer puts in
 /// `requestContext.authorizer.lambda` (serialized as `{"appid"?, "openid", "unionid"?,
@@ -27,18 +25,6 @@ pub struct Caller {
     /// The phone number they verified through wxlogin, when they have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
-}
-
-impl Caller {
-    /// The caller holding `live`.
-    pub fn new(live: &LiveSession) -> Self {
-        Self {
-            appid: live.session.appid.clone(),
-            openid: live.session.openid.clone(),
-            unionid: live.unionid().map(str::to_owned),
-            phone_number: live.phone().map(|phone| phone.phone_number.clone()),
-        }
-    }
 }
 
 impl std::fmt::Debug for Caller {
@@ -97,13 +83,45 @@ impl Caller {
     }
 }
 
+/// Requests as API Gateway hands them to a route behind the authorizer, for tests.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    use lambda_http::Request;
+    use serde_json::{Value, json};
+
+    /// A `GET /me` request whose `requestContext.authorizer` is `authorizer`
+    /// (`{"lambda": {…}}` for wxlogin's).
+    ///
+    /// # Panics
+    /// If lambda_http cannot read the event (it always can: the shape is API Gateway's).
+    pub fn request_behind_authorizer(authorizer: Value) -> Request {
+        let event = json!({
+            "version": "2.0", "routeKey": "GET /me", "rawPath": "/me", "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "123", "apiId": "api", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1",
+                         "sourceIp": "1.2.3.4", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /me", "stage": "$default",
+                "time": "26/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+                "authorizer": authorizer
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string())
+            .unwrap_or_else(|err| panic!("an API Gateway v2 event: {err}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use serde_json::json;
 
     fn request_with(authorizer: Value) -> Request {
-        crate::testing::request_behind_authorizer(authorizer)
+        testing::request_behind_authorizer(authorizer)
     }
 
     #[test]
