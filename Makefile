@@ -1,14 +1,11 @@
 # Each target is one line; the work is in scripts/.
-.PHONY: dev dev-check demo test bench fuzz lint
+.PHONY: dev dev-check test bench fuzz lint
 
 dev: ## Run the whole stack locally: DynamoDB Local, WeChat sandbox, cargo lambda watch
 	@scripts/dev.sh
 
 dev-check: ## Start the stack, run README.md's walk against it (each answer checked), stop
 	@scripts/dev.sh --check
-
-demo: ## Play a mini-program against the local stack (starts it if needed)
-	@scripts/demo.sh
 
 test: ## Install what is missing, start DynamoDB Local, run every test (README.md's walk included)
 	@scripts/test.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: the whole stack on this machine — DynamoDB Local with the sessions table,
 # the WeChat sandbox, `cargo lambda watch` serving the functions, and the gateway that
-# plays API Gateway's authorizer step in front of it (`wxlogin-dev gateway`: GET /me of
+# plays API Gateway's authorizer step in front of it (`devkit gateway`: GET /me of
 # examples/protected-route behind the `authorizer` function, everything else forwarded),
 # which also serves the playground page (playground/, at /playground/). Ctrl-C stops all.
 #
@@ -66,11 +66,11 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
 cargo build --locked -p onlogin -p decrypt-phone -p session -p authorizer -p protected-route-me \
-  -p wechat-sandbox -p wxlogin-devkit
+  -p wechat-sandbox -p devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
-"$TARGET_DIR/debug/wxlogin-dev" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
+"$TARGET_DIR/debug/devkit" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 
 # The apps, as the functions read them: one (WECHAT_APPID + WECHAT_SECRET) or several
 # (WECHAT_APPS), the other variables unset so an exported one cannot conflict. They reach
@@ -133,7 +133,7 @@ for warm in authorizer:authorizer:isAuthorized me:session-no-token:statusCode; d
 done
 
 log "starting the local gateway on port $GATEWAY_PORT (the authorizer in front of ${PROTECTED_ROUTES[*]})"
-start_service gateway "$TARGET_DIR/debug/wxlogin-dev" gateway "$GATEWAY_PORT" "http://127.0.0.1:$LAMBDA_PORT" \
+start_service gateway "$TARGET_DIR/debug/devkit" gateway "$GATEWAY_PORT" "http://127.0.0.1:$LAMBDA_PORT" \
   "${PROTECTED_ROUTES[@]}" --playground "$ROOT/playground" "http://127.0.0.1:$SANDBOX_PORT" \
   "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 wait_port "$GATEWAY_PORT" "the local gateway" 30 "$LAST_PID"

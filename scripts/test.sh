@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
-# runs every Rust test (unit, black-box against DynamoDB Local + sandbox, real binaries,
-# the events/ fixtures), then README.md's copy-paste walk (scripts/walkthrough-check.sh),
-# the mini-program client's tests (Node's test runner) and the playground's browser test
-# (headless Chromium, installed with apt-get when missing) against one start of the whole
-# local stack as `make dev` runs it, then checks the SAM templates (ours and
+# runs every Rust test (the tiers of docs/testing.md: unit and fast, the stack tier on
+# DynamoDB Local + sandbox, the real binaries), then README.md's copy-paste walk
+# (scripts/walkthrough-check.sh), the mini-program client's tests (Node's test runner) and
+# the playground's browser test (headless Chromium, installed with apt-get when missing)
+# against one start of the whole local stack as `make dev` runs it, the walk once more on a
+# stack of two apps (`make dev APPS=2`), then checks the SAM templates (ours and
 # examples/protected-route's): `sam validate --lint`, cfn-lint in five regions of both
 # partitions, and an arm64 `sam build` of ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
@@ -33,15 +34,21 @@ fi
 stop_services
 
 # The playground lives in the devkit, which no function may link (what sam build deploys).
-if cargo tree --locked -e normal --prefix none -p onlogin -p decrypt-phone -p session -p authorizer \
-  | grep -q '^wxlogin-devkit'; then
-  die "a function links wxlogin-devkit (the playground, the test harness): deployed code must not"
+# Read first, then searched: a failing `cargo tree` must stop the run, not pass the check.
+deployed_crates=$(cargo tree --locked -e normal --prefix none \
+  -p onlogin -p decrypt-phone -p session -p authorizer)
+if grep -q '^devkit ' <<<"$deployed_crates"; then
+  die "a function links devkit (the playground, the test harness): deployed code must not"
 fi
 ensure_browser
 log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
   DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
   scripts/dev.sh --check --run scripts/stack-tests.sh
+log "README.md's walk again against a stack of two mini-programs (make dev APPS=2)"
+WXLOGIN_LOG_DIR=$CACHE/logs/two-apps APPS=2 \
+  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
+  scripts/dev.sh --check
 
 ensure_sam_tools
 # The regions the docs name (docs/operations.md, "Choosing a region"): the China regions

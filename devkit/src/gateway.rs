@@ -1,4 +1,4 @@
-//! `wxlogin-dev gateway`: API Gateway's part in front of `cargo lambda watch`, for `make
+//! `devkit gateway`: API Gateway's part in front of `cargo lambda watch`, for `make
 //! dev`. cargo lambda watch runs no authorizers, so a route behind the wxlogin authorizer
 //! (`GET /me` of examples/protected-route) is served here as API Gateway serves it:
 //!

@@ -8,7 +8,6 @@
 pub mod apigw;
 pub mod authorizer_event;
 pub mod binary_check;
-pub mod demo;
 pub mod dynamodb_local;
 pub mod emf;
 pub mod function_process;

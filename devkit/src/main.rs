@@ -1,10 +1,8 @@
-//! `wxlogin-dev`: chores for the local stack.
+//! `devkit`: chores for the local stack.
 //!
-//! - `wxlogin-dev create-table <endpoint> <table>`: the sessions table with its TTL
+//! - `devkit create-table <endpoint> <table>`: the sessions table with its TTL
 //!   (idempotent), as the SAM template defines it.
-//! - `wxlogin-dev demo <api-base> <sandbox-base> <gateway-base>`: plays a mini-program
-//!   against a running stack (`GET /me` through the gateway).
-//! - `wxlogin-dev gateway <port> <lambda-base> ["METHOD /path=function"…] [--playground
+//! - `devkit gateway <port> <lambda-base> ["METHOD /path=function"…] [--playground
 //!   <dir> <sandbox-base> <dynamodb-endpoint> <table>]`: API Gateway's part in front of
 //!   `cargo lambda watch`: the routes given run behind the `authorizer` function, the rest
 //!   is forwarded (`devkit::gateway`); with `--playground`, it serves the playground page
@@ -26,15 +24,6 @@ async fn main() -> anyhow::Result<()> {
             devkit::tables::create_sessions_table(&client, table).await?;
             println!("table {table} ready at {endpoint} (key pk, TTL on expires_at)");
             Ok(())
-        }
-        ["demo", api, sandbox, gateway] => {
-            let trimmed = |url: &str| url.trim_end_matches('/').to_owned();
-            devkit::demo::run(devkit::demo::Endpoints {
-                api: trimmed(api),
-                sandbox: trimmed(sandbox),
-                gateway: trimmed(gateway),
-            })
-            .await
         }
         ["gateway", port, lambda, rest @ ..] => {
             let (routes, playground) = match rest.iter().position(|arg| *arg == "--playground") {
@@ -83,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
             gateway.serve(listener).await
         }
         _ => bail!(
-            "usage: wxlogin-dev create-table <dynamodb-endpoint> <table>\n       wxlogin-dev demo <api-base-url> <sandbox-base-url> <gateway-base-url>\n       wxlogin-dev gateway <port> <lambda-base-url> [\"METHOD /path=function\"…] [--playground <dir> <sandbox-base-url> <dynamodb-endpoint> <table>]"
+            "usage: devkit create-table <dynamodb-endpoint> <table>\n       devkit gateway <port> <lambda-base-url> [\"METHOD /path=function\"…] [--playground <dir> <sandbox-base-url> <dynamodb-endpoint> <table>]"
         ),
     }
 }

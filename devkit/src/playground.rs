@@ -15,8 +15,6 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::demo::mask;
-
 /// Where the page's files are served.
 pub const PREFIX: &str = "/playground";
 /// The client module the page runs, served from client/.
@@ -212,6 +210,17 @@ fn local_host(parts: &http::request::Parts) -> bool {
     matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
+/// Shows the first and last few characters of a secret, enough to tell values apart.
+fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// An item as JSON, its secrets masked: strings, numbers, string sets as arrays.
 fn shown(item: &HashMap<String, AttributeValue>) -> Value {
     let mut names: Vec<&String> = item.keys().collect();
@@ -327,6 +336,12 @@ mod tests {
         ] {
             assert_eq!(content_type(refused), None, "{refused}");
         }
+    }
+
+    #[test]
+    fn masks_keep_only_the_ends() {
+        assert_eq!(mask("tiihtNczf5v6AKRyjwEUhQ=="), "tii…Q==");
+        assert_eq!(mask("short"), "*****");
     }
 
     #[test]

@@ -15,13 +15,7 @@ pub async fn local_client(endpoint: &str) -> Client {
     let config = wxlogin::adapters::aws::tuned_config_loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "wxlogin-devkit",
-        ))
+        .credentials_provider(Credentials::new("local", "local", None, None, "devkit"))
         .load()
         .await;
     Client::new(&config)

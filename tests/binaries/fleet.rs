@@ -3,15 +3,12 @@
 //! across all of them; and one user's first logins raced across all of them. Bounded: a
 //! few seconds on two cores.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use devkit::apigw::http_event;
-use devkit::function_process::{FunctionProcess, workspace_binary};
+use devkit::function_process::FunctionProcess;
 use devkit::race::assert_one_winner;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
@@ -29,13 +26,13 @@ struct Fleet {
 }
 
 async fn fleet(stack: &TestStack) -> Fleet {
-    let binary = workspace_binary("onlogin").unwrap();
+    let binary = crate::function_binary("onlogin");
     let mut runtimes = Vec::new();
     let mut processes = Vec::new();
     for _ in 0..PROCESSES {
         let runtime = Arc::new(RuntimeApi::start().await.unwrap());
         processes.push(
-            FunctionProcess::spawn(&binary, &runtime.address(), &stack.function_env()).unwrap(),
+            FunctionProcess::spawn(binary, &runtime.address(), &stack.function_env()).unwrap(),
         );
         runtime
             .wait_first_poll(Duration::from_secs(30))

@@ -3,9 +3,6 @@
 //! context, what is denied, a store outage failing the invocation (never an allow), its
 //! log lines and metrics, and no secret in what it prints.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,7 +19,7 @@ use wxlogin::testing::ServeHttp;
 const PHONE: &str = "13800138000";
 
 fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_authorizer"))
+    crate::function_binary("authorizer")
 }
 
 fn bearer(token: &str) -> String {

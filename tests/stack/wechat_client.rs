@@ -1,9 +1,6 @@
 //! The WeChat adapter against the sandbox over real HTTP, called through its port:
 //! checksession telling a current key from a rotated one, and stable_token's typed errors.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use devkit::stack::TestStack;
 use secrecy::SecretString;
 use serde_json::json;

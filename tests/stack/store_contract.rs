@@ -2,9 +2,6 @@
 //! twin passes (`wxlogin::testing::contract`), so the two cannot drift, and what only a
 //! real table can hold (a mangled item).
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use devkit::stack::TestStack;
 use wxlogin::domain::SessionToken;

@@ -1,8 +1,5 @@
 //! One code reaching 20 function instances at the same moment: exactly one wins.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::Arc;
 use wxlogin::testing::ServeHttp;
 

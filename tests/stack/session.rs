@@ -1,9 +1,6 @@
 //! `GET /session` and `DELETE /session` through the handler, with real DynamoDB Local and
 //! the WeChat sandbox over HTTP.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use devkit::stack::{

@@ -1,9 +1,6 @@
 //! Every row of the contract's `/onlogin` table, through the handler with real DynamoDB
 //! Local and a real sandbox over HTTP.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::wechat::WeChatClient;

@@ -2,9 +2,6 @@
 //! DynamoDB Local and a WeChat sandbox serving both apps over HTTP: which app a login is
 //! for, and everything after it following the session's app.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use devkit::stack::{
     SECOND_APPID, TEST_APPID, TestResponse, TestStack, assert_error, bearer_request, post,
     post_with_bearer, with_query,

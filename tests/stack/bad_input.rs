@@ -3,9 +3,6 @@
 //! id; no row reaches WeChat or writes to DynamoDB. The authorizer's rows: each bearer
 //! header and whether it lets the request through (only a live token, in any scheme case).
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use devkit::stack::{TEST_APPID, TestResponse, TestStack, with_query};

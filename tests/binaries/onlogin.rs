@@ -1,9 +1,6 @@
 //! The real `onlogin` binary under a Lambda Runtime API emulator, fed API Gateway HTTP API
 //! (payload 2.0) events, with everything it prints captured and searched for secrets.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 
 use devkit::apigw::{base64_http_event, http_event};
@@ -13,7 +10,7 @@ use devkit::stack::TestStack;
 use serde_json::json;
 
 fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_onlogin"))
+    crate::function_binary("onlogin")
 }
 
 /// The binary on `stack`, at TRACE, its metrics in the test namespace.

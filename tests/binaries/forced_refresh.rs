@@ -3,10 +3,6 @@
 //! at most one refresh (the app-wide claim in the shared item), and every answer is a
 //! clear 502/503, never a 500.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::path::Path;
 use std::sync::Arc;
 
 use devkit::apigw::http_event;
@@ -26,7 +22,7 @@ async fn ten_instances_meeting_40001_force_at_most_one_refresh() {
     for _ in 0..INSTANCES {
         let function = FunctionUnderTest::spawn(
             &stack,
-            Path::new(env!("CARGO_BIN_EXE_decrypt-phone")),
+            crate::function_binary("decrypt-phone"),
             // Quotas are not the subject here: thirty verifications for one user.
             &[("PHONE_VERIFICATIONS_PER_USER_PER_DAY", "0")],
         )

@@ -1,11 +1,6 @@
 //! The real `decrypt-phone` binary under the Runtime API emulator with API Gateway v2
 //! events, at the most verbose log level, its output searched for every secret.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::path::Path;
-
 use devkit::apigw::http_event;
 use devkit::binary_check::{FunctionUnderTest, assert_no_secret};
 use devkit::emf::{metric_points, metric_sum};
@@ -15,13 +10,10 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_forms_through_the_binary_and_no_secret_in_its_logs() {
     let stack = TestStack::start().await.unwrap();
-    let function = FunctionUnderTest::spawn_verbose(
-        &stack,
-        Path::new(env!("CARGO_BIN_EXE_decrypt-phone")),
-        &[],
-    )
-    .await
-    .unwrap();
+    let function =
+        FunctionUnderTest::spawn_verbose(&stack, crate::function_binary("decrypt-phone"), &[])
+            .await
+            .unwrap();
 
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let bearer = format!("Bearer {token}");

@@ -1,9 +1,6 @@
 //! The real `session` binary under a Lambda Runtime API emulator, fed API Gateway HTTP API
 //! events: its answers, its log lines and its metrics, and no secret in what it prints.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 
 use devkit::apigw::http_event;
@@ -13,7 +10,7 @@ use devkit::stack::TestStack;
 use serde_json::{Value, json};
 
 fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_session"))
+    crate::function_binary("session")
 }
 
 fn session_event(method: &str, token: &str, check: bool) -> Value {

@@ -3,9 +3,6 @@
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER`: nothing read at init, read on the first login,
 //! read again once when WeChat rejects it after a rotation, never logged.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,7 +13,7 @@ use devkit::stack::{TestStack, unique_suffix};
 use serde_json::json;
 
 fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_onlogin"))
+    crate::function_binary("onlogin")
 }
 
 async fn login(stack: &TestStack, function: &FunctionUnderTest) -> (u16, serde_json::Value) {

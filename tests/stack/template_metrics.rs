@@ -2,9 +2,6 @@
 //! and values the functions really emit, and the dashboard body is valid JSON. A renamed
 //! metric would otherwise leave an alarm watching nothing, silently.
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use devkit::dynamodb_local::workspace_root;
 use serde_json::Value;
 use wxlogin::telemetry::metrics;

@@ -3,16 +3,13 @@
 //! sandbox and `/onlogin`, the way a developer would before `cargo lambda invoke`. The
 //! authorizer's fixture is replayed twice: as shipped (denied) and filled (allowed).
 
-// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use devkit::dynamodb_local::workspace_root;
-use devkit::function_process::{FunctionProcess, workspace_binary};
+use devkit::function_process::FunctionProcess;
 use devkit::runtime_api::RuntimeApi;
 use devkit::stack::TestStack;
 use serde_json::{Value, json};
@@ -78,7 +75,7 @@ async fn every_event_fixture_gets_its_documented_answer() {
     for name in ["onlogin", "decrypt-phone", "session", "authorizer"] {
         let runtime = RuntimeApi::start().await.unwrap();
         let process = FunctionProcess::spawn(
-            &workspace_binary(name).unwrap(),
+            crate::function_binary(name),
             &runtime.address(),
             &stack.function_env(),
         )

@@ -1,0 +1,16 @@
+//! The stack tier: each route through its handler, in process, and each adapter, against
+//! real DynamoDB Local and the WeChat sandbox over HTTP (one fresh table and sandbox per
+//! test, so tests run in parallel). Where a new test goes: docs/testing.md.
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod login;
+mod login_race;
+mod phone;
+mod session;
+mod several_apps;
+mod store_contract;
+mod template_metrics;
+mod wechat_client;
