@@ -20,6 +20,7 @@ log "release builds (x86_64, measured here)"
 cargo build --locked --release -p onlogin -p decrypt-phone -p session -p authorizer -p bench-hello -p wxlogin-bench
 
 log "release builds (arm64, for the deployed size)"
-cargo lambda build --release --arm64 --bin onlogin --bin decrypt-phone --bin session --bin authorizer --bin hello-floor
+cargo lambda build --release --arm64 --bin onlogin --bin decrypt-phone --bin session --bin authorizer --bin hello-floor \
+  --bin me
 
 target/release/bench "$@"

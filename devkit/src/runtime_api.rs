@@ -147,7 +147,7 @@ pub struct HttpAnswer {
 }
 
 impl HttpAnswer {
-    /// The contract's `error` code, if the body has one.
+    /// The API's `error` code, if the body has one.
     pub fn error(&self) -> Option<&str> {
         self.body["error"].as_str()
     }

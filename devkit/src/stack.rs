@@ -423,7 +423,7 @@ impl TestResponse {
     }
 }
 
-/// Asserts `response` is the contract's error: `status`, `{"error": code, "message": …}`
+/// Asserts `response` is the API's error: `status`, `{"error": code, "message": …}`
 /// with a non-empty message, JSON, and a request id.
 pub fn assert_error(response: &TestResponse, status: u16, code: &str) {
     assert_eq!(

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wxlogin::domain::SessionKey;
-use wxlogin::domain::user_data::{decrypt_user_data, parse_encrypted};
+use wxlogin::domain::wechat_crypto::{decrypt_user_data, parse_encrypted};
 
 fuzz_target!(|input: (String, String, String)| {
     let (encrypted_data, iv, session_key) = input;

@@ -10,7 +10,7 @@
 //! - [`usecases`]: login, phone number, session — generic over the ports, returning domain
 //!   results and domain errors, knowing nothing of HTTP;
 //! - [`adapters`]: DynamoDB and WeChat behind those ports;
-//! - [`edge`]: the HTTP edge — request parsing, bearer auth, the contract's error table,
+//! - [`edge`]: the HTTP edge — request parsing, bearer auth, the API's error table,
 //!   responses, the function runner and its deadline, the log line;
 //! - [`telemetry`]: logs, metrics, and the per-request upstream timings the adapters record.
 //!

@@ -1,5 +1,5 @@
 //! The bad-input catalogue (docs/security.md): one table, all three functions, each row the
-//! exact status and error code. Every answer is the contract's JSON error with a request
+//! exact status and error code. Every answer is the API's JSON error with a request
 //! id; no row reaches WeChat or writes to DynamoDB. The authorizer's rows: each bearer
 //! header and whether it lets the request through (only a live token, in any scheme case).
 

@@ -1,4 +1,4 @@
-//! Every row of the contract's `/onlogin` table, through the handler with real DynamoDB
+//! Every row of the API's `/onlogin` table, through the handler with real DynamoDB
 //! Local and a real sandbox over HTTP.
 
 use std::time::Duration;

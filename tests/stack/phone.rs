@@ -1,4 +1,4 @@
-//! Every row of the contract's `/decrypt-phone` table, through the handler with real
+//! Every row of the API's `/decrypt-phone` table, through the handler with real
 //! DynamoDB Local and a real sandbox over HTTP.
 
 use std::time::Duration;
@@ -440,7 +440,7 @@ async fn data_made_before_a_relogin_is_a_session_key_mismatch() {
         "session_key_mismatch",
     );
 
-    // As the contract tells the client: tap again, with data made under the new key.
+    // As the API tells the client: tap again, with data made under the new key.
     let new_phone = stack
         .sandbox_phone(json!({ "openid": user["openid"], "phoneNumber": PHONE }))
         .await

@@ -121,6 +121,14 @@ async fn main() -> anyhow::Result<()> {
             read.p50 - given.p50
         ));
     }
+    if let Some(me) = subjects::arm64_size("me") {
+        // Not measured per request: it only reads the context (examples/protected-route).
+        table.push_str(&format!(
+            "\nA team's own route on `wxlogin-caller` alone (examples/protected-route, `me`): \
+             {:.2} MiB arm64.\n",
+            me as f64 / (1024.0 * 1024.0)
+        ));
+    }
     println!("{table}");
     if only.is_some() {
         eprintln!("--only: docs/bench left as they were");

@@ -145,13 +145,18 @@ impl Subject {
 
     /// Size of the stripped arm64 `bootstrap` from `cargo lambda build --release --arm64`.
     pub fn arm64_size(&self) -> Option<u64> {
-        let name = self.lambda_binary?;
-        let path = workspace_root()
-            .join("target/lambda")
-            .join(name)
-            .join("bootstrap");
-        std::fs::metadata(path).ok().map(|meta| meta.len())
+        arm64_size(self.lambda_binary?)
     }
+}
+
+/// Size of binary `name`'s stripped arm64 `bootstrap`, when `cargo lambda build --release
+/// --arm64` built it.
+pub fn arm64_size(name: &str) -> Option<u64> {
+    let path = workspace_root()
+        .join("target/lambda")
+        .join(name)
+        .join("bootstrap");
+    std::fs::metadata(path).ok().map(|meta| meta.len())
 }
 
 /// Everything a request of `work` needs that is made fresh per user (not timed).

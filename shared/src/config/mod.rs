@@ -188,7 +188,7 @@ mod tests {
     ];
 
     #[test]
-    fn minimal_environment_gets_the_contract_defaults() {
+    fn minimal_environment_gets_the_documented_defaults() {
         let config = config_from(MINIMAL).unwrap();
         assert_eq!(config.apps.len(), 1);
         assert_eq!(config.apps[0].appid, "wx4f4bc4dec97d474b");

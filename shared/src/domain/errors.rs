@@ -1,5 +1,5 @@
 //! How each use-case can fail, in the domain's words. The HTTP edge turns each into the
-//! contract's status and code in one place (`edge::ApiError`'s `From` impls).
+//! API's status and code in one place (`edge::ApiError`'s `From` impls).
 
 use super::WeChatError;
 

@@ -10,7 +10,7 @@ pub mod quota;
 pub mod session;
 pub mod token;
 pub mod user;
-pub mod user_data;
+pub mod wechat_crypto;
 pub mod wechat_error;
 
 pub use access_token::{
@@ -25,5 +25,5 @@ pub use token::{SessionToken, TokenHash};
 pub use user::{
     BoundPhone, LiveSession, PhoneVerification, RecordedLogin, User, UserKey, UserLogin,
 };
-pub use user_data::{Ciphertext, DecryptError, Iv, SessionKey};
+pub use wechat_crypto::{Ciphertext, DecryptError, Iv, SessionKey};
 pub use wechat_error::{Errcode, WeChatError};

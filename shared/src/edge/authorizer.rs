@@ -96,7 +96,7 @@ pub async fn authorize<S: Sessions>(
     let Some(token) = event.authorization().and_then(parse_bearer) else {
         return Ok(AuthorizerResponse::DENY);
     };
-    Ok(match authorize.caller(&token).await? {
+    Ok(match authorize.live_session(&token).await? {
         Some(live) => {
             set_app(&live.session.appid);
             AuthorizerResponse {

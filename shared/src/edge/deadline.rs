@@ -1,4 +1,4 @@
-//! The invocation's deadline: answer with the contract's 503 a second before Lambda would
+//! The invocation's deadline: answer with the API's 503 a second before Lambda would
 //! cut the request off, blaming the upstream that was being waited on.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +8,7 @@ use lambda_http::{Request, RequestExt};
 use super::ApiError;
 use crate::telemetry::current::{self, Upstream};
 
-/// Answer this long before Lambda's deadline, so the client gets the contract's 503
+/// Answer this long before Lambda's deadline, so the client gets the API's 503
 /// rather than API Gateway's own error when every upstream is slow at once.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
 /// The budget when there is no Lambda context (direct calls in tests and tools).

@@ -1,4 +1,4 @@
-//! The contract's error table in code: each variant has one status and one stable code,
+//! The API's error table in code: each variant has one status and one stable code,
 //! and every domain error becomes one of them here, in one place.
 
 use http::StatusCode;
@@ -17,7 +17,7 @@ pub enum ApiError {
     /// 400: the request is malformed; the text says what to send instead.
     #[error("{0}")]
     InvalidRequest(&'static str),
-    /// 413: body over the contract's 16 KiB.
+    /// 413: body over the API's 16 KiB.
     #[error("request body exceeds 16 KiB")]
     PayloadTooLarge,
     /// 400: the login names a mini-program (in `appid` or WeChat's Referer) this stack
@@ -56,7 +56,7 @@ pub enum ApiError {
     WeChatUnavailableNewCodeNeeded,
     /// 502: WeChat answered something we cannot use.
     #[error("WeChat returned an unexpected error")]
-    WeChatError,
+    WeChatUnexpected,
     /// 401: WeChat says the getPhoneNumber code is invalid, used or expired.
     #[error("the phone code is invalid, used or expired: ask the user to tap the button again")]
     InvalidPhoneCode,
@@ -98,7 +98,7 @@ impl ApiError {
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
             | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::WeChatError => StatusCode::BAD_GATEWAY,
+            Self::WeChatUnexpected => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -116,7 +116,7 @@ impl ApiError {
             Self::UserBlocked => "user_blocked",
             Self::RateLimited { .. } => "rate_limited",
             Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded => "wechat_unavailable",
-            Self::WeChatError => "wechat_error",
+            Self::WeChatUnexpected => "wechat_error",
             Self::StoreUnavailable => "store_unavailable",
         }
     }
@@ -137,9 +137,9 @@ impl ApiError {
     /// and WeChat's per-user answers (a bad code, a rate limit).
     pub fn failed_upstream(&self) -> Option<Upstream> {
         match self {
-            Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded | Self::WeChatError => {
-                Some(Upstream::WeChat)
-            }
+            Self::WeChatUnavailable
+            | Self::WeChatUnavailableNewCodeNeeded
+            | Self::WeChatUnexpected => Some(Upstream::WeChat),
             Self::StoreUnavailable => Some(Upstream::Store),
             _ => None,
         }
@@ -170,7 +170,7 @@ impl From<WeChatError> for ApiError {
             | WeChatError::SecretUnavailable
             | WeChatError::Timeout
             | WeChatError::Transport => Self::WeChatUnavailable,
-            WeChatError::Api(_) | WeChatError::BadResponse(_) => Self::WeChatError,
+            WeChatError::Api(_) | WeChatError::BadResponse(_) => Self::WeChatUnexpected,
         }
     }
 }
@@ -248,7 +248,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wechat_errors_map_to_the_contract_table() {
+    fn wechat_errors_map_to_the_api_table() {
         let cases = [
             (WeChatError::Api(Errcode::InvalidCode), 401, "invalid_code"),
             (WeChatError::Api(Errcode::CodeUsed), 409, "code_used"),
@@ -296,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn domain_errors_map_to_the_contract_table() {
+    fn domain_errors_map_to_the_api_table() {
         let store = || StoreError::new("down");
         let cases: Vec<(ApiError, u16, &str)> = vec![
             (LoginError::CodeAlreadyClaimed.into(), 409, "code_used"),

@@ -9,9 +9,9 @@ use crate::telemetry::metrics::{self, RequestMetrics};
 /// How one invocation ended, as its log line and metrics tell it.
 #[derive(Debug, Clone)]
 pub struct Ending {
-    /// `ok` or the contract's error code (HTTP); `allow`, `deny` or `error` (authorizer).
+    /// `ok` or the API's error code (HTTP); `allow`, `deny` or `error` (authorizer).
     pub outcome: &'static str,
-    /// The contract's error code, when the invocation failed.
+    /// The API's error code, when the invocation failed.
     pub error_code: Option<&'static str>,
     /// The upstream whose failure failed the invocation, if one did.
     pub failed_upstream: Option<Upstream>,

@@ -1,4 +1,4 @@
-//! The HTTP edge: API Gateway requests in, the contract's responses out (docs/api.md).
+//! The HTTP edge: API Gateway requests in, the API's responses out (docs/api.md).
 //! Request parsing and bearer auth, the one table of errors and their statuses, responses,
 //! one route per function, and the one runner every binary's `main` ends in (init, the
 //! deadline, the log line, the metrics). The authorizer for the app's own routes, and the [`Caller`]

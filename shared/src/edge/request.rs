@@ -6,7 +6,7 @@ use serde_json::error::Category;
 
 use super::ApiError;
 
-/// The contract's body limit.
+/// The API's body limit.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Parses the body as JSON into `T`. `shape_hint` is the 400 message for a body that

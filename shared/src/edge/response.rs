@@ -17,7 +17,7 @@ pub fn json_response(
     request_id: &str,
 ) -> Response<Body> {
     let text = serde_json::to_string(body).unwrap_or_else(|_| {
-        // Our response types always serialize; keep the contract's shape even so.
+        // Our response types always serialize; keep the API's shape even so.
         r#"{"error":"internal_error","message":"response could not be encoded"}"#.to_owned()
     });
     let mut response = Response::new(Body::Text(text));
@@ -38,7 +38,7 @@ struct ErrorBody<'a> {
     message: String,
 }
 
-/// The contract's `{"error", "message"}` body with the error's status and headers.
+/// The API's `{"error", "message"}` body with the error's status and headers.
 pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
     let body = ErrorBody {
         error: err.code(),
@@ -74,7 +74,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_have_the_contract_shape_and_headers() {
+    fn errors_have_the_documented_shape_and_headers() {
         let response = error_response(
             &ApiError::RateLimited {
                 retry_after_seconds: 60,

@@ -1,4 +1,4 @@
-//! HTTP routes on the one runner: API Gateway's HTTP API event in, the contract's
+//! HTTP routes on the one runner: API Gateway's HTTP API event in, the API's
 //! response out, within the invocation's deadline.
 
 use http::header::SET_COOKIE;
@@ -24,7 +24,7 @@ pub struct Route {
 }
 
 /// Serves `route` with `serve` on the one runner: each event becomes a [`Request`],
-/// each outcome a contract response with a request id.
+/// each outcome an API response with a request id.
 pub async fn run_http<T: Serialize>(
     route: &'static Route,
     serve: impl AsyncFn(&Request) -> Result<T, ApiError>,

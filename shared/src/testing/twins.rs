@@ -114,7 +114,7 @@ impl Twins {
     }
 }
 
-/// The contract's `(status, code)` for a use-case's error, as a client would get it.
+/// The API's `(status, code)` for a use-case's error, as a client would get it.
 pub fn answer(err: impl Into<ApiError>) -> (u16, &'static str) {
     let api = err.into();
     (api.status().as_u16(), api.code())

@@ -23,7 +23,10 @@ impl<S: Sessions> Authorize<S> {
     /// revoked, expired, or of an app the stack does not serve. A store failure is an
     /// error, never a `None`: an authorizer must not deny (or allow) what it could not
     /// check.
-    pub async fn caller(&self, token: &SessionToken) -> Result<Option<LiveSession>, StoreError> {
+    pub async fn live_session(
+        &self,
+        token: &SessionToken,
+    ) -> Result<Option<LiveSession>, StoreError> {
         let live = live_session(&self.sessions, token).await?;
         Ok(live.filter(|live| self.served.contains(&live.session.appid)))
     }
@@ -38,15 +41,15 @@ mod tests {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", Some("u1")).await;
         let authorize = twins.authorize();
-        let live = authorize.caller(&token).await.unwrap().unwrap();
+        let live = authorize.live_session(&token).await.unwrap().unwrap();
         assert_eq!(live.session.openid, "o1");
         assert!(live.phone().is_none());
 
         twins.session_queries().logout(&token).await.unwrap();
-        assert!(authorize.caller(&token).await.unwrap().is_none());
+        assert!(authorize.live_session(&token).await.unwrap().is_none());
         assert!(
             authorize
-                .caller(&crate::testing::unknown_token())
+                .live_session(&crate::testing::unknown_token())
                 .await
                 .unwrap()
                 .is_none()
@@ -58,7 +61,7 @@ mod tests {
         let twins = Twins::new();
         let (token, _) = twins.logged_in("o1", None).await;
         twins.table.fail_next(1);
-        assert!(twins.authorize().caller(&token).await.is_err());
+        assert!(twins.authorize().live_session(&token).await.is_err());
     }
 
     #[tokio::test]
@@ -75,14 +78,14 @@ mod tests {
         assert_eq!(ended, 2);
         let authorize = twins.authorize();
         for token in [&first, &second] {
-            assert!(authorize.caller(token).await.unwrap().is_none());
+            assert!(authorize.live_session(token).await.unwrap().is_none());
         }
-        assert!(authorize.caller(&other_user).await.unwrap().is_some());
+        assert!(authorize.live_session(&other_user).await.unwrap().is_some());
         // Sessions issued up to the revocation's millisecond are revoked: step past it.
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         let (after, _) = twins.logged_in("o1", None).await;
         assert!(
-            authorize.caller(&after).await.unwrap().is_some(),
+            authorize.live_session(&after).await.unwrap().is_some(),
             "a later login works again"
         );
     }

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 
 use super::{AccessTokens, Apps, live_session};
 use crate::domain::clock::now_epoch_seconds;
-use crate::domain::user_data::decrypt_user_data;
+use crate::domain::wechat_crypto::decrypt_user_data;
 use crate::domain::{
     BoundPhone, Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber,
     PhoneVerification, QuotaWindow, Session, SessionKey, SessionToken, UserKey, WatermarkPolicy,
@@ -50,7 +50,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
     }
 
     /// The live session behind `token`: checked before anything else of the request.
-    pub async fn caller(&self, token: &SessionToken) -> Result<Session, PhoneError> {
+    pub async fn session_of(&self, token: &SessionToken) -> Result<Session, PhoneError> {
         Ok(live_session(&self.store, token)
             .await?
             .ok_or(PhoneError::NoSession)?
@@ -169,7 +169,7 @@ mod tests {
 
     use super::*;
     use crate::domain::CachedAccessToken;
-    use crate::domain::user_data::parse_encrypted;
+    use crate::domain::wechat_crypto::parse_encrypted;
     use crate::testing::{APPID, FakeWeChat, MemoryTable, Twins, WeChatApi, answer, seal};
 
     /// The whole request as the route runs it: the bearer's session, then the form.
@@ -178,7 +178,7 @@ mod tests {
         token: &SessionToken,
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
-        let session = phones.caller(token).await?;
+        let session = phones.session_of(token).await?;
         phones.verify(&session, form).await
     }
 
@@ -418,7 +418,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wechat_failures_of_the_code_form_map_to_the_contract() {
+    async fn wechat_failures_of_the_code_form_map_to_the_api() {
         let api = |raw: i64| WeChatError::Api(Errcode::from_raw(raw).unwrap());
         let table = [
             (WeChatApi::PhoneNumber, api(40029), (401, "invalid_code")),

@@ -235,7 +235,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wechat_failures_of_the_check_map_to_the_contract() {
+    async fn wechat_failures_of_the_check_map_to_the_api() {
         let table = [
             (
                 WeChatError::Api(Errcode::SystemBusy),
@@ -320,6 +320,6 @@ mod tests {
                 .unwrap_err(),
             SessionError::NoSession
         );
-        assert!(w.authorize().caller(&token).await.unwrap().is_none());
+        assert!(w.authorize().live_session(&token).await.unwrap().is_none());
     }
 }

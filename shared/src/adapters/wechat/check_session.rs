@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::WeChatClient;
-use crate::domain::user_data::checksession_signature;
+use crate::domain::wechat_crypto::checksession_signature;
 use crate::domain::{AccessToken, WeChatError};
 
 impl WeChatClient {

@@ -4,7 +4,7 @@ use http::Method;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::user_data::parse_encrypted;
+use crate::domain::wechat_crypto::parse_encrypted;
 use crate::domain::{PhoneCode, PhoneForm, PhoneNumber};
 use crate::edge::{ApiError, Function, Route, bearer_token, json_body};
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
@@ -85,7 +85,7 @@ where
     }
     // The token first: one that is not live is refused before the body is read.
     let token = bearer_token(request)?;
-    let session = phones.caller(&token).await?;
+    let session = phones.session_of(&token).await?;
     let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
     set_kind(form.name());
     Ok(phones.verify(&session, &form).await?.into())

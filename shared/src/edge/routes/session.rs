@@ -229,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn answers_serialize_to_the_contract() {
+    fn answers_serialize_as_documented() {
         let info = SessionAnswer::Info(SessionInfo {
             appid: "wxA".into(),
             openid: "o1".into(),
