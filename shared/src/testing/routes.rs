@@ -15,37 +15,21 @@ pub trait ServeHttp {
     fn handle(&self, request: Request) -> impl Future<Output = Response<Body>>;
 }
 
-impl<S: CodeClaims + Sessions + Users, W: WeChat> ServeHttp for Login<S, W> {
-    async fn handle(&self, request: Request) -> Response<Body> {
-        respond(&LOGIN, request, async |request| {
-            routes::login(self, request).await
-        })
-        .await
-    }
+/// `ServeHttp` for `$usecase` through `$route`, served by `routes::$serve`.
+macro_rules! serve_http {
+    ($usecase:ident, $route:ident, $serve:ident, $($bounds:tt)+) => {
+        impl<S, W> ServeHttp for $usecase<S, W>
+        where
+            $($bounds)+
+        {
+            async fn handle(&self, request: Request) -> Response<Body> {
+                respond(&$route, request, async |request| routes::$serve(self, request).await)
+                    .await
+            }
+        }
+    };
 }
 
-impl<S, W> ServeHttp for PhoneNumbers<S, W>
-where
-    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
-    W: WeChat,
-{
-    async fn handle(&self, request: Request) -> Response<Body> {
-        respond(&PHONE, request, async |request| {
-            routes::phone(self, request).await
-        })
-        .await
-    }
-}
-
-impl<S, W> ServeHttp for SessionQueries<S, W>
-where
-    S: Sessions + Users + AccessTokenStore + Quotas + Clone,
-    W: WeChat,
-{
-    async fn handle(&self, request: Request) -> Response<Body> {
-        respond(&SESSION, request, async |request| {
-            routes::session(self, request).await
-        })
-        .await
-    }
-}
+serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users, W: WeChat);
+serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
+serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
