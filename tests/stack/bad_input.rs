@@ -583,19 +583,9 @@ async fn revoked_token(stack: &TestStack) -> String {
         .sandbox_login(json!({ "openid": user["openid"] }))
         .await
         .unwrap();
-    let answer = TestResponse::from_response(
-        Box::pin(
-            stack
-                .login_service()
-                .await
-                .unwrap()
-                .handle(devkit::stack::post(
-                    json!({ "code": code["code"] }).to_string(),
-                )),
-        )
-        .await,
-    )
-    .unwrap();
+    let login = stack.login_service().await.unwrap();
+    let request = devkit::stack::post(json!({ "code": code["code"] }).to_string());
+    let answer = TestResponse::from_response(login.handle(request).await).unwrap();
     let revoking = answer.json["token"].as_str().unwrap();
     let mut request = with_query(Request::new(Body::Empty), &[("all", "true")]);
     *request.method_mut() = http::Method::DELETE;
@@ -603,7 +593,7 @@ async fn revoked_token(stack: &TestStack) -> String {
         .headers_mut()
         .insert(AUTHORIZATION, format!("Bearer {revoking}").parse().unwrap());
     let session = stack.session_service().await.unwrap();
-    let response = TestResponse::from_response(Box::pin(session.handle(request)).await).unwrap();
+    let response = TestResponse::from_response(session.handle(request).await).unwrap();
     assert_eq!(response.json["sessions"], 2, "{:?}", response.json);
     revoked
 }
@@ -617,7 +607,7 @@ async fn logged_out_token(stack: &TestStack) -> String {
         .headers_mut()
         .insert(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
     let session = stack.session_service().await.unwrap();
-    let response = TestResponse::from_response(Box::pin(session.handle(request)).await).unwrap();
+    let response = TestResponse::from_response(session.handle(request).await).unwrap();
     assert_eq!(response.status, 200, "{:?}", response.json);
     token
 }

@@ -23,7 +23,7 @@ async fn call(
     request: Request,
 ) -> TestResponse {
     // Boxed: a test awaiting many handler futures inline overflows a test thread's stack.
-    TestResponse::from_response(Box::pin(service.handle(request)).await).unwrap()
+    TestResponse::from_response(service.handle(request).await).unwrap()
 }
 
 fn get(token: &str, query: &[(&str, &str)]) -> Request {
@@ -294,8 +294,7 @@ async fn login_as(stack: &TestStack, openid: &serde_json::Value) -> String {
     let service = stack.login_service().await.unwrap();
     let body = json!({ "code": code["code"] }).to_string();
     let response =
-        TestResponse::from_response(Box::pin(service.handle(devkit::stack::post(body))).await)
-            .unwrap();
+        TestResponse::from_response(service.handle(devkit::stack::post(body)).await).unwrap();
     assert_eq!(response.status, 200, "{:?}", response.json);
     response.json["token"].as_str().unwrap().to_owned()
 }
@@ -333,7 +332,9 @@ async fn delete_all_ends_every_session_of_the_user_and_says_how_many() {
     for token in tokens.iter().chain([&expired.expose().to_owned()]) {
         assert_error(&call(&service, get(token, &[])).await, 401, "invalid_token");
         let response = TestResponse::from_response(
-            Box::pin(phone_service.handle(post_with_bearer(token, phone_body.clone()))).await,
+            phone_service
+                .handle(post_with_bearer(token, phone_body.clone()))
+                .await,
         )
         .unwrap();
         assert_error(&response, 401, "invalid_token");
@@ -359,7 +360,9 @@ async fn delete_all_ends_every_session_of_the_user_and_says_how_many() {
     assert_eq!(response.status, 200, "{:?}", response.json);
     assert_eq!(response.json["openid"], user["openid"]);
     let response = TestResponse::from_response(
-        Box::pin(phone_service.handle(post_with_bearer(&fresh, phone_body))).await,
+        phone_service
+            .handle(post_with_bearer(&fresh, phone_body))
+            .await,
     )
     .unwrap();
     assert_eq!(

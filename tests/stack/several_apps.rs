@@ -52,7 +52,7 @@ impl TwoApps {
     }
 
     async fn call_login(&self, request: Request) -> TestResponse {
-        TestResponse::from_response(Box::pin(self.login.handle(request)).await).unwrap()
+        TestResponse::from_response(self.login.handle(request).await).unwrap()
     }
 
     /// Logs `user` into `appid`, naming it in the body: the token and the sandbox user.
@@ -68,11 +68,11 @@ impl TwoApps {
     }
 
     async fn session(&self, request: Request) -> TestResponse {
-        TestResponse::from_response(Box::pin(self.sessions.handle(request)).await).unwrap()
+        TestResponse::from_response(self.sessions.handle(request).await).unwrap()
     }
 
     async fn phone(&self, request: Request) -> TestResponse {
-        TestResponse::from_response(Box::pin(self.phones.handle(request)).await).unwrap()
+        TestResponse::from_response(self.phones.handle(request).await).unwrap()
     }
 }
 
