@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The caller of a route behind the wxlogin authorizer: what the authorizer puts in
-/// `requestContext.authorizer.lambda` (serialized as `{"appid"?, "openid", "unionid"?,
+/// `requestContext.authorizer.lambda` (serialized as `{"appid", "openid", "unionid"?,
 /// "phoneNumber"?}`), and what a route reads back. `Debug` redacts the phone number, so
 /// logging a caller never logs personal data.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -52,7 +52,7 @@ pub enum MissingCaller {
     NoAuthorizer,
     /// The context lacks an appid or openid: another authorizer answered.
     #[error("the authorizer context has no appid or openid: is it the wxlogin authorizer?")]
-    NoOpenid,
+    NotWxlogin,
 }
 
 impl Caller {
@@ -75,8 +75,8 @@ impl Caller {
                 .map(str::to_owned)
         };
         Ok(Self {
-            appid: text("appid").ok_or(MissingCaller::NoOpenid)?,
-            openid: text("openid").ok_or(MissingCaller::NoOpenid)?,
+            appid: text("appid").ok_or(MissingCaller::NotWxlogin)?,
+            openid: text("openid").ok_or(MissingCaller::NotWxlogin)?,
             unionid: text("unionid"),
             phone_number: text("phoneNumber"),
         })
@@ -160,7 +160,7 @@ mod tests {
         );
         assert_eq!(
             Caller::from_request(&request_with(json!({"lambda": {"sub": "x"}}))),
-            Err(MissingCaller::NoOpenid)
+            Err(MissingCaller::NotWxlogin)
         );
         assert_eq!(
             Caller::from_request(&Request::default()),

@@ -204,7 +204,8 @@ impl TestStack {
         Ok((DynamoTable::new(dynamodb, &config.sessions_table), apps))
     }
 
-    /// The decrypt-phone function wired to this stack, as `main` would build it.
+    /// The decrypt-phone use-case wired to this stack as `main` builds it, but without the
+    /// daily quota (the quota's own tests set it), so a test may verify as often as it needs.
     pub async fn phone_service(&self) -> anyhow::Result<PhoneNumbers<DynamoTable, WeChatClient>> {
         self.phone_service_with(self.config()).await
     }
@@ -221,7 +222,8 @@ impl TestStack {
         Ok(PhoneNumbers::new(table, apps, watermark))
     }
 
-    /// The session function (`GET`/`DELETE /session`) wired to this stack.
+    /// The session use-case (`GET`/`DELETE /session`) wired to this stack, without the
+    /// per-minute check limit (its own tests set it).
     pub async fn session_service(
         &self,
     ) -> anyhow::Result<SessionQueries<DynamoTable, WeChatClient>> {

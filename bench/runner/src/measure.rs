@@ -75,7 +75,7 @@ pub struct Warm {
     /// CPU time per request after the first, sent back to back, milliseconds.
     pub cpu: Option<Quantiles>,
     /// CPU time per request after an idle spell ([`SPACING`]), milliseconds: the
-    /// figure #17's targets are set on.
+    /// figure the CPU targets are set on.
     pub spaced_cpu: Option<Quantiles>,
 }
 

@@ -139,7 +139,7 @@ pub fn table(
 const VCPU_MB: f64 = 1769.0;
 
 /// The CPU table: what each process spent (all its threads), beside the floor, with the
-/// wall time that CPU becomes at 128 MB and 512 MB, and the targets of issue #17.
+/// wall time that CPU becomes at 128 MB and 512 MB, and the CPU targets.
 fn cpu_table(out: &mut String, rows: &[Sample], spaced: usize) {
     let cpu_p50 = |row: &Sample| row.warm.spaced_cpu.map(|q| q.p50);
     let init_p50 = |row: &Sample| row.init.cpu.map(|q| q.p50);

@@ -21,7 +21,9 @@ const IMPLAUSIBLY_PAST_MS: u64 = 3600 * 1000;
 /// Runs `work` within the invocation's deadline; past it, 503 for the upstream that was
 /// being waited on: `store_unavailable` for DynamoDB, else `on_wechat` (the route's own
 /// `wechat_unavailable`, whose advice — for a login, a fresh `wx.login` — holds either way).
-pub async fn within_deadline<T>(
+/// Runs inside the invocation's [`RequestRecord`](crate::telemetry::current::RequestRecord)
+/// scope, which says what was being waited on.
+pub(crate) async fn within_deadline<T>(
     request: &Request,
     on_wechat: ApiError,
     work: impl Future<Output = Result<T, ApiError>>,

@@ -16,7 +16,7 @@ mod runner;
 mod serve;
 
 pub use auth::{bearer_token, parse_bearer};
-pub use deadline::within_deadline;
+use deadline::within_deadline;
 pub use error::ApiError;
 pub use finish::Ending;
 pub use request::{MAX_BODY_BYTES, json_body, referer_appid};

@@ -86,7 +86,10 @@ where
         // Boxed: the runtime's service layers would otherwise nest the handler's future
         // deeper than rustc's default recursion limit lets it compute its layout.
         Box::pin(async move {
-            let request_id = invocation_id(Some(&event.context));
+            // One id for the log line and the handler (an HTTP route's x-request-id).
+            let mut event = event;
+            event.context.request_id = invocation_id(Some(&event.context));
+            let request_id = event.context.request_id.clone();
             invocation(function, &request_id, handler(event)).await
         })
     }))

@@ -127,11 +127,13 @@ pub fn flush() {
 pub struct RequestMetrics<'a> {
     /// The function's name (`Function` dimension of the latency).
     pub function: &'static str,
-    /// The function's outcome metric: `Logins`, `PhoneDecrypts`, `SessionRequests`.
+    /// The function's outcome metric: `Logins`, `PhoneDecrypts`, `SessionRequests`,
+    /// `Authorizations`.
     pub metric: &'static str,
     /// The function's extra dimension and this request's value (`Form` = `code`, …).
     pub kind: Option<(&'static str, &'static str)>,
-    /// `ok`, or the stable error code the client got.
+    /// `ok` or the stable error code the client got; the authorizer's `allow`, `deny` or
+    /// `error`.
     pub outcome: &'static str,
     /// The app the request was for, when the stack serves several and the request got that
     /// far (recorded by `AppId` only while [`per_app`]).
@@ -187,19 +189,6 @@ pub fn record_forced_refresh(appid: &str) {
     counter!(FORCED_TOKEN_REFRESHES).increment(1);
     if per_app() {
         counter!(FORCED_TOKEN_REFRESHES, "AppId" => appid.to_owned()).increment(1);
-    }
-}
-
-/// Counts one authorizer decision (`allow`, `deny`, `error`), a store failure in
-/// `UpstreamFailures` (the store alarm covers the authorizer too), and the store wait.
-pub fn record_authorization(outcome: &'static str, store: Duration) {
-    counter!(AUTHORIZATIONS, "Outcome" => outcome).increment(1);
-    if outcome == "error" {
-        counter!(UPSTREAM_FAILURES, "Upstream" => DYNAMODB).increment(1);
-    }
-    if !store.is_zero() {
-        histogram!(UPSTREAM_LATENCY, "Upstream" => DYNAMODB, "Function" => "authorizer")
-            .record(store.as_secs_f64() * 1000.0);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The contract every store adapter must honour, one suite per port. Each takes a fresh,
 //! empty store; `MemoryTable` runs them in this crate's tests and `DynamoTable` on
-//! DynamoDB Local in `devkit/tests/store_contract.rs`. A suite panics on the first broken
+//! DynamoDB Local in `tests/stack/store_contract.rs`. A suite panics on the first broken
 //! promise, naming it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

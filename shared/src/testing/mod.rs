@@ -1,7 +1,7 @@
 //! In-memory twins of every port, for the fast test tier (no Java, no DynamoDB Local, no
 //! sandbox), and the contract suites each store port must pass — run against the twin in
 //! this crate's tests and against the DynamoDB adapter on DynamoDB Local in
-//! `devkit/tests/store_contract.rs`, so the twin cannot drift from the real thing.
+//! `tests/stack/store_contract.rs`, so the twin cannot drift from the real thing.
 //!
 //! Compiled for this crate's tests and behind the `testing` feature (the devkit turns it
 //! on); the functions never call it, and `sam build` builds each function on its own,

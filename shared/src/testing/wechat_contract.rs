@@ -1,6 +1,6 @@
 //! The contract of the [`WeChat`] port: what WeChat's rules are for codes, keys and
 //! tokens (docs/wechat.md), run against [`FakeWeChat`](super::FakeWeChat) here and against
-//! the WeChat adapter talking to the sandbox in `devkit/tests/wechat_client.rs`, so the
+//! the WeChat adapter talking to the sandbox in `tests/stack/wechat_client.rs`, so the
 //! twin keeps WeChat's rules.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

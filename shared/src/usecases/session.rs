@@ -157,7 +157,9 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
             .revoke_sessions(&token.user_key(), &live.session.openid, now_epoch_millis())
             .await?;
         self.store.delete_session(&token.hash()).await?;
-        Ok(ended)
+        // The caller's own session was live when checked: it counts even when a log out
+        // everywhere from another device marked it first.
+        Ok(ended.max(1))
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {

@@ -220,7 +220,7 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
         appid: string_attr(item, "appid")?,
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
-        // A user first met through a legacy session's logout has no login yet.
+        // Only a login writes these; an item another update wrote first has none yet.
         created_at: number_attr(item, "created_at").unwrap_or(0),
         last_login_at: number_attr(item, "last_login_at").unwrap_or(0),
         phone,
