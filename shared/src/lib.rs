@@ -9,12 +9,15 @@
 //!   the shared access token, WeChat);
 //! - [`usecases`]: login, phone number, session — generic over the ports, returning domain
 //!   results and domain errors, knowing nothing of HTTP;
-//! - [`adapters`]: DynamoDB and WeChat behind those ports;
-//! - [`edge`]: the HTTP edge — request parsing, bearer auth, the API's error table,
-//!   responses, the function runner and its deadline, the log line;
-//! - [`telemetry`]: logs, metrics, and the per-request upstream timings the adapters record.
+//! - [`adapters`]: DynamoDB and WeChat behind those ports, on one AWS SDK setup;
+//! - [`edge`]: where Lambda meets the use-cases — the one runner every binary's `main`
+//!   ends in, the routes, the authorizer, request parsing, the API's error table, the
+//!   deadline, the log line;
+//! - [`telemetry`]: logs, metrics, and the record of the request being served (its
+//!   upstream waits, kind and app).
 //!
-//! [`config`] reads the environment once at init. With the `testing` feature, [`testing`]
+//! [`config`] reads the environment once at init, one parser per setting for every
+//! function. docs/architecture.md traces one request through these layers. With the `testing` feature, [`testing`]
 //! holds in-memory twins of every port and the contract suites they share with the
 //! DynamoDB adapter.
 

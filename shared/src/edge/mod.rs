@@ -1,8 +1,8 @@
 //! The HTTP edge: API Gateway requests in, the API's responses out (docs/api.md).
 //! Request parsing and bearer auth, the one table of errors and their statuses, responses,
 //! one route per function, and the one runner every binary's `main` ends in (init, the
-//! deadline, the log line, the metrics). The authorizer for the app's own routes, and the [`Caller`]
-//! those routes read, live here too.
+//! deadline, the log line, the metrics). The authorizer for the app's own routes lives
+//! here too; the [`Caller`] those routes read is the `wxlogin-caller` crate's.
 
 mod auth;
 pub mod authorizer;
