@@ -17,9 +17,9 @@
 //!   upstream waits, kind and app).
 //!
 //! [`config`] reads the environment once at init, one parser per setting for every
-//! function. docs/architecture.md traces one request through these layers. With the `testing` feature, [`testing`]
-//! holds in-memory twins of every port and the contract suites they share with the
-//! DynamoDB adapter.
+//! function. With the `testing` feature, `testing` holds in-memory twins of every port,
+//! the contract suites they share with the DynamoDB adapter, and `ServeHttp`, which drives
+//! a route as its binary does. docs/architecture.md traces one request through the layers.
 
 pub mod adapters;
 pub mod config;
