@@ -9,6 +9,7 @@ mod bad_input;
 mod login;
 mod login_race;
 mod phone;
+mod readme_answers;
 mod session;
 mod several_apps;
 mod store_contract;
