@@ -37,7 +37,7 @@ pub(super) fn finish(
         .http
         .as_ref()
         .zip(function.path)
-        .map(|((method, _), path)| format!("{method} {path}"));
+        .map(|((method, _), path)| tracing::field::display(RouteLabel(method, path)));
     tracing::info!(
         request_id = %request_id,
         function = function.name,
@@ -63,4 +63,13 @@ pub(super) fn finish(
         wechat,
         store,
     });
+}
+
+/// `POST /onlogin`, written straight into the log line (no string built per request).
+struct RouteLabel<'a>(&'a http::Method, &'static str);
+
+impl std::fmt::Display for RouteLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
 }

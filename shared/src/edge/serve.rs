@@ -32,7 +32,9 @@ pub async fn run_http<T: Serialize>(
     run(
         &route.function,
         async |event: LambdaEvent<LambdaRequest>| {
-            let request_id = invocation_id(Some(&event.context));
+            // The runner settled the invocation's id in its context: one id for the log
+            // line and x-request-id.
+            let request_id = event.context.request_id.clone();
             let request = Request::from(event.payload).with_lambda_context(event.context);
             let (response, ending) = answer(route, &request, &request_id, &serve).await;
             (Ok::<_, Diagnostic>(http_api_response(response)), ending)
