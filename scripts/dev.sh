@@ -38,6 +38,8 @@ fi
 [ -n "${WECHAT_APPS:-}" ] || [ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] \
   || die "APPS is 1 or 2 (for other apps, set WECHAT_APPS='{\"<appid>\": \"<secret>\", …}' yourself)"
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
+# The key that names erased users in audit records; in AWS the template generates one.
+LOCAL_AUDIT_KEY=${AUDIT_KEY:-wxlogin local audit key, not a secret: make dev only}
 check_walk=false
 run_command=()
 while [ "$#" -gt 0 ]; do
@@ -65,7 +67,7 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
-cargo build --locked -p onlogin -p decrypt-phone -p session -p authorizer -p protected-route-me \
+cargo build --locked -p onlogin -p decrypt-phone -p session -p account -p authorizer -p protected-route-me \
   -p wechat-sandbox -p devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
@@ -100,12 +102,13 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_ACCESS_KEY_ID=local" \
   --env-var "AWS_SECRET_ACCESS_KEY=local" \
   --env-var "AWS_REGION=us-east-1" \
+  --env-var "AUDIT_KEY=$LOCAL_AUDIT_KEY" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
 # cargo lambda watch compiles a function on its first request; make that request here, so
 # the stack is ready when we say so (minutes on a cold cache).
-for warm in POST:onlogin POST:decrypt-phone GET:session; do
+for warm in POST:onlogin POST:decrypt-phone GET:session GET:account; do
   IFS=: read -r method function <<<"$warm"
   log "warming $function (first request compiles it)"
   deadline=$((SECONDS + 900))
@@ -161,7 +164,8 @@ cat <<TXT
 wxlogin is running locally:
   functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
                    $api/decrypt-phone    (POST)
-                   $api/session          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
+                   $api/session          (GET, DELETE)
+                   $api/account          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
   playground       $gateway/playground/  (a mini-program in the browser: taps, WeChat faults,
                    the server's items and every request; make dev only)
   gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway

@@ -13,14 +13,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
+use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::wechat::WeChatClient;
-use wxlogin::config::Config;
+use wxlogin::config::{AccountConfig, Config};
 use wxlogin::domain::clock::now_epoch_seconds;
-use wxlogin::domain::{Session, SessionToken, UserKey, WatermarkPolicy};
-use wxlogin::ports::Sessions;
+use wxlogin::domain::{ListedSession, Session, SessionToken, UserKey, UserLogin, WatermarkPolicy};
+use wxlogin::ports::{Sessions, Users};
 use wxlogin::testing::ServeHttp;
-use wxlogin::usecases::{Apps, Login, PhoneNumbers, SessionQueries};
+use wxlogin::usecases::{Accounts, Apps, Login, PhoneNumbers, SessionQueries};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
 pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
@@ -32,6 +33,9 @@ use crate::tables::{create_sessions_table, local_client};
 
 /// The appid every test stack's sandbox accepts.
 pub const TEST_APPID: &str = "wx00000000sandbox1";
+/// The audit key of the test stack's functions (`AUDIT_KEY`): the fast tier's, so a test
+/// can name an erased user's audit record.
+pub use wxlogin::testing::TEST_AUDIT_KEY;
 /// The second app of a stack started with [`TestStack::with_two_apps`].
 pub const SECOND_APPID: &str = "wx00000000sandbox2";
 
@@ -152,6 +156,7 @@ impl TestStack {
                 ("AWS_ACCESS_KEY_ID", "local".to_owned()),
                 ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
                 ("AWS_REGION", "us-east-1".to_owned()),
+                ("AUDIT_KEY", TEST_AUDIT_KEY.to_owned()),
             ])
             .map(|(k, v)| (k.to_owned(), v))
             .collect()
@@ -194,7 +199,8 @@ impl TestStack {
         config: Config,
     ) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
         let (table, apps) = self.adapters(&config).await?;
-        Ok(Login::new(table, apps, config.session_ttl))
+        Ok(Login::new(table, apps, config.session_ttl)
+            .keeping_inactive_users_for(config.user_inactivity))
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.
@@ -231,6 +237,24 @@ impl TestStack {
         Ok(SessionQueries::new(table, apps))
     }
 
+    /// The account use-cases (`GET`/`DELETE /account`) wired to this stack as `main`
+    /// builds them.
+    pub async fn account_service(&self) -> anyhow::Result<Accounts<DynamoTable, AuditKeySource>> {
+        let env = self.function_env();
+        let config = AccountConfig::from_lookup(|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })?;
+        let table = DynamoTable::new(
+            local_client(&self.dynamodb_endpoint).await,
+            &config.sessions_table,
+        );
+        Ok(
+            Accounts::new(table, AuditKeySource::new(&config.audit_key), config.appids)
+                .with_audit_retention(config.audit_retention)
+                .with_phone_daily_limit(config.quotas.phone_verifications_per_day),
+        )
+    }
+
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.
     pub async fn logged_in_user(&self, login: Value) -> anyhow::Result<(String, Value)> {
         let user = self.sandbox_login(login).await?;
@@ -251,7 +275,7 @@ impl TestStack {
     }
 
     /// A token whose session (for the sandbox `user`) expired 100 s ago but is still in
-    /// the table, as DynamoDB's lazy TTL leaves it.
+    /// the table and listed on the user, as DynamoDB's lazy TTL leaves it.
     pub async fn expired_session(&self, user: &Value) -> anyhow::Result<SessionToken> {
         let openid = user["openid"].as_str().context("no openid")?;
         let token = SessionToken::issue(&UserKey::of(openid))?;
@@ -269,7 +293,17 @@ impl TestStack {
             expires_at: now - 100,
             issued_at_ms: (now - 7300) * 1000,
         };
-        self.store().put_session(&token.hash(), &session).await?;
+        let store = self.store();
+        store.put_session(&token.hash(), &session).await?;
+        let login = UserLogin {
+            appid: TEST_APPID.to_owned(),
+            openid: openid.to_owned(),
+            unionid: None,
+            at: now,
+            session: ListedSession::of(&session, &token.hash()),
+            keep_until: None,
+        };
+        store.record_login(&UserKey::of(openid), &login).await?;
         Ok(token)
     }
 

@@ -1,5 +1,6 @@
 //! What the use-cases need from outside, as small traits: the sessions, the users, the
-//! single-use claims on login codes, the shared access token, the quotas, and WeChat. The DynamoDB and WeChat
+//! single-use claims on login codes, the shared access token, the quotas, the erasure
+//! audit log, and WeChat. The DynamoDB and WeChat
 //! adapters implement them in production; `testing` has an in-memory twin of each, and one
 //! contract suite per store port runs against both so they cannot drift.
 //!
@@ -9,9 +10,10 @@
 use secrecy::SecretString;
 
 use crate::domain::{
-    AccessToken, BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy,
-    FreshAccessToken, LiveSession, LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin,
-    Session, SessionToken, StoreError, TokenHash, UserKey, UserLogin, WeChatError, WeChatLogin,
+    AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget,
+    ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
+    LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session, SessionToken,
+    StoreError, TokenHash, UserKey, UserLogin, WeChatError, WeChatLogin,
 };
 
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
@@ -56,49 +58,105 @@ pub trait Sessions: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = Result<Option<LiveSession>, StoreError>> + Send;
 
-    /// Deletes the session: the token stops working at once. Deleting an absent one is
-    /// no error, so a repeated logout is harmless.
+    /// Deletes the session item. Deleting an absent one is no error, so a repeated
+    /// logout is harmless.
     fn delete_session(
         &self,
         token: &TokenHash,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes every one of these session items (absent ones are no error).
+    fn delete_sessions(
+        &self,
+        tokens: &[TokenHash],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Users, one per openid (WeChat mints openids per app), under the key derived from it.
+/// A session is live only while its user lists it ([`LiveSession::check`]); every write
+/// made on behalf of a session first checks it is still listed.
 pub trait Users: Send + Sync {
     /// Creates the user on their first login (concurrent first logins create one user,
-    /// with one `created_at`), else touches `last_login_at` and a new unionid; lists the
-    /// session `token` on the user until it expires.
+    /// with one `created_at`), else touches `last_login_at`, a new unionid and the
+    /// inactivity expiry; lists the login's session. A user being erased is replaced
+    /// by a brand-new one (`new_user`, nothing bound), its sessions left to the erasure.
     fn record_login(
         &self,
         key: &UserKey,
         login: &UserLogin,
-        token: &TokenHash,
     ) -> impl Future<Output = Result<RecordedLogin, StoreError>> + Send;
 
-    /// Binds a verified phone number to the user, replacing any earlier one.
+    /// Binds a verified phone number to the user, replacing any earlier one, if the user
+    /// still lists `session`: `Ok(false)` (nothing written) when it ended meanwhile.
     fn bind_phone(
         &self,
         key: &UserKey,
-        openid: &str,
+        session: &ListedSession,
         phone: &BoundPhone,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes every session of the user issued up to `now_ms`; answers how many of the
-    /// sessions listed on the user were still live.
-    fn revoke_sessions(
+    /// Removes the phone number of the user of `appid`: `Ok(true)` if one was bound. A user
+    /// absent, of another app or being erased is left alone.
+    fn unbind_phone(
         &self,
         key: &UserKey,
-        openid: &str,
-        now_ms: i64,
-    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+        appid: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends every session the user lists, at once: they move to the user's ended
+    /// sessions, whose items are still to delete (then [`forget_ended`](Self::forget_ended)).
+    /// Answers the sessions ended; none for an absent user.
+    fn end_sessions(
+        &self,
+        key: &UserKey,
+    ) -> impl Future<Output = Result<Vec<ListedSession>, StoreError>> + Send;
 
     /// Takes a logged-out session off the user's list.
     fn forget_session(
         &self,
         key: &UserKey,
-        token: &TokenHash,
-        expires_at: i64,
+        session: &ListedSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes ended sessions whose items are deleted off the user's ended sessions.
+    fn forget_ended(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the user of `appid` as being erased (every session refused from now on) and
+    /// answers what to erase; a user already being erased keeps its first mark. `None`
+    /// when there is no user item of that app.
+    fn begin_erasure(
+        &self,
+        key: &UserKey,
+        appid: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<ErasureTarget>, StoreError>> + Send;
+
+    /// Deletes the user item if it is still the one `target` marked. A login that
+    /// replaced it meanwhile keeps its brand-new user; the target's sessions are taken
+    /// off its ended sessions.
+    fn finish_erasure(
+        &self,
+        key: &UserKey,
+        target: &ErasureTarget,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The stack's key for the audit records' hashes.
+pub trait AuditKeys: Send + Sync {
+    /// The key (read once, then held).
+    fn audit_key(&self) -> impl Future<Output = Result<AuditKey, StoreError>> + Send;
+}
+
+/// The audit records erasures leave.
+pub trait ErasureLog: Send + Sync {
+    /// Writes `record`; writing the same record again changes nothing.
+    fn record_erasure(
+        &self,
+        record: &ErasureRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -172,6 +230,19 @@ pub trait Quotas: Send + Sync {
     fn give_back(
         &self,
         window: &QuotaWindow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The calls counted in `window` so far (0 once it ended).
+    fn counted(
+        &self,
+        window: &QuotaWindow,
+        now: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Deletes these counters (absent ones are no error).
+    fn delete_windows(
+        &self,
+        windows: &[QuotaWindow],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

@@ -381,12 +381,24 @@ async fn delete_all_ends_every_session_of_the_user_and_says_how_many() {
         .find(|item| item["pk"].as_s().unwrap() == &user_pk)
         .expect("the user item");
     assert!(!item.contains_key("expires_at"), "{item:?}");
-    assert!(item.contains_key("sessions_revoked_before_ms"), "{item:?}");
+    assert!(
+        !item.contains_key("ended_sessions"),
+        "the ended sessions' items are deleted, so none waits on the ended list: {item:?}"
+    );
     assert_eq!(
         item["sessions"].as_ss().unwrap().len(),
         1,
         "only the fresh session is listed: {item:?}"
     );
+    let stored: Vec<String> = items
+        .iter()
+        .map(|item| item["pk"].as_s().unwrap().clone())
+        .collect();
+    for token in tokens.iter().chain([&expired.expose().to_owned()]) {
+        let token = wxlogin::domain::SessionToken::parse(token).unwrap();
+        let pk = format!("session#{}", token.hash().as_hex());
+        assert!(!stored.contains(&pk), "an ended session's item is deleted");
+    }
 
     // Everywhere again, from the fresh session: just that one.
     let response = call(&service, delete_all(&fresh, "true")).await;
@@ -436,8 +448,8 @@ async fn all_takes_true_and_nothing_else() {
             .await
             .unwrap()
             .iter()
-            .any(|item| item.contains_key("sessions_revoked_before_ms")),
-        "no revocation recorded"
+            .any(|item| item.contains_key("ended_sessions")),
+        "no session ended"
     );
     assert_eq!(session_items(&stack).await, 1);
 }

@@ -40,6 +40,19 @@ async fn the_table_honours_the_access_token_contract() {
 }
 
 #[tokio::test]
+async fn the_table_honours_the_erasure_contract() {
+    let stack = TestStack::start().await.unwrap();
+    contract::erasure(&stack.store(), async || {
+        let items = stack.items().await.unwrap();
+        items
+            .iter()
+            .map(|item| item["pk"].as_s().unwrap().clone())
+            .collect()
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_mangled_session_item_reads_as_absent() {
     let stack = TestStack::start().await.unwrap();
     let token = wxlogin::testing::unknown_token();
@@ -81,7 +94,7 @@ async fn a_user_item_lists_sessions_and_holds_no_ttl() {
     );
     assert!(
         !user.contains_key("expires_at"),
-        "users outlive their sessions"
+        "a stack keeping users for good gives them no TTL"
     );
     let listed = user["sessions"].as_ss().unwrap();
     assert_eq!(listed.len(), 1);

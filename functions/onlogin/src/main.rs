@@ -25,5 +25,6 @@ async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
     let config = Config::from_env()?;
     let table = DynamoTable::connect(&config.sessions_table).await;
     let apps = edge::wechat_apps(&config)?;
-    Ok(Login::new(table, apps, config.session_ttl))
+    Ok(Login::new(table, apps, config.session_ttl)
+        .keeping_inactive_users_for(config.user_inactivity))
 }

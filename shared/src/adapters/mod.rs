@@ -2,6 +2,7 @@
 //! access token, all in one table) and WeChat's server API over HTTPS, on the AWS SDK
 //! setup they share ([`aws`]).
 
+pub mod audit_key;
 pub mod aws;
 pub mod dynamodb;
 pub mod wechat;

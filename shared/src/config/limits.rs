@@ -78,7 +78,7 @@ pub(super) fn watermark_max_age(env: &Env<'_>) -> Result<Option<Duration>, Confi
 }
 
 /// A whole number from `name`, or `default` when unset.
-fn whole_number(
+pub(super) fn whole_number(
     env: &Env<'_>,
     name: &'static str,
     default: u64,

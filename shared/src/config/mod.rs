@@ -1,10 +1,12 @@
 //! Configuration, read once from the environment at init; every variable is read by
 //! one parser, shared by every function that reads it (docs/configuration.md lists them).
 //! [`Config`] is what the functions that call WeChat need; [`AuthorizerConfig`] is the
-//! authorizer's part of it, read by the same code.
+//! authorizer's part of it, and [`AccountConfig`] the account function's, read by the
+//! same code.
 
 mod apps;
 mod limits;
+mod retention;
 
 use std::time::Duration;
 
@@ -14,6 +16,9 @@ pub use limits::{
     DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY, DEFAULT_SESSION_TTL_SECONDS,
     DEFAULT_WATERMARK_MAX_AGE_SECONDS, DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
     MAX_SESSION_TTL_SECONDS, QuotaLimits,
+};
+pub use retention::{
+    AuditKeySetting, DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_USER_INACTIVE_DAYS,
 };
 
 /// Default WeChat API host; `WECHAT_API_BASE` points elsewhere (the sandbox) in dev and tests.
@@ -36,6 +41,8 @@ pub struct Config {
     pub watermark_max_age: Option<Duration>,
     /// Per-user and per-session limits on calls that cost money or WeChat quota.
     pub quotas: QuotaLimits,
+    /// How long a user not seen again is kept (`USER_INACTIVE_DAYS`); `None`: for good.
+    pub user_inactivity: Option<Duration>,
 }
 
 /// What the authorizer needs: the table and the appids it may vouch for. It never talks
@@ -47,6 +54,23 @@ pub struct AuthorizerConfig {
     pub appids: Vec<String>,
     /// The table holding the sessions (`SESSIONS_TABLE`).
     pub sessions_table: String,
+}
+
+/// What the account function needs: the table, the appids whose users it serves, the
+/// audit key and how long audit records are kept. It never talks to WeChat, so it is
+/// given no AppSecret.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// The apps whose users it serves, never empty.
+    pub appids: Vec<String>,
+    /// The table (`SESSIONS_TABLE`).
+    pub sessions_table: String,
+    /// Where the audit key is (`AUDIT_KEY` or `AUDIT_KEY_SECRET_ID`).
+    pub audit_key: AuditKeySetting,
+    /// How long an erasure's audit record is kept (`AUDIT_RETENTION_DAYS`, default 365).
+    pub audit_retention: Duration,
+    /// The per-user quotas, to show what is used of them.
+    pub quotas: QuotaLimits,
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.
@@ -111,6 +135,26 @@ impl Config {
             sessions_table: sessions_table(&env)?,
             session_ttl: limits::session_ttl(&env)?,
             watermark_max_age: limits::watermark_max_age(&env)?,
+            quotas: QuotaLimits::read(&env)?,
+            user_inactivity: retention::user_inactivity(&env)?,
+        })
+    }
+}
+
+impl AccountConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    /// Reads configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            appids: apps::appids(&env)?,
+            sessions_table: sessions_table(&env)?,
+            audit_key: retention::audit_key(&env)?,
+            audit_retention: retention::audit_retention(&env)?,
             quotas: QuotaLimits::read(&env)?,
         })
     }

@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod clock;
 pub mod codes;
+pub mod erasure;
 pub mod errors;
 pub mod phone;
 pub mod quota;
@@ -17,13 +18,15 @@ pub use access_token::{
     AccessToken, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken,
 };
 pub use codes::{LoginCode, MAX_CODE_LEN, PhoneCode};
+pub use erasure::{AuditKey, ErasureReason, ErasureRecord};
 pub use errors::{LoginError, PhoneError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
 pub use quota::QuotaWindow;
 pub use session::{Session, WeChatLogin};
 pub use token::{SessionToken, TokenHash};
 pub use user::{
-    BoundPhone, LiveSession, PhoneVerification, RecordedLogin, User, UserKey, UserLogin,
+    BoundPhone, ErasureTarget, ListedSession, LiveSession, PhoneVerification, RecordedLogin, User,
+    UserKey, UserLogin,
 };
 pub use wechat_crypto::{Ciphertext, DecryptError, Iv, SessionKey};
 pub use wechat_error::{Errcode, WeChatError};

@@ -75,6 +75,15 @@ impl TokenHash {
     pub fn as_hex(&self) -> &str {
         &self.0
     }
+
+    /// A digest as [`as_hex`](Self::as_hex) wrote it: 64 lower-case hex digits.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let well_formed = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        well_formed.then(|| Self(hex.to_owned()))
+    }
 }
 
 #[cfg(test)]

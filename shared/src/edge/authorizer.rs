@@ -156,8 +156,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::{BoundPhone, PhoneNumber, PhoneVerification};
-    use crate::ports::Users;
     use crate::testing::{MemoryTable, Twins};
 
     fn event(headers: &[(&str, &str)]) -> AuthorizerEvent {
@@ -187,20 +185,7 @@ mod tests {
             json!({"isAuthorized": true, "context": {"appid": crate::testing::APPID, "openid": "o1", "unionid": "u1"}})
         );
 
-        let phone = BoundPhone {
-            number: PhoneNumber {
-                phone_number: "13800138000".into(),
-                pure_phone_number: "13800138000".into(),
-                country_code: "86".into(),
-            },
-            verified_at: 1,
-            verified_by: PhoneVerification::Code,
-        };
-        twins
-            .table
-            .bind_phone(&token.user_key(), "o1", &phone)
-            .await
-            .unwrap();
+        twins.bind_phone(&token, "13800138000").await;
         let calls_before = twins.table.calls();
         let answer = authorize(&authorizer(&twins), &event(&[("Authorization", &bearer)]))
             .await

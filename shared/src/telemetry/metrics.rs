@@ -21,6 +21,11 @@ pub const LOGINS: &str = "Logins";
 pub const PHONE_DECRYPTS: &str = "PhoneDecrypts";
 /// `/session` requests by `Action` and `Outcome`.
 pub const SESSION_REQUESTS: &str = "SessionRequests";
+/// `GET` and `DELETE /account` requests, by outcome and action.
+pub const ACCOUNT_REQUESTS: &str = "AccountRequests";
+/// User data erased, by reason (`user`, `wechat_cancellation`, `wechat_revoke_phone`,
+/// `operator`, `inactivity`).
+pub const ERASURES: &str = "Erasures";
 /// Requests that failed because WeChat or DynamoDB did (dimension `Upstream`).
 pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 /// Time a request waited on one upstream, in milliseconds (`Upstream`, `Function`).
@@ -181,6 +186,14 @@ pub fn record_wechat_error(appid: &str, api: &'static str, errcode: String) {
     counter!(WECHAT_ERRORS, "Api" => api, "Errcode" => errcode).increment(1);
     if per_app() {
         counter!(WECHAT_ERRORS, "Api" => api, "AppId" => appid.to_owned()).increment(1);
+    }
+}
+
+/// Counts one erasure of a user's data (the whole user, or the phone number) for `reason`.
+pub fn record_erasure(appid: &str, reason: &'static str) {
+    counter!(ERASURES, "Reason" => reason).increment(1);
+    if per_app() {
+        counter!(ERASURES, "Reason" => reason, "AppId" => appid.to_owned()).increment(1);
     }
 }
 

@@ -9,14 +9,21 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
+use crate::adapters::audit_key::AuditKeySource;
+use crate::adapters::dynamodb::keys;
+use crate::domain::ErasureReason;
+use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{
-    BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, LoginCode, PhoneNumber,
-    PhoneVerification, QuotaWindow, Session, SessionToken, UserKey, UserLogin, WeChatLogin,
+    BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, ListedSession,
+    LoginCode, PhoneNumber, PhoneVerification, QuotaWindow, Session, SessionToken, UserKey,
+    UserLogin, WeChatLogin,
 };
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, Quotas, Sessions, Users,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, ErasureLog, Quotas, Sessions,
+    Users,
 };
+use crate::testing::audit_key;
+use crate::usecases::Accounts;
 
 fn session_expiring_at(expires_at: i64) -> Session {
     let login = WeChatLogin {
@@ -42,7 +49,49 @@ fn token() -> SessionToken {
     SessionToken::issue(&UserKey::of(OPENID)).unwrap()
 }
 
-/// [`Sessions`]: round trip, expiry on read, logout; a session reads with its user.
+/// Writes a session of [`OPENID`] expiring at `expires_at` and lists it on the user, as a
+/// login does: its token.
+async fn logged_in(
+    store: &(impl Sessions + Users),
+    expires_at: i64,
+    unionid: Option<&str>,
+) -> SessionToken {
+    let token = token();
+    let session = session_expiring_at(expires_at);
+    store.put_session(&token.hash(), &session).await.unwrap();
+    store
+        .record_login(&UserKey::of(OPENID), &user_login(&session, &token, unionid))
+        .await
+        .unwrap();
+    token
+}
+
+/// What a login of `session` records on its user.
+fn user_login(session: &Session, token: &SessionToken, unionid: Option<&str>) -> UserLogin {
+    UserLogin {
+        appid: APPID.into(),
+        openid: OPENID.into(),
+        unionid: unionid.map(str::to_owned),
+        at: session.created_at,
+        session: ListedSession::of(session, &token.hash()),
+        keep_until: None,
+    }
+}
+
+fn phone(number: &str, verified_at: i64) -> BoundPhone {
+    BoundPhone {
+        number: PhoneNumber {
+            phone_number: number.into(),
+            pure_phone_number: number.into(),
+            country_code: "86".into(),
+        },
+        verified_at,
+        verified_by: PhoneVerification::Code,
+    }
+}
+
+/// [`Sessions`]: round trip, expiry on read, logout; a session reads with its user, and
+/// only while the user lists it.
 pub async fn sessions(store: &(impl Sessions + Users)) {
     let now = now_epoch_seconds();
     let now_ms = now * 1000;
@@ -55,25 +104,18 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
     store.put_session(&token.hash(), &session).await.unwrap();
     assert!(
         store.get_session(&token, now_ms).await.unwrap().is_none(),
-        "a session without its user item is refused: nothing skips the revocation check"
+        "a session without its user item is refused"
     );
 
-    let login = UserLogin {
-        appid: APPID.into(),
-        openid: OPENID.into(),
-        unionid: None,
-        at: now,
-        session_expires_at: now + 100,
-    };
     store
-        .record_login(&token.user_key(), &login, &token.hash())
+        .record_login(&token.user_key(), &user_login(&session, &token, None))
         .await
         .unwrap();
     let live = store
         .get_session(&token, now_ms)
         .await
         .unwrap()
-        .expect("a stored session reads back");
+        .expect("a stored, listed session reads back");
     let read = &live.session;
     assert_eq!(read.appid, APPID, "a session keeps its app");
     assert_eq!(read.openid, OPENID);
@@ -90,6 +132,21 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         (live.user.appid.as_str(), live.user.openid.as_str()),
         (APPID, OPENID),
         "the user comes with the session, in the same read"
+    );
+    assert_eq!(live.listing, ListedSession::of(read, &token.hash()));
+
+    let unlisted = crate::domain::SessionToken::issue(&UserKey::of(OPENID)).unwrap();
+    store
+        .put_session(&unlisted.hash(), &session_expiring_at(now + 100))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_session(&unlisted, now_ms)
+            .await
+            .unwrap()
+            .is_none(),
+        "a session its user does not list is refused"
     );
 
     // TTL deletion is lazy (never, in DynamoDB Local): the read itself must check.
@@ -116,37 +173,71 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         .delete_session(&token.hash())
         .await
         .expect("a second delete is harmless");
+
+    let many: Vec<SessionToken> = (0..30).map(|_| self::token()).collect();
+    for token in &many {
+        let session = session_expiring_at(now + 100);
+        store.put_session(&token.hash(), &session).await.unwrap();
+        store
+            .record_login(&token.user_key(), &user_login(&session, token, None))
+            .await
+            .unwrap();
+    }
+    let hashes: Vec<_> = many.iter().map(SessionToken::hash).collect();
+    store
+        .delete_sessions(&hashes)
+        .await
+        .expect("more than one batch of deletes, absent ones among them");
+    store.delete_sessions(&hashes).await.unwrap();
+    for token in &many {
+        assert!(store.get_session(token, now_ms).await.unwrap().is_none());
+    }
 }
 
 /// [`Users`]: one user per key, created once however many logins race; logins touch it;
-/// the phone binds and rebinds; revoking ends exactly the live listed sessions.
+/// the phone binds only for a listed session, and unbinds; ending sessions ends exactly
+/// the listed ones.
 pub async fn users(store: &(impl Sessions + Users)) {
     let now = now_epoch_seconds();
+    let now_ms = now * 1000;
     let key = UserKey::of(OPENID);
-    let login = |at: i64, unionid: Option<&str>| UserLogin {
-        appid: APPID.into(),
-        openid: OPENID.into(),
-        unionid: unionid.map(str::to_owned),
-        at,
-        session_expires_at: at + 7200,
-    };
     let tokens: Vec<SessionToken> = (0..4).map(|_| token()).collect();
-
-    let first = login(now, None);
-    let hashes: Vec<_> = tokens.iter().map(SessionToken::hash).collect();
-    let racing = hashes
+    let sessions: Vec<Session> = (0..4).map(|_| session_expiring_at(now + 7200)).collect();
+    for (token, session) in tokens.iter().zip(&sessions) {
+        store.put_session(&token.hash(), session).await.unwrap();
+    }
+    let logins: Vec<UserLogin> = tokens
         .iter()
-        .map(|hash| store.record_login(&key, &first, hash));
+        .zip(&sessions)
+        .map(|(token, session)| user_login(session, token, None))
+        .collect();
+    let racing = logins.iter().map(|login| store.record_login(&key, login));
     let recorded = futures_join_all(racing).await;
     assert_eq!(
         recorded.iter().filter(|login| login.new_user).count(),
         1,
         "concurrent first logins create the user once"
     );
-    assert!(recorded.iter().all(|login| login.user.created_at == now));
+    let created_at = sessions[0].created_at;
+    assert!(
+        recorded
+            .iter()
+            .all(|login| login.user.created_at == created_at)
+    );
+    for token in &tokens {
+        assert!(
+            store.get_session(token, now_ms).await.unwrap().is_some(),
+            "every racing login's session is listed"
+        );
+    }
 
+    let touch = |at: i64, unionid: Option<&str>, keep_until: Option<i64>| UserLogin {
+        at,
+        keep_until,
+        ..user_login(&sessions[0], &tokens[0], unionid)
+    };
     let later = store
-        .record_login(&key, &login(now + 60, Some("union1")), &tokens[0].hash())
+        .record_login(&key, &touch(now + 60, Some("union1"), Some(now + 86_400)))
         .await
         .unwrap();
     assert!(!later.new_user);
@@ -154,12 +245,13 @@ pub async fn users(store: &(impl Sessions + Users)) {
         (
             later.user.created_at,
             later.user.last_login_at,
-            later.user.unionid.as_deref()
+            later.user.unionid.as_deref(),
+            later.user.expires_at,
         ),
-        (now, now + 60, Some("union1"))
+        (created_at, now + 60, Some("union1"), Some(now + 86_400))
     );
     let again = store
-        .record_login(&key, &login(now + 120, None), &tokens[1].hash())
+        .record_login(&key, &touch(now + 120, None, None))
         .await
         .unwrap();
     assert_eq!(
@@ -167,95 +259,112 @@ pub async fn users(store: &(impl Sessions + Users)) {
         Some("union1"),
         "a login without a unionid never erases the known one"
     );
+    assert_eq!(
+        again.user.expires_at, None,
+        "a stack keeping users for good"
+    );
     assert!(again.user.phone.is_none());
 
+    let listing = ListedSession::of(&sessions[1], &tokens[1].hash());
     for number in ["13800138000", "13900139000"] {
-        let phone = BoundPhone {
-            number: PhoneNumber {
-                phone_number: number.into(),
-                pure_phone_number: number.into(),
-                country_code: "86".into(),
-            },
-            verified_at: now + 200,
-            verified_by: PhoneVerification::Code,
-        };
-        store.bind_phone(&key, OPENID, &phone).await.unwrap();
-        let touched = store
-            .record_login(&key, &login(now + 300, None), &tokens[2].hash())
+        let bound = phone(number, now + 200);
+        assert!(store.bind_phone(&key, &listing, &bound).await.unwrap());
+        let live = store
+            .get_session(&tokens[1], now_ms)
             .await
+            .unwrap()
             .unwrap();
-        assert_eq!(touched.user.phone, Some(phone), "bound, then replaced");
+        assert_eq!(live.user.phone, Some(bound), "bound, then replaced");
     }
-
-    // Sessions for revocation: two live, one expired, one logged out.
-    let listed = |offset: i64| UserLogin {
-        session_expires_at: now + offset,
-        ..login(now, None)
+    let unlisted = ListedSession {
+        token: self::token().hash(),
+        ..listing.clone()
     };
-    let mut live_tokens = Vec::new();
-    for (index, offset) in [(0, 7200), (1, 7200), (2, -5), (3, 7200)] {
-        let token = token();
-        let session = session_expiring_at(now + offset);
-        store.put_session(&token.hash(), &session).await.unwrap();
-        store
-            .record_login(&key, &listed(offset), &token.hash())
-            .await
-            .unwrap();
-        if index == 3 {
-            store
-                .forget_session(&key, &token.hash(), now + offset)
-                .await
-                .unwrap();
-        }
-        live_tokens.push(token);
-    }
-    let now_ms = now_epoch_millis();
     assert!(
-        store
-            .get_session(&live_tokens[0], now_ms)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let ended = store.revoke_sessions(&key, OPENID, now_ms).await.unwrap();
-    // The racing and touching logins above listed 7 sessions (all live), plus two live
-    // here: the expired and the forgotten ones do not count.
-    assert_eq!(ended, 9, "every live listed session, no more");
-    for token in &live_tokens {
-        assert!(
-            store
-                .get_session(token, now_ms + 1)
-                .await
-                .unwrap()
-                .is_none(),
-            "a revoked session is refused"
-        );
-    }
-    let after = token();
-    let mut fresh = session_expiring_at(now + 7200);
-    fresh.issued_at_ms = now_ms + 1;
-    store.put_session(&after.hash(), &fresh).await.unwrap();
-    assert!(
-        store
-            .get_session(&after, now_ms + 2)
-            .await
-            .unwrap()
-            .is_some(),
-        "a session issued after the revocation lives"
-    );
-    assert_eq!(
-        store
-            .revoke_sessions(&key, OPENID, now_ms + 3)
+        !store
+            .bind_phone(&key, &unlisted, &phone("13700137000", now))
             .await
             .unwrap(),
-        0
+        "no binding for a session the user does not list"
+    );
+    let stranger = UserKey::of("someone-else");
+    assert!(
+        !store
+            .bind_phone(&stranger, &listing, &phone("13700137000", now))
+            .await
+            .unwrap(),
+        "no binding brings back an absent user"
+    );
+    assert!(
+        !store.unbind_phone(&key, OTHER_APPID).await.unwrap(),
+        "another app's user"
+    );
+    assert!(store.unbind_phone(&key, APPID).await.unwrap());
+    assert!(
+        !store.unbind_phone(&key, APPID).await.unwrap(),
+        "nothing left to unbind"
+    );
+    let live = store
+        .get_session(&tokens[1], now_ms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.user.phone, None);
+
+    // A logout takes one session off the list.
+    store
+        .forget_session(&key, &ListedSession::of(&sessions[3], &tokens[3].hash()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_session(&tokens[3], now_ms)
+            .await
+            .unwrap()
+            .is_none()
     );
 
-    let stranger = UserKey::of("someone-else");
+    let expired = logged_in(store, now - 5, None).await;
+    let ended = store.end_sessions(&key).await.unwrap();
+    let mut ended_hashes: Vec<_> = ended.iter().map(|listed| listed.token.clone()).collect();
+    ended_hashes.sort_by(|a, b| a.as_hex().cmp(b.as_hex()));
+    let mut expected: Vec<_> = [&tokens[0], &tokens[1], &tokens[2], &expired]
+        .iter()
+        .map(|token| token.hash())
+        .collect();
+    expected.sort_by(|a, b| a.as_hex().cmp(b.as_hex()));
+    assert_eq!(ended_hashes, expected, "every listed session, no more");
+    for token in &tokens {
+        assert!(
+            store.get_session(token, now_ms).await.unwrap().is_none(),
+            "an ended session is refused"
+        );
+    }
+    let after = logged_in(store, now + 7200, None).await;
+    assert!(
+        store.get_session(&after, now_ms).await.unwrap().is_some(),
+        "a session listed after the others ended lives"
+    );
+    assert_eq!(store.end_sessions(&key).await.unwrap().len(), 1);
+    assert!(store.end_sessions(&key).await.unwrap().is_empty());
+    store.forget_ended(&key, &ended).await.unwrap();
+
+    assert!(store.end_sessions(&stranger).await.unwrap().is_empty());
     store
-        .forget_session(&stranger, &after.hash(), now)
+        .forget_session(&stranger, &listing)
         .await
         .expect("forgetting on an unknown user is harmless");
+    store
+        .forget_ended(&stranger, &ended)
+        .await
+        .expect("on an unknown user too");
+    assert!(
+        store
+            .begin_erasure(&stranger, APPID, now_ms)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Awaits every future, in order, concurrently.
@@ -509,6 +618,231 @@ pub async fn quotas(store: &impl Quotas) {
     store.give_back(&c).await.unwrap();
     assert!(store.take(&c, 1).await.unwrap());
     assert!(!store.take(&c, 1).await.unwrap());
+
+    assert_eq!(store.counted(&a, 1_000).await.unwrap(), 3);
+    assert_eq!(
+        store.counted(&window("phone#none#1"), 1_000).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.counted(&a, 4_000_000_000).await.unwrap(),
+        0,
+        "an ended window"
+    );
+    store
+        .delete_windows(&[a.clone(), c.clone(), window("phone#none#1")])
+        .await
+        .unwrap();
+    assert_eq!(store.counted(&a, 1_000).await.unwrap(), 0);
+    assert_eq!(store.counted(&b, 1_000).await.unwrap(), 1, "left alone");
+    assert!(
+        store.take(&c, 1).await.unwrap(),
+        "a deleted counter starts again"
+    );
+}
+
+/// Erasure ([`Users::begin_erasure`], [`Users::finish_erasure`], [`ErasureLog`], through
+/// [`Accounts::erase`]): every item of the user goes (sessions listed or ended, quota
+/// counters, the user), one audit record stays, nothing of anyone else is touched; a
+/// login racing it starts a brand-new user; an erasure of another app's user does
+/// nothing. `stored_keys` lists the key of every item in the store.
+pub async fn erasure<S>(store: &S, stored_keys: impl AsyncFn() -> Vec<String>)
+where
+    S: Sessions + Users + Quotas + ErasureLog + Clone,
+{
+    let now = now_epoch_seconds();
+    let now_ms = now * 1000;
+    let key = UserKey::of(OPENID);
+    let accounts = Accounts::new(
+        store.clone(),
+        AuditKeySource::Fixed(audit_key()),
+        vec![APPID.to_owned(), OTHER_APPID.to_owned()],
+    );
+
+    // Someone else, whose items must all survive.
+    let other_key = UserKey::of("oSomeoneElse");
+    let other_token = SessionToken::issue(&other_key).unwrap();
+    let mut other_session = session_expiring_at(now + 7200);
+    other_session.openid = "oSomeoneElse".into();
+    store
+        .put_session(&other_token.hash(), &other_session)
+        .await
+        .unwrap();
+    store
+        .record_login(
+            &other_key,
+            &UserLogin {
+                openid: "oSomeoneElse".into(),
+                ..user_login(&other_session, &other_token, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take(&QuotaWindow::phone_verifications(&other_key, now), 5)
+            .await
+            .unwrap()
+    );
+    let untouched = stored_keys().await;
+
+    // The user: two sessions ended by a log out everywhere whose deletes never ran, two
+    // live ones, a phone number, both kinds of quota counter.
+    logged_in(store, now + 7200, None).await;
+    logged_in(store, now + 7200, None).await;
+    assert_eq!(store.end_sessions(&key).await.unwrap().len(), 2);
+    let live = [
+        logged_in(store, now + 7200, Some("union1")).await,
+        logged_in(store, now + 7200, None).await,
+    ];
+    let listing = store
+        .get_session(&live[0], now_ms)
+        .await
+        .unwrap()
+        .unwrap()
+        .listing;
+    assert!(
+        store
+            .bind_phone(&key, &listing, &phone("13800138000", now))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take(&QuotaWindow::phone_verifications(&key, now), 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take(&QuotaWindow::wechat_checks(&live[0].hash(), now), 5)
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored_keys().await.len(), untouched.len() + 7);
+
+    assert!(
+        !accounts
+            .erase(OTHER_APPID, OPENID, ErasureReason::User)
+            .await
+            .unwrap()
+            .found,
+        "an erasure for another app finds no user"
+    );
+    let erased = accounts
+        .erase(APPID, OPENID, ErasureReason::User)
+        .await
+        .unwrap();
+    assert_eq!(
+        (erased.found, erased.sessions),
+        (true, 2),
+        "the live sessions ended"
+    );
+    for token in &live {
+        assert!(store.get_session(token, now_ms).await.unwrap().is_none());
+    }
+    let subject = audit_key().subject(APPID, OPENID);
+    let mut expected = untouched.clone();
+    expected.push(keys::erasure(&subject));
+    expected.sort();
+    let mut left = stored_keys().await;
+    left.sort();
+    assert_eq!(left, expected, "no item of the user but the audit record");
+
+    let again = accounts
+        .erase(APPID, OPENID, ErasureReason::User)
+        .await
+        .unwrap();
+    assert!(!again.found, "erasing twice finds nothing the second time");
+    assert_eq!(stored_keys().await.len(), expected.len());
+
+    // A login racing an erasure: the mark stands, then the login comes.
+    let old = logged_in(store, now + 7200, None).await;
+    let old_listing = store
+        .get_session(&old, now_ms)
+        .await
+        .unwrap()
+        .unwrap()
+        .listing;
+    assert!(
+        store
+            .bind_phone(&key, &old_listing, &phone("13800138000", now))
+            .await
+            .unwrap()
+    );
+    let target = store
+        .begin_erasure(&key, APPID, now_ms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.get_session(&old, now_ms).await.unwrap().is_none(),
+        "refused from the mark on"
+    );
+    assert!(
+        !store
+            .bind_phone(&key, &old_listing, &phone("13900139000", now))
+            .await
+            .unwrap(),
+        "no binding while erasing"
+    );
+    assert_eq!(
+        store
+            .begin_erasure(&key, APPID, now_ms + 5)
+            .await
+            .unwrap()
+            .unwrap()
+            .since_ms,
+        target.since_ms,
+        "a retry keeps the first mark"
+    );
+    let racing = token();
+    let racing_session = session_expiring_at(now + 7200);
+    store
+        .put_session(&racing.hash(), &racing_session)
+        .await
+        .unwrap();
+    let recorded = store
+        .record_login(&key, &user_login(&racing_session, &racing, None))
+        .await
+        .unwrap();
+    assert!(recorded.new_user, "a brand-new user");
+    assert_eq!(recorded.user.phone, None);
+    assert_eq!(recorded.user.created_at, racing_session.created_at);
+    let fresh = store
+        .get_session(&racing, now_ms)
+        .await
+        .unwrap()
+        .expect("its session lives");
+    assert_eq!(fresh.user.phone, None, "nothing of the old user");
+    assert_eq!(fresh.user.sessions, vec![fresh.listing.clone()]);
+    assert!(
+        store.get_session(&old, now_ms).await.unwrap().is_none(),
+        "the old sessions stay ended"
+    );
+    store.delete_sessions(&[old.hash()]).await.unwrap();
+    store.finish_erasure(&key, &target).await.unwrap();
+    assert!(
+        store.get_session(&racing, now_ms).await.unwrap().is_some(),
+        "the erasure finishing keeps the login's new user"
+    );
+    let second = store
+        .begin_erasure(&key, APPID, now_ms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.sessions, vec![fresh.listing.clone()]);
+    assert!(
+        second.ended.is_empty(),
+        "the finished erasure's sessions left the ended list"
+    );
+    accounts
+        .erase(APPID, OPENID, ErasureReason::Operator)
+        .await
+        .unwrap();
+    let mut left = stored_keys().await;
+    left.sort();
+    assert_eq!(left, expected);
 }
 
 #[cfg(test)]
@@ -538,5 +872,11 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_access_token_contract() {
         super::access_tokens(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_erasure_contract() {
+        let table = MemoryTable::new();
+        super::erasure(&table, async || table.stored_keys()).await;
     }
 }

@@ -4,15 +4,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::adapters::dynamodb::keys;
 use crate::domain::clock::beijing_day;
 use crate::domain::{
-    BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, LiveSession, LoginCode,
-    QuotaWindow, RecordedLogin, Session, SessionToken, StoreError, TokenHash, User, UserKey,
-    UserLogin,
+    BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget, ForcedRefreshClaim,
+    ForcedRefreshPolicy, ListedSession, LiveSession, LoginCode, QuotaWindow, RecordedLogin,
+    Session, SessionToken, StoreError, TokenHash, User, UserKey, UserLogin,
 };
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, Quotas, Sessions,
-    Users,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, ErasureLog,
+    Quotas, Sessions, Users,
 };
 
 /// Sessions, code claims and access tokens in memory. Clones share one table, so a test
@@ -29,6 +30,8 @@ struct Tables {
     /// Quota window name → calls counted.
     quotas: HashMap<String, u32>,
     users: HashMap<UserKey, UserRecord>,
+    /// Audit subject → the latest erasure record.
+    erasures: HashMap<String, ErasureRecord>,
     /// Calls that still succeed before an outage starts.
     healthy_calls_left: u32,
     /// Calls that fail with a [`StoreError`] before doing anything.
@@ -46,36 +49,43 @@ struct AccessTokenRecord {
     forced_per_day: HashMap<i64, u32>,
 }
 
-/// A user item: the user, whether a login or phone binding has set `created_at` (a
-/// revocation alone does not), and the sessions listed on it.
+/// A user item: the user (with the sessions it lists), and the ended sessions whose items
+/// are still to delete. Only a login creates one.
 struct UserRecord {
     user: User,
-    has_created_at: bool,
-    sessions: Vec<(i64, TokenHash)>,
+    ended: Vec<ListedSession>,
+}
+
+impl UserRecord {
+    /// A brand-new user for `login`, listing its session.
+    fn created_by(login: &UserLogin) -> Self {
+        Self {
+            user: User {
+                appid: login.appid.clone(),
+                openid: login.openid.clone(),
+                unionid: login.unionid.clone(),
+                created_at: login.at,
+                last_login_at: login.at,
+                phone: None,
+                sessions: vec![login.session.clone()],
+                erasing_since_ms: None,
+                expires_at: login.keep_until,
+            },
+            ended: Vec::new(),
+        }
+    }
+}
+
+/// Adds `entries` to `set`, each once, as DynamoDB's string sets do.
+fn add_to_set(set: &mut Vec<ListedSession>, entries: impl IntoIterator<Item = ListedSession>) {
+    for entry in entries {
+        if !set.contains(&entry) {
+            set.push(entry);
+        }
+    }
 }
 
 impl Tables {
-    /// The user item under `key`, created with only `openid` if absent.
-    fn user_item(&mut self, key: &UserKey, openid: &str) -> &mut UserRecord {
-        let record = self.users.entry(*key).or_insert_with(|| UserRecord {
-            user: User {
-                // Only a login records the app: a user item written otherwise has none,
-                // as DynamoDB's update would leave it, and refuses its sessions.
-                appid: String::new(),
-                openid: openid.to_owned(),
-                unionid: None,
-                created_at: 0,
-                last_login_at: 0,
-                phone: None,
-                sessions_revoked_before_ms: 0,
-            },
-            has_created_at: false,
-            sessions: Vec::new(),
-        });
-        record.user.openid = openid.to_owned();
-        record
-    }
-
     /// Counts a call; `Err` while an outage lasts.
     fn call(&mut self) -> Result<(), StoreError> {
         self.calls += 1;
@@ -144,6 +154,38 @@ impl MemoryTable {
         self.tables().users.len()
     }
 
+    /// The key of every item stored, named as DynamoDB would store it.
+    pub fn stored_keys(&self) -> Vec<String> {
+        let tables = self.tables();
+        let mut stored: Vec<String> = tables
+            .sessions
+            .keys()
+            .map(keys::session)
+            .chain(tables.users.keys().map(keys::user))
+            .chain(
+                tables
+                    .quotas
+                    .keys()
+                    .map(|name| format!("{}{name}", keys::QUOTA)),
+            )
+            .chain(tables.claims.keys().map(|digest| keys::code_claim(digest)))
+            .chain(
+                tables
+                    .access_tokens
+                    .keys()
+                    .map(|appid| keys::access_token(appid)),
+            )
+            .chain(tables.erasures.keys().map(|subject| keys::erasure(subject)))
+            .collect();
+        stored.sort();
+        stored
+    }
+
+    /// The latest erasure record of `subject`.
+    pub fn erasure(&self, subject: &str) -> Option<ErasureRecord> {
+        self.tables().erasures.get(subject).cloned()
+    }
+
     /// The stored access token of `appid`, as another instance would read it.
     pub fn access_token(&self, appid: &str) -> Option<CachedAccessToken> {
         self.tables()
@@ -168,7 +210,8 @@ impl Sessions for MemoryTable {
     ) -> Result<Option<LiveSession>, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        let Some(session) = tables.sessions.get(&token.hash()).cloned() else {
+        let hash = token.hash();
+        let Some(session) = tables.sessions.get(&hash).cloned() else {
             return Ok(None);
         };
         let own_key = UserKey::of(&session.openid);
@@ -176,13 +219,22 @@ impl Sessions for MemoryTable {
             return Ok(None);
         }
         let user = tables.users.get(&own_key).map(|record| record.user.clone());
-        Ok(LiveSession::check(session, user, now_ms))
+        Ok(LiveSession::check(session, &hash, user, now_ms))
     }
 
     async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
         let mut tables = self.tables();
         tables.call()?;
         tables.sessions.remove(token);
+        Ok(())
+    }
+
+    async fn delete_sessions(&self, tokens: &[TokenHash]) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        for token in tokens {
+            tables.sessions.remove(token);
+        }
         Ok(())
     }
 }
@@ -192,82 +244,161 @@ impl Users for MemoryTable {
         &self,
         key: &UserKey,
         login: &UserLogin,
-        token: &TokenHash,
     ) -> Result<RecordedLogin, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        let record = tables.user_item(key, &login.openid);
-        let new_user = !record.has_created_at;
-        if new_user {
-            record.user.created_at = login.at;
-            record.has_created_at = true;
+        let Some(record) = tables.users.get_mut(key) else {
+            let record = UserRecord::created_by(login);
+            let user = record.user.clone();
+            tables.users.insert(*key, record);
+            return Ok(RecordedLogin {
+                user,
+                new_user: true,
+            });
+        };
+        if record.user.erasing_since_ms.is_some() {
+            // A brand-new user; the old one's sessions stay ended until the erasure
+            // deletes them.
+            let old = std::mem::replace(record, UserRecord::created_by(login));
+            add_to_set(
+                &mut record.ended,
+                old.ended.into_iter().chain(old.user.sessions),
+            );
+            return Ok(RecordedLogin {
+                user: record.user.clone(),
+                new_user: true,
+            });
         }
         record.user.last_login_at = login.at;
-        record.user.appid.clone_from(&login.appid);
+        record.user.expires_at = login.keep_until;
         if login.unionid.is_some() {
             record.user.unionid.clone_from(&login.unionid);
         }
-        // A set, as DynamoDB's string set: the same entry twice is listed once.
-        let entry = (login.session_expires_at, token.clone());
-        if !record.sessions.contains(&entry) {
-            record.sessions.push(entry);
-        }
+        add_to_set(&mut record.user.sessions, [login.session.clone()]);
         Ok(RecordedLogin {
             user: record.user.clone(),
-            new_user,
+            new_user: false,
         })
     }
 
     async fn bind_phone(
         &self,
         key: &UserKey,
-        openid: &str,
+        session: &ListedSession,
         phone: &BoundPhone,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        let record = tables.user_item(key, openid);
-        if !record.has_created_at {
-            record.user.created_at = phone.verified_at;
-            record.has_created_at = true;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(false);
+        };
+        if record.user.erasing_since_ms.is_some() || !record.user.sessions.contains(session) {
+            return Ok(false);
         }
         record.user.phone = Some(phone.clone());
-        Ok(())
+        Ok(true)
     }
 
-    async fn revoke_sessions(
-        &self,
-        key: &UserKey,
-        openid: &str,
-        now_ms: i64,
-    ) -> Result<u32, StoreError> {
+    async fn unbind_phone(&self, key: &UserKey, appid: &str) -> Result<bool, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
-        let record = tables.user_item(key, openid);
-        // The mark only moves forward, whichever instance's clock is behind.
-        record.user.sessions_revoked_before_ms = record.user.sessions_revoked_before_ms.max(now_ms);
-        let now = now_ms.div_euclid(1000);
-        let live = record
-            .sessions
-            .drain(..)
-            .filter(|(expires_at, _)| *expires_at > now)
-            .count();
-        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+        Ok(tables
+            .users
+            .get_mut(key)
+            .filter(|record| record.user.erasing_since_ms.is_none() && record.user.appid == appid)
+            .and_then(|record| record.user.phone.take())
+            .is_some())
+    }
+
+    async fn end_sessions(&self, key: &UserKey) -> Result<Vec<ListedSession>, StoreError> {
+        let mut tables = self.tables();
+        // A read, then a write: two round trips, as DynamoDB's.
+        tables.call()?;
+        tables.call()?;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(Vec::new());
+        };
+        let ended = std::mem::take(&mut record.user.sessions);
+        add_to_set(&mut record.ended, ended.iter().cloned());
+        Ok(ended)
     }
 
     async fn forget_session(
         &self,
         key: &UserKey,
-        token: &TokenHash,
-        expires_at: i64,
+        session: &ListedSession,
     ) -> Result<(), StoreError> {
         let mut tables = self.tables();
         tables.call()?;
         if let Some(record) = tables.users.get_mut(key) {
-            record
-                .sessions
-                .retain(|(listed_expiry, listed)| (*listed_expiry, listed) != (expires_at, token));
+            record.user.sessions.retain(|listed| listed != session);
         }
+        Ok(())
+    }
+
+    async fn forget_ended(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        if let Some(record) = tables.users.get_mut(key) {
+            record.ended.retain(|ended| !sessions.contains(ended));
+        }
+        Ok(())
+    }
+
+    async fn begin_erasure(
+        &self,
+        key: &UserKey,
+        appid: &str,
+        now_ms: i64,
+    ) -> Result<Option<ErasureTarget>, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables
+            .users
+            .get_mut(key)
+            .filter(|record| record.user.appid == appid)
+        else {
+            return Ok(None);
+        };
+        let since_ms = *record.user.erasing_since_ms.get_or_insert(now_ms);
+        Ok(Some(ErasureTarget {
+            since_ms,
+            sessions: record.user.sessions.clone(),
+            ended: record.ended.clone(),
+        }))
+    }
+
+    async fn finish_erasure(
+        &self,
+        key: &UserKey,
+        target: &ErasureTarget,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(());
+        };
+        if record.user.erasing_since_ms == Some(target.since_ms) {
+            tables.users.remove(key);
+        } else {
+            let erased: Vec<_> = target.all_sessions().collect();
+            record.ended.retain(|ended| !erased.contains(&ended));
+        }
+        Ok(())
+    }
+}
+
+impl ErasureLog for MemoryTable {
+    async fn record_erasure(&self, record: &ErasureRecord) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        tables
+            .erasures
+            .insert(record.subject.clone(), record.clone());
         Ok(())
     }
 }
@@ -408,6 +539,24 @@ impl Quotas for MemoryTable {
         tables.call()?;
         if let Some(count) = tables.quotas.get_mut(&window.name) {
             *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn counted(&self, window: &QuotaWindow, now: i64) -> Result<u32, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        if window.ends_at <= now {
+            return Ok(0);
+        }
+        Ok(tables.quotas.get(&window.name).copied().unwrap_or(0))
+    }
+
+    async fn delete_windows(&self, windows: &[QuotaWindow]) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        for window in windows {
+            tables.quotas.remove(&window.name);
         }
         Ok(())
     }

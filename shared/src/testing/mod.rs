@@ -21,4 +21,4 @@ pub use memory_table::MemoryTable;
 pub use requests::{bearer_request, post, post_with_bearer, with_query};
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
-pub use twins::{APPID, SESSION_TTL, Twins, answer, unknown_token};
+pub use twins::{APPID, SESSION_TTL, TEST_AUDIT_KEY, Twins, answer, audit_key, unknown_token};

@@ -5,9 +5,11 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::edge::respond;
-use crate::edge::routes::{self, LOGIN, PHONE, SESSION};
-use crate::ports::{AccessTokenStore, CodeClaims, Quotas, Sessions, Users, WeChat};
-use crate::usecases::{Login, PhoneNumbers, SessionQueries};
+use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION};
+use crate::ports::{
+    AccessTokenStore, AuditKeys, CodeClaims, ErasureLog, Quotas, Sessions, Users, WeChat,
+};
+use crate::usecases::{Accounts, Login, PhoneNumbers, SessionQueries};
 
 /// A use-case answering HTTP requests through its route.
 pub trait ServeHttp {
@@ -33,3 +35,4 @@ macro_rules! serve_http {
 serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users, W: WeChat);
 serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
+serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: AuditKeys);

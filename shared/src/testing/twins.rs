@@ -4,10 +4,15 @@
 use std::time::Duration;
 
 use super::{FakeWeChat, MemoryTable};
-use crate::domain::{LoginCode, SessionToken, UserKey, WatermarkPolicy};
+use crate::adapters::audit_key::AuditKeySource;
+use crate::domain::clock::now_epoch_millis;
+use crate::domain::{
+    AuditKey, BoundPhone, LoginCode, PhoneNumber, PhoneVerification, SessionToken, UserKey,
+    WatermarkPolicy,
+};
 use crate::edge::ApiError;
-use crate::ports::WeChat;
-use crate::usecases::{AppHint, Apps, Authorize, Login, PhoneNumbers, SessionQueries};
+use crate::ports::{Sessions, Users, WeChat};
+use crate::usecases::{Accounts, AppHint, Apps, Authorize, Login, PhoneNumbers, SessionQueries};
 
 /// The appid the twins serve.
 pub const APPID: &str = "wxfasttier0000001";
@@ -62,11 +67,23 @@ impl Twins {
 
     /// The authorizer's use-case over the twins, serving the twins' apps.
     pub fn authorize(&self) -> Authorize<MemoryTable> {
-        let appids = std::iter::once(&self.wechat)
+        Authorize::new(self.table.clone(), self.appids())
+    }
+
+    /// The account use-cases over the twins, serving the twins' apps, with [`audit_key`].
+    pub fn accounts(&self) -> Accounts<MemoryTable, AuditKeySource> {
+        Accounts::new(
+            self.table.clone(),
+            AuditKeySource::Fixed(audit_key()),
+            self.appids(),
+        )
+    }
+
+    fn appids(&self) -> Vec<String> {
+        std::iter::once(&self.wechat)
             .chain(&self.others)
             .map(|wechat| wechat.appid().to_owned())
-            .collect();
-        Authorize::new(self.table.clone(), appids)
+            .collect()
     }
 
     /// The apps the use-cases serve: [`APPID`], then each app added with
@@ -112,6 +129,48 @@ impl Twins {
             .unwrap_or_else(|err| panic!("login failed: {err}"));
         (logged_in.token, session_key)
     }
+}
+
+impl Twins {
+    /// Binds `number` to the user of the live session `token`, as a verification would.
+    ///
+    /// # Panics
+    /// If the session is not live.
+    pub async fn bind_phone(&self, token: &SessionToken, number: &str) {
+        let live = self
+            .table
+            .get_session(token, now_epoch_millis())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("binding a phone to a session that is not live"));
+        let phone = BoundPhone {
+            number: PhoneNumber {
+                phone_number: number.into(),
+                pure_phone_number: number.into(),
+                country_code: "86".into(),
+            },
+            verified_at: now_epoch_millis().div_euclid(1000),
+            verified_by: PhoneVerification::Code,
+        };
+        let bound = self
+            .table
+            .bind_phone(&token.user_key(), &live.listing, &phone)
+            .await;
+        assert!(matches!(bound, Ok(true)), "the phone binds");
+    }
+}
+
+/// The text of [`audit_key`], as a test stack's `AUDIT_KEY`.
+pub const TEST_AUDIT_KEY: &str = "wxlogin local audit key, not a secret: tests only";
+
+/// The audit key of the fast tier and the test stacks (never a deployed one).
+///
+/// # Panics
+/// Never: the key is long enough.
+pub fn audit_key() -> AuditKey {
+    AuditKey::new(TEST_AUDIT_KEY.as_bytes())
+        .unwrap_or_else(|| panic!("the test audit key is long enough"))
 }
 
 /// The API's `(status, code)` for a use-case's error, as a client would get it.

@@ -3,8 +3,9 @@
 //! The app comes first: the one the request names, else WeChat's Referer, else the
 //! stack's only one; nothing is called for a request that names none or a foreign one.
 //!
-//! Order matters: claim the code (conditional write) → code2Session → write the session
-//! and record the login on the user, both at once (a login waits on one write, not two).
+//! Order matters: claim the code (conditional write) → code2Session → write the session →
+//! list it on the user. The session goes live only when listed, and is written first so
+//! that an erasure which finds it listed also finds its item to delete.
 //! The claim makes a replayed or raced code fail without a second WeChat call; a WeChat
 //! answer that left the code unused gives the claim back so the user can retry with it.
 
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use super::apps::{AppHint, Apps};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
-use crate::domain::{LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin};
+use crate::domain::{
+    ListedSession, LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin,
+};
 use crate::ports::{ClaimError, CodeClaims, Sessions, Users, WeChat};
 use crate::telemetry::current::set_app;
 
@@ -38,16 +41,28 @@ pub struct Login<S, W> {
     store: S,
     apps: Apps<W>,
     session_ttl: Duration,
+    /// How long a user not seen again is kept; `None`: for good.
+    keep_inactive_users: Option<Duration>,
 }
 
 impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
     /// Login over `store` (claims, sessions, users) and each app's WeChat, issuing
-    /// sessions that live `session_ttl`.
+    /// sessions that live `session_ttl`, keeping users for good.
     pub fn new(store: S, apps: Apps<W>, session_ttl: Duration) -> Self {
         Self {
             store,
             apps,
             session_ttl,
+            keep_inactive_users: None,
+        }
+    }
+
+    /// The same, expiring a user `inactive` after their last login (never before their
+    /// last session ends); `None` keeps users for good.
+    pub fn keeping_inactive_users_for(self, inactive: Option<Duration>) -> Self {
+        Self {
+            keep_inactive_users: inactive,
+            ..self
         }
     }
 
@@ -88,21 +103,25 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
         // Read the clock again: the WeChat call may have taken seconds, and the session must
         // live the full `expires_in` the client is told.
         let session = Session::start(appid, login, now_epoch_millis(), self.session_ttl);
+        let keep_until = self.keep_inactive_users.map(|inactive| {
+            let inactive = i64::try_from(inactive.as_secs()).unwrap_or(i64::MAX);
+            session
+                .created_at
+                .saturating_add(inactive)
+                .max(session.expires_at)
+        });
         let user_login = UserLogin {
             appid: appid.to_owned(),
             openid: session.openid.clone(),
             unionid: session.unionid.clone(),
             at: session.created_at,
-            session_expires_at: session.expires_at,
+            session: ListedSession::of(&session, &hash),
+            keep_until,
         };
         // The code is spent at WeChat now; if a write fails the user must wx.login again
-        // (a session written without its user is never handed out, and expires).
-        let (stored, recorded) = tokio::join!(
-            self.store.put_session(&hash, &session),
-            self.store.record_login(&user_key, &user_login, &hash),
-        );
-        stored?;
-        let recorded = recorded?;
+        // (a session written but never listed is never handed out, and expires).
+        self.store.put_session(&hash, &session).await?;
+        let recorded = self.store.record_login(&user_key, &user_login).await?;
         Ok(LoggedIn {
             appid: appid.to_owned(),
             token,

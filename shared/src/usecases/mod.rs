@@ -3,6 +3,7 @@
 //! fast test tier runs every decision against the in-memory twins.
 
 pub mod access_token;
+pub mod account;
 pub mod apps;
 pub mod authorize;
 pub mod login;
@@ -10,6 +11,7 @@ pub mod phone;
 pub mod session;
 
 pub use access_token::AccessTokens;
+pub use account::{AccountData, Accounts, Erased, QuotaUse};
 pub use apps::{AppHint, Apps};
 pub use authorize::Authorize;
 pub use login::{LoggedIn, Login};

@@ -11,9 +11,9 @@ use super::{AccessTokens, Apps, live_session};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::wechat_crypto::decrypt_user_data;
 use crate::domain::{
-    BoundPhone, Ciphertext, Errcode, Iv, PhoneCode, PhoneError, PhoneForm, PhoneNumber,
-    PhoneVerification, QuotaWindow, Session, SessionKey, SessionToken, UserKey, WatermarkPolicy,
-    WeChatError,
+    BoundPhone, Ciphertext, Errcode, Iv, LiveSession, PhoneCode, PhoneError, PhoneForm,
+    PhoneNumber, PhoneVerification, QuotaWindow, Session, SessionKey, SessionToken, UserKey,
+    WatermarkPolicy, WeChatError,
 };
 use crate::ports::{AccessTokenStore, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::current::set_app;
@@ -50,22 +50,23 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
     }
 
     /// The live session behind `token`: checked before anything else of the request.
-    pub async fn session_of(&self, token: &SessionToken) -> Result<Session, PhoneError> {
-        Ok(live_session(&self.store, token)
+    pub async fn session_of(&self, token: &SessionToken) -> Result<LiveSession, PhoneError> {
+        live_session(&self.store, token)
             .await?
-            .ok_or(PhoneError::NoSession)?
-            .session)
+            .ok_or(PhoneError::NoSession)
     }
 
-    /// The phone number `form` carries, for the user of `session`, bound to that user
+    /// The phone number `form` carries, for the user of `live`, bound to that user
     /// (replacing any earlier number). The session's app decides the watermark and the
     /// access token. A code-form verification, the one WeChat bills, counts against the
-    /// user's daily quota.
+    /// user's daily quota. A session ended meanwhile (logged out, erased) binds nothing
+    /// and gets [`PhoneError::NoSession`].
     pub async fn verify(
         &self,
-        session: &Session,
+        live: &LiveSession,
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
+        let session = &live.session;
         let Some(wechat) = self.apps.of_session(session) else {
             tracing::warn!("a session of an app this stack no longer serves");
             return Err(PhoneError::NoSession);
@@ -86,14 +87,21 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
             verified_at: now_epoch_seconds(),
             verified_by,
         };
-        if let Err(err) = self
+        match self
             .store
-            .bind_phone(&UserKey::of(&session.openid), &session.openid, &bound)
+            .bind_phone(&UserKey::of(&session.openid), &live.listing, &bound)
             .await
         {
-            // WeChat has verified (and billed) the number: the user still gets it, and the
-            // next verification binds it.
-            tracing::error!(error = %err, "phone number verified but not bound to the user");
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("the session ended while its phone number was verified");
+                return Err(PhoneError::NoSession);
+            }
+            Err(err) => {
+                // WeChat has verified (and billed) the number: the user still gets it, and
+                // the next verification binds it.
+                tracing::error!(error = %err, "phone number verified but not bound to the user");
+            }
         }
         Ok(bound.number)
     }

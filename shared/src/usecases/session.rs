@@ -2,7 +2,7 @@
 //! logout, and logout everywhere.
 
 use super::{AccessTokens, Apps, live_session};
-use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
+use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{
     Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, WeChatError,
 };
@@ -122,15 +122,14 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
 
     /// [`logout`](Self::logout) for a session already looked up.
     pub async fn end(&self, token: &SessionToken, live: &LiveSession) -> Result<(), SessionError> {
-        let hash = token.hash();
-        self.store.delete_session(&hash).await?;
-        let forgotten = self
-            .store
-            .forget_session(&token.user_key(), &hash, live.session.expires_at)
-            .await;
-        if let Err(err) = forgotten {
-            // Only the count of a later "log out everywhere" is off: the token is dead.
-            tracing::warn!(error = %err, "logged-out session left on the user's list");
+        // Off the list first: from then on no route accepts the token, whatever happens
+        // to its item.
+        self.store
+            .forget_session(&token.user_key(), &live.listing)
+            .await?;
+        if let Err(err) = self.store.delete_session(&token.hash()).await {
+            // The token is dead; only its item waits for its expiry (TTL).
+            tracing::warn!(error = %err, "logged-out session item left to its TTL");
         }
         Ok(())
     }
@@ -139,27 +138,31 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     /// token is refused by every route and the authorizer from now on. Answers how many
     /// sessions were ended.
     pub async fn logout_everywhere(&self, token: &SessionToken) -> Result<u32, SessionError> {
-        let live = self.session(token).await?;
-        self.end_everywhere(token, &live).await
+        self.session(token).await?;
+        self.end_everywhere(token).await
     }
 
     /// [`logout_everywhere`](Self::logout_everywhere) for a session already looked up.
-    pub async fn end_everywhere(
-        &self,
-        token: &SessionToken,
-        live: &LiveSession,
-    ) -> Result<u32, SessionError> {
-        // The mark first: once it stands every older token is refused, the caller's own
-        // included, so a failure before it leaves nothing half done for a retry. Then the
-        // caller's own item goes at once rather than at its expiry.
-        let ended = self
-            .store
-            .revoke_sessions(&token.user_key(), &live.session.openid, now_epoch_millis())
-            .await?;
-        self.store.delete_session(&token.hash()).await?;
+    pub async fn end_everywhere(&self, token: &SessionToken) -> Result<u32, SessionError> {
+        let key = token.user_key();
+        // One write ends them all; their items (tokens, session_keys) go next rather than
+        // at expiry. Should that fail, they stay on the user's ended list, refused, until
+        // an erasure or their expiry.
+        let ended = self.store.end_sessions(&key).await?;
+        let hashes: Vec<_> = ended.iter().map(|listed| listed.token.clone()).collect();
+        match self.store.delete_sessions(&hashes).await {
+            Ok(()) => {
+                if let Err(err) = self.store.forget_ended(&key, &ended).await {
+                    tracing::warn!(error = %err, "deleted sessions left on the user's ended list");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "ended session items left to their TTL"),
+        }
+        let now = now_epoch_seconds();
+        let live_ended = ended.iter().filter(|listed| listed.is_live_at(now)).count();
         // The caller's own session was live when checked: it counts even when a log out
-        // everywhere from another device marked it first.
-        Ok(ended.max(1))
+        // everywhere from another device ended it first.
+        Ok(u32::try_from(live_ended).unwrap_or(u32::MAX).max(1))
     }
 
     async fn check_with_wechat(&self, session: &Session) -> Result<(), SessionError> {

@@ -20,6 +20,9 @@ pub const ACCESS_TOKEN: &str = "access_token#";
 pub const USER: &str = "user#";
 /// `quota#<window>`: calls counted against a per-user or per-session quota.
 pub const QUOTA: &str = "quota#";
+/// `erasure#<subject>`: the audit record of a user's latest erasure, under the keyed hash
+/// of their appid and openid.
+pub const ERASURE: &str = "erasure#";
 
 /// The key of the session for a token.
 pub fn session(token: &TokenHash) -> String {
@@ -39,6 +42,11 @@ pub fn user(key: &UserKey) -> String {
 /// The key of a quota counter.
 pub fn quota(window: &QuotaWindow) -> String {
     format!("{QUOTA}{}", window.name)
+}
+
+/// The key of the erasure record of `subject`.
+pub fn erasure(subject: &str) -> String {
+    format!("{ERASURE}{subject}")
 }
 
 /// The key of the shared access token of `appid`.

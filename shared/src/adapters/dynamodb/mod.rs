@@ -5,22 +5,26 @@
 mod access_tokens;
 mod attributes;
 mod code_claims;
+mod erasures;
 pub mod keys;
 mod quotas;
 mod sessions;
 mod users;
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 
 use self::attributes::Item;
 use crate::domain::StoreError;
 
 /// The wxlogin table: implements [`Sessions`](crate::ports::Sessions),
 /// [`Users`](crate::ports::Users), [`CodeClaims`](crate::ports::CodeClaims),
-/// [`AccessTokenStore`](crate::ports::AccessTokenStore) and [`Quotas`](crate::ports::Quotas). Cheap to clone (the SDK client is
-/// shared).
+/// [`AccessTokenStore`](crate::ports::AccessTokenStore), [`Quotas`](crate::ports::Quotas)
+/// and [`ErasureLog`](crate::ports::ErasureLog). Cheap to clone (the SDK client is shared).
 #[derive(Clone, Debug)]
 pub struct DynamoTable {
     client: Client,
@@ -65,4 +69,50 @@ impl DynamoTable {
             .await?;
         Ok(output.item)
     }
+
+    /// Deletes the items under `pks` (absent ones are no error), 25 per BatchWriteItem,
+    /// asking again for what DynamoDB left unprocessed (throttled).
+    async fn delete_items(&self, pks: Vec<String>) -> Result<(), StoreError> {
+        for chunk in pks.chunks(BATCH_WRITE_MAX) {
+            let mut requests = chunk
+                .iter()
+                .map(|pk| {
+                    let delete = DeleteRequest::builder()
+                        .key(keys::PK, AttributeValue::S(pk.clone()))
+                        .build()
+                        .map_err(|err| StoreError::new(err.to_string()))?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut tables: HashMap<_, _>| tables.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt + 1 == BATCH_ATTEMPTS {
+                    return Err(StoreError::new(
+                        "BatchWriteItem left items unprocessed after retries (throttled)",
+                    ));
+                }
+                tokio::time::sleep(UNPROCESSED_BACKOFF * (attempt + 1)).await;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Most requests one BatchWriteItem takes.
+const BATCH_WRITE_MAX: usize = 25;
+/// A batch call may leave keys unprocessed when throttled: ask again this many times.
+const BATCH_ATTEMPTS: u32 = 3;
+/// Pause before asking again for what a batch call left unprocessed.
+const UNPROCESSED_BACKOFF: Duration = Duration::from_millis(25);

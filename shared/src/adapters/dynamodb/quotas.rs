@@ -2,7 +2,7 @@
 //! UpdateItem counts a call, so concurrent requests never exceed the limit.
 
 use super::DynamoTable;
-use super::attributes::{n, written_unless_condition_failed};
+use super::attributes::{n, number_attr, written_unless_condition_failed};
 use super::keys::{self, EXPIRES_AT};
 use crate::domain::{QuotaWindow, StoreError};
 use crate::ports::Quotas;
@@ -36,5 +36,21 @@ impl Quotas for DynamoTable {
             .expression_attribute_values(":minus_one", n(-1))
             .expression_attribute_values(":zero", n(0));
         written_unless_condition_failed(timed(Upstream::Store, request.send()).await).map(|_| ())
+    }
+
+    async fn counted(&self, window: &QuotaWindow, now: i64) -> Result<u32, StoreError> {
+        if window.ends_at <= now {
+            return Ok(0);
+        }
+        let item = timed(Upstream::Store, self.get_item(keys::quota(window))).await?;
+        let count = item
+            .and_then(|item| number_attr(&item, "count"))
+            .unwrap_or(0);
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn delete_windows(&self, windows: &[QuotaWindow]) -> Result<(), StoreError> {
+        let pks = windows.iter().map(keys::quota).collect();
+        timed(Upstream::Store, self.delete_items(pks)).await
     }
 }

@@ -1,24 +1,19 @@
 //! `session#<sha256(token)>` items: appid, openid, unionid?, session_key, created_at, expires_at,
 //! issued_at_ms. A session is read together with its user (`user#<key>`, the key carried
-//! by the token) in one BatchGetItem.
+//! by the token) in one BatchGetItem: it is live only while that user lists it.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::DynamoTable;
 use super::attributes::{Item, n, number_attr, s, string_attr};
 use super::keys::{self, EXPIRES_AT, PK};
 use super::users::parse_user;
+use super::{BATCH_ATTEMPTS, DynamoTable, UNPROCESSED_BACKOFF};
 use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash, UserKey};
 use crate::ports::Sessions;
 use crate::telemetry::current::{Upstream, timed};
-
-/// BatchGetItem may leave keys unprocessed when throttled: ask again this many times.
-const BATCH_ATTEMPTS: usize = 3;
-/// Pause before asking again for unprocessed keys.
-const UNPROCESSED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl Sessions for DynamoTable {
     /// One PutItem, so the session exists whole or not at all.
@@ -46,7 +41,8 @@ impl Sessions for DynamoTable {
         token: &SessionToken,
         now_ms: i64,
     ) -> Result<Option<LiveSession>, StoreError> {
-        let session_key = keys::session(&token.hash());
+        let hash = token.hash();
+        let session_key = keys::session(&hash);
         let user_key = keys::user(&token.user_key());
         let mut items = timed(
             Upstream::Store,
@@ -65,7 +61,7 @@ impl Sessions for DynamoTable {
             return Ok(None);
         }
         let user = items.remove(&user_key).and_then(|item| parse_user(&item));
-        Ok(LiveSession::check(session, user, now_ms))
+        Ok(LiveSession::check(session, &hash, user, now_ms))
     }
 
     async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
@@ -76,6 +72,11 @@ impl Sessions for DynamoTable {
             .key(PK, s(&keys::session(token)));
         timed(Upstream::Store, request.send()).await?;
         Ok(())
+    }
+
+    async fn delete_sessions(&self, tokens: &[TokenHash]) -> Result<(), StoreError> {
+        let pks = tokens.iter().map(keys::session).collect();
+        timed(Upstream::Store, self.delete_items(pks)).await
     }
 }
 

@@ -1,209 +1,392 @@
-//! `user#<user key>` items: appid, openid, unionid?, created_at, last_login_at, the bound phone
-//! (phone_number, pure_phone_number, country_code, phone_verified_at, phone_verified_by),
-//! sessions_revoked_before_ms, and `sessions`: a string set of `<expires_at>:<token hash>`
-//! listing the user's sessions, so "log out everywhere" can say how many it ended. No TTL:
-//! a user outlives their sessions.
+//! `user#<user key>` items: appid, openid, unionid?, created_at, last_login_at, the bound
+//! phone (phone_number, pure_phone_number, country_code, phone_verified_at,
+//! phone_verified_by), `sessions` (a string set of [`ListedSession`] entries: the live
+//! ones), `ended_sessions` (ended, items still to delete), `erasing_since_ms` while an
+//! erasure is under way, and `expires_at` when the stack expires inactive users.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoTable;
-use super::attributes::{Item, n, number_attr, s, string_attr, unless_condition_failed};
-use super::keys::{self, PK};
+use super::attributes::{
+    Item, is_condition_failure, n, number_attr, s, string_attr, unless_condition_failed,
+    written_unless_condition_failed,
+};
+use super::keys::{self, EXPIRES_AT, PK};
 use crate::domain::{
-    BoundPhone, PhoneNumber, PhoneVerification, RecordedLogin, StoreError, TokenHash, User,
-    UserKey, UserLogin,
+    BoundPhone, ErasureTarget, ListedSession, PhoneNumber, PhoneVerification, RecordedLogin,
+    StoreError, User, UserKey, UserLogin,
 };
 use crate::ports::Users;
 use crate::telemetry::current::{Upstream, timed};
 
-/// Expired entries a user's session list may gather before a login prunes them.
+/// Expired entries a user's session lists may gather before a login prunes them.
 const PRUNE_AFTER_EXPIRED: usize = 16;
+/// A login meeting an erasure tries this many times before giving up (each lost race
+/// means the item changed under it: the erasure finished, or another login replaced it).
+const LOGIN_ATTEMPTS: usize = 3;
+
+const SESSIONS: &str = "sessions";
+const ENDED_SESSIONS: &str = "ended_sessions";
+const ERASING_SINCE_MS: &str = "erasing_since_ms";
+/// Everything a phone binding writes; an unbinding removes exactly these.
+const PHONE_ATTRIBUTES: [&str; 5] = [
+    "phone_number",
+    "pure_phone_number",
+    "country_code",
+    "phone_verified_at",
+    "phone_verified_by",
+];
 
 impl Users for DynamoTable {
-    /// One UpdateItem: `created_at` only if absent, so concurrent first logins agree;
-    /// the old item comes back to say whether the user is new and what they have bound.
     async fn record_login(
         &self,
         key: &UserKey,
         login: &UserLogin,
-        token: &TokenHash,
     ) -> Result<RecordedLogin, StoreError> {
-        let mut set = "appid = :appid, openid = :openid, \
-                       created_at = if_not_exists(created_at, :now), last_login_at = :now"
-            .to_owned();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::user(key)))
-            .expression_attribute_values(":appid", s(&login.appid))
-            .expression_attribute_values(":openid", s(&login.openid))
-            .expression_attribute_values(":now", n(login.at))
-            .expression_attribute_values(":session", session_entry(login.session_expires_at, token))
-            .return_values(ReturnValue::AllOld);
-        if let Some(unionid) = &login.unionid {
-            set.push_str(", unionid = :unionid");
-            request = request.expression_attribute_values(":unionid", s(unionid));
+        for _ in 0..LOGIN_ATTEMPTS {
+            if let Some(recorded) = self.touch_user(key, login).await? {
+                return Ok(recorded);
+            }
+            if let Some(recorded) = self.replace_erasing_user(key, login).await? {
+                return Ok(recorded);
+            }
         }
-        let request = request.update_expression(format!("SET {set} ADD sessions :session"));
-        let output = timed(Upstream::Store, request.send()).await?;
-        let old = output.attributes.unwrap_or_default();
-        let new_user = number_attr(&old, "created_at").is_none();
-        let mut user = parse_user(&old).unwrap_or(User {
-            appid: login.appid.clone(),
-            openid: login.openid.clone(),
-            unionid: None,
-            created_at: login.at,
-            last_login_at: login.at,
-            phone: None,
-            sessions_revoked_before_ms: 0,
-        });
-        user.last_login_at = login.at;
-        if login.unionid.is_some() {
-            user.unionid.clone_from(&login.unionid);
-        }
-        let expired = listed_sessions(&old)
-            .filter(|(expires_at, _)| *expires_at <= login.at)
-            .map(|(_, entry)| entry.to_owned())
-            .collect::<Vec<_>>();
-        if expired.len() > PRUNE_AFTER_EXPIRED {
-            self.prune(key, expired).await;
-        }
-        Ok(RecordedLogin { user, new_user })
+        Err(StoreError::new(
+            "the user item kept changing under a login (an erasure racing it)",
+        ))
     }
 
     async fn bind_phone(
         &self,
         key: &UserKey,
-        openid: &str,
+        session: &ListedSession,
         phone: &BoundPhone,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let number = &phone.number;
         let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::user(key)))
+            .update_item(keys::user(key))
             .update_expression(
-                "SET openid = :openid, created_at = if_not_exists(created_at, :at), \
-                 phone_number = :number, pure_phone_number = :pure, country_code = :country, \
+                "SET phone_number = :number, pure_phone_number = :pure, country_code = :country, \
                  phone_verified_at = :at, phone_verified_by = :form",
             )
-            .expression_attribute_values(":openid", s(openid))
+            // Only for a session still live: never onto an ended session's user, nor bringing
+            // back an erased or hand-deleted item.
+            .condition_expression(
+                "contains(#sessions, :session) AND attribute_not_exists(#erasing)",
+            )
+            .expression_attribute_names("#sessions", SESSIONS)
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":session", s(&session.entry()))
             .expression_attribute_values(":number", s(&number.phone_number))
             .expression_attribute_values(":pure", s(&number.pure_phone_number))
             .expression_attribute_values(":country", s(&number.country_code))
             .expression_attribute_values(":at", n(phone.verified_at))
             .expression_attribute_values(":form", s(phone.verified_by.name()));
-        timed(Upstream::Store, request.send()).await?;
-        Ok(())
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
-    async fn revoke_sessions(
-        &self,
-        key: &UserKey,
-        openid: &str,
-        now_ms: i64,
-    ) -> Result<u32, StoreError> {
-        // The mark only moves forward: an instance whose clock is behind must not bring
-        // back sessions a later revocation ended. Its condition failing means a later mark
-        // already stands; the sessions are still taken off the list and counted.
-        let forward = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::user(key)))
-            .update_expression(
-                "SET openid = :openid, sessions_revoked_before_ms = :now REMOVE sessions",
-            )
+    async fn unbind_phone(&self, key: &UserKey, appid: &str) -> Result<bool, StoreError> {
+        let request = self
+            .update_item(keys::user(key))
+            .update_expression(format!("REMOVE {}", PHONE_ATTRIBUTES.join(", ")))
             .condition_expression(
-                "attribute_not_exists(sessions_revoked_before_ms) OR sessions_revoked_before_ms < :now",
+                "attribute_exists(phone_number) AND appid = :appid AND attribute_not_exists(#erasing)",
             )
-            .expression_attribute_values(":openid", s(openid))
-            .expression_attribute_values(":now", n(now_ms))
-            .return_values(ReturnValue::AllOld);
-        let old = match timed(Upstream::Store, forward.send()).await {
-            Ok(output) => output.attributes,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
-                let list_only = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(PK, s(&keys::user(key)))
-                    .update_expression("REMOVE sessions")
-                    .return_values(ReturnValue::AllOld);
-                timed(Upstream::Store, list_only.send()).await?.attributes
-            }
-            Err(err) => return Err(err.into()),
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":appid", s(appid));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
+    }
+
+    async fn end_sessions(&self, key: &UserKey) -> Result<Vec<ListedSession>, StoreError> {
+        // Read, then move exactly what was read: a login listing a session meanwhile keeps
+        // it, and no session leaves both lists before its item is deleted.
+        let Some(item) = timed(Upstream::Store, self.get_item(keys::user(key))).await? else {
+            return Ok(Vec::new());
         };
-        let now = now_ms.div_euclid(1000);
-        let live = old.as_ref().map_or(0, |old| {
-            listed_sessions(old)
-                .filter(|(expires_at, _)| *expires_at > now)
-                .count()
-        });
-        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+        let listed = string_set(&item, SESSIONS);
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = self
+            .update_item(keys::user(key))
+            .update_expression("ADD #ended :listed DELETE #sessions :listed")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ended", ENDED_SESSIONS)
+            .expression_attribute_names("#sessions", SESSIONS)
+            .expression_attribute_values(":listed", AttributeValue::Ss(listed.clone()));
+        if !written_unless_condition_failed(timed(Upstream::Store, request.send()).await)? {
+            // Erased meanwhile: nothing of theirs is live.
+            return Ok(Vec::new());
+        }
+        Ok(listed
+            .iter()
+            .filter_map(|entry| ListedSession::parse(entry))
+            .collect())
     }
 
     async fn forget_session(
         &self,
         key: &UserKey,
-        token: &TokenHash,
-        expires_at: i64,
+        session: &ListedSession,
+    ) -> Result<(), StoreError> {
+        self.remove_from_set(key, SESSIONS, vec![session.entry()])
+            .await
+    }
+
+    async fn forget_ended(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> Result<(), StoreError> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let entries = sessions.iter().map(ListedSession::entry).collect();
+        self.remove_from_set(key, ENDED_SESSIONS, entries).await
+    }
+
+    async fn begin_erasure(
+        &self,
+        key: &UserKey,
+        appid: &str,
+        now_ms: i64,
+    ) -> Result<Option<ErasureTarget>, StoreError> {
+        let request = self
+            .update_item(keys::user(key))
+            .update_expression("SET #erasing = if_not_exists(#erasing, :now)")
+            // Only the app's own user: a push signed for one app never erases another's.
+            .condition_expression("appid = :appid")
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":appid", s(appid))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllNew);
+        let item = match timed(Upstream::Store, request.send()).await {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        Ok(Some(ErasureTarget {
+            since_ms: number_attr(&item, ERASING_SINCE_MS).unwrap_or(now_ms),
+            sessions: listed_sessions(&item, SESSIONS),
+            ended: listed_sessions(&item, ENDED_SESSIONS),
+        }))
+    }
+
+    async fn finish_erasure(
+        &self,
+        key: &UserKey,
+        target: &ErasureTarget,
     ) -> Result<(), StoreError> {
         let request = self
             .client
-            .update_item()
+            .delete_item()
             .table_name(&self.table)
             .key(PK, s(&keys::user(key)))
-            .update_expression("DELETE sessions :session")
-            // Never create a user item just to remove nothing from it.
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":session", session_entry(expires_at, token));
-        unless_condition_failed(timed(Upstream::Store, request.send()).await)
+            .condition_expression("#erasing = :since")
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":since", n(target.since_ms));
+        if written_unless_condition_failed(timed(Upstream::Store, request.send()).await)? {
+            return Ok(());
+        }
+        // A login replaced the user meanwhile: it keeps its brand-new user, and our
+        // sessions, deleted now, leave its ended list.
+        let erased: Vec<_> = target.all_sessions().cloned().collect();
+        self.forget_ended(key, &erased).await
     }
 }
 
 impl DynamoTable {
-    /// Drops expired entries from a user's session list (best effort: the next login
-    /// tries again).
-    async fn prune(&self, key: &UserKey, expired: Vec<String>) {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(&keys::user(key)))
-            .update_expression("DELETE sessions :expired")
-            .expression_attribute_values(":expired", AttributeValue::Ss(expired));
-        if let Err(err) = timed(Upstream::Store, request.send()).await {
-            tracing::warn!(error = %StoreError::from(err), "expired sessions not pruned from the user");
+    /// A login's UpdateItem on a user not being erased (`created_at` only if absent, so
+    /// concurrent first logins agree); the old item says whether the user is new and
+    /// what they have bound. `None` when the user is being erased.
+    async fn touch_user(
+        &self,
+        key: &UserKey,
+        login: &UserLogin,
+    ) -> Result<Option<RecordedLogin>, StoreError> {
+        let mut set = vec![
+            "appid = :appid",
+            "openid = :openid",
+            "created_at = if_not_exists(created_at, :now)",
+            "last_login_at = :now",
+        ];
+        let mut request = self
+            .update_item(keys::user(key))
+            .condition_expression("attribute_not_exists(#erasing)")
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_names("#sessions", SESSIONS)
+            .expression_attribute_values(":appid", s(&login.appid))
+            .expression_attribute_values(":openid", s(&login.openid))
+            .expression_attribute_values(":now", n(login.at))
+            .expression_attribute_values(
+                ":session",
+                AttributeValue::Ss(vec![login.session.entry()]),
+            )
+            .return_values(ReturnValue::AllOld);
+        if let Some(unionid) = &login.unionid {
+            set.push("unionid = :unionid");
+            request = request.expression_attribute_values(":unionid", s(unionid));
         }
+        let remove = match login.keep_until {
+            Some(keep_until) => {
+                set.push("#expires = :keep_until");
+                request = request.expression_attribute_values(":keep_until", n(keep_until));
+                ""
+            }
+            None => " REMOVE #expires",
+        };
+        let request = request
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .update_expression(format!(
+                "SET {}{remove} ADD #sessions :session",
+                set.join(", ")
+            ));
+        let old = match timed(Upstream::Store, request.send()).await {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let new_user = number_attr(&old, "created_at").is_none();
+        let user = match parse_user(&old) {
+            Some(mut user) if !new_user => {
+                user.last_login_at = login.at;
+                user.expires_at = login.keep_until;
+                if login.unionid.is_some() {
+                    user.unionid.clone_from(&login.unionid);
+                }
+                if !user.sessions.contains(&login.session) {
+                    user.sessions.push(login.session.clone());
+                }
+                user
+            }
+            _ => new_user_of(login),
+        };
+        self.prune_expired(key, &old, login.at).await;
+        Ok(Some(RecordedLogin { user, new_user }))
+    }
+
+    /// Replaces a user being erased with a brand-new one listing only this login's
+    /// session; the old sessions move to its ended list for the erasure to delete. One
+    /// PutItem, so nothing of the old user (phone, created_at, anything added later)
+    /// survives. `None` when the item is no longer being erased (the caller retries).
+    async fn replace_erasing_user(
+        &self,
+        key: &UserKey,
+        login: &UserLogin,
+    ) -> Result<Option<RecordedLogin>, StoreError> {
+        let Some(old) = timed(Upstream::Store, self.get_item(keys::user(key))).await? else {
+            return Ok(None);
+        };
+        let Some(since_ms) = number_attr(&old, ERASING_SINCE_MS) else {
+            return Ok(None);
+        };
+        let mut ended = string_set(&old, SESSIONS);
+        ended.extend(string_set(&old, ENDED_SESSIONS));
+        ended.sort();
+        ended.dedup();
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(&keys::user(key)))
+            .item("appid", s(&login.appid))
+            .item("openid", s(&login.openid))
+            .item("created_at", n(login.at))
+            .item("last_login_at", n(login.at))
+            .item(SESSIONS, AttributeValue::Ss(vec![login.session.entry()]))
+            .condition_expression("#erasing = :since")
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":since", n(since_ms));
+        if let Some(unionid) = &login.unionid {
+            request = request.item("unionid", s(unionid));
+        }
+        if let Some(keep_until) = login.keep_until {
+            request = request.item(EXPIRES_AT, n(keep_until));
+        }
+        if !ended.is_empty() {
+            request = request.item(ENDED_SESSIONS, AttributeValue::Ss(ended));
+        }
+        if !written_unless_condition_failed(timed(Upstream::Store, request.send()).await)? {
+            return Ok(None);
+        }
+        Ok(Some(RecordedLogin {
+            user: new_user_of(login),
+            new_user: true,
+        }))
+    }
+
+    /// Drops expired entries from a user's session lists once enough have gathered (best
+    /// effort: the next login tries again). An expired session's item is gone or going by
+    /// TTL, so an ended one needs no deleting either.
+    async fn prune_expired(&self, key: &UserKey, item: &Item, now: i64) {
+        for list in [SESSIONS, ENDED_SESSIONS] {
+            let expired: Vec<String> = string_set(item, list)
+                .into_iter()
+                .filter(|entry| {
+                    ListedSession::parse(entry).is_none_or(|listed| !listed.is_live_at(now))
+                })
+                .collect();
+            if expired.len() <= PRUNE_AFTER_EXPIRED {
+                continue;
+            }
+            if let Err(err) = self.remove_from_set(key, list, expired).await {
+                tracing::warn!(error = %err, list, "expired sessions not pruned from the user");
+            }
+        }
+    }
+
+    /// Removes `entries` from the string set `list` of an existing user item.
+    async fn remove_from_set(
+        &self,
+        key: &UserKey,
+        list: &str,
+        entries: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let request = self
+            .update_item(keys::user(key))
+            .update_expression("DELETE #list :entries")
+            // Never create a user item just to remove nothing from it.
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#list", list)
+            .expression_attribute_values(":entries", AttributeValue::Ss(entries));
+        unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 }
 
-/// A session's entry in its user's list.
-fn session_entry(expires_at: i64, token: &TokenHash) -> AttributeValue {
-    AttributeValue::Ss(vec![format!("{expires_at}:{}", token.as_hex())])
+/// The user a first login creates.
+fn new_user_of(login: &UserLogin) -> User {
+    User {
+        appid: login.appid.clone(),
+        openid: login.openid.clone(),
+        unionid: login.unionid.clone(),
+        created_at: login.at,
+        last_login_at: login.at,
+        phone: None,
+        sessions: vec![login.session.clone()],
+        erasing_since_ms: None,
+        expires_at: login.keep_until,
+    }
 }
 
-/// `(expires_at, entry)` for each session listed on a user item.
-fn listed_sessions(item: &Item) -> impl Iterator<Item = (i64, &str)> {
-    item.get("sessions")
+/// The entries of a string set attribute (none when absent).
+fn string_set(item: &Item, name: &str) -> Vec<String> {
+    item.get(name)
         .and_then(|value| value.as_ss().ok())
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
-            let (expires_at, _) = entry.split_once(':')?;
-            Some((expires_at.parse().ok()?, entry.as_str()))
-        })
+        .cloned()
+        .unwrap_or_default()
 }
 
-/// A user item, if it names its openid.
+/// The sessions a string set attribute lists (none when absent).
+fn listed_sessions(item: &Item, name: &str) -> Vec<ListedSession> {
+    string_set(item, name)
+        .iter()
+        .filter_map(|entry| ListedSession::parse(entry))
+        .collect()
+}
+
+/// A user item, if it names its app and openid.
 pub(super) fn parse_user(item: &Item) -> Option<User> {
     let phone = (|| {
         Some(BoundPhone {
@@ -220,10 +403,11 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
         appid: string_attr(item, "appid")?,
         openid: string_attr(item, "openid")?,
         unionid: string_attr(item, "unionid"),
-        // Only a login writes these; an item another update wrote first has none yet.
-        created_at: number_attr(item, "created_at").unwrap_or(0),
-        last_login_at: number_attr(item, "last_login_at").unwrap_or(0),
+        created_at: number_attr(item, "created_at")?,
+        last_login_at: number_attr(item, "last_login_at")?,
         phone,
-        sessions_revoked_before_ms: number_attr(item, "sessions_revoked_before_ms").unwrap_or(0),
+        sessions: listed_sessions(item, SESSIONS),
+        erasing_since_ms: number_attr(item, ERASING_SINCE_MS),
+        expires_at: number_attr(item, EXPIRES_AT),
     })
 }

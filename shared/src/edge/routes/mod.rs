@@ -2,10 +2,12 @@
 //! shape, the use-case call, the 200 body. Generic over the ports, so the fast tier serves
 //! them from the in-memory twins and the binaries from DynamoDB and WeChat.
 
+mod account;
 mod login;
 mod phone;
 mod session;
 
+pub use account::{ACCOUNT, AccountAnswer, AccountBody, account};
 pub use login::{LOGIN, LoginBody, login};
 pub use phone::{PHONE, PhoneBody, phone};
 pub use session::{SESSION, SessionAnswer, SessionInfo, session};
@@ -348,5 +350,83 @@ mod tests {
             .handle(bearer_request(Method::DELETE, &other_token))
             .await;
         assert_eq!(decoded(&logout), (200, json!({"logged_out": true})));
+    }
+
+    #[tokio::test]
+    async fn the_account_answers_its_data_then_cancels_over_http() {
+        let twins = Twins::new();
+        let (token, _) = twins.logged_in("o1", Some("u1")).await;
+        let (other, _) = twins.logged_in("o1", None).await;
+        twins.bind_phone(&token, "13800138000").await;
+        let accounts = twins.accounts().with_phone_daily_limit(Some(5));
+
+        let response = accounts
+            .handle(bearer_request(Method::GET, token.expose()))
+            .await;
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let (status, body) = decoded(&response);
+        assert_eq!(status, 200, "{body}");
+        let user = twins.table.user(&crate::domain::UserKey::of("o1")).unwrap();
+        let phone = user.phone.unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "appid": crate::testing::APPID, "openid": "o1", "unionid": "u1",
+                "created_at": user.created_at, "last_login_at": user.last_login_at,
+                "phone": {
+                    "phoneNumber": "13800138000", "purePhoneNumber": "13800138000",
+                    "countryCode": "86", "verified_at": phone.verified_at, "verified_by": "code"
+                },
+                "sessions": body["sessions"],
+                "quotas": {"phone_verifications_today": {
+                    "used": 0, "limit": 5, "resets_at": body["quotas"]["phone_verifications_today"]["resets_at"]
+                }}
+            })
+        );
+        let sessions = body["sessions"].as_array().unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(
+            sessions
+                .iter()
+                .filter(|session| session["current"] == true)
+                .count(),
+            1
+        );
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        for secret in [token.expose(), &token.hash().as_hex()[..16]] {
+            assert!(!text.contains(secret), "no token or hash in the copy");
+        }
+
+        for (method, status, code) in [
+            (Method::POST, 405, "method_not_allowed"),
+            (Method::PUT, 405, "method_not_allowed"),
+        ] {
+            let (got, body) = decoded(
+                &accounts
+                    .handle(bearer_request(method, token.expose()))
+                    .await,
+            );
+            assert_eq!((got, body["error"].as_str()), (status, Some(code)));
+        }
+        for bad in ["", "not-a-token"] {
+            let (got, body) = decoded(&accounts.handle(bearer_request(Method::DELETE, bad)).await);
+            assert_eq!((got, body["error"].as_str()), (401, Some("invalid_token")));
+        }
+
+        let deleted = accounts
+            .handle(bearer_request(Method::DELETE, token.expose()))
+            .await;
+        assert_eq!(
+            decoded(&deleted),
+            (200, json!({"deleted": true, "sessions": 2}))
+        );
+        for token in [&token, &other] {
+            for method in [Method::GET, Method::DELETE] {
+                let after = accounts
+                    .handle(bearer_request(method, token.expose()))
+                    .await;
+                assert_eq!(decoded(&after).1["error"], "invalid_token");
+            }
+        }
     }
 }

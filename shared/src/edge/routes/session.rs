@@ -126,7 +126,7 @@ where
     };
     match action? {
         Action::LogoutEverywhere => {
-            let sessions = queries.end_everywhere(&token, &live).await?;
+            let sessions = queries.end_everywhere(&token).await?;
             Ok(logged_out(Some(sessions)))
         }
         Action::Logout => {
