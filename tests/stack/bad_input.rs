@@ -1,4 +1,4 @@
-//! The bad-input catalogue (docs/security.md): one table, all three functions, each row the
+//! The bad-input catalogue (docs/security.md): one table, all four functions, each row the
 //! exact status and error code. Every answer is the API's JSON error with a request
 //! id; no row reaches WeChat or writes to DynamoDB. The authorizer's rows: each bearer
 //! header and whether it lets the request through (only a live token, in any scheme case).
@@ -18,6 +18,7 @@ enum Route {
     OnLogin,
     DecryptPhone,
     Session,
+    Account,
 }
 
 /// How the row authenticates (decrypt-phone and session).
@@ -147,6 +148,67 @@ fn session_rows(expired: &str, unknown: &str) -> Vec<Row> {
         session("session: POST", "POST", Auth::Valid, 405),
         session("session: PUT", "PUT", Auth::Valid, 405),
     ]
+}
+
+fn account(name: &'static str, method: &'static str, auth: Auth, status: u16) -> Row {
+    Row {
+        route: Route::Account,
+        ..session(name, method, auth, status)
+    }
+}
+
+fn account_rows(dead: &DeadTokens) -> Vec<Row> {
+    let bearer = |token: &str| Auth::Raw(vec![format!("Bearer {token}").into_bytes()]);
+    let mut rows = Vec::new();
+    for method in ["GET", "DELETE"] {
+        rows.extend([
+            account("account: without Authorization", method, Auth::None, 401),
+            account(
+                "account: Basic",
+                method,
+                Auth::Raw(vec![b"Basic dXNlcjpwYXNz".to_vec()]),
+                401,
+            ),
+            account("account: malformed token", method, bearer("x"), 401),
+            account(
+                "account: token cut short",
+                method,
+                bearer(&dead.unknown[..40]),
+                401,
+            ),
+            account("account: unknown token", method, bearer(&dead.unknown), 401),
+            account(
+                "account: expired session",
+                method,
+                bearer(&dead.expired),
+                401,
+            ),
+            account(
+                "account: logged-out session",
+                method,
+                bearer(&dead.logged_out),
+                401,
+            ),
+            account(
+                "account: session ended everywhere",
+                method,
+                bearer(&dead.revoked),
+                401,
+            ),
+            account(
+                "account: the account was cancelled",
+                method,
+                bearer(&dead.erased),
+                401,
+            ),
+        ]);
+    }
+    rows.extend([
+        account("account: POST", "POST", Auth::Valid, 405),
+        account("account: PUT", "PUT", Auth::Valid, 405),
+        account("account: PATCH", "PATCH", Auth::Valid, 405),
+    ]);
+    rows
 }
 
 fn catalogue(token: &str, expired: &str, unknown: &str) -> Vec<Row> {
@@ -505,6 +567,8 @@ struct DeadTokens {
     unknown: String,
     logged_out: String,
     revoked: String,
+    /// A session of a user who cancelled their account.
+    erased: String,
 }
 
 fn authorizer_rows(token: &str, dead: &DeadTokens) -> Vec<AuthorizerRow> {
@@ -548,6 +612,10 @@ fn authorizer_rows(token: &str, dead: &DeadTokens) -> Vec<AuthorizerRow> {
             "authorizer: session revoked by log out everywhere",
             bearer(&dead.revoked),
         ),
+        deny(
+            "authorizer: session of a cancelled account",
+            bearer(&dead.erased),
+        ),
         AuthorizerRow {
             identity_source: Some(vec![bearer(token), bearer(token)]),
             headers: vec![],
@@ -579,14 +647,7 @@ fn authorizer_rows(token: &str, dead: &DeadTokens) -> Vec<AuthorizerRow> {
 /// other's token.
 async fn revoked_token(stack: &TestStack) -> String {
     let (revoked, user) = stack.logged_in_user(json!({})).await.unwrap();
-    let code = stack
-        .sandbox_login(json!({ "openid": user["openid"] }))
-        .await
-        .unwrap();
-    let login = stack.login_service().await.unwrap();
-    let request = devkit::stack::post(json!({ "code": code["code"] }).to_string());
-    let answer = TestResponse::from_response(login.handle(request).await).unwrap();
-    let revoking = answer.json["token"].as_str().unwrap();
+    let revoking = &login_as(stack, &user).await;
     let mut request = with_query(Request::new(Body::Empty), &[("all", "true")]);
     *request.method_mut() = http::Method::DELETE;
     request
@@ -596,6 +657,34 @@ async fn revoked_token(stack: &TestStack) -> String {
     let response = TestResponse::from_response(session.handle(request).await).unwrap();
     assert_eq!(response.json["sessions"], 2, "{:?}", response.json);
     revoked
+}
+
+/// A session of a user who then cancelled their account (from another session).
+async fn erased_token(stack: &TestStack) -> String {
+    let (erased, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let cancelling = login_as(stack, &user).await;
+    let mut request = Request::new(Body::Empty);
+    *request.method_mut() = http::Method::DELETE;
+    request.headers_mut().insert(
+        AUTHORIZATION,
+        format!("Bearer {cancelling}").parse().unwrap(),
+    );
+    let accounts = stack.account_service().await.unwrap();
+    let response = TestResponse::from_response(accounts.handle(request).await).unwrap();
+    assert_eq!(response.json, json!({"deleted": true, "sessions": 2}));
+    erased
+}
+
+/// A new session of the sandbox `user`: its token.
+async fn login_as(stack: &TestStack, user: &serde_json::Value) -> String {
+    let code = stack
+        .sandbox_login(json!({ "openid": user["openid"] }))
+        .await
+        .unwrap();
+    let login = stack.login_service().await.unwrap();
+    let request = devkit::stack::post(json!({ "code": code["code"] }).to_string());
+    let answer = TestResponse::from_response(login.handle(request).await).unwrap();
+    answer.json["token"].as_str().unwrap().to_owned()
 }
 
 /// A session ended by a plain logout: its token.
@@ -626,13 +715,16 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         unknown: unknown.expose().to_owned(),
         logged_out: logged_out_token(&stack).await,
         revoked: revoked_token(&stack).await,
+        erased: erased_token(&stack).await,
     };
+    let account_route = stack.account_service().await.unwrap();
     let items_before = stack.items().await.unwrap().len();
     let calls_before = stack.wechat_calls("jscode2session").await.unwrap();
 
     let mut rows = catalogue(&token, expired.expose(), unknown.expose());
     rows.extend(session_rows(expired.expose(), unknown.expose()));
-    assert!(rows.len() >= 40, "the catalogue has {} rows", rows.len());
+    rows.extend(account_rows(&dead));
+    assert!(rows.len() >= 60, "the catalogue has {} rows", rows.len());
     for row in rows {
         let mut request = with_query(Request::new(row.body), row.query);
         *request.method_mut() = row.method.parse().unwrap();
@@ -651,6 +743,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
             Route::OnLogin => onlogin.handle(request).await,
             Route::DecryptPhone => decrypt_phone.handle(request).await,
             Route::Session => session_route.handle(request).await,
+            Route::Account => account_route.handle(request).await,
         };
         let response = TestResponse::from_response(response)
             .unwrap_or_else(|err| panic!("{}: {err}", row.name));

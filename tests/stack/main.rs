@@ -5,6 +5,7 @@
 // Tests fail by panicking; unwrap is the clearest way to say "this must hold".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod bad_input;
 mod login;
 mod login_race;

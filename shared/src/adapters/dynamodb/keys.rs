@@ -92,7 +92,7 @@ mod tests {
             (
                 "OnLoginFunction",
                 "dynamodb:PutItem",
-                fence(&[CODE_CLAIM, SESSION]),
+                fence(&[CODE_CLAIM, SESSION, USER]),
             ),
             (
                 "OnLoginFunction",
@@ -100,6 +100,7 @@ mod tests {
                 fence(&[CODE_CLAIM]),
             ),
             ("OnLoginFunction", "dynamodb:UpdateItem", fence(&[USER])),
+            ("OnLoginFunction", "dynamodb:GetItem", fence(&[USER])),
             (
                 "DecryptPhoneFunction",
                 "dynamodb:BatchGetItem",
@@ -123,14 +124,32 @@ mod tests {
             (
                 "SessionFunction",
                 "dynamodb:GetItem",
-                fence(&[ACCESS_TOKEN]),
+                fence(&[ACCESS_TOKEN, USER]),
             ),
-            ("SessionFunction", "dynamodb:DeleteItem", fence(&[SESSION])),
+            (
+                "SessionFunction",
+                "[dynamodb:DeleteItem, dynamodb:BatchWriteItem]",
+                fence(&[SESSION]),
+            ),
             (
                 "SessionFunction",
                 "dynamodb:UpdateItem",
                 fence(&[ACCESS_TOKEN, USER, QUOTA]),
             ),
+            (
+                "AccountFunction",
+                "dynamodb:BatchGetItem",
+                fence(&[SESSION, USER]),
+            ),
+            ("AccountFunction", "dynamodb:GetItem", fence(&[QUOTA])),
+            ("AccountFunction", "dynamodb:UpdateItem", fence(&[USER])),
+            (
+                "AccountFunction",
+                "dynamodb:BatchWriteItem",
+                fence(&[SESSION, QUOTA]),
+            ),
+            ("AccountFunction", "dynamodb:DeleteItem", fence(&[USER])),
+            ("AccountFunction", "dynamodb:PutItem", fence(&[ERASURE])),
             (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",
