@@ -7,6 +7,7 @@ pub mod codes;
 pub mod erasure;
 pub mod errors;
 pub mod phone;
+pub mod push;
 pub mod quota;
 pub mod session;
 pub mod token;
