@@ -9,6 +9,7 @@
 
 use secrecy::SecretString;
 
+use crate::domain::push::PushKeys;
 use crate::domain::{
     AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget,
     ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
@@ -149,6 +150,22 @@ pub trait Users: Send + Sync {
 pub trait AuditKeys: Send + Sync {
     /// The key (read once, then held).
     fn audit_key(&self) -> impl Future<Output = Result<AuditKey, StoreError>> + Send;
+}
+
+/// Each app's message-push keys (the Token and EncodingAESKey of its 消息推送 page).
+pub trait PushKeyring: Send + Sync {
+    /// The keys of `appid`; `None` when the app has none configured.
+    fn push_keys(
+        &self,
+        appid: &str,
+    ) -> impl Future<Output = Result<Option<PushKeys>, StoreError>> + Send;
+
+    /// The keys of `appid` read again from their source, when the ones held fail a
+    /// signature (the Token was changed); `None` when nothing newer could be read.
+    fn reread_push_keys(
+        &self,
+        appid: &str,
+    ) -> impl Future<Output = Result<Option<PushKeys>, StoreError>> + Send;
 }
 
 /// The audit records erasures leave.

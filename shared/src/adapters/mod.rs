@@ -5,4 +5,5 @@
 pub mod audit_key;
 pub mod aws;
 pub mod dynamodb;
+pub mod push_keys;
 pub mod wechat;

@@ -6,6 +6,7 @@
 
 mod apps;
 mod limits;
+mod push;
 mod retention;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use limits::{
     DEFAULT_WATERMARK_MAX_AGE_SECONDS, DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
     MAX_SESSION_TTL_SECONDS, QuotaLimits,
 };
+pub use push::{PushKeysSetting, parse_push_keys};
 pub use retention::{
     AuditKeySetting, DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_USER_INACTIVE_DAYS,
 };
@@ -71,6 +73,16 @@ pub struct AccountConfig {
     pub audit_retention: Duration,
     /// The per-user quotas, to show what is used of them.
     pub quotas: QuotaLimits,
+}
+
+/// What the message-push receiver needs: the account function's configuration (it
+/// erases as `DELETE /account` does) and each app's push keys.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// As the account function's.
+    pub account: AccountConfig,
+    /// Where the Token and EncodingAESKey of each app are.
+    pub push_keys: PushKeysSetting,
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.
@@ -137,6 +149,23 @@ impl Config {
             watermark_max_age: limits::watermark_max_age(&env)?,
             quotas: QuotaLimits::read(&env)?,
             user_inactivity: retention::user_inactivity(&env)?,
+        })
+    }
+}
+
+impl PushConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    /// Reads configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let account = AccountConfig::from_lookup(&lookup)?;
+        let env = Env(&lookup);
+        Ok(Self {
+            push_keys: push::push_keys(&env, &account.appids)?,
+            account,
         })
     }
 }

@@ -92,3 +92,26 @@ pub enum SessionError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a message push (or WeChat's URL check) was refused: nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The URL names an app the stack does not serve.
+    #[error("this stack does not serve that appid")]
+    UnknownApp,
+    /// The app has no Token and EncodingAESKey configured.
+    #[error("message push is not configured for this app")]
+    NotConfigured,
+    /// The signature does not hold under the app's Token.
+    #[error("the push is not signed with this app's Token")]
+    BadSignature,
+    /// The timestamp is outside the accepted window (or not a number).
+    #[error("the push's timestamp is outside the accepted window")]
+    StaleTimestamp,
+    /// The body or query is malformed, or the message is for another app.
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// The keys or the store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -20,7 +20,7 @@ pub use access_token::{
 };
 pub use codes::{LoginCode, MAX_CODE_LEN, PhoneCode};
 pub use erasure::{AuditKey, ErasureReason, ErasureRecord};
-pub use errors::{LoginError, PhoneError, SessionError, StoreError};
+pub use errors::{LoginError, PhoneError, PushError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
 pub use quota::QuotaWindow;
 pub use session::{Session, WeChatLogin};

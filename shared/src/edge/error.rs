@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use crate::domain::{
-    DecryptError, Errcode, LoginError, PhoneError, SessionError, StoreError, WeChatError,
+    DecryptError, Errcode, LoginError, PhoneError, PushError, SessionError, StoreError, WeChatError,
 };
 use crate::telemetry::current::Upstream;
 
@@ -77,6 +77,15 @@ pub enum ApiError {
     /// 503: DynamoDB is unreachable or throttling after retries.
     #[error("the session store is temporarily unavailable: retry shortly")]
     StoreUnavailable,
+    /// 401: a message push (or WeChat's URL check) not signed with the app's Token.
+    #[error("the signature does not hold under this app's Token")]
+    InvalidSignature,
+    /// 401: a message push whose timestamp is not within 5 minutes of ours.
+    #[error("the timestamp is missing or more than 5 minutes away")]
+    StaleTimestamp,
+    /// 404: the app has no message-push keys configured.
+    #[error("message push is not configured for this app")]
+    PushNotConfigured,
 }
 
 impl ApiError {
@@ -88,9 +97,12 @@ impl ApiError {
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidCode | Self::InvalidPhoneCode | Self::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidCode
+            | Self::InvalidPhoneCode
+            | Self::InvalidToken
+            | Self::InvalidSignature
+            | Self::StaleTimestamp => StatusCode::UNAUTHORIZED,
+            Self::PushNotConfigured => StatusCode::NOT_FOUND,
             Self::SessionKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::UserBlocked => StatusCode::FORBIDDEN,
@@ -118,6 +130,9 @@ impl ApiError {
             Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded => "wechat_unavailable",
             Self::WeChatUnexpected => "wechat_error",
             Self::StoreUnavailable => "store_unavailable",
+            Self::InvalidSignature => "invalid_signature",
+            Self::StaleTimestamp => "stale_timestamp",
+            Self::PushNotConfigured => "push_not_configured",
         }
     }
 
@@ -228,6 +243,19 @@ impl From<SessionError> for ApiError {
             },
             SessionError::WeChat(err) => err.into(),
             SessionError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<PushError> for ApiError {
+    fn from(err: PushError) -> Self {
+        match err {
+            PushError::UnknownApp => Self::UnknownApp,
+            PushError::NotConfigured => Self::PushNotConfigured,
+            PushError::BadSignature => Self::InvalidSignature,
+            PushError::StaleTimestamp => Self::StaleTimestamp,
+            PushError::Malformed(what) => Self::InvalidRequest(what),
+            PushError::Store(err) => err.into(),
         }
     }
 }

@@ -10,6 +10,39 @@ use super::ApiError;
 /// Header carrying the request id, also logged with the request's log line.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// What a route answers with when it succeeds: JSON for every serializable body, or
+/// [`PlainText`].
+pub trait Reply {
+    /// The 200 response carrying this answer.
+    fn into_response(self, request_id: &str) -> Response<Body>;
+}
+
+impl<T: Serialize> Reply for T {
+    fn into_response(self, request_id: &str) -> Response<Body> {
+        json_response(StatusCode::OK, &self, request_id)
+    }
+}
+
+/// A plain-text answer: what WeChat's push URL must echo (`echostr`, `success`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainText(pub String);
+
+impl Reply for PlainText {
+    fn into_response(self, request_id: &str) -> Response<Body> {
+        let mut response = Response::new(Body::Text(self.0));
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Ok(value) = HeaderValue::from_str(request_id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
+}
+
 /// A JSON response with `status`.
 pub fn json_response(
     status: StatusCode,

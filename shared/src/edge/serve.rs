@@ -6,12 +6,10 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Serialize;
 
 use super::finish::Ending;
 use super::runner::{Function, invocation, invocation_id, run};
-use super::{ApiError, error_response, json_response, within_deadline};
-use http::StatusCode;
+use super::{ApiError, Reply, error_response, within_deadline};
 
 /// An HTTP route: its function, and what the client is told when the deadline comes
 /// while WeChat is being waited on (a login says its code may be spent).
@@ -25,7 +23,7 @@ pub struct Route {
 
 /// Serves `route` with `serve` on the one runner: each event becomes a [`Request`],
 /// each outcome an API response with a request id.
-pub async fn run_http<T: Serialize>(
+pub async fn run_http<T: Reply>(
     route: &'static Route,
     serve: impl AsyncFn(&Request) -> Result<T, ApiError>,
 ) -> Result<(), lambda_runtime::Error> {
@@ -46,7 +44,7 @@ pub async fn run_http<T: Serialize>(
 /// Serves one request as the deployed function does, minus the Lambda runtime: the log
 /// line and metrics included. The fast tier and the in-process black-box tests drive
 /// every route through this.
-pub async fn respond<T: Serialize>(
+pub async fn respond<T: Reply>(
     route: &Route,
     request: Request,
     serve: impl AsyncFnOnce(&Request) -> Result<T, ApiError>,
@@ -60,7 +58,7 @@ pub async fn respond<T: Serialize>(
     .await
 }
 
-async fn answer<T: Serialize>(
+async fn answer<T: Reply>(
     route: &Route,
     request: &Request,
     request_id: &str,
@@ -70,10 +68,11 @@ async fn answer<T: Serialize>(
     // more than rustc's default recursion limit lets it lay out inline.
     let work = Box::pin(serve(request));
     let outcome = within_deadline(request, route.deadline_on_wechat.clone(), work).await;
-    let (response, error) = match &outcome {
-        Ok(success) => (json_response(StatusCode::OK, success, request_id), None),
-        Err(err) => (error_response(err, request_id), Some(err)),
+    let (response, error) = match outcome {
+        Ok(success) => (success.into_response(request_id), None),
+        Err(err) => (error_response(&err, request_id), Some(err)),
     };
+    let error = error.as_ref();
     let ending = Ending {
         outcome: error.map_or("ok", ApiError::code),
         error_code: error.map(ApiError::code),
@@ -114,6 +113,8 @@ fn http_api_response(response: Response<Body>) -> ApiGatewayV2httpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edge::json_response;
+    use http::StatusCode;
 
     #[test]
     fn a_response_becomes_the_http_apis_shape() {

@@ -23,6 +23,10 @@ pub const PHONE_DECRYPTS: &str = "PhoneDecrypts";
 pub const SESSION_REQUESTS: &str = "SessionRequests";
 /// `GET` and `DELETE /account` requests, by outcome and action.
 pub const ACCOUNT_REQUESTS: &str = "AccountRequests";
+/// Message pushes handled, by `Event` and `Action` (what we did).
+pub const PUSHES: &str = "Pushes";
+/// `/wechat/events/{appid}` requests (URL checks and pushes) by outcome and kind.
+pub const PUSH_REQUESTS: &str = "PushRequests";
 /// User data erased, by reason (`user`, `wechat_cancellation`, `wechat_revoke_phone`,
 /// `operator`, `inactivity`).
 pub const ERASURES: &str = "Erasures";
@@ -194,6 +198,14 @@ pub fn record_erasure(appid: &str, reason: &'static str) {
     counter!(ERASURES, "Reason" => reason).increment(1);
     if per_app() {
         counter!(ERASURES, "Reason" => reason, "AppId" => appid.to_owned()).increment(1);
+    }
+}
+
+/// Counts one push handled: its event and what was done.
+pub fn record_push(appid: &str, event: &'static str, action: &'static str) {
+    counter!(PUSHES, "Event" => event, "Action" => action).increment(1);
+    if per_app() {
+        counter!(PUSHES, "Event" => event, "AppId" => appid.to_owned()).increment(1);
     }
 }
 

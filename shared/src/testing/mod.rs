@@ -10,6 +10,7 @@
 pub mod contract;
 mod fake_wechat;
 mod memory_table;
+pub mod pushes;
 mod requests;
 mod routes;
 mod sealed_data;
@@ -18,7 +19,10 @@ pub mod wechat_contract;
 
 pub use fake_wechat::{FakeWeChat, WeChatApi};
 pub use memory_table::MemoryTable;
-pub use requests::{bearer_request, post, post_with_bearer, with_query};
+pub use requests::{bearer_request, post, post_with_bearer, push_request, with_query};
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
-pub use twins::{APPID, SESSION_TTL, TEST_AUDIT_KEY, Twins, answer, audit_key, unknown_token};
+pub use twins::{
+    APPID, SESSION_TTL, TEST_AUDIT_KEY, TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, Twins, answer,
+    audit_key, push_keys, unknown_token,
+};

@@ -43,3 +43,25 @@ fn with_bearer(token: &str, mut request: Request) -> Request {
     }
     request
 }
+
+/// A request to the push URL of `appid`, as API Gateway hands it over: the path with its
+/// `{appid}` parameter, the query, the body.
+pub fn push_request(
+    method: http::Method,
+    appid: &str,
+    query: &[(String, String)],
+    body: impl Into<Body>,
+) -> Request {
+    let mut request = Request::new(body.into());
+    *request.method_mut() = method;
+    if let Ok(uri) = format!("/wechat/events/{appid}").parse() {
+        *request.uri_mut() = uri;
+    }
+    let request =
+        request.with_path_parameters(HashMap::from([("appid".to_owned(), appid.to_owned())]));
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    with_query(request, &query)
+}

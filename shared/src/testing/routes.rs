@@ -5,11 +5,12 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::edge::respond;
-use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION};
+use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION, WECHAT_EVENTS};
 use crate::ports::{
-    AccessTokenStore, AuditKeys, CodeClaims, ErasureLog, Quotas, Sessions, Users, WeChat,
+    AccessTokenStore, AuditKeys, CodeClaims, ErasureLog, PushKeyring, Quotas, Sessions, Users,
+    WeChat,
 };
-use crate::usecases::{Accounts, Login, PhoneNumbers, SessionQueries};
+use crate::usecases::{Accounts, Login, PhoneNumbers, PushReceiver, SessionQueries};
 
 /// A use-case answering HTTP requests through its route.
 pub trait ServeHttp {
@@ -36,3 +37,17 @@ serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users, W: WeChat);
 serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: AuditKeys);
+
+impl<S, A, K> ServeHttp for PushReceiver<S, A, K>
+where
+    S: Sessions + Users + Quotas + ErasureLog,
+    A: AuditKeys,
+    K: PushKeyring,
+{
+    async fn handle(&self, request: Request) -> Response<Body> {
+        respond(&WECHAT_EVENTS, request, async |request| {
+            routes::wechat_events(self, request).await
+        })
+        .await
+    }
+}

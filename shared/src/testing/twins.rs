@@ -5,14 +5,18 @@ use std::time::Duration;
 
 use super::{FakeWeChat, MemoryTable};
 use crate::adapters::audit_key::AuditKeySource;
+use crate::adapters::push_keys::PushKeySource;
 use crate::domain::clock::now_epoch_millis;
+use crate::domain::push::PushKeys;
 use crate::domain::{
     AuditKey, BoundPhone, LoginCode, PhoneNumber, PhoneVerification, SessionToken, UserKey,
     WatermarkPolicy,
 };
 use crate::edge::ApiError;
 use crate::ports::{Sessions, Users, WeChat};
-use crate::usecases::{Accounts, AppHint, Apps, Authorize, Login, PhoneNumbers, SessionQueries};
+use crate::usecases::{
+    Accounts, AppHint, Apps, Authorize, Login, PhoneNumbers, PushReceiver, SessionQueries,
+};
 
 /// The appid the twins serve.
 pub const APPID: &str = "wxfasttier0000001";
@@ -77,6 +81,16 @@ impl Twins {
             AuditKeySource::Fixed(audit_key()),
             self.appids(),
         )
+    }
+
+    /// The push receiver over the twins, every app with [`push_keys`].
+    pub fn push_receiver(&self) -> PushReceiver<MemoryTable, AuditKeySource, PushKeySource> {
+        let keys = self
+            .appids()
+            .into_iter()
+            .map(|appid| (appid, push_keys()))
+            .collect();
+        PushReceiver::new(self.accounts(), PushKeySource::Fixed(keys), self.appids())
     }
 
     fn appids(&self) -> Vec<String> {
@@ -159,6 +173,20 @@ impl Twins {
             .await;
         assert!(matches!(bound, Ok(true)), "the phone binds");
     }
+}
+
+/// The Token of [`push_keys`].
+pub const TEST_PUSH_TOKEN: &str = "wxlogintests";
+/// The EncodingAESKey of [`push_keys`].
+pub const TEST_PUSH_AES_KEY: &str = "wxloginTestsEncodingAesKey0123456789abcdefg";
+
+/// The message-push keys of the fast tier and the test stacks (never a deployed one).
+///
+/// # Panics
+/// Never: the keys are well-formed.
+pub fn push_keys() -> PushKeys {
+    PushKeys::new(TEST_PUSH_TOKEN, TEST_PUSH_AES_KEY)
+        .unwrap_or_else(|| panic!("the test push keys are well-formed"))
 }
 
 /// The text of [`audit_key`], as a test stack's `AUDIT_KEY`.

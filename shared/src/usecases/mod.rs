@@ -8,6 +8,7 @@ pub mod apps;
 pub mod authorize;
 pub mod login;
 pub mod phone;
+pub mod push;
 pub mod session;
 
 pub use access_token::AccessTokens;
@@ -16,6 +17,7 @@ pub use apps::{AppHint, Apps};
 pub use authorize::Authorize;
 pub use login::{LoggedIn, Login};
 pub use phone::PhoneNumbers;
+pub use push::{Handled, PushQuery, PushReceiver};
 pub use session::SessionQueries;
 
 use crate::domain::clock::now_epoch_millis;

@@ -46,7 +46,7 @@ pub enum MessageError {
     #[error("the body is neither WeChat's XML nor a JSON object")]
     UnknownFormat,
     /// Malformed, or holding what WeChat never sends (a DTD, an entity, a field twice).
-    #[error("the message is malformed: {0}")]
+    #[error("{0}")]
     Malformed(&'static str),
 }
 
@@ -80,24 +80,36 @@ fn xml_fields(body: &str) -> Result<HashMap<String, String>, MessageError> {
     loop {
         let event = reader
             .read_event()
-            .map_err(|_| MessageError::Malformed("not well-formed XML"))?;
+            .map_err(|_| MessageError::Malformed("the message is not well-formed XML"))?;
         match event {
             Event::Decl(_) | Event::Comment(_) => {}
-            Event::DocType(_) => return Err(MessageError::Malformed("a DTD")),
-            Event::PI(_) => return Err(MessageError::Malformed("a processing instruction")),
+            Event::DocType(_) => return Err(MessageError::Malformed("the message holds a DTD")),
+            Event::PI(_) => {
+                return Err(MessageError::Malformed(
+                    "the message holds a processing instruction",
+                ));
+            }
             Event::Start(start) => {
                 depth += 1;
                 let name = start.name().as_ref().to_owned();
                 match depth {
                     1 if name == "xml" && !saw_root => saw_root = true,
-                    1 => return Err(MessageError::Malformed("the root is not one <xml>")),
+                    1 => {
+                        return Err(MessageError::Malformed(
+                            "the message's root is not one <xml>",
+                        ));
+                    }
                     2 => current = Some((name, String::new())),
                     // Nested elements (other messages' structures) are not ours to read.
                     _ => {}
                 }
             }
             Event::Empty(start) => match depth {
-                0 => return Err(MessageError::Malformed("the root is not one <xml>")),
+                0 => {
+                    return Err(MessageError::Malformed(
+                        "the message's root is not one <xml>",
+                    ));
+                }
                 1 => {
                     let name = start.name().as_ref().to_owned();
                     insert(&mut fields, name, String::new())?;
@@ -117,7 +129,9 @@ fn xml_fields(body: &str) -> Result<HashMap<String, String>, MessageError> {
                 match (&mut current, depth) {
                     (Some((_, value)), 2) => value.push_str(&text),
                     (_, 0 | 1) if !text.trim().is_empty() => {
-                        return Err(MessageError::Malformed("text outside the fields"));
+                        return Err(MessageError::Malformed(
+                            "the message has text outside its fields",
+                        ));
                     }
                     _ => {}
                 }
@@ -132,9 +146,15 @@ fn xml_fields(body: &str) -> Result<HashMap<String, String>, MessageError> {
                 let resolved = match reference.resolve_char_ref() {
                     Ok(Some(character)) => character.to_string(),
                     Ok(None) => predefined(&reference.xml10_content())
-                        .ok_or(MessageError::Malformed("an entity reference"))?
+                        .ok_or(MessageError::Malformed(
+                            "the message holds an entity reference",
+                        ))?
                         .to_string(),
-                    Err(_) => return Err(MessageError::Malformed("a bad character reference")),
+                    Err(_) => {
+                        return Err(MessageError::Malformed(
+                            "the message holds a bad character reference",
+                        ));
+                    }
                 };
                 if let (Some((_, value)), 2) = (&mut current, depth) {
                     value.push_str(&resolved);
@@ -144,7 +164,9 @@ fn xml_fields(body: &str) -> Result<HashMap<String, String>, MessageError> {
         }
     }
     if !saw_root || depth != 0 {
-        return Err(MessageError::Malformed("no complete <xml> root"));
+        return Err(MessageError::Malformed(
+            "the message has no complete <xml> root",
+        ));
     }
     Ok(fields)
 }
@@ -163,8 +185,9 @@ fn predefined(name: &str) -> Option<char> {
 
 fn json_fields(body: &str) -> Result<HashMap<String, String>, MessageError> {
     // serde_json keeps the last of a repeated key: read into a map that refuses repeats.
-    let object: DistinctObject = serde_json::from_str(body)
-        .map_err(|_| MessageError::Malformed("not a JSON object with distinct keys"))?;
+    let object: DistinctObject = serde_json::from_str(body).map_err(|_| {
+        MessageError::Malformed("the message is not a JSON object with distinct keys")
+    })?;
     let mut fields = HashMap::new();
     for (name, value) in object.0 {
         let text = match value {
@@ -185,7 +208,7 @@ fn insert(
     value: String,
 ) -> Result<(), MessageError> {
     if fields.insert(name, value).is_some() {
-        return Err(MessageError::Malformed("a field given twice"));
+        return Err(MessageError::Malformed("the message gives a field twice"));
     }
     Ok(())
 }
@@ -273,7 +296,9 @@ impl PushEvent {
             && !named.trim().is_empty()
             && named.trim() != appid
         {
-            return Err(MessageError::Malformed("an AppID other than this URL's"));
+            return Err(MessageError::Malformed(
+                "the message names an AppID other than this URL's",
+            ));
         }
         Ok(match event {
             "user_authorization_cancellation" => Self::Cancellation { openid },
@@ -325,7 +350,9 @@ mod tests {
         );
         assert_eq!(
             PushEvent::of(&fields, "wxB"),
-            Err(MessageError::Malformed("an AppID other than this URL's"))
+            Err(MessageError::Malformed(
+                "the message names an AppID other than this URL's"
+            ))
         );
     }
 
