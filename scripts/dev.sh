@@ -67,7 +67,7 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
-cargo build --locked -p onlogin -p decrypt-phone -p session -p account -p authorizer -p protected-route-me \
+cargo build --locked -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p authorizer -p protected-route-me \
   -p wechat-sandbox -p devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"

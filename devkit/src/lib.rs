@@ -3,7 +3,7 @@
 //! drives the real function binaries, API Gateway v2 events, the `TestStack`, a reader
 //! for the metrics functions print, the end-to-end check of a real function binary
 //! (spawn, invoke, search its output for secrets), what a raced login code must come to,
-//! a Secrets Manager server (moto) for the AppSecret tests, and the local gateway that plays API Gateway's authorizer step for `make dev`.
+//! a Secrets Manager server (moto) for the AppSecret tests, the local gateway that plays API Gateway's authorizer step for `make dev`, and a push receiver on a local port for the sandbox's pushes.
 
 pub mod apigw;
 pub mod authorizer_event;
@@ -13,6 +13,7 @@ pub mod emf;
 pub mod function_process;
 pub mod gateway;
 pub mod playground;
+pub mod push_endpoint;
 pub mod race;
 pub mod runtime_api;
 pub mod secrets_manager;

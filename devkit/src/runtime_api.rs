@@ -112,7 +112,8 @@ impl RuntimeApi {
     }
 
     /// Invokes with an API Gateway HTTP event and decodes the function's HTTP answer; a
-    /// function error or a non-JSON body is an error.
+    /// function error is an error. A body that is not JSON (the push URL's plain text)
+    /// reads as `null` in `body`, whole in `raw_body`.
     pub async fn invoke_http(&self, event: Value) -> anyhow::Result<HttpAnswer> {
         let response = self
             .invoke(event, HTTP_INVOKE_TIMEOUT)
@@ -122,12 +123,13 @@ impl RuntimeApi {
             .as_u64()
             .and_then(|status| u16::try_from(status).ok())
             .context("no statusCode")?;
-        let body = serde_json::from_str(response["body"].as_str().context("no body")?)
-            .context("the body is not JSON")?;
+        let raw_body = response["body"].as_str().context("no body")?.to_owned();
+        let body = serde_json::from_str(&raw_body).unwrap_or(Value::Null);
         Ok(HttpAnswer {
             status,
             headers: response["headers"].clone(),
             body,
+            raw_body,
         })
     }
 }
@@ -142,8 +144,10 @@ pub struct HttpAnswer {
     pub status: u16,
     /// Response headers as the event's JSON object.
     pub headers: Value,
-    /// The JSON body.
+    /// The JSON body (`null` when the body is not JSON).
     pub body: Value,
+    /// The body as sent.
+    pub raw_body: String,
 }
 
 impl HttpAnswer {

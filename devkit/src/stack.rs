@@ -15,13 +15,15 @@ use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
 use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::push_keys::PushKeySource;
 use wxlogin::adapters::wechat::WeChatClient;
-use wxlogin::config::{AccountConfig, Config};
+use wxlogin::config::{AccountConfig, Config, PushConfig};
 use wxlogin::domain::clock::now_epoch_seconds;
 use wxlogin::domain::{ListedSession, Session, SessionToken, UserKey, UserLogin, WatermarkPolicy};
 use wxlogin::ports::{Sessions, Users};
 use wxlogin::testing::ServeHttp;
-use wxlogin::usecases::{Accounts, Apps, Login, PhoneNumbers, SessionQueries};
+use wxlogin::testing::{TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN};
+use wxlogin::usecases::{Accounts, Apps, Login, PhoneNumbers, PushReceiver, SessionQueries};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
 pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
@@ -157,6 +159,7 @@ impl TestStack {
                 ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
                 ("AWS_REGION", "us-east-1".to_owned()),
                 ("AUDIT_KEY", TEST_AUDIT_KEY.to_owned()),
+                ("WECHAT_PUSH_KEYS", self.push_keys_json()),
             ])
             .map(|(k, v)| (k.to_owned(), v))
             .collect()
@@ -253,6 +256,70 @@ impl TestStack {
                 .with_audit_retention(config.audit_retention)
                 .with_phone_daily_limit(config.quotas.phone_verifications_per_day),
         )
+    }
+
+    /// `WECHAT_PUSH_KEYS` for every app of the stack: the test Token and EncodingAESKey.
+    pub fn push_keys_json(&self) -> String {
+        let entry = json!({ "token": TEST_PUSH_TOKEN, "encoding_aes_key": TEST_PUSH_AES_KEY });
+        let mut keys = serde_json::Map::new();
+        keys.insert(TEST_APPID.to_owned(), entry.clone());
+        if self.second_secret.is_some() {
+            keys.insert(SECOND_APPID.to_owned(), entry);
+        }
+        Value::Object(keys).to_string()
+    }
+
+    /// The push receiver (`/wechat/events/{appid}`) wired to this stack as `main` builds it.
+    pub async fn push_service(&self) -> anyhow::Result<crate::push_endpoint::StackReceiver> {
+        let env = self.function_env();
+        let config = PushConfig::from_lookup(|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })?;
+        let account = config.account;
+        let table = DynamoTable::new(
+            local_client(&self.dynamodb_endpoint).await,
+            &account.sessions_table,
+        );
+        let accounts = Accounts::new(
+            table,
+            AuditKeySource::new(&account.audit_key),
+            account.appids.clone(),
+        )
+        .with_audit_retention(account.audit_retention);
+        Ok(PushReceiver::new(
+            accounts,
+            PushKeySource::new(&config.push_keys),
+            account.appids,
+        ))
+    }
+
+    /// The push receiver served on a local port, and the sandbox's 消息推送 settings of
+    /// `appid` saved to it (checked by the sandbox as WeChat checks them) in `mode` and
+    /// `format`.
+    pub async fn push_endpoint(
+        &self,
+        appid: &str,
+        mode: &str,
+        format: &str,
+    ) -> anyhow::Result<crate::push_endpoint::PushEndpoint> {
+        let endpoint =
+            crate::push_endpoint::PushEndpoint::start(self.push_service().await?).await?;
+        let saved = self
+            .sandbox_post(
+                "/sandbox/push-config",
+                json!({
+                    "appid": appid, "url": endpoint.url(appid), "token": TEST_PUSH_TOKEN,
+                    "encoding_aes_key": TEST_PUSH_AES_KEY, "mode": mode, "format": format,
+                }),
+            )
+            .await?;
+        anyhow::ensure!(saved["verified"] == true, "the URL check failed: {saved}");
+        Ok(endpoint)
+    }
+
+    /// `POST /sandbox/push` with `body`: WeChat pushing an event to the saved URL.
+    pub async fn sandbox_push(&self, body: Value) -> anyhow::Result<Value> {
+        self.sandbox_post("/sandbox/push", body).await
     }
 
     /// A user who went through `wx.login` and `/onlogin`: `(bearer token, sandbox answer)`.

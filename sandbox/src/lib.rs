@@ -20,13 +20,22 @@
 //! - `POST /sandbox/secret {"appid"?, "secret"}` → `{"ok": true}`: resets that app's
 //!   AppSecret (the old one then gets `40125`);
 //! - `POST /sandbox/token-day` → `{"ok": true}`: a new day for every app's forced-refresh
-//!   limit.
+//!   limit;
+//! - `POST /sandbox/push-config {"appid"?, "url", "token", "encoding_aes_key", "mode"?,
+//!   "format"?}` → `{"verified": true}`: the app's 消息推送 settings, saved once the URL
+//!   answers WeChat's signed check (mode `plaintext`, `compatible` or `safe`, default
+//!   safe; format `xml` or `json`, default json);
+//! - `POST /sandbox/push {"appid"?, "openid", "event", "revoke_info"?, "mode"?,
+//!   "format"?}` → `{"delivered", "attempts": [{"status", "body"}…]}`: WeChat pushes an
+//!   `authorized_user_information_changes` event (or any other) for the user to that URL,
+//!   signed and encrypted as WeChat does, retried up to 3 attempts.
 //!
 //! For dev and tests only.
 
 mod access;
 mod control;
 mod phone;
+mod push;
 mod random;
 mod state;
 mod wechat_api;
@@ -146,6 +155,8 @@ pub fn router(config: SandboxConfig) -> Router {
         .route("/sandbox/stats", get(control::stats))
         .route("/sandbox/secret", post(control::secret))
         .route("/sandbox/token-day", post(control::token_day))
+        .route("/sandbox/push-config", post(push::push_config))
+        .route("/sandbox/push", post(push::push))
         .fallback(wechat_api::not_found)
         .with_state(shared)
 }

@@ -99,6 +99,8 @@ pub struct AppState {
     /// invalidated or unknown one (`40001`).
     pub issued_tokens: HashMap<String, IssuedToken>,
     pub forced_refreshes: ForcedRefreshes,
+    /// The 消息推送 settings saved and checked by `/sandbox/push-config`.
+    pub push: Option<crate::push::PushSettings>,
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ mod fleet;
 mod forced_refresh;
 mod onlogin;
 mod session;
+mod wechat_events;
 
 use std::path::Path;
 

@@ -16,3 +16,4 @@ mod several_apps;
 mod store_contract;
 mod template_metrics;
 mod wechat_client;
+mod wechat_events;

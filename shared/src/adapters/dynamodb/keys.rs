@@ -151,6 +151,21 @@ mod tests {
             ("AccountFunction", "dynamodb:DeleteItem", fence(&[USER])),
             ("AccountFunction", "dynamodb:PutItem", fence(&[ERASURE])),
             (
+                "WeChatEventsFunction",
+                "[dynamodb:UpdateItem, dynamodb:DeleteItem]",
+                fence(&[USER]),
+            ),
+            (
+                "WeChatEventsFunction",
+                "dynamodb:BatchWriteItem",
+                fence(&[SESSION, QUOTA]),
+            ),
+            (
+                "WeChatEventsFunction",
+                "dynamodb:PutItem",
+                fence(&[ERASURE]),
+            ),
+            (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",
                 fence(&[SESSION, USER]),
