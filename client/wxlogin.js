@@ -1,7 +1,8 @@
 /**
  * wxlogin client for WeChat mini-programs: login through `/onlogin`, authenticated
  * requests that log in again once when the session is gone, both getPhoneNumber forms,
- * the user's verified phone and first-login flag, logout here or everywhere. Plain ES
+ * the user's verified phone and first-login flag, logout here or everywhere, a copy of
+ * the user's data and account cancellation (注销账号). Plain ES
  * module, no dependencies; uses only `wx.login`, `wx.request`, `wx.getStorageSync` /
  * `setStorageSync` / `removeStorageSync` and `wx.showToast`.
  *
@@ -24,8 +25,8 @@ export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
  * (the user refused the phone number), `invalid_event` (no phone data in the event),
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
  * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
- * throttling is `rate_limited`), `logged_out` (logout() or logoutEverywhere() ran during a
- * login).
+ * throttling is `rate_limited`), `logged_out` (logout(), logoutEverywhere() or
+ * deleteAccount() ran during a login).
  */
 export class WxLoginError extends Error {
   /**
@@ -95,6 +96,12 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  *   what the client knows of its session without asking the server: `newUser` when the
  *   login that made this session was the user's first, `phone` the verified number as of
  *   that login (or of a later getPhoneNumber / checkSession), `expiresAt` in epoch ms.
+ * @typedef {{appid: string, openid: string, unionid?: string, created_at: number,
+ *   last_login_at: number, kept_until?: number,
+ *   phone?: PhoneNumber & {verified_at: number, verified_by: 'legacy'|'code'},
+ *   sessions: Array<{created_at: number, expires_at: number, current: boolean}>,
+ *   quotas: {phone_verifications_today?: {used: number, limit: number, resets_at: number}}}}
+ *   AccountData what `GET /account` answers; times in epoch seconds.
  * @typedef {{url: string, method?: string, data?: *, header?: Object<string, string>,
  *   auth?: boolean}} RequestOptions
  * @typedef {object} Client
@@ -104,6 +111,8 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  * @property {() => Promise<SessionInfo>} checkSession
  * @property {() => Promise<void>} logout
  * @property {() => Promise<number>} logoutEverywhere
+ * @property {() => Promise<number>} deleteAccount
+ * @property {() => Promise<AccountData>} getMyData
  * @property {() => (string|null)} getToken
  * @property {() => (StoredSession|null)} getSession
  */
@@ -218,7 +227,7 @@ export function createClient(options) {
     }
     if (started !== generation) {
       retire(body.token); // nobody will use it: end it rather than leave it live
-      throw new WxLoginError('logged_out', 'logout() or logoutEverywhere() was called during this login', { stage: 'login' });
+      throw new WxLoginError('logged_out', 'logout(), logoutEverywhere() or deleteAccount() was called during this login', { stage: 'login' });
     }
     const session = { token: body.token, openid: body.openid, newUser: body.new_user === true };
     if (typeof body.unionid === 'string') session.unionid = body.unionid;
@@ -388,6 +397,30 @@ export function createClient(options) {
   }
 
   /**
+   * `DELETE path` as this user: the stored token is forgotten first (even if the server
+   * cannot be told, then it rejects). Logs in first when no unexpired token is stored, and
+   * once more if the stored one was already dead, so the server always gets the request.
+   * @returns {Promise<*>} the 2xx answer.
+   */
+  async function deleteAsUser(path) {
+    let token = stored(false);
+    let loggedIn = !token;
+    if (loggedIn) token = (await login()).token;
+    const forget = () => { generation += 1; loginInFlight = null; clearToken(); };
+    const call = () => send('DELETE', path, undefined, token, {}, 'request');
+    forget();
+    let res = await call();
+    if (isInvalidToken(res) && !loggedIn) {
+      token = (await login()).token;
+      loggedIn = true;
+      forget();
+      res = await call();
+    }
+    if (!isOk(res)) throw responseError(res, 'request');
+    return res;
+  }
+
+  /**
    * Ends every session of this WeChat user, on every device, this one included
    * (`DELETE /session?all=true`): each of their tokens is refused at once by every route
    * and by the authorizer. Logs in first when no unexpired token is stored, and once more
@@ -397,20 +430,7 @@ export function createClient(options) {
    * @returns {Promise<number>} how many sessions ended (at least 1: this one).
    */
   async function logoutEverywhere() {
-    let token = stored(false);
-    let loggedIn = !token;
-    if (loggedIn) token = (await login()).token;
-    const forget = () => { generation += 1; loginInFlight = null; clearToken(); };
-    const everywhere = () => send('DELETE', '/session?all=true', undefined, token, {}, 'request');
-    forget();
-    let res = await everywhere();
-    if (isInvalidToken(res) && !loggedIn) {
-      token = (await login()).token;
-      loggedIn = true;
-      forget();
-      res = await everywhere();
-    }
-    if (!isOk(res)) throw responseError(res, 'request');
+    const res = await deleteAsUser('/session?all=true');
     const sessions = res.data && res.data.sessions;
     if (typeof sessions !== 'number') {
       // A server older than ?all=true ignores it and ends this session only.
@@ -418,6 +438,36 @@ export function createClient(options) {
         { status: res.statusCode, cause: res.data });
     }
     return sessions;
+  }
+
+  /**
+   * Cancels the user's account (注销账号, `DELETE /account`): the server erases everything
+   * it stores about them in this mini-program (the user, their phone number, every
+   * session on every device, their quota counters), keeping only an audit record that
+   * names no one. Everything this client stored is forgotten, even when the server could
+   * not be told (then it rejects: call it again). Logs in first when no unexpired session
+   * is stored, so the account is always reached. A later login starts a brand-new user.
+   * @returns {Promise<number>} how many sessions ended (at least 1: this one).
+   */
+  async function deleteAccount() {
+    const res = await deleteAsUser('/account');
+    const data = res.data || {};
+    if (data.deleted !== true || typeof data.sessions !== 'number') {
+      throw new WxLoginError('bad_response', 'DELETE /account answered without {deleted, sessions}',
+        { status: res.statusCode, cause: res.data });
+    }
+    return data.sessions;
+  }
+
+  /**
+   * A copy of everything the server stores about the user (`GET /account`, PIPL's right
+   * to a copy): appid, openid, unionid, the phone number and when and how it was
+   * verified, `created_at`, `last_login_at`, the live sessions' times, the quotas in
+   * force. Logs in first when needed, as {@link request}.
+   * @returns {Promise<AccountData>}
+   */
+  function getMyData() {
+    return request({ url: '/account' });
   }
 
   /** @returns {string|null} the stored, unexpired token, or null. */
@@ -441,5 +491,8 @@ export function createClient(options) {
     return session;
   }
 
-  return { login, request, getPhoneNumber, checkSession, logout, logoutEverywhere, getToken, getSession };
+  return {
+    login, request, getPhoneNumber, checkSession, logout, logoutEverywhere, deleteAccount, getMyData,
+    getToken, getSession,
+  };
 }

@@ -72,6 +72,18 @@ async function newUser() {
   return { new_user: 'the next log in is another WeChat user' };
 }
 
+/** WeChat pushes a user-data event about the current user to the stack's push URL. */
+async function wechatPush(event, revokeInfo) {
+  const user = currentUser();
+  if (!user) throw new Error('log in first: WeChat pushes about a user it knows');
+  const body = { openid: user.openid, event };
+  if (user.appid) body.appid = user.appid;
+  if (revokeInfo) body.revoke_info = revokeInfo;
+  const answer = await sandboxPost('/push', body);
+  if (!answer.delivered) throw new Error('the push was not delivered: ' + JSON.stringify(answer.attempts));
+  return { wechat_pushed: event, attempts: answer.attempts.length };
+}
+
 const ACTIONS = {
   login: () => client.login(),
   'phone-allow': async () => client.getPhoneNumber(await phoneButtonEvent('allow', PHONE)),
@@ -83,6 +95,10 @@ const ACTIONS = {
   elsewhere: loginElsewhere,
   logout: async () => { await client.logout(); return { logged_out: true }; },
   'logout-everywhere': async () => ({ sessions_ended: await client.logoutEverywhere() }),
+  'my-data': () => client.getMyData(),
+  'delete-account': async () => ({ sessions_ended: await client.deleteAccount() }),
+  'wechat-revoke-phone': () => wechatPush('user_authorization_revoke', '8'),
+  'wechat-cancel': () => wechatPush('user_authorization_cancellation'),
   'new-user': newUser,
   arm: armFault,
   'clear-faults': clearFaults,

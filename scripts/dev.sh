@@ -40,6 +40,10 @@ fi
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
 # The key that names erased users in audit records; in AWS the template generates one.
 LOCAL_AUDIT_KEY=${AUDIT_KEY:-wxlogin local audit key, not a secret: make dev only}
+# Every local app's 消息推送 Token and EncodingAESKey (in AWS: the WeChatPushSecretName
+# secret); the sandbox is given the same when it plays WeChat's console.
+PUSH_TOKEN=${PUSH_TOKEN:-wxloginlocal}
+PUSH_AES_KEY=${PUSH_AES_KEY:-wxloginLocalEncodingAesKey0123456789abcdefg}
 check_walk=false
 run_command=()
 while [ "$#" -gt 0 ]; do
@@ -79,13 +83,21 @@ start_dynamodb_local "$DYNAMODB_PORT"
 # the functions through the watcher's environment, which its functions inherit (its
 # --env-var splits values on commas, and JSON has them).
 if [ -n "${WECHAT_APPS:-}" ]; then
+  served_appids=$(python3 -c 'import json, sys; print(" ".join(json.loads(sys.argv[1])))' "$WECHAT_APPS") \
+    || die "WECHAT_APPS is not a JSON object of AppSecrets by appid"
+else
+  served_appids=$WECHAT_APPID
+fi
+push_keys=$(python3 -c 'import json, sys; print(json.dumps({a: {"token": sys.argv[2], "encoding_aes_key": sys.argv[3]} for a in sys.argv[1].split()}))' \
+  "$served_appids" "$PUSH_TOKEN" "$PUSH_AES_KEY")
+if [ -n "${WECHAT_APPS:-}" ]; then
   served="the apps of WECHAT_APPS"
   apps_env=(-u WECHAT_APPID -u WECHAT_SECRET -u WECHAT_APPIDS -u WECHAT_SECRET_ID
-    WECHAT_APPS="$WECHAT_APPS")
+    -u WECHAT_PUSH_SECRET_ID WECHAT_APPS="$WECHAT_APPS" WECHAT_PUSH_KEYS="$push_keys")
 else
   served="appid $WECHAT_APPID"
-  apps_env=(-u WECHAT_APPS -u WECHAT_APPIDS -u WECHAT_SECRET_ID
-    WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET")
+  apps_env=(-u WECHAT_APPS -u WECHAT_APPIDS -u WECHAT_SECRET_ID -u WECHAT_PUSH_SECRET_ID
+    WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET" WECHAT_PUSH_KEYS="$push_keys")
 fi
 
 log "starting the WeChat sandbox on port $SANDBOX_PORT ($served)"
@@ -108,7 +120,7 @@ wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
 # cargo lambda watch compiles a function on its first request; make that request here, so
 # the stack is ready when we say so (minutes on a cold cache).
-for warm in POST:onlogin POST:decrypt-phone GET:session GET:account; do
+for warm in POST:onlogin POST:decrypt-phone GET:session GET:account "GET:wechat/events/${served_appids%% *}"; do
   IFS=: read -r method function <<<"$warm"
   log "warming $function (first request compiles it)"
   deadline=$((SECONDS + 900))
@@ -141,6 +153,15 @@ start_service gateway "$TARGET_DIR/debug/devkit" gateway "$GATEWAY_PORT" "http:/
   "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
 wait_port "$GATEWAY_PORT" "the local gateway" 30 "$LAST_PID"
 
+# Each app's 消息推送 page, as a developer saves it: the sandbox checks the URL as WeChat
+# does (a signed GET echoing echostr) and then pushes there (safe mode, JSON).
+for appid in $served_appids; do
+  log "saving $appid's push settings in the sandbox (WeChat checks $GATEWAY_PORT/wechat/events/$appid)"
+  curl -sf -X POST "http://127.0.0.1:$SANDBOX_PORT/sandbox/push-config" -H 'content-type: application/json' \
+    -d "{\"appid\": \"$appid\", \"url\": \"http://127.0.0.1:$GATEWAY_PORT/wechat/events/$appid\", \"token\": \"$PUSH_TOKEN\", \"encoding_aes_key\": \"$PUSH_AES_KEY\", \"mode\": \"safe\", \"format\": \"json\"}" \
+    >/dev/null || die "the sandbox could not check $appid's push URL (see $LOGS/)"
+done
+
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
 # The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
 api="http://127.0.0.1:$LAMBDA_PORT"
@@ -165,7 +186,8 @@ wxlogin is running locally:
   functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
                    $api/decrypt-phone    (POST)
                    $api/session          (GET, DELETE)
-                   $api/account          (GET, DELETE; cargo lambda watch, logs in $LOGS/)
+                   $api/account          (GET, DELETE)
+                   $api/wechat/events/<appid>  (WeChat's message push; cargo lambda watch, logs in $LOGS/)
   playground       $gateway/playground/  (a mini-program in the browser: taps, WeChat faults,
                    the server's items and every request; make dev only)
   gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway

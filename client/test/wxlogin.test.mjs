@@ -775,4 +775,44 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal(storage.has(KEY), false);
     });
   });
+
+  describe('deleteAccount() and getMyData()', () => {
+    test('a copy of the data, then the account cancelled on every device', async () => {
+      const { wx, client } = setup();
+      const { token } = await client.login();
+      const other = setup({ openid: wx.openid });
+      const theirs = (await other.client.login()).token;
+      const data = await client.getMyData();
+      assert.equal(data.openid, wx.openid);
+      assert.equal(data.sessions.length, 2);
+      assert.equal(data.sessions.filter((s) => s.current).length, 1);
+      assert.equal(typeof data.created_at, 'number');
+      assert.ok(!JSON.stringify(data).includes(token), 'no token in the copy');
+
+      assert.equal(await client.deleteAccount(), 2);
+      assert.deepEqual(paths(wx).at(-1), 'DELETE /account');
+      assert.equal(wx.storage.has(KEY), false, 'everything stored is forgotten');
+      assert.equal(client.getSession(), null);
+      for (const t of [token, theirs]) await assertDead(t);
+
+      // The next login is a brand-new user.
+      assert.equal((await client.login()).newUser, true);
+    });
+
+    test('no session stored: logs in first, then cancels', async () => {
+      const { wx, client } = setup();
+      const [theirs] = await Promise.all([setup({ openid: wx.openid }).client.login()]);
+      assert.equal(await client.deleteAccount(), 2);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'DELETE /account']);
+      await assertDead(theirs.token, 'the other device\'s token');
+    });
+
+    test('a network failure rejects, and the local session is gone anyway', async () => {
+      const wx = createFakeWx({ sandboxUrl });
+      const client = createClient({ baseUrl: 'http://127.0.0.1:9', wx });
+      wx.setStorageSync(KEY, 'some-token');
+      await rejection(client.deleteAccount(), { code: 'network_error' });
+      assert.equal(wx.storage.has(KEY), false);
+    });
+  });
 }

@@ -33,6 +33,7 @@ const SANDBOX_PATHS: &[(&str, &str)] = &[
     ("POST", "/sandbox/phone"),
     ("POST", "/sandbox/faults"),
     ("GET", "/sandbox/stats"),
+    ("POST", "/sandbox/push"),
 ];
 
 /// The playground's files, the sandbox it plays WeChat with, and the table it shows.
@@ -143,10 +144,12 @@ impl Playground {
     }
 
     /// What the table holds for the user `openid`: their sessions (by hash), their user
-    /// item, and every app's access-token item, secrets masked. Without an openid, the
-    /// access tokens only. A scan: DynamoDB Local's tables here are small.
+    /// item, and every app's access-token item, secrets masked; and every erasure's audit
+    /// record (no personal data in them). Without an openid, the access tokens and the
+    /// records only. A scan: DynamoDB Local's tables here are small.
     async fn items(&self, openid: Option<&str>) -> anyhow::Result<Value> {
         let (mut sessions, mut users, mut access_tokens) = (Vec::new(), Vec::new(), Vec::new());
+        let mut erasures = Vec::new();
         for item in crate::tables::all_items(&self.dynamodb, &self.table).await? {
             let pk = item.get("pk").and_then(|pk| pk.as_s().ok()).cloned();
             let Some(pk) = pk else { continue };
@@ -162,6 +165,8 @@ impl Playground {
                 users.push(shown(&item));
             } else if pk.starts_with("access_token#") {
                 access_tokens.push(shown(&item));
+            } else if pk.starts_with("erasure#") {
+                erasures.push(shown(&item));
             }
         }
         let by_expiry = |item: &Value| item["expires_at"].as_i64().unwrap_or_default();
@@ -171,6 +176,7 @@ impl Playground {
             "sessions": sessions,
             "users": users,
             "access_tokens": access_tokens,
+            "erasures": erasures,
         }))
     }
 

@@ -1,7 +1,8 @@
 // The playground in a real browser (headless Chromium driven by playwright-core) against
 // the local stack: log in → bind phone → GET /me → a 45011 fault and its 429 → log in
 // elsewhere → the stale phone data's 422 and the tap again → log out everywhere → the old
-// token refused. Fails on any uncaught page error; saves a screenshot.
+// token refused; then 注销账号 (the items vanish), and WeChat's revoke and cancellation
+// pushes. Fails on any uncaught page error; saves a screenshot.
 //   WXLOGIN_GATEWAY_URL=http://127.0.0.1:9200 PLAYWRIGHT_CORE=<path to playwright-core>
 //   node --test playground/test/
 
@@ -64,8 +65,8 @@ test('by keyboard alone, and in a phone-sized window', async () => {
   // Tab to a button and press Enter: no mouse.
   await page.focus('button[data-action="new-user"]');
   await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'fault-api',
-    'the next control in reading order: the faults\' first field');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'wechat-revoke-phone',
+    'the next control in reading order: the WeChat pushes\' first button');
   await page.focus('button[data-action="login"]');
   done += 1;
   await page.keyboard.press('Enter');
@@ -143,5 +144,50 @@ test('a mini-program session, tap by tap, shows both sides', async () => {
   }, oldToken);
   assert.deepEqual(refused, { session: 401, me: 403 }, 'the old token, by our route and by the authorizer');
 
+  assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
+});
+
+test('注销账号 and WeChat\'s pushes erase the user, and the items vanish', async () => {
+  /** The items panel once `condition` (an expression over `items`) holds of it. */
+  async function itemsWhen(condition) {
+    await page.waitForFunction((condition) => {
+      try {
+        const items = JSON.parse(document.querySelector('#items').textContent);
+        return Function('items', `return (${condition});`)(items);
+      } catch { return false; }
+    }, condition, { timeout: 10_000 });
+    return JSON.parse(await page.textContent('#items'));
+  }
+
+  await tap('new-user');
+  assert.equal((await tap('login')).returned.new_user, true);
+  await tap('phone-allow');
+  const data = await tap('my-data');
+  assert.equal(data.returned.phone.verified_by, 'code', JSON.stringify(data));
+  assert.equal(data.returned.sessions.length, 1);
+  await itemsWhen('items.users.length === 1 && items.sessions.length === 1');
+
+  const cancelled = await tap('delete-account');
+  assert.equal(cancelled.returned.sessions_ended, 1, JSON.stringify(cancelled));
+  let items = await itemsWhen('items.users.length === 0 && items.sessions.length === 0');
+  assert.ok(items.erasures.some((record) => record.reason === 'user'), 'an audit record stays');
+  assert.ok(items.erasures.every((record) => !JSON.stringify(record).includes('1380')), 'naming no one');
+  assert.equal(await page.textContent('#who'), 'not logged in (WeChat user ' + data.returned.openid + ')');
+
+  const again = await tap('login');
+  assert.equal(again.returned.new_user, true, 'a login after cancelling is a new user');
+  await tap('phone-allow');
+  await itemsWhen("items.users.length === 1 && items.users[0].phone_verified_by === 'code'");
+  const revoked = await tap('wechat-revoke-phone');
+  assert.equal(revoked.returned.attempts, 1, JSON.stringify(revoked));
+  items = await itemsWhen("items.users.length === 1 && !('phone_verified_by' in items.users[0])");
+  assert.equal(items.sessions.length, 1, 'the user and their session stay');
+  assert.equal((await tap('whoami')).returned.phone, undefined);
+
+  await tap('wechat-cancel');
+  items = await itemsWhen('items.users.length === 0 && items.sessions.length === 0');
+  assert.ok(items.erasures.some((record) => record.reason === 'wechat_cancellation'));
+  const [push] = await requests();
+  assert.ok(push, 'the log still lists the requests');
   assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
 });
