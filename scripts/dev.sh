@@ -38,8 +38,9 @@ fi
 [ -n "${WECHAT_APPS:-}" ] || [ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] \
   || die "APPS is 1 or 2 (for other apps, set WECHAT_APPS='{\"<appid>\": \"<secret>\", …}' yourself)"
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
-# The key that names erased users in audit records; in AWS the template generates one.
-LOCAL_AUDIT_KEY=${AUDIT_KEY:-wxlogin local audit key, not a secret: make dev only}
+# The key that names erased users in audit records (no commas: watch splits --env-var
+# values on them); in AWS the template generates one.
+LOCAL_AUDIT_KEY=${AUDIT_KEY:-wxlogin-local-audit-key-not-a-secret-make-dev-only}
 # Every local app's 消息推送 Token and EncodingAESKey (in AWS: the WeChatPushSecretName
 # secret); the sandbox is given the same when it plays WeChat's console.
 PUSH_TOKEN=${PUSH_TOKEN:-wxloginlocal}

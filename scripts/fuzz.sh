@@ -10,7 +10,7 @@ seconds=${FUZZ_SECONDS:-60}
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
-for target in request_parsing decrypt; do
+for target in request_parsing decrypt push; do
   log "fuzzing $target for $seconds s"
   cargo +nightly fuzz run "$target" -- -max_total_time="$seconds"
 done

@@ -796,7 +796,7 @@ function liveTests({ apiUrl, sandboxUrl }) {
       for (const t of [token, theirs]) await assertDead(t);
 
       // The next login is a brand-new user.
-      assert.equal((await client.login()).newUser, true);
+      assert.equal((await client.login()).new_user, true);
     });
 
     test('no session stored: logs in first, then cancels', async () => {

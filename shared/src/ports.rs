@@ -14,7 +14,7 @@ use crate::domain::{
     AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget,
     ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
     LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session, SessionToken,
-    StoreError, TokenHash, UserKey, UserLogin, WeChatError, WeChatLogin,
+    StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
 };
 
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
@@ -86,6 +86,10 @@ pub trait Users: Send + Sync {
         key: &UserKey,
         login: &UserLogin,
     ) -> impl Future<Output = Result<RecordedLogin, StoreError>> + Send;
+
+    /// The user under `key`, as stored (strongly consistent); `None` when absent or
+    /// unreadable.
+    fn user(&self, key: &UserKey) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     /// Binds a verified phone number to the user, replacing any earlier one, if the user
     /// still lists `session`: `Ok(false)` (nothing written) when it ended meanwhile.

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod admin;
 mod app_secret;
 mod authorizer;
 mod decrypt_phone;

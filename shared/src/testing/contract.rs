@@ -264,6 +264,21 @@ pub async fn users(store: &(impl Sessions + Users)) {
         "a stack keeping users for good"
     );
     assert!(again.user.phone.is_none());
+    let read = store
+        .user(&key)
+        .await
+        .unwrap()
+        .expect("the user reads back");
+    assert_eq!(
+        (read.openid.as_str(), read.created_at),
+        (OPENID, created_at)
+    );
+    assert_eq!(
+        read.sessions.len(),
+        4,
+        "each racing login's session listed once"
+    );
+    assert!(store.user(&UserKey::of("nobody")).await.unwrap().is_none());
 
     let listing = ListedSession::of(&sessions[1], &tokens[1].hash());
     for number in ["13800138000", "13900139000"] {

@@ -281,6 +281,12 @@ impl Users for MemoryTable {
         })
     }
 
+    async fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        Ok(tables.users.get(key).map(|record| record.user.clone()))
+    }
+
     async fn bind_phone(
         &self,
         key: &UserKey,

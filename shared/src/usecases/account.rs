@@ -34,8 +34,8 @@ pub struct AccountData {
     pub user: User,
     /// Their live sessions, the caller's included.
     pub sessions: Vec<ListedSession>,
-    /// The caller's own session.
-    pub current: ListedSession,
+    /// The caller's own session (none for an operator's export).
+    pub current: Option<ListedSession>,
     /// Phone verifications counted today, if the stack limits them.
     pub phone_verifications_today: Option<QuotaUse>,
 }
@@ -111,10 +111,36 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
 
     /// Everything stored about `live`'s user.
     pub async fn data(&self, live: &LiveSession) -> Result<AccountData, SessionError> {
+        Ok(self
+            .data_of(live.user.clone(), Some(live.listing.clone()))
+            .await?)
+    }
+
+    /// Everything stored about the user `openid` of `appid`, for an operator; `None` when
+    /// there is no such user (or they are being erased).
+    pub async fn export(
+        &self,
+        appid: &str,
+        openid: &str,
+    ) -> Result<Option<AccountData>, StoreError> {
+        let user = self.store.user(&UserKey::of(openid)).await?;
+        match user {
+            Some(user) if user.appid == appid && user.erasing_since_ms.is_none() => {
+                Ok(Some(self.data_of(user, None).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn data_of(
+        &self,
+        user: User,
+        current: Option<ListedSession>,
+    ) -> Result<AccountData, StoreError> {
         let now = now_epoch_seconds();
         let phone_verifications_today = match self.phone_daily_limit {
             Some(limit) => {
-                let window = QuotaWindow::phone_verifications(&UserKey::of(&live.user.openid), now);
+                let window = QuotaWindow::phone_verifications(&UserKey::of(&user.openid), now);
                 Some(QuotaUse {
                     used: self.store.counted(&window, now).await?,
                     limit,
@@ -123,17 +149,16 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
             }
             None => None,
         };
-        let sessions = live
-            .user
+        let sessions = user
             .sessions
             .iter()
             .filter(|listed| listed.is_live_at(now))
             .cloned()
             .collect();
         Ok(AccountData {
-            user: live.user.clone(),
+            user,
             sessions,
-            current: live.listing.clone(),
+            current,
             phone_verifications_today,
         })
     }
@@ -281,7 +306,7 @@ mod tests {
             Some("13800138000")
         );
         assert_eq!(data.sessions.len(), 2);
-        assert_eq!(data.current, live.listing);
+        assert_eq!(data.current, Some(live.listing.clone()));
         let quota = data.phone_verifications_today.unwrap();
         assert_eq!((quota.used, quota.limit), (0, 5));
 

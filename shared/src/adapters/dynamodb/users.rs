@@ -56,6 +56,11 @@ impl Users for DynamoTable {
         ))
     }
 
+    async fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        let item = timed(Upstream::Store, self.get_item(keys::user(key))).await?;
+        Ok(item.as_ref().and_then(parse_user))
+    }
+
     async fn bind_phone(
         &self,
         key: &UserKey,

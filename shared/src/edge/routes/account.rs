@@ -102,7 +102,7 @@ impl From<QuotaUse> for QuotaBody {
 }
 
 impl AccountBody {
-    /// What `GET /account` says about `data`.
+    /// What `GET /account` says about `data` (and what an operator's export prints).
     pub fn new(data: AccountData) -> Self {
         let AccountData {
             user,
@@ -113,7 +113,7 @@ impl AccountBody {
         let session_body = |listed: &ListedSession| SessionBody {
             created_at: listed.created_at,
             expires_at: listed.expires_at,
-            current: *listed == current,
+            current: current.as_ref() == Some(listed),
         };
         let mut sessions: Vec<_> = sessions.iter().map(session_body).collect();
         sessions.sort_by_key(|session| (session.created_at, session.expires_at));

@@ -1,0 +1,83 @@
+//! `wxlogin-admin` as an operator runs it: the real binary against DynamoDB Local with the
+//! account function's configuration, exporting then erasing one user by appid + openid.
+
+use std::process::Command;
+
+use devkit::stack::{TEST_APPID, TestStack};
+use serde_json::{Value, json};
+use wxlogin::testing::audit_key;
+
+/// Runs the admin tool with `args` and the stack's configuration: exit code and stdout.
+fn admin(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(crate::function_binary("wxlogin-admin"))
+        .args(args)
+        .env_clear()
+        .envs(stack.function_env())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_exports_then_erases_one_user() {
+    let stack = TestStack::start().await.unwrap();
+    let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let (other, _) = stack.logged_in_user(json!({})).await.unwrap();
+    let openid = user["openid"].as_str().unwrap();
+    let who = ["--appid", TEST_APPID, "--openid", openid];
+
+    let (code, out, err) = admin(&stack, &[&["export"][..], &who].concat());
+    assert_eq!(code, 0, "{err}");
+    let data: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(data["openid"], openid);
+    assert_eq!(data["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        data["sessions"][0]["current"], false,
+        "an export has no caller"
+    );
+    assert!(!out.contains(&token));
+
+    let (code, out, err) = admin(&stack, &[&["erase"][..], &who].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({"erased": true, "sessions": 1})
+    );
+    let items = stack.items().await.unwrap();
+    let record = format!("erasure#{}", audit_key().subject(TEST_APPID, openid));
+    let record = items
+        .iter()
+        .find(|item| item["pk"].as_s().unwrap() == &record)
+        .expect("the audit record");
+    assert_eq!(record["reason"].as_s().unwrap(), "operator");
+    let session = stack.session_service().await.unwrap();
+    for (token, status) in [(token.as_str(), 401), (other.as_str(), 200)] {
+        let response = devkit::stack::TestResponse::from_response(
+            wxlogin::testing::ServeHttp::handle(
+                &session,
+                wxlogin::testing::bearer_request(http::Method::GET, token),
+            )
+            .await,
+        )
+        .unwrap();
+        assert_eq!(response.status, status);
+    }
+
+    // Again: no such user now (exit 1), for either command.
+    for command in ["export", "erase"] {
+        let (code, _, err) = admin(&stack, &[&[command][..], &who].concat());
+        assert_eq!(code, 1, "{command}: {err}");
+    }
+    // Bad usage and an app the stack does not serve: exit 2, nothing touched.
+    for args in [
+        vec!["wipe", "--appid", TEST_APPID, "--openid", openid],
+        vec!["erase", "--appid", TEST_APPID],
+        vec!["erase", "--appid", "wxnotthisstack0001", "--openid", openid],
+    ] {
+        assert_eq!(admin(&stack, &args).0, 2, "{args:?}");
+    }
+}
