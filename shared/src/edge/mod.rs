@@ -11,6 +11,7 @@ mod error;
 mod finish;
 mod request;
 mod response;
+pub mod retention;
 pub mod routes;
 mod runner;
 mod serve;

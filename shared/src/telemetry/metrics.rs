@@ -23,6 +23,8 @@ pub const PHONE_DECRYPTS: &str = "PhoneDecrypts";
 pub const SESSION_REQUESTS: &str = "SessionRequests";
 /// `GET` and `DELETE /account` requests, by outcome and action.
 pub const ACCOUNT_REQUESTS: &str = "AccountRequests";
+/// Stream batches the `retention` function handled, by `Outcome` (`ok`, `partial`).
+pub const RETENTION_BATCHES: &str = "RetentionBatches";
 /// Message pushes handled, by `Event` and `Action` (what we did).
 pub const PUSHES: &str = "Pushes";
 /// `/wechat/events/{appid}` requests (URL checks and pushes) by outcome and kind.

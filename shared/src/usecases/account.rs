@@ -259,6 +259,27 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
     }
 }
 
+impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
+    /// Records that the table's TTL removed the user `openid` of `appid` for inactivity:
+    /// the audit record (nothing else is left: their sessions and counters expired first).
+    pub async fn record_inactivity(&self, appid: &str, openid: &str) -> Result<(), StoreError> {
+        let audit_key = self.audit_keys.audit_key().await?;
+        let now_ms = now_epoch_millis();
+        let record = ErasureRecord {
+            subject: audit_key.subject(appid, openid),
+            appid: appid.to_owned(),
+            reason: ErasureReason::Inactivity,
+            at_ms: now_ms,
+            keep_until: now_ms
+                .div_euclid(1000)
+                .saturating_add(seconds(self.audit_retention)),
+        };
+        self.store.record_erasure(&record).await?;
+        metrics::record_erasure(appid, ErasureReason::Inactivity.name());
+        Ok(())
+    }
+}
+
 /// Every quota counter of the user that may still be stored: the phone verifications of
 /// today and yesterday (TTL may lag), the WeChat checks of this minute and the last for
 /// each session live within them.

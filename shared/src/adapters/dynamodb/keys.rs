@@ -165,6 +165,7 @@ mod tests {
                 "dynamodb:PutItem",
                 fence(&[ERASURE]),
             ),
+            ("RetentionFunction", "dynamodb:PutItem", fence(&[ERASURE])),
             (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",
