@@ -83,3 +83,41 @@ pub fn authorizer_event(
         "stageVariables": {}
     })
 }
+
+/// The event API Gateway sends for `method` on the push URL of `appid`
+/// (`/wechat/events/{appid}`) with `query` and `body`.
+pub fn push_event(
+    method: &str,
+    appid: &str,
+    query: &[(String, String)],
+    body: Option<&str>,
+) -> Value {
+    let path = format!("/wechat/events/{appid}");
+    let mut event = http_event(method, &path, body, &[]);
+    event["routeKey"] = json!(format!("{method} /wechat/events/{{appid}}"));
+    event["pathParameters"] = json!({ "appid": appid });
+    let raw: Vec<String> = query
+        .iter()
+        .map(|(name, value)| {
+            let encoded: String = value
+                .bytes()
+                .map(|byte| {
+                    if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                        char::from(byte).to_string()
+                    } else {
+                        format!("%{byte:02X}")
+                    }
+                })
+                .collect();
+            format!("{name}={encoded}")
+        })
+        .collect();
+    event["rawQueryString"] = json!(raw.join("&"));
+    event["queryStringParameters"] = json!(
+        query
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value)))
+            .collect::<serde_json::Map<String, Value>>()
+    );
+    event
+}

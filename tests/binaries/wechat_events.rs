@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use devkit::apigw::http_event;
 use devkit::binary_check::{FunctionUnderTest, assert_no_secret, json_lines};
 use devkit::emf::{metric_points, metric_sum};
 use devkit::secrets_manager::SecretsManagerServer;
@@ -20,32 +19,9 @@ fn binary() -> &'static Path {
     crate::function_binary("wechat-events")
 }
 
-/// The event API Gateway sends for `method` on the app's push URL with `query`.
+/// The event API Gateway sends for `method` on the test app's push URL.
 fn push_event(method: &str, query: &[(String, String)], body: Option<&str>) -> Value {
-    let path = format!("/wechat/events/{TEST_APPID}");
-    let mut event = http_event(method, &path, body, &[]);
-    event["routeKey"] = json!(format!("{method} /wechat/events/{{appid}}"));
-    event["pathParameters"] = json!({ "appid": TEST_APPID });
-    let raw: Vec<String> = query
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{name}={}",
-                value
-                    .replace('+', "%2B")
-                    .replace('/', "%2F")
-                    .replace('=', "%3D")
-            )
-        })
-        .collect();
-    event["rawQueryString"] = json!(raw.join("&"));
-    event["queryStringParameters"] = json!(
-        query
-            .iter()
-            .map(|(name, value)| (name.clone(), json!(value)))
-            .collect::<serde_json::Map<String, Value>>()
-    );
-    event
+    devkit::apigw::push_event(method, TEST_APPID, query, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

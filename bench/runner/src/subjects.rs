@@ -3,11 +3,15 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use devkit::apigw::http_event;
+use devkit::apigw::{http_event, push_event};
 use devkit::authorizer_event::authorizer_event;
 use devkit::dynamodb_local::workspace_root;
-use devkit::stack::TestStack;
+use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
+use wxlogin::domain::clock::now_epoch_seconds;
+use wxlogin::domain::push::PushFormat;
+use wxlogin::testing::push_keys;
+use wxlogin::testing::pushes::{PushMode, signed_push, user_event};
 
 /// The kind of work a subject does per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +26,11 @@ pub enum Work {
     WhoAmI,
     /// An authorizer decision for a live token: one DynamoDB read.
     Authorize,
+    /// `GET /account`: one DynamoDB batch read and one read (the phone counter).
+    Account,
+    /// WeChat pushing a phone revocation in safe mode (JSON): signature, AES, one
+    /// conditional DynamoDB write.
+    Push,
 }
 
 /// A function under measurement.
@@ -53,7 +62,7 @@ fn release_binary(name: &str) -> PathBuf {
 }
 
 impl Subject {
-    /// The floor, our four functions, and Node.
+    /// The floor, our six functions, and Node.
     pub fn all(stack: &TestStack) -> Vec<Self> {
         let mut env = stack.function_env();
         env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
@@ -102,6 +111,24 @@ impl Subject {
                 args: Vec::new(),
                 env: env.clone(),
                 work: Work::Authorize,
+                logs_latency: true,
+            },
+            Self {
+                label: "account (ours)",
+                lambda_binary: Some("account"),
+                program: release_binary("account"),
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::Account,
+                logs_latency: true,
+            },
+            Self {
+                label: "wechat-events (ours)",
+                lambda_binary: Some("wechat-events"),
+                program: release_binary("wechat-events"),
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::Push,
                 logs_latency: true,
             },
             Self {
@@ -162,6 +189,7 @@ pub fn arm64_size(name: &str) -> Option<u64> {
 /// Everything a request of `work` needs that is made fresh per user (not timed).
 pub struct Fixture {
     token: String,
+    openid: String,
     legacy_body: String,
 }
 
@@ -174,6 +202,7 @@ impl Fixture {
             .await?;
         Ok(Self {
             token,
+            openid: user["openid"].as_str().context("no openid")?.to_owned(),
             legacy_body: json!({ "encryptedData": phone["encryptedData"], "iv": phone["iv"] })
                 .to_string(),
         })
@@ -214,6 +243,32 @@ impl Fixture {
                     None,
                     &[("authorization", bearer.as_str())],
                 )
+            }
+            Work::Account => {
+                let bearer = format!("Bearer {}", self.token);
+                http_event(
+                    "GET",
+                    "/account",
+                    None,
+                    &[("authorization", bearer.as_str())],
+                )
+            }
+            Work::Push => {
+                let fields = user_event(
+                    TEST_APPID,
+                    &self.openid,
+                    "user_authorization_revoke",
+                    Some("8"),
+                );
+                let push = signed_push(
+                    &push_keys(),
+                    TEST_APPID,
+                    &fields,
+                    PushMode::Safe,
+                    PushFormat::Json,
+                    now_epoch_seconds(),
+                );
+                push_event("POST", TEST_APPID, &push.query, Some(&push.body))
             }
         })
     }
