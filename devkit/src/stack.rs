@@ -258,9 +258,17 @@ impl TestStack {
         )
     }
 
-    /// `WECHAT_PUSH_KEYS` for every app of the stack: the test Token and EncodingAESKey.
+    /// `WECHAT_PUSH_KEYS` for every app of the stack: the test Token and EncodingAESKey,
+    /// the pages in safe mode.
     pub fn push_keys_json(&self) -> String {
-        let entry = json!({ "token": TEST_PUSH_TOKEN, "encoding_aes_key": TEST_PUSH_AES_KEY });
+        self.push_keys_json_in("safe")
+    }
+
+    /// `WECHAT_PUSH_KEYS` for every app of the stack, the pages in `mode`.
+    pub fn push_keys_json_in(&self, mode: &str) -> String {
+        let entry = json!({
+            "token": TEST_PUSH_TOKEN, "encoding_aes_key": TEST_PUSH_AES_KEY, "mode": mode,
+        });
         let mut keys = serde_json::Map::new();
         keys.insert(TEST_APPID.to_owned(), entry.clone());
         if self.second_secret.is_some() {
@@ -271,7 +279,17 @@ impl TestStack {
 
     /// The push receiver (`/wechat/events/{appid}`) wired to this stack as `main` builds it.
     pub async fn push_service(&self) -> anyhow::Result<crate::push_endpoint::StackReceiver> {
-        let env = self.function_env();
+        self.push_service_in("safe").await
+    }
+
+    /// The push receiver, every app's 消息推送 page in `mode`.
+    pub async fn push_service_in(
+        &self,
+        mode: &str,
+    ) -> anyhow::Result<crate::push_endpoint::StackReceiver> {
+        let mut env = self.function_env();
+        env.retain(|(name, _)| name != "WECHAT_PUSH_KEYS");
+        env.push(("WECHAT_PUSH_KEYS".to_owned(), self.push_keys_json_in(mode)));
         let config = PushConfig::from_lookup(|name| {
             env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })?;

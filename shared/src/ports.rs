@@ -11,11 +11,15 @@ use secrecy::SecretString;
 
 use crate::domain::push::PushKeys;
 use crate::domain::{
-    AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget,
-    ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
-    LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session, SessionToken,
-    StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
+    AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord,
+    ErasureTarget, ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession,
+    LiveSession, LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session,
+    SessionToken, StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
 };
+
+/// A user item marked for erasure expires (TTL) this long after the mark, whatever
+/// happens to the erasure: one day.
+pub const ERASURE_DEADLINE_SECONDS: i64 = 24 * 3600;
 
 /// How long a claimed code blocks replays: as long as WeChat keeps a code valid.
 pub const CODE_CLAIM_TTL_SECONDS: i64 = 300;
@@ -130,13 +134,15 @@ pub trait Users: Send + Sync {
         sessions: &[ListedSession],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks the user of `appid` as being erased (every session refused from now on) and
-    /// answers what to erase; a user already being erased keeps its first mark. `None`
-    /// when there is no user item of that app.
+    /// Marks the user of `appid` as being erased for `reason` (every session refused from
+    /// now on) and answers what to erase; a user already being erased keeps its first
+    /// mark. The marked item also expires within [`ERASURE_DEADLINE_SECONDS`], so an
+    /// erasure nobody finishes still ends. `None` when there is no user item of that app.
     fn begin_erasure(
         &self,
         key: &UserKey,
         appid: &str,
+        reason: ErasureReason,
         now_ms: i64,
     ) -> impl Future<Output = Result<Option<ErasureTarget>, StoreError>> + Send;
 

@@ -813,3 +813,263 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
         "nothing written"
     );
 }
+
+/// The push URL's catalogue: each forged, stale, malformed or foreign push gets its exact
+/// status and code from the receiver on DynamoDB Local, and changes nothing.
+#[tokio::test]
+async fn every_bad_push_gets_its_exact_status_and_code_and_touches_nothing() {
+    use wxlogin::domain::clock::now_epoch_seconds;
+    use wxlogin::domain::push::{PushFormat, PushKeys};
+    use wxlogin::testing::pushes::{PushMode, SignedPush, signed_push, url_check, user_event};
+    use wxlogin::testing::{TEST_PUSH_AES_KEY, push_keys, push_request};
+
+    let stack = TestStack::start().await.unwrap();
+    let receiver = stack.push_service().await.unwrap();
+    let (_, user) = stack.logged_in_user(json!({})).await.unwrap();
+    let openid = user["openid"].as_str().unwrap();
+    let now = now_epoch_seconds();
+    let cancel = user_event(TEST_APPID, openid, "user_authorization_cancellation", None);
+    let good = signed_push(
+        &push_keys(),
+        TEST_APPID,
+        &cancel,
+        PushMode::Safe,
+        PushFormat::Json,
+        now,
+    );
+    let forged_keys = PushKeys::new("forgedToken", TEST_PUSH_AES_KEY).unwrap();
+    let altered = |name: &str, value: &str| SignedPush {
+        query: good
+            .query
+            .iter()
+            .map(|(key, old)| {
+                (
+                    key.clone(),
+                    if key == name {
+                        value.to_owned()
+                    } else {
+                        old.clone()
+                    },
+                )
+            })
+            .collect(),
+        body: good.body.clone(),
+    };
+    let body = |text: &str| SignedPush {
+        query: good.query.clone(),
+        body: text.to_owned(),
+    };
+    let other_app = user_event(
+        "wx00000000another1",
+        openid,
+        "user_authorization_cancellation",
+        None,
+    );
+    let rows: Vec<(&str, &str, &str, SignedPush, u16, &str)> = vec![
+        (
+            "push: forged Token",
+            "POST",
+            TEST_APPID,
+            signed_push(
+                &forged_keys,
+                TEST_APPID,
+                &cancel,
+                PushMode::Safe,
+                PushFormat::Xml,
+                now,
+            ),
+            401,
+            "invalid_signature",
+        ),
+        (
+            "push: plaintext to a safe-mode app (a downgrade)",
+            "POST",
+            TEST_APPID,
+            signed_push(
+                &push_keys(),
+                TEST_APPID,
+                &cancel,
+                PushMode::Plaintext,
+                PushFormat::Xml,
+                now,
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: msg_signature altered",
+            "POST",
+            TEST_APPID,
+            altered("msg_signature", "5d197aaffba7e9b25a30732f161a50dee96bd5fa"),
+            401,
+            "invalid_signature",
+        ),
+        (
+            "push: nonce altered",
+            "POST",
+            TEST_APPID,
+            altered("nonce", "1"),
+            401,
+            "invalid_signature",
+        ),
+        (
+            "push: ten minutes old",
+            "POST",
+            TEST_APPID,
+            signed_push(
+                &push_keys(),
+                TEST_APPID,
+                &cancel,
+                PushMode::Safe,
+                PushFormat::Json,
+                now - 600,
+            ),
+            401,
+            "stale_timestamp",
+        ),
+        (
+            "push: from the future",
+            "POST",
+            TEST_APPID,
+            signed_push(
+                &push_keys(),
+                TEST_APPID,
+                &cancel,
+                PushMode::Safe,
+                PushFormat::Json,
+                now + 600,
+            ),
+            401,
+            "stale_timestamp",
+        ),
+        (
+            "push: timestamp not a number",
+            "POST",
+            TEST_APPID,
+            altered("timestamp", "now"),
+            401,
+            "stale_timestamp",
+        ),
+        (
+            "push: AppID of another app",
+            "POST",
+            TEST_APPID,
+            signed_push(
+                &push_keys(),
+                TEST_APPID,
+                &other_app,
+                PushMode::Safe,
+                PushFormat::Xml,
+                now,
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: a DTD",
+            "POST",
+            TEST_APPID,
+            body(
+                "<!DOCTYPE xml [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><xml><Encrypt>&e;</Encrypt></xml>",
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: a field twice",
+            "POST",
+            TEST_APPID,
+            body(r#"{"Encrypt":"a","Encrypt":"b"}"#),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: not XML nor JSON",
+            "POST",
+            TEST_APPID,
+            body("Encrypt=abc"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: no body",
+            "POST",
+            TEST_APPID,
+            body(""),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: over 16 KiB",
+            "POST",
+            TEST_APPID,
+            body(&format!("{{\"Encrypt\":\"{}\"}}", "A".repeat(17 * 1024))),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "push: an app the stack does not serve",
+            "POST",
+            "wx00000000another1",
+            good.clone(),
+            400,
+            "unknown_app",
+        ),
+        (
+            "push: not an appid in the path",
+            "POST",
+            "..",
+            good.clone(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "push: PUT",
+            "PUT",
+            TEST_APPID,
+            good.clone(),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "URL check: forged Token",
+            "GET",
+            TEST_APPID,
+            SignedPush {
+                query: url_check(&forged_keys, "e", now),
+                body: String::new(),
+            },
+            401,
+            "invalid_signature",
+        ),
+        (
+            "URL check: old",
+            "GET",
+            TEST_APPID,
+            SignedPush {
+                query: url_check(&push_keys(), "e", now - 600),
+                body: String::new(),
+            },
+            401,
+            "stale_timestamp",
+        ),
+    ];
+    let items_before = stack.items().await.unwrap().len();
+    for (name, method, appid, push, status, error) in rows {
+        let request = push_request(method.parse().unwrap(), appid, &push.query, push.body);
+        let response = TestResponse::from_response(receiver.handle(request).await)
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(
+            (response.status, response.error_code()),
+            (status, error),
+            "{name}: {:?}",
+            response.json
+        );
+        assert!(response.headers.contains_key("x-request-id"), "{name}");
+    }
+    assert_eq!(
+        stack.items().await.unwrap().len(),
+        items_before,
+        "nothing written or erased"
+    );
+}

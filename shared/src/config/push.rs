@@ -35,10 +35,14 @@ impl std::fmt::Debug for PushKeysSetting {
 struct Entry {
     token: String,
     encoding_aes_key: String,
+    /// The page's mode: `safe` (the default), `compatible` or `plaintext`.
+    #[serde(default)]
+    mode: Option<String>,
 }
 
-/// The keys by appid in `text`, a JSON object by appid of `{"token", "encoding_aes_key"}`;
-/// `Err` says what is wrong, never a value.
+/// The keys by appid in `text`, a JSON object by appid of `{"token", "encoding_aes_key",
+/// "mode"?}` (`mode`: the 消息推送 page's, `safe` when absent); `Err` says what is wrong,
+/// never a value.
 pub fn parse_push_keys(text: &str) -> Result<HashMap<String, PushKeys>, &'static str> {
     let entries: HashMap<String, Entry> = serde_json::from_str(text.trim()).map_err(
         |_| "expected a JSON object by appid of {\"token\": …, \"encoding_aes_key\": …}",
@@ -46,8 +50,13 @@ pub fn parse_push_keys(text: &str) -> Result<HashMap<String, PushKeys>, &'static
     entries
         .into_iter()
         .map(|(appid, entry)| {
+            let plaintext = match entry.mode.as_deref().map(str::trim) {
+                None | Some("safe" | "compatible") => false,
+                Some("plaintext") => true,
+                Some(_) => return Err("mode is safe, compatible or plaintext"),
+            };
             PushKeys::new(entry.token.trim(), entry.encoding_aes_key.trim())
-                .map(|keys| (appid, keys))
+                .map(|keys| (appid, keys.accepting_plaintext(plaintext)))
                 .ok_or(
                     "a token is 3-32 letters and digits, an encoding_aes_key 43 letters and digits",
                 )

@@ -1,7 +1,8 @@
 //! The `retention` function: the table's stream, filtered (in the template) to the
-//! user items its TTL removed, each of which leaves an audit record with the reason
-//! `inactivity`, as every other erasure does. A record that could not be written is
-//! reported back, so Lambda retries it alone.
+//! user items its TTL removed, each of which leaves an audit record, as every other
+//! erasure does: `inactivity`, or the reason of an erasure that never finished (its item
+//! carries a deadline). A record that could not be written is reported back, so Lambda
+//! retries it alone.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::runner::Function;
 use super::{ApiError, Ending};
 use crate::adapters::dynamodb::keys;
+use crate::domain::ErasureReason;
 use crate::ports::{AuditKeys, ErasureLog};
 use crate::telemetry::current::Upstream;
 use crate::telemetry::metrics;
@@ -114,15 +116,21 @@ pub async fn expired_users<S: ErasureLog, K: AuditKeys>(
                 .and_then(|value| value.s.as_deref())
         };
         let is_user = text(keys::PK).is_some_and(|pk| pk.starts_with(keys::USER));
-        // A user mid-erasure leaves that erasure's own record.
-        let erasing = change.old_image.contains_key("erasing_since_ms");
         let (Some(appid), Some(openid)) = (text("appid"), text("openid")) else {
             continue;
         };
-        if !is_user || erasing {
+        if !is_user {
             continue;
         }
-        if let Err(err) = accounts.record_inactivity(appid, openid).await {
+        // An erasure that never finished: its own reason (the mark keeps it).
+        let reason = if change.old_image.contains_key("erasing_since_ms") {
+            text("erasing_reason")
+                .and_then(ErasureReason::from_name)
+                .unwrap_or(ErasureReason::User)
+        } else {
+            ErasureReason::Inactivity
+        };
+        if let Err(err) = accounts.record_expired(appid, openid, reason).await {
             tracing::error!(error = %err, "inactivity record not written: retried");
             response.batch_item_failures.push(ItemFailure {
                 item_identifier: change.sequence_number.clone(),
@@ -154,7 +162,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::ErasureReason;
     use crate::testing::{APPID, Twins, audit_key};
 
     fn record(event_name: &str, principal: &str, pk: &str, openid: &str) -> serde_json::Value {

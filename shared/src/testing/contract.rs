@@ -189,6 +189,10 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
         .await
         .expect("more than one batch of deletes, absent ones among them");
     store.delete_sessions(&hashes).await.unwrap();
+    store
+        .delete_sessions(&[hashes[0].clone(), hashes[0].clone()])
+        .await
+        .expect("a key named twice is deleted once");
     for token in &many {
         assert!(store.get_session(token, now_ms).await.unwrap().is_none());
     }
@@ -375,7 +379,7 @@ pub async fn users(store: &(impl Sessions + Users)) {
         .expect("on an unknown user too");
     assert!(
         store
-            .begin_erasure(&stranger, APPID, now_ms)
+            .begin_erasure(&stranger, APPID, ErasureReason::User, now_ms)
             .await
             .unwrap()
             .is_none()
@@ -786,7 +790,7 @@ where
             .unwrap()
     );
     let target = store
-        .begin_erasure(&key, APPID, now_ms)
+        .begin_erasure(&key, APPID, ErasureReason::User, now_ms)
         .await
         .unwrap()
         .unwrap();
@@ -803,7 +807,7 @@ where
     );
     assert_eq!(
         store
-            .begin_erasure(&key, APPID, now_ms + 5)
+            .begin_erasure(&key, APPID, ErasureReason::User, now_ms + 5)
             .await
             .unwrap()
             .unwrap()
@@ -842,7 +846,7 @@ where
         "the erasure finishing keeps the login's new user"
     );
     let second = store
-        .begin_erasure(&key, APPID, now_ms)
+        .begin_erasure(&key, APPID, ErasureReason::User, now_ms)
         .await
         .unwrap()
         .unwrap();

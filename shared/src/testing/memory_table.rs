@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::adapters::dynamodb::keys;
 use crate::domain::clock::beijing_day;
 use crate::domain::{
-    BoundPhone, CachedAccessToken, ErasureRecord, ErasureTarget, ForcedRefreshClaim,
+    BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget, ForcedRefreshClaim,
     ForcedRefreshPolicy, ListedSession, LiveSession, LoginCode, QuotaWindow, RecordedLogin,
     Session, SessionToken, StoreError, TokenHash, User, UserKey, UserLogin,
 };
 use crate::ports::{
-    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims, ErasureLog,
-    Quotas, Sessions, Users,
+    AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims,
+    ERASURE_DEADLINE_SECONDS, ErasureLog, Quotas, Sessions, Users,
 };
 
 /// Sessions, code claims and access tokens in memory. Clones share one table, so a test
@@ -54,6 +54,8 @@ struct AccessTokenRecord {
 struct UserRecord {
     user: User,
     ended: Vec<ListedSession>,
+    /// The reason of the erasure under way, if one is.
+    erasing_reason: Option<ErasureReason>,
 }
 
 impl UserRecord {
@@ -72,7 +74,18 @@ impl UserRecord {
                 expires_at: login.keep_until,
             },
             ended: Vec::new(),
+            erasing_reason: None,
         }
+    }
+
+    /// Being erased, or expired for inactivity at `now` (TTL deletes late): a login
+    /// replaces such a user with a brand-new one.
+    fn is_stale_at(&self, now: i64) -> bool {
+        self.user.erasing_since_ms.is_some()
+            || self
+                .user
+                .expires_at
+                .is_some_and(|expires_at| expires_at <= now)
     }
 }
 
@@ -256,8 +269,8 @@ impl Users for MemoryTable {
                 new_user: true,
             });
         };
-        if record.user.erasing_since_ms.is_some() {
-            // A brand-new user; the old one's sessions stay ended until the erasure
+        if record.is_stale_at(login.at) {
+            // A brand-new user; the old one's sessions stay ended until an erasure
             // deletes them.
             let old = std::mem::replace(record, UserRecord::created_by(login));
             add_to_set(
@@ -359,6 +372,7 @@ impl Users for MemoryTable {
         &self,
         key: &UserKey,
         appid: &str,
+        reason: ErasureReason,
         now_ms: i64,
     ) -> Result<Option<ErasureTarget>, StoreError> {
         let mut tables = self.tables();
@@ -371,6 +385,8 @@ impl Users for MemoryTable {
             return Ok(None);
         };
         let since_ms = *record.user.erasing_since_ms.get_or_insert(now_ms);
+        record.erasing_reason.get_or_insert(reason);
+        record.user.expires_at = Some(now_ms.div_euclid(1000) + ERASURE_DEADLINE_SECONDS);
         Ok(Some(ErasureTarget {
             since_ms,
             sessions: record.user.sessions.clone(),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::pushes::PushMode;
 use super::{FakeWeChat, MemoryTable};
 use crate::adapters::audit_key::AuditKeySource;
 use crate::adapters::push_keys::PushKeySource;
@@ -83,12 +84,23 @@ impl Twins {
         )
     }
 
-    /// The push receiver over the twins, every app with [`push_keys`].
+    /// The push receiver over the twins, every app with [`push_keys`] in safe mode.
     pub fn push_receiver(&self) -> PushReceiver<MemoryTable, AuditKeySource, PushKeySource> {
+        self.push_receiver_in(PushMode::Safe)
+    }
+
+    /// The push receiver over the twins, every app's 消息推送 page in `mode`.
+    pub fn push_receiver_in(
+        &self,
+        mode: PushMode,
+    ) -> PushReceiver<MemoryTable, AuditKeySource, PushKeySource> {
         let keys = self
             .appids()
             .into_iter()
-            .map(|appid| (appid, push_keys()))
+            .map(|appid| {
+                let keys = push_keys().accepting_plaintext(mode == PushMode::Plaintext);
+                (appid, keys)
+            })
             .collect();
         PushReceiver::new(self.accounts(), PushKeySource::Fixed(keys), self.appids())
     }

@@ -190,7 +190,7 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         let audit_key = self.audit_keys.audit_key().await?;
         let Some(target) = self
             .store
-            .begin_erasure(&key, appid, now_epoch_millis())
+            .begin_erasure(&key, appid, reason, now_epoch_millis())
             .await?
         else {
             return Ok(Erased {
@@ -260,22 +260,28 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
 }
 
 impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
-    /// Records that the table's TTL removed the user `openid` of `appid` for inactivity:
-    /// the audit record (nothing else is left: their sessions and counters expired first).
-    pub async fn record_inactivity(&self, appid: &str, openid: &str) -> Result<(), StoreError> {
+    /// Records that the table's TTL removed the user `openid` of `appid` for `reason`:
+    /// inactivity, or the deadline of an erasure nobody finished. Nothing else is left to
+    /// delete: their sessions and counters expired first.
+    pub async fn record_expired(
+        &self,
+        appid: &str,
+        openid: &str,
+        reason: ErasureReason,
+    ) -> Result<(), StoreError> {
         let audit_key = self.audit_keys.audit_key().await?;
         let now_ms = now_epoch_millis();
         let record = ErasureRecord {
             subject: audit_key.subject(appid, openid),
             appid: appid.to_owned(),
-            reason: ErasureReason::Inactivity,
+            reason,
             at_ms: now_ms,
             keep_until: now_ms
                 .div_euclid(1000)
                 .saturating_add(seconds(self.audit_retention)),
         };
         self.store.record_erasure(&record).await?;
-        metrics::record_erasure(appid, ErasureReason::Inactivity.name());
+        metrics::record_erasure(appid, reason.name());
         Ok(())
     }
 }

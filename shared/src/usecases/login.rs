@@ -121,7 +121,17 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
         // The code is spent at WeChat now; if a write fails the user must wx.login again
         // (a session written but never listed is never handed out, and expires).
         self.store.put_session(&hash, &session).await?;
-        let recorded = self.store.record_login(&user_key, &user_login).await?;
+        let recorded = match self.store.record_login(&user_key, &user_login).await {
+            Ok(recorded) => recorded,
+            Err(err) => {
+                // Never listed, never handed out: delete it now rather than leave personal
+                // data no erasure can find (best effort: the TTL ends it otherwise).
+                if let Err(delete) = self.store.delete_session(&hash).await {
+                    tracing::warn!(error = %delete, "unlisted session item left to its TTL");
+                }
+                return Err(err.into());
+            }
+        };
         Ok(LoggedIn {
             appid: appid.to_owned(),
             token,

@@ -136,8 +136,13 @@ where
             }
             inner
         } else {
-            // Plaintext mode signs only the timestamp and nonce, not the body: safe mode
-            // is the one that authenticates the message (docs/privacy.md).
+            // Plaintext mode signs only the timestamp and nonce, not the body: accepted only
+            // from an app whose page is in plaintext mode (docs/security.md).
+            if !keys.accepts_plaintext() {
+                return Err(PushError::Malformed(
+                    "this app's pushes are encrypted (safe or compatible mode): encrypt_type=aes and msg_signature are required",
+                ));
+            }
             let signature = query.signature.as_deref().ok_or(PushError::BadSignature)?;
             self.check(appid, keys, signature, &[timestamp, nonce])
                 .await?;
@@ -230,8 +235,8 @@ fn fresh_timestamp_and_nonce(query: &PushQuery) -> Result<(&str, &str), PushErro
         .as_deref()
         .ok_or(PushError::Malformed("the push carries no nonce"))?;
     let at: i64 = timestamp.parse().map_err(|_| PushError::StaleTimestamp)?;
-    let window = i64::try_from(TIMESTAMP_WINDOW.as_secs()).unwrap_or(i64::MAX);
-    if (now_epoch_seconds() - at).abs() > window {
+    // abs_diff: no overflow, whatever number the query carries.
+    if now_epoch_seconds().abs_diff(at) > TIMESTAMP_WINDOW.as_secs() {
         return Err(PushError::StaleTimestamp);
     }
     Ok((timestamp, nonce))
@@ -269,8 +274,12 @@ mod tests {
     }
 
     async fn send(twins: &Twins, push: &SignedPush) -> Response<Body> {
+        send_in(twins, PushMode::Safe, push).await
+    }
+
+    async fn send_in(twins: &Twins, mode: PushMode, push: &SignedPush) -> Response<Body> {
         twins
-            .push_receiver()
+            .push_receiver_in(mode)
             .handle(push_request(
                 Method::POST,
                 APPID,
@@ -364,7 +373,7 @@ mod tests {
                     ("user_info_modified", None),
                     ("some_future_event", None),
                 ] {
-                    let response = send(&twins, &push(event, revoke)).await;
+                    let response = send_in(&twins, mode, &push(event, revoke)).await;
                     assert_eq!(
                         decoded(&response),
                         (200, "success".to_owned()),
@@ -377,7 +386,7 @@ mod tests {
                 }
                 for _ in 0..2 {
                     let response =
-                        send(&twins, &push("user_authorization_revoke", Some("8"))).await;
+                        send_in(&twins, mode, &push("user_authorization_revoke", Some("8"))).await;
                     assert_eq!(decoded(&response), (200, "success".to_owned()), "{case}");
                     assert!(
                         user().unwrap().phone.is_none(),
@@ -395,7 +404,7 @@ mod tests {
                 );
                 for _ in 0..2 {
                     let response =
-                        send(&twins, &push("user_authorization_cancellation", None)).await;
+                        send_in(&twins, mode, &push("user_authorization_cancellation", None)).await;
                     assert_eq!(decoded(&response), (200, "success".to_owned()), "{case}");
                     assert!(user().is_none(), "{case}: the user is erased");
                 }
@@ -490,16 +499,29 @@ mod tests {
                 "invalid_signature",
             ),
             (
-                "plaintext signed with another Token",
+                "plaintext to an app in safe mode (a downgrade)",
                 signed_push(
-                    &wrong_keys,
+                    &push_keys(),
                     APPID,
                     &cancel,
                     PushMode::Plaintext,
                     PushFormat::Json,
                     now,
                 ),
-                "invalid_signature",
+                "invalid_request",
+            ),
+            (
+                "encrypt_type left out of a safe-mode push",
+                SignedPush {
+                    query: good
+                        .query
+                        .iter()
+                        .filter(|(k, _)| k != "encrypt_type")
+                        .cloned()
+                        .collect(),
+                    body: good.body.clone(),
+                },
+                "invalid_request",
             ),
             (
                 "msg_signature tampered",
@@ -599,6 +621,20 @@ mod tests {
                 .unwrap()
                 .is_some(),
             "nothing erased"
+        );
+        let forged_plaintext = signed_push(
+            &wrong_keys,
+            APPID,
+            &cancel,
+            PushMode::Plaintext,
+            PushFormat::Json,
+            now,
+        );
+        let response = send_in(&twins, PushMode::Plaintext, &forged_plaintext).await;
+        assert_eq!(
+            error_code(&response),
+            "invalid_signature",
+            "plaintext mode still checks the Token"
         );
         assert_eq!(
             decoded(&send(&twins, &good).await).0,

@@ -122,14 +122,16 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
 
     /// [`logout`](Self::logout) for a session already looked up.
     pub async fn end(&self, token: &SessionToken, live: &LiveSession) -> Result<(), SessionError> {
-        // Off the list first: from then on no route accepts the token, whatever happens
-        // to its item.
-        self.store
+        // The item first: while it fails the session stays listed (and live), so nothing
+        // is left that a later erasure could not find.
+        self.store.delete_session(&token.hash()).await?;
+        if let Err(err) = self
+            .store
             .forget_session(&token.user_key(), &live.listing)
-            .await?;
-        if let Err(err) = self.store.delete_session(&token.hash()).await {
-            // The token is dead; only its item waits for its expiry (TTL).
-            tracing::warn!(error = %err, "logged-out session item left to its TTL");
+            .await
+        {
+            // The token is dead already (no item); only the list is stale until it expires.
+            tracing::warn!(error = %err, "logged-out session left on the user's list");
         }
         Ok(())
     }

@@ -149,7 +149,7 @@ mod tests {
                 fence(&[SESSION, QUOTA]),
             ),
             ("AccountFunction", "dynamodb:DeleteItem", fence(&[USER])),
-            ("AccountFunction", "dynamodb:PutItem", fence(&[ERASURE])),
+            ("AccountFunction", "dynamodb:UpdateItem", fence(&[ERASURE])),
             (
                 "WeChatEventsFunction",
                 "[dynamodb:UpdateItem, dynamodb:DeleteItem]",
@@ -162,10 +162,14 @@ mod tests {
             ),
             (
                 "WeChatEventsFunction",
-                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
                 fence(&[ERASURE]),
             ),
-            ("RetentionFunction", "dynamodb:PutItem", fence(&[ERASURE])),
+            (
+                "RetentionFunction",
+                "dynamodb:UpdateItem",
+                fence(&[ERASURE]),
+            ),
             (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",

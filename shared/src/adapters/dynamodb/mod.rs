@@ -72,7 +72,10 @@ impl DynamoTable {
 
     /// Deletes the items under `pks` (absent ones are no error), 25 per BatchWriteItem,
     /// asking again for what DynamoDB left unprocessed (throttled).
-    async fn delete_items(&self, pks: Vec<String>) -> Result<(), StoreError> {
+    async fn delete_items(&self, mut pks: Vec<String>) -> Result<(), StoreError> {
+        // BatchWriteItem refuses a batch naming one key twice.
+        pks.sort_unstable();
+        pks.dedup();
         for chunk in pks.chunks(BATCH_WRITE_MAX) {
             let mut requests = chunk
                 .iter()

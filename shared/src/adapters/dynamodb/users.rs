@@ -13,14 +13,18 @@ use super::attributes::{
 };
 use super::keys::{self, EXPIRES_AT, PK};
 use crate::domain::{
-    BoundPhone, ErasureTarget, ListedSession, PhoneNumber, PhoneVerification, RecordedLogin,
-    StoreError, User, UserKey, UserLogin,
+    BoundPhone, ErasureReason, ErasureTarget, ListedSession, PhoneNumber, PhoneVerification,
+    RecordedLogin, StoreError, User, UserKey, UserLogin,
 };
-use crate::ports::Users;
+use crate::ports::{ERASURE_DEADLINE_SECONDS, Users};
 use crate::telemetry::current::{Upstream, timed};
 
 /// Expired entries a user's session lists may gather before a login prunes them.
 const PRUNE_AFTER_EXPIRED: usize = 16;
+/// An entry is pruned only this long after its session expired: by then DynamoDB's TTL
+/// has deleted the session item (typically within 48 h), so no item is left that an
+/// erasure would need the entry to find.
+const PRUNE_GRACE_SECONDS: i64 = 3 * 24 * 3600;
 /// A login meeting an erasure tries this many times before giving up (each lost race
 /// means the item changed under it: the erasure finished, or another login replaced it).
 const LOGIN_ATTEMPTS: usize = 3;
@@ -28,6 +32,8 @@ const LOGIN_ATTEMPTS: usize = 3;
 const SESSIONS: &str = "sessions";
 const ENDED_SESSIONS: &str = "ended_sessions";
 const ERASING_SINCE_MS: &str = "erasing_since_ms";
+/// Why the user is being erased: the audit reason, should the item's deadline come first.
+const ERASING_REASON: &str = "erasing_reason";
 /// Everything a phone binding writes; an unbinding removes exactly these.
 const PHONE_ATTRIBUTES: [&str; 5] = [
     "phone_number",
@@ -47,7 +53,7 @@ impl Users for DynamoTable {
             if let Some(recorded) = self.touch_user(key, login).await? {
                 return Ok(recorded);
             }
-            if let Some(recorded) = self.replace_erasing_user(key, login).await? {
+            if let Some(recorded) = self.replace_stale_user(key, login).await? {
                 return Ok(recorded);
             }
         }
@@ -155,16 +161,25 @@ impl Users for DynamoTable {
         &self,
         key: &UserKey,
         appid: &str,
+        reason: ErasureReason,
         now_ms: i64,
     ) -> Result<Option<ErasureTarget>, StoreError> {
+        let deadline = now_ms.div_euclid(1000) + ERASURE_DEADLINE_SECONDS;
         let request = self
             .update_item(keys::user(key))
-            .update_expression("SET #erasing = if_not_exists(#erasing, :now)")
+            .update_expression(
+                "SET #erasing = if_not_exists(#erasing, :now), \
+                 #reason = if_not_exists(#reason, :reason), #expires = :deadline",
+            )
             // Only the app's own user: a push signed for one app never erases another's.
             .condition_expression("appid = :appid")
             .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_names("#reason", ERASING_REASON)
+            .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_values(":appid", s(appid))
             .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":reason", s(reason.name()))
+            .expression_attribute_values(":deadline", n(deadline))
             .return_values(ReturnValue::AllNew);
         let item = match timed(Upstream::Store, request.send()).await {
             Ok(output) => output.attributes.unwrap_or_default(),
@@ -218,7 +233,11 @@ impl DynamoTable {
         ];
         let mut request = self
             .update_item(keys::user(key))
-            .condition_expression("attribute_not_exists(#erasing)")
+            // Neither being erased nor expired (TTL deletes days late): either is replaced
+            // by a brand-new user, never brought back.
+            .condition_expression(
+                "attribute_not_exists(#erasing) AND (attribute_not_exists(#expires) OR #expires > :now)",
+            )
             .expression_attribute_names("#erasing", ERASING_SINCE_MS)
             .expression_attribute_names("#sessions", SESSIONS)
             .expression_attribute_values(":appid", s(&login.appid))
@@ -271,11 +290,12 @@ impl DynamoTable {
         Ok(Some(RecordedLogin { user, new_user }))
     }
 
-    /// Replaces a user being erased with a brand-new one listing only this login's
-    /// session; the old sessions move to its ended list for the erasure to delete. One
-    /// PutItem, so nothing of the old user (phone, created_at, anything added later)
-    /// survives. `None` when the item is no longer being erased (the caller retries).
-    async fn replace_erasing_user(
+    /// Replaces a user being erased, or expired for inactivity, with a brand-new one
+    /// listing only this login's session; the old sessions move to its ended list for an
+    /// erasure to delete. One PutItem, so nothing of the old user (phone, created_at,
+    /// anything added later) survives. `None` when the item is neither any more (the
+    /// caller retries).
+    async fn replace_stale_user(
         &self,
         key: &UserKey,
         login: &UserLogin,
@@ -283,8 +303,18 @@ impl DynamoTable {
         let Some(old) = timed(Upstream::Store, self.get_item(keys::user(key))).await? else {
             return Ok(None);
         };
-        let Some(since_ms) = number_attr(&old, ERASING_SINCE_MS) else {
-            return Ok(None);
+        // The item must still be what was read: the same mark, or the same expiry.
+        let (condition, name, value) = match (
+            number_attr(&old, ERASING_SINCE_MS),
+            number_attr(&old, EXPIRES_AT),
+        ) {
+            (Some(since_ms), _) => ("#stale = :seen", ERASING_SINCE_MS, since_ms),
+            (None, Some(expires_at)) if expires_at <= login.at => (
+                "#stale = :seen AND attribute_not_exists(erasing_since_ms)",
+                EXPIRES_AT,
+                expires_at,
+            ),
+            _ => return Ok(None),
         };
         let mut ended = string_set(&old, SESSIONS);
         ended.extend(string_set(&old, ENDED_SESSIONS));
@@ -300,9 +330,9 @@ impl DynamoTable {
             .item("created_at", n(login.at))
             .item("last_login_at", n(login.at))
             .item(SESSIONS, AttributeValue::Ss(vec![login.session.entry()]))
-            .condition_expression("#erasing = :since")
-            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
-            .expression_attribute_values(":since", n(since_ms));
+            .condition_expression(condition)
+            .expression_attribute_names("#stale", name)
+            .expression_attribute_values(":seen", n(value));
         if let Some(unionid) = &login.unionid {
             request = request.item("unionid", s(unionid));
         }
@@ -321,15 +351,15 @@ impl DynamoTable {
         }))
     }
 
-    /// Drops expired entries from a user's session lists once enough have gathered (best
-    /// effort: the next login tries again). An expired session's item is gone or going by
-    /// TTL, so an ended one needs no deleting either.
+    /// Drops long-expired entries from a user's session lists once enough have gathered
+    /// (best effort: the next login tries again).
     async fn prune_expired(&self, key: &UserKey, item: &Item, now: i64) {
+        let cutoff = now - PRUNE_GRACE_SECONDS;
         for list in [SESSIONS, ENDED_SESSIONS] {
             let expired: Vec<String> = string_set(item, list)
                 .into_iter()
                 .filter(|entry| {
-                    ListedSession::parse(entry).is_none_or(|listed| !listed.is_live_at(now))
+                    ListedSession::parse(entry).is_none_or(|listed| !listed.is_live_at(cutoff))
                 })
                 .collect();
             if expired.len() <= PRUNE_AFTER_EXPIRED {

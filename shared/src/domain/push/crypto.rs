@@ -49,6 +49,10 @@ pub enum PushCryptoError {
 pub struct PushKeys {
     token: SecretString,
     aes_key: SecretSlice<u8>,
+    /// The page is in plaintext mode: unencrypted pushes are accepted. Otherwise (safe or
+    /// compatible mode) only encrypted ones are, so no one can downgrade a push to the
+    /// mode whose signature does not cover the body.
+    accepts_plaintext: bool,
 }
 
 impl PushKeys {
@@ -66,7 +70,23 @@ impl PushKeys {
         (aes_key.len() == 32).then(|| Self {
             token: SecretString::from(token.to_owned()),
             aes_key: SecretSlice::from(aes_key),
+            accepts_plaintext: false,
         })
+    }
+
+    /// The same keys for a page in plaintext mode (`true`), or in safe or compatible
+    /// mode (`false`, the default): only then are unencrypted pushes accepted.
+    #[must_use]
+    pub fn accepting_plaintext(self, accepts: bool) -> Self {
+        Self {
+            accepts_plaintext: accepts,
+            ..self
+        }
+    }
+
+    /// True when unencrypted pushes are accepted (the page is in plaintext mode).
+    pub fn accepts_plaintext(&self) -> bool {
+        self.accepts_plaintext
     }
 
     /// SHA-1 hex of the Token and `parts`, sorted and joined: `signature` is over
