@@ -106,6 +106,12 @@ async fn every_user_data_event_in_every_mode_and_format_does_what_wechat_asks() 
                 .find(|item| item["pk"].as_s().unwrap() == &record)
                 .unwrap_or_else(|| panic!("{case}: the audit record"));
             assert_eq!(record["reason"].as_s().unwrap(), "wechat_cancellation");
+            for reason in ["wechat_revoke_phone", "wechat_cancellation"] {
+                assert!(
+                    record.contains_key(&format!("{reason}_at_ms")),
+                    "{case}: the record keeps each reason's time: {record:?}"
+                );
+            }
 
             // WeChat pushing again (a retry it thought lost) changes nothing more.
             let answer = stack
