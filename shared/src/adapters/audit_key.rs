@@ -2,11 +2,10 @@
 //! and tests), or read from Secrets Manager (`AUDIT_KEY_SECRET_ID`, a secret the template
 //! generates) at the first erasure and held for the instance's life. Init never reads it.
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
-use crate::adapters::aws::sdk_config;
+use crate::adapters::secrets::read_secret;
 use crate::config::AuditKeySetting;
 use crate::domain::{AuditKey, StoreError};
 use crate::ports::AuditKeys;
@@ -47,26 +46,9 @@ impl AuditKeys for AuditKeySource {
 }
 
 async fn read(id: &str) -> Result<AuditKey, StoreError> {
-    let client =
-        aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await);
-    let unavailable = |reason: String| {
-        tracing::error!(secret_id = %id, reason, "audit key could not be read");
-        StoreError::new("the audit key could not be read")
-    };
-    let output = client
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        // The SDK's error text names the operation and failure, never the value.
-        .map_err(|err| unavailable(DisplayErrorContext(&err).to_string()))?;
-    let text = SecretString::from(
-        output
-            .secret_string()
-            .ok_or_else(|| unavailable("the secret has no SecretString".to_owned()))?
-            .trim()
-            .to_owned(),
-    );
-    AuditKey::new(text.expose_secret().as_bytes())
-        .ok_or_else(|| unavailable("the SecretString is shorter than 32 bytes".to_owned()))
+    read_secret(id, "audit key", |text| {
+        AuditKey::new(text.expose_secret().as_bytes())
+            .ok_or("the SecretString is shorter than 32 bytes")
+    })
+    .await
 }

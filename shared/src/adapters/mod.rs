@@ -6,4 +6,5 @@ pub mod audit_key;
 pub mod aws;
 pub mod dynamodb;
 pub mod push_keys;
+pub mod secrets;
 pub mod wechat;

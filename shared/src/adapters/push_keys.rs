@@ -7,11 +7,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::sync::Mutex;
 
-use crate::adapters::aws::sdk_config;
+use crate::adapters::secrets::read_secret;
 use crate::config::{PushKeysSetting, parse_push_keys};
 use crate::domain::StoreError;
 use crate::domain::push::PushKeys;
@@ -80,23 +79,8 @@ impl PushKeyring for PushKeySource {
 }
 
 async fn read(id: &str) -> Result<HashMap<String, PushKeys>, StoreError> {
-    let client =
-        aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await);
-    let unavailable = |reason: String| {
-        tracing::error!(secret_id = %id, reason, "push keys could not be read");
-        StoreError::new("the push keys could not be read")
-    };
-    let output = client
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|err| unavailable(DisplayErrorContext(&err).to_string()))?;
-    let text = SecretString::from(
-        output
-            .secret_string()
-            .ok_or_else(|| unavailable("the secret has no SecretString".to_owned()))?
-            .to_owned(),
-    );
-    parse_push_keys(text.expose_secret()).map_err(|reason| unavailable(reason.to_owned()))
+    read_secret(id, "push keys", |text| {
+        parse_push_keys(text.expose_secret())
+    })
+    .await
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::live_session;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    ErasureReason, ErasureRecord, ErasureTarget, ListedSession, LiveSession, QuotaWindow,
+    AuditKey, ErasureReason, ErasureRecord, ErasureTarget, ListedSession, LiveSession, QuotaWindow,
     SessionError, SessionToken, StoreError, User, UserKey,
 };
 use crate::ports::{AuditKeys, ErasureLog, Quotas, Sessions, Users};
@@ -207,14 +207,8 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         self.store
             .delete_windows(&quota_windows(&key, &target, now))
             .await?;
-        let record = ErasureRecord {
-            subject: audit_key.subject(appid, openid),
-            appid: appid.to_owned(),
-            reason,
-            at_ms: target.since_ms,
-            keep_until: now.saturating_add(seconds(self.audit_retention)),
-        };
-        self.store.record_erasure(&record).await?;
+        self.leave_record(&audit_key, appid, openid, reason, target.since_ms)
+            .await?;
         self.store.finish_erasure(&key, &target).await?;
         metrics::record_erasure(appid, reason.name());
         tracing::info!(reason = reason.name(), "user erased");
@@ -242,17 +236,8 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         if !self.store.unbind_phone(&UserKey::of(openid), appid).await? {
             return Ok(false);
         }
-        let now_ms = now_epoch_millis();
-        let record = ErasureRecord {
-            subject: audit_key.subject(appid, openid),
-            appid: appid.to_owned(),
-            reason,
-            at_ms: now_ms,
-            keep_until: now_ms
-                .div_euclid(1000)
-                .saturating_add(seconds(self.audit_retention)),
-        };
-        self.store.record_erasure(&record).await?;
+        self.leave_record(&audit_key, appid, openid, reason, now_epoch_millis())
+            .await?;
         metrics::record_erasure(appid, reason.name());
         tracing::info!(reason = reason.name(), "phone number erased");
         Ok(true)
@@ -270,19 +255,30 @@ impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
         reason: ErasureReason,
     ) -> Result<(), StoreError> {
         let audit_key = self.audit_keys.audit_key().await?;
-        let now_ms = now_epoch_millis();
+        self.leave_record(&audit_key, appid, openid, reason, now_epoch_millis())
+            .await?;
+        metrics::record_erasure(appid, reason.name());
+        Ok(())
+    }
+
+    /// Writes the audit record of an erasure of `openid` in `appid` for `reason` that
+    /// began at `at_ms`, kept for the audit period from now.
+    async fn leave_record(
+        &self,
+        audit_key: &AuditKey,
+        appid: &str,
+        openid: &str,
+        reason: ErasureReason,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
         let record = ErasureRecord {
             subject: audit_key.subject(appid, openid),
             appid: appid.to_owned(),
             reason,
-            at_ms: now_ms,
-            keep_until: now_ms
-                .div_euclid(1000)
-                .saturating_add(seconds(self.audit_retention)),
+            at_ms,
+            keep_until: now_epoch_seconds().saturating_add(seconds(self.audit_retention)),
         };
-        self.store.record_erasure(&record).await?;
-        metrics::record_erasure(appid, reason.name());
-        Ok(())
+        self.store.record_erasure(&record).await
     }
 }
 

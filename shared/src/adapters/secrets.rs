@@ -1,0 +1,39 @@
+//! Reading one Secrets Manager secret's SecretString, for the keys read at run time (the
+//! audit key, the push keys). A failure is logged once here, naming the secret and what
+//! went wrong, never a value, and becomes a [`StoreError`] (503: retry).
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use secrecy::SecretString;
+
+use crate::adapters::aws::sdk_config;
+use crate::domain::StoreError;
+
+/// The SecretString of secret `id`, for `what` (named in the log line); `check` turns it
+/// into what the caller keeps, or says why it cannot.
+pub async fn read_secret<T>(
+    id: &str,
+    what: &'static str,
+    check: impl FnOnce(&SecretString) -> Result<T, &'static str>,
+) -> Result<T, StoreError> {
+    let unavailable = |reason: String| {
+        tracing::error!(secret_id = %id, reason, "{what} could not be read");
+        StoreError::new(format!("the {what} could not be read"))
+    };
+    let client =
+        aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await);
+    let output = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        // The SDK's error text names the operation and failure, never the value.
+        .map_err(|err| unavailable(DisplayErrorContext(&err).to_string()))?;
+    let text = SecretString::from(
+        output
+            .secret_string()
+            .ok_or_else(|| unavailable("the secret has no SecretString".to_owned()))?
+            .trim()
+            .to_owned(),
+    );
+    check(&text).map_err(|reason| unavailable(reason.to_owned()))
+}
