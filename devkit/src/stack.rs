@@ -321,7 +321,7 @@ impl TestStack {
         format: &str,
     ) -> anyhow::Result<crate::push_endpoint::PushEndpoint> {
         let endpoint =
-            crate::push_endpoint::PushEndpoint::start(self.push_service().await?).await?;
+            crate::push_endpoint::PushEndpoint::start(self.push_service_in(mode).await?).await?;
         let saved = self
             .sandbox_post(
                 "/sandbox/push-config",

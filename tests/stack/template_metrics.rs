@@ -35,6 +35,11 @@ const EMITTED: &[&str] = &[
     metrics::WECHAT_ERRORS,
     metrics::AUTHORIZATIONS,
     metrics::COLD_STARTS,
+    metrics::ACCOUNT_REQUESTS,
+    metrics::ERASURES,
+    metrics::PUSHES,
+    metrics::PUSH_REQUESTS,
+    metrics::RETENTION_BATCHES,
 ];
 
 #[test]
