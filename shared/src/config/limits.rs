@@ -14,15 +14,16 @@ pub const MAX_SESSION_TTL_SECONDS: u64 = 30 * 24 * 3600;
 pub const DEFAULT_WATERMARK_MAX_AGE_SECONDS: u64 = 300;
 /// Phone verifications one user may make per day (each may cost a paid WeChat call).
 pub const DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY: u32 = 5;
-/// `?check=wechat` calls one session may make per minute (each spends WeChat quota).
-pub const DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE: u32 = 6;
+/// `?check=wechat` calls one user may make per minute, over all their sessions (each
+/// spends WeChat quota).
+pub const DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE: u32 = 6;
 
 /// How many of each costly call one user or session may make; `None` is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotaLimits {
     /// Phone verifications per user per day (`PHONE_VERIFICATIONS_PER_USER_PER_DAY`).
     pub phone_verifications_per_day: Option<u32>,
-    /// `?check=wechat` calls per session per minute (`WECHAT_CHECKS_PER_SESSION_PER_MINUTE`).
+    /// `?check=wechat` calls per user per minute (`WECHAT_CHECKS_PER_USER_PER_MINUTE`).
     pub wechat_checks_per_minute: Option<u32>,
 }
 
@@ -30,7 +31,7 @@ impl Default for QuotaLimits {
     fn default() -> Self {
         Self {
             phone_verifications_per_day: Some(DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY),
-            wechat_checks_per_minute: Some(DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE),
+            wechat_checks_per_minute: Some(DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE),
         }
     }
 }
@@ -45,8 +46,8 @@ impl QuotaLimits {
             )?,
             wechat_checks_per_minute: limit(
                 env,
-                "WECHAT_CHECKS_PER_SESSION_PER_MINUTE",
-                DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
+                "WECHAT_CHECKS_PER_USER_PER_MINUTE",
+                DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE,
             )?,
         })
     }

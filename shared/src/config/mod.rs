@@ -15,7 +15,7 @@ pub(crate) use apps::NO_APP;
 pub use apps::{AppConfig, AppSecretSetting};
 pub use limits::{
     DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY, DEFAULT_SESSION_TTL_SECONDS,
-    DEFAULT_WATERMARK_MAX_AGE_SECONDS, DEFAULT_WECHAT_CHECKS_PER_SESSION_PER_MINUTE,
+    DEFAULT_WATERMARK_MAX_AGE_SECONDS, DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE,
     MAX_SESSION_TTL_SECONDS, QuotaLimits,
 };
 pub use push::{PushKeysSetting, parse_push_keys};
@@ -307,13 +307,13 @@ mod tests {
     fn quotas_are_counts_and_zero_means_no_limit() {
         let mut pairs = MINIMAL.to_vec();
         pairs.push(("PHONE_VERIFICATIONS_PER_USER_PER_DAY", "0"));
-        pairs.push(("WECHAT_CHECKS_PER_SESSION_PER_MINUTE", "2"));
+        pairs.push(("WECHAT_CHECKS_PER_USER_PER_MINUTE", "2"));
         let quotas = config_from(&pairs).unwrap().quotas;
         assert_eq!(quotas.phone_verifications_per_day, None);
         assert_eq!(quotas.wechat_checks_per_minute, Some(2));
         for name in [
             "PHONE_VERIFICATIONS_PER_USER_PER_DAY",
-            "WECHAT_CHECKS_PER_SESSION_PER_MINUTE",
+            "WECHAT_CHECKS_PER_USER_PER_MINUTE",
         ] {
             let mut pairs = MINIMAL.to_vec();
             pairs.push((name, "many"));

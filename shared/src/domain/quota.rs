@@ -1,9 +1,9 @@
-//! Per-user and per-session quotas on the calls that cost money or WeChat quota: one
+//! Per-user quotas on the calls that cost money or WeChat quota: one
 //! counter per subject and time window, whose name says both, so a new window starts a
 //! new counter and an old one only waits for its TTL.
 
+use super::UserKey;
 use super::clock::{beijing_day, end_of_beijing_day};
-use super::{TokenHash, UserKey};
 
 /// One counter: what is counted, for whom, in which window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,12 @@ impl QuotaWindow {
         }
     }
 
-    /// `?check=wechat` calls of one session in the current minute.
-    pub fn wechat_checks(session: &TokenHash, now: i64) -> Self {
+    /// `?check=wechat` calls of one user, over all their sessions, in the current minute:
+    /// logging in again gives no fresh allowance.
+    pub fn wechat_checks(user: &UserKey, now: i64) -> Self {
         let minute = now.div_euclid(60);
         Self {
-            name: format!("check#{}#{minute}", session.as_hex()),
+            name: format!("check#{}#{minute}", user.as_hex()),
             ends_at: (minute + 1) * 60,
         }
     }
@@ -46,7 +47,7 @@ mod tests {
 
     #[test]
     fn a_minute_window_ends_on_the_minute() {
-        let hash = crate::testing::unknown_token().hash();
+        let hash = UserKey::of("o1");
         let window = QuotaWindow::wechat_checks(&hash, 1_000_015);
         assert_eq!(window.ends_at, 1_000_020);
         assert_eq!(window.retry_after_seconds(1_000_015), 5);

@@ -734,7 +734,7 @@ where
     );
     assert!(
         store
-            .take(&QuotaWindow::wechat_checks(&live[0].hash(), now), 5)
+            .take(&QuotaWindow::wechat_checks(&key, now), 5)
             .await
             .unwrap()
     );

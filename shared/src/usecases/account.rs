@@ -16,8 +16,8 @@ use std::time::Duration;
 use super::live_session;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    AuditKey, ErasureReason, ErasureRecord, ErasureTarget, ListedSession, LiveSession, QuotaWindow,
-    SessionError, SessionToken, StoreError, User, UserKey,
+    AuditKey, ErasureReason, ErasureRecord, ListedSession, LiveSession, QuotaWindow, SessionError,
+    SessionToken, StoreError, User, UserKey,
 };
 use crate::ports::{AuditKeys, ErasureLog, Quotas, Sessions, Users};
 use crate::telemetry::current::set_app;
@@ -204,9 +204,7 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
             .map(|listed| listed.token.clone())
             .collect();
         self.store.delete_sessions(&hashes).await?;
-        self.store
-            .delete_windows(&quota_windows(&key, &target, now))
-            .await?;
+        self.store.delete_windows(&quota_windows(&key, now)).await?;
         self.leave_record(&audit_key, appid, openid, reason, target.since_ms)
             .await?;
         self.store.finish_erasure(&key, &target).await?;
@@ -283,21 +281,14 @@ impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
 }
 
 /// Every quota counter of the user that may still be stored: the phone verifications of
-/// today and yesterday (TTL may lag), the WeChat checks of this minute and the last for
-/// each session live within them.
-fn quota_windows(key: &UserKey, target: &ErasureTarget, now: i64) -> Vec<QuotaWindow> {
-    let mut windows = vec![
+/// today and yesterday, the WeChat checks of this minute and the last (TTL may lag).
+fn quota_windows(key: &UserKey, now: i64) -> Vec<QuotaWindow> {
+    vec![
         QuotaWindow::phone_verifications(key, now),
         QuotaWindow::phone_verifications(key, now - 24 * 3600),
-    ];
-    for listed in target
-        .all_sessions()
-        .filter(|listed| listed.is_live_at(now - 60))
-    {
-        windows.push(QuotaWindow::wechat_checks(&listed.token, now));
-        windows.push(QuotaWindow::wechat_checks(&listed.token, now - 60));
-    }
-    windows
+        QuotaWindow::wechat_checks(key, now),
+        QuotaWindow::wechat_checks(key, now - 60),
+    ]
 }
 
 fn seconds(duration: Duration) -> i64 {

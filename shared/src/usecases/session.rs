@@ -14,7 +14,7 @@ pub struct SessionQueries<S, W> {
     store: S,
     apps: Apps<W>,
     access_tokens: AccessTokens<S>,
-    /// `?check=wechat` calls one session may make per minute; `None` for no limit.
+    /// `?check=wechat` calls one user may make per minute; `None` for no limit.
     checks_per_minute: Option<u32>,
 }
 
@@ -30,7 +30,8 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         }
     }
 
-    /// The same, allowing each session `limit` WeChat checks per minute (`None`: no limit).
+    /// The same, allowing each user `limit` WeChat checks per minute over all their
+    /// sessions (`None`: no limit).
     pub fn with_check_limit(self, limit: Option<u32>) -> Self {
         Self {
             checks_per_minute: limit,
@@ -71,14 +72,14 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
     }
 
     /// Asks WeChat's checksession whether `live`'s session_key is still the user's
-    /// current one, counted against the session's per-minute quota.
+    /// current one, counted against the user's per-minute quota.
     pub async fn check(
         &self,
         token: &SessionToken,
         live: &LiveSession,
     ) -> Result<(), SessionError> {
         let now = now_epoch_seconds();
-        let window = QuotaWindow::wechat_checks(&token.hash(), now);
+        let window = QuotaWindow::wechat_checks(&token.user_key(), now);
         if let Some(limit) = self.checks_per_minute
             && !self.store.take(&window, limit).await?
         {

@@ -197,6 +197,23 @@ mod tests {
             .parse()
             .unwrap();
         assert!((1..=60).contains(&retry_after));
+        // Logging in again gives no fresh allowance: the quota is the user's.
+        let (again, _) = twins.logged_in("o1", None).await;
+        let other_session = with_query(
+            bearer_request(Method::GET, again.expose()),
+            &[("check", "wechat")],
+        );
+        assert_eq!(decoded(&sessions.handle(other_session).await).0, 429);
+        let (someone_else, _) = twins.logged_in("o2", None).await;
+        let theirs = with_query(
+            bearer_request(Method::GET, someone_else.expose()),
+            &[("check", "wechat")],
+        );
+        assert_eq!(
+            decoded(&sessions.handle(theirs).await).0,
+            200,
+            "another user's own"
+        );
         // A plain whoami is not a WeChat check: never limited.
         let plain = sessions
             .handle(bearer_request(Method::GET, token.expose()))
