@@ -18,6 +18,9 @@ use crate::telemetry::metrics;
 pub struct AppSecret {
     source: Source,
     held: Mutex<Option<Held>>,
+    /// When the last first read failed: further requests wait [`FAILED_READ_PAUSE`]
+    /// before reading again.
+    failed_read_at: Mutex<Option<Instant>>,
 }
 
 enum Source {
@@ -29,6 +32,12 @@ enum Source {
 /// again for this long: a wrong AppSecret must not cost a Secrets Manager call (and an
 /// error line) per request.
 const REREAD_PAUSE: Duration = Duration::from_secs(30);
+
+/// After a read that failed (no such secret, no such appid in it, Secrets Manager down),
+/// requests answer 503 without reading again for this long: a misconfigured app costs one
+/// Secrets Manager call (and one error line) per 10 s, not one per request, and a fixed
+/// secret is picked up within 10 s.
+pub const FAILED_READ_PAUSE: Duration = Duration::from_secs(10);
 
 /// A secret read, and which read it was: a rejection names the read it rejected, so
 /// concurrent rejections of one read cause one re-read.
@@ -63,6 +72,7 @@ impl AppSecret {
         Self {
             source,
             held: Mutex::new(None),
+            failed_read_at: Mutex::new(None),
         }
     }
 
@@ -81,7 +91,18 @@ impl AppSecret {
         if let Some(held) = held.as_ref() {
             return Ok(held.current());
         }
-        let secret = remote.read().await?;
+        let mut failed_read_at = self.failed_read_at.lock().await;
+        if failed_read_at.is_some_and(|at| at.elapsed() < FAILED_READ_PAUSE) {
+            return Err(WeChatError::SecretUnavailable);
+        }
+        let secret = match remote.read().await {
+            Ok(secret) => secret,
+            Err(err) => {
+                *failed_read_at = Some(Instant::now());
+                return Err(err);
+            }
+        };
+        *failed_read_at = None;
         Ok(held
             .insert(Held {
                 secret,
