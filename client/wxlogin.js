@@ -165,7 +165,11 @@ export function createClient(options) {
     try { value = wxApi.getStorageSync(storageKey); } catch (e) { return null; }
     if (typeof value === 'string') return value || null; // a bare token (or '' = none)
     if (!value || typeof value.token !== 'string' || !value.token) return null;
-    return includeExpired || !(value.expiresAt <= Date.now()) ? value.token : null;
+    if (!(value.expiresAt <= Date.now())) return value.token;
+    // Expired: the server refuses it anyway, and the record holds the user's openid and
+    // phone number, which are kept no longer than the session.
+    if (!includeExpired) clearToken();
+    return includeExpired ? value.token : null;
   }
 
   /** Records the user's verified phone (or its absence) on the stored session of `token`. */
@@ -482,6 +486,7 @@ export function createClient(options) {
    */
   function getSession() {
     const record = storedRecord();
+    if (record && record.expiresAt <= Date.now()) clearToken();
     if (!record || record.expiresAt <= Date.now()) return null;
     const session = { openid: record.openid, newUser: record.newUser === true };
     if (typeof record.unionid === 'string') session.unionid = record.unionid;

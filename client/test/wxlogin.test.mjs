@@ -776,6 +776,17 @@ function liveTests({ apiUrl, sandboxUrl }) {
     });
   });
 
+  describe('an expired session', () => {
+    test('is forgotten, phone and openid with it, as soon as the client sees it', async () => {
+      for (const look of [(c) => c.getToken(), (c) => c.getSession()]) {
+        const { wx, client } = setup();
+        wx.setStorageSync(KEY, { token: 'expired-token', openid: 'o1', phone: PHONE, expiresAt: Date.now() - 1 });
+        assert.equal(look(client), null);
+        assert.equal(wx.storage.has(KEY), false, 'nothing of the user is left in storage');
+      }
+    });
+  });
+
   describe('deleteAccount() and getMyData()', () => {
     test('a copy of the data, then the account cancelled on every device', async () => {
       const { wx, client } = setup();
