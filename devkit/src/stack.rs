@@ -203,7 +203,8 @@ impl TestStack {
     ) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
         let (table, apps) = self.adapters(&config).await?;
         Ok(Login::new(table, apps, config.session_ttl)
-            .keeping_inactive_users_for(config.user_inactivity))
+            .keeping_inactive_users_for(config.user_inactivity)
+            .with_session_cap(config.max_sessions_per_user))
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.

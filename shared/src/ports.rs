@@ -120,6 +120,14 @@ pub trait Users: Send + Sync {
         key: &UserKey,
     ) -> impl Future<Output = Result<Vec<ListedSession>, StoreError>> + Send;
 
+    /// Ends these listed sessions at once (the oldest beyond a login's cap): they move to
+    /// the user's ended sessions, items still to delete. `Ok(false)` for an absent user.
+    fn end_listed(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Takes a logged-out session off the user's list.
     fn forget_session(
         &self,

@@ -577,3 +577,52 @@ async fn unionid_lands_on_the_user_once_wechat_sends_one() {
     assert_eq!(response.status, 200, "{:?}", response.json);
     assert_eq!(response.json["unionid"], "ocMvos6NjeKLIBqg5Mr9QjxrP1FA");
 }
+
+/// Twelve logins of one user on DynamoDB Local: at most `MaxSessionsPerUser` (10) stay
+/// live and listed, and the ended ones' items are deleted, so the user item stays small.
+#[tokio::test]
+async fn logins_beyond_the_cap_end_the_oldest_sessions() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let user = stack.sandbox_login(json!({})).await.unwrap();
+    let openid = user["openid"].clone();
+    let mut tokens = Vec::new();
+    for _ in 0..12 {
+        let code = stack
+            .sandbox_login(json!({ "openid": openid }))
+            .await
+            .unwrap();
+        let body = json!({ "code": code["code"] }).to_string();
+        let answer = TestResponse::from_response(service.handle(post(body)).await).unwrap();
+        assert_eq!(answer.status, 200, "{:?}", answer.json);
+        tokens.push(answer.json["token"].as_str().unwrap().to_owned());
+    }
+    let store = stack.store();
+    let mut live = 0;
+    for token in &tokens {
+        let token = wxlogin::domain::SessionToken::parse(token).unwrap();
+        if store
+            .get_session(&token, wxlogin::domain::clock::now_epoch_millis())
+            .await
+            .unwrap()
+            .is_some()
+        {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 10);
+    let items = stack.items().await.unwrap();
+    let sessions = items
+        .iter()
+        .filter(|item| item["pk"].as_s().unwrap().starts_with("session#"))
+        .count();
+    assert_eq!(sessions, 10, "the two ended sessions' items are deleted");
+    let listed = items
+        .iter()
+        .find(|item| item["pk"].as_s().unwrap().starts_with("user#"))
+        .unwrap()["sessions"]
+        .as_ss()
+        .unwrap()
+        .len();
+    assert_eq!(listed, 10);
+}

@@ -26,5 +26,6 @@ async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
     let table = DynamoTable::connect(&config.sessions_table).await;
     let apps = edge::wechat_apps(&config)?;
     Ok(Login::new(table, apps, config.session_ttl)
-        .keeping_inactive_users_for(config.user_inactivity))
+        .keeping_inactive_users_for(config.user_inactivity)
+        .with_session_cap(config.max_sessions_per_user))
 }

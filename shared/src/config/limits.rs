@@ -78,6 +78,30 @@ pub(super) fn watermark_max_age(env: &Env<'_>) -> Result<Option<Duration>, Confi
     Ok((seconds > 0).then(|| Duration::from_secs(seconds)))
 }
 
+/// Default live sessions one user may hold (`MAX_SESSIONS_PER_USER`).
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u64 = 10;
+/// Most live sessions per user accepted: the user item lists each one.
+pub const MAX_MAX_SESSIONS_PER_USER: u64 = 100;
+
+/// `MAX_SESSIONS_PER_USER`: 1 to 100, default 10.
+pub(super) fn max_sessions_per_user(env: &Env<'_>) -> Result<usize, ConfigError> {
+    let invalid = ConfigError::Invalid {
+        name: "MAX_SESSIONS_PER_USER",
+        reason: "expected a whole number of sessions between 1 and 100",
+    };
+    let count = whole_number(
+        env,
+        "MAX_SESSIONS_PER_USER",
+        DEFAULT_MAX_SESSIONS_PER_USER,
+        "",
+    )
+    .map_err(|_| invalid.clone())?;
+    if !(1..=MAX_MAX_SESSIONS_PER_USER).contains(&count) {
+        return Err(invalid);
+    }
+    usize::try_from(count).map_err(|_| invalid)
+}
+
 /// A whole number from `name`, or `default` when unset.
 pub(super) fn whole_number(
     env: &Env<'_>,

@@ -45,6 +45,9 @@ pub struct Config {
     pub quotas: QuotaLimits,
     /// How long a user not seen again is kept (`USER_INACTIVE_DAYS`); `None`: for good.
     pub user_inactivity: Option<Duration>,
+    /// Live sessions one user may hold (`MAX_SESSIONS_PER_USER`, default 10): a login
+    /// beyond it ends the oldest.
+    pub max_sessions_per_user: usize,
 }
 
 /// What the authorizer needs: the table and the appids it may vouch for. It never talks
@@ -149,6 +152,7 @@ impl Config {
             watermark_max_age: limits::watermark_max_age(&env)?,
             quotas: QuotaLimits::read(&env)?,
             user_inactivity: retention::user_inactivity(&env)?,
+            max_sessions_per_user: limits::max_sessions_per_user(&env)?,
         })
     }
 }

@@ -342,6 +342,27 @@ impl Users for MemoryTable {
         Ok(ended)
     }
 
+    async fn end_listed(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> Result<bool, StoreError> {
+        if sessions.is_empty() {
+            return Ok(true);
+        }
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(false);
+        };
+        record
+            .user
+            .sessions
+            .retain(|listed| !sessions.contains(listed));
+        add_to_set(&mut record.ended, sessions.iter().cloned());
+        Ok(true)
+    }
+
     async fn forget_session(
         &self,
         key: &UserKey,

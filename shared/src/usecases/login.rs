@@ -43,7 +43,13 @@ pub struct Login<S, W> {
     session_ttl: Duration,
     /// How long a user not seen again is kept; `None`: for good.
     keep_inactive_users: Option<Duration>,
+    /// Live sessions one user may hold: a login beyond it ends the oldest.
+    max_sessions: usize,
 }
+
+/// Default live sessions per user: enough for a phone, a tablet and WeChat on a PC, with
+/// room to spare.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 10;
 
 impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
     /// Login over `store` (claims, sessions, users) and each app's WeChat, issuing
@@ -54,6 +60,16 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
             apps,
             session_ttl,
             keep_inactive_users: None,
+            max_sessions: DEFAULT_MAX_SESSIONS_PER_USER,
+        }
+    }
+
+    /// The same, letting one user hold at most `cap` live sessions (at least 1): a login
+    /// beyond it ends the oldest, so the user item stays small.
+    pub fn with_session_cap(self, cap: usize) -> Self {
+        Self {
+            max_sessions: cap.max(1),
+            ..self
         }
     }
 
@@ -132,6 +148,8 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
                 return Err(err.into());
             }
         };
+        self.end_beyond_cap(&user_key, &recorded.user, &user_login.session)
+            .await;
         Ok(LoggedIn {
             appid: appid.to_owned(),
             token,
@@ -140,6 +158,42 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
             user: recorded.user,
             new_user: recorded.new_user,
         })
+    }
+}
+
+impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
+    /// Ends the user's oldest live sessions beyond the cap, never `this` one. Best effort:
+    /// the login has succeeded, and the next one tries again.
+    async fn end_beyond_cap(&self, key: &UserKey, user: &User, this: &ListedSession) {
+        let now = now_epoch_seconds();
+        let mut live: Vec<&ListedSession> = user
+            .sessions
+            .iter()
+            .filter(|listed| listed.is_live_at(now) && *listed != this)
+            .collect();
+        // This login's own session takes one place of the cap.
+        let keep = self.max_sessions.saturating_sub(1);
+        if live.len() <= keep {
+            return;
+        }
+        live.sort_by_key(|listed| (listed.created_at, listed.expires_at));
+        let oldest: Vec<ListedSession> = live[..live.len() - keep]
+            .iter()
+            .map(|listed| (*listed).clone())
+            .collect();
+        let ended = async {
+            self.store.end_listed(key, &oldest).await?;
+            let hashes: Vec<_> = oldest.iter().map(|listed| listed.token.clone()).collect();
+            self.store.delete_sessions(&hashes).await?;
+            self.store.forget_ended(key, &oldest).await
+        };
+        match ended.await {
+            Ok(()) => tracing::info!(
+                ended = oldest.len(),
+                "oldest sessions ended: the user's cap"
+            ),
+            Err(err) => tracing::warn!(error = %err, "sessions beyond the cap not ended yet"),
+        }
     }
 }
 
@@ -342,5 +396,40 @@ mod tests {
             key
         );
         assert_eq!(w.table.session_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_login_beyond_the_cap_ends_the_oldest_sessions() {
+        let w = Twins::new();
+        let login = w.login().with_session_cap(2);
+        let mut tokens = Vec::new();
+        for _ in 0..3 {
+            let (raw, _) = w.wechat.login("o1", None);
+            tokens.push(
+                login
+                    .login(AppHint::default(), &code(&raw))
+                    .await
+                    .unwrap()
+                    .token,
+            );
+            // Logins a second apart: "oldest" follows their issue times (in seconds).
+            tokio::time::sleep(Duration::from_millis(1010)).await;
+        }
+        let authorize = w.authorize();
+        for (index, token) in tokens.iter().enumerate() {
+            let live = authorize.live_session(token).await.unwrap().is_some();
+            assert_eq!(live, index >= 1, "session {index}: the 2 newest live");
+        }
+        assert_eq!(
+            w.table.session_count(),
+            2,
+            "the ended session's item is deleted"
+        );
+        let user = w.table.user(&UserKey::of("o1")).unwrap();
+        assert_eq!(
+            user.sessions.len(),
+            2,
+            "the user lists no more than the cap"
+        );
     }
 }

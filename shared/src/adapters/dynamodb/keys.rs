@@ -97,7 +97,12 @@ mod tests {
             (
                 "OnLoginFunction",
                 "dynamodb:DeleteItem",
-                fence(&[CODE_CLAIM]),
+                fence(&[CODE_CLAIM, SESSION]),
+            ),
+            (
+                "OnLoginFunction",
+                "dynamodb:BatchWriteItem",
+                fence(&[SESSION]),
             ),
             ("OnLoginFunction", "dynamodb:UpdateItem", fence(&[USER])),
             ("OnLoginFunction", "dynamodb:GetItem", fence(&[USER])),

@@ -114,10 +114,23 @@ impl Users for DynamoTable {
         let Some(item) = timed(Upstream::Store, self.get_item(keys::user(key))).await? else {
             return Ok(Vec::new());
         };
-        let listed = string_set(&item, SESSIONS);
-        if listed.is_empty() {
+        let listed = listed_sessions(&item, SESSIONS);
+        if !self.end_listed(key, &listed).await? {
+            // Erased meanwhile: nothing of theirs is live.
             return Ok(Vec::new());
         }
+        Ok(listed)
+    }
+
+    async fn end_listed(
+        &self,
+        key: &UserKey,
+        sessions: &[ListedSession],
+    ) -> Result<bool, StoreError> {
+        if sessions.is_empty() {
+            return Ok(true);
+        }
+        let entries: Vec<String> = sessions.iter().map(ListedSession::entry).collect();
         let request = self
             .update_item(keys::user(key))
             .update_expression("ADD #ended :listed DELETE #sessions :listed")
@@ -125,15 +138,8 @@ impl Users for DynamoTable {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#ended", ENDED_SESSIONS)
             .expression_attribute_names("#sessions", SESSIONS)
-            .expression_attribute_values(":listed", AttributeValue::Ss(listed.clone()));
-        if !written_unless_condition_failed(timed(Upstream::Store, request.send()).await)? {
-            // Erased meanwhile: nothing of theirs is live.
-            return Ok(Vec::new());
-        }
-        Ok(listed
-            .iter()
-            .filter_map(|entry| ListedSession::parse(entry))
-            .collect())
+            .expression_attribute_values(":listed", AttributeValue::Ss(entries));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
     async fn forget_session(
