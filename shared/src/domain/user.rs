@@ -110,6 +110,22 @@ pub struct User {
 }
 
 impl User {
+    /// The user a first login creates (or a login replacing a user being erased or
+    /// expired): nothing bound, only this login's session listed.
+    pub fn created_by(login: &UserLogin) -> Self {
+        Self {
+            appid: login.appid.clone(),
+            openid: login.openid.clone(),
+            unionid: login.unionid.clone(),
+            created_at: login.at,
+            last_login_at: login.at,
+            phone: None,
+            sessions: vec![login.session.clone()],
+            erasing_since_ms: None,
+            expires_at: login.keep_until,
+        }
+    }
+
     /// True while the user may hold live sessions: not being erased, not expired at `now`.
     pub fn is_current_at(&self, now: i64) -> bool {
         self.erasing_since_ms.is_none() && self.expires_at.is_none_or(|expires_at| expires_at > now)

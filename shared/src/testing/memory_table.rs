@@ -62,17 +62,7 @@ impl UserRecord {
     /// A brand-new user for `login`, listing its session.
     fn created_by(login: &UserLogin) -> Self {
         Self {
-            user: User {
-                appid: login.appid.clone(),
-                openid: login.openid.clone(),
-                unionid: login.unionid.clone(),
-                created_at: login.at,
-                last_login_at: login.at,
-                phone: None,
-                sessions: vec![login.session.clone()],
-                erasing_since_ms: None,
-                expires_at: login.keep_until,
-            },
+            user: User::created_by(login),
             ended: Vec::new(),
             erasing_reason: None,
         }

@@ -290,7 +290,7 @@ impl DynamoTable {
                 }
                 user
             }
-            _ => new_user_of(login),
+            _ => User::created_by(login),
         };
         self.prune_expired(key, &old, login.at).await;
         Ok(Some(RecordedLogin { user, new_user }))
@@ -352,7 +352,7 @@ impl DynamoTable {
             return Ok(None);
         }
         Ok(Some(RecordedLogin {
-            user: new_user_of(login),
+            user: User::created_by(login),
             new_user: true,
         }))
     }
@@ -393,21 +393,6 @@ impl DynamoTable {
             .expression_attribute_names("#list", list)
             .expression_attribute_values(":entries", AttributeValue::Ss(entries));
         unless_condition_failed(timed(Upstream::Store, request.send()).await)
-    }
-}
-
-/// The user a first login creates.
-fn new_user_of(login: &UserLogin) -> User {
-    User {
-        appid: login.appid.clone(),
-        openid: login.openid.clone(),
-        unionid: login.unionid.clone(),
-        created_at: login.at,
-        last_login_at: login.at,
-        phone: None,
-        sessions: vec![login.session.clone()],
-        erasing_since_ms: None,
-        expires_at: login.keep_until,
     }
 }
 
