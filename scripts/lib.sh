@@ -171,7 +171,10 @@ start_dynamodb_local() {
   local jar dir
   jar=$(dynamodb_jar)
   dir=$(dirname "$jar")
-  start_service dynamodb-local java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$jar" -inMemory -port "$1"
+  # -cors: its default is `*` (any web page could read the table); allow only an origin
+  # that cannot exist (.invalid is reserved).
+  start_service dynamodb-local java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$jar" -inMemory -port "$1" \
+    -cors http://wxlogin.invalid
   wait_port "$1" "DynamoDB Local" 60 "$LAST_PID"
 }
 

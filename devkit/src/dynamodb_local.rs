@@ -167,8 +167,16 @@ fn java_args(jar: &Path, dir: &Path, port: u16) -> Vec<String> {
         "-inMemory".to_owned(),
         "-port".to_owned(),
         port.to_string(),
+        // Its default CORS answer is `*`: any web page open on this machine could read
+        // session keys and phone numbers from it. Allow only an origin that cannot exist.
+        "-cors".to_owned(),
+        CLOSED_CORS_ORIGIN.to_owned(),
     ]
 }
+
+/// The one origin DynamoDB Local's CORS allows: `.invalid` is reserved (RFC 2606), so no
+/// page can be served from it.
+pub const CLOSED_CORS_ORIGIN: &str = "http://wxlogin.invalid";
 
 fn wait_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;

@@ -100,3 +100,45 @@ async fn a_user_item_lists_sessions_and_holds_no_ttl() {
     assert_eq!(listed.len(), 1);
     assert!(listed[0].ends_with(token.hash().as_hex()));
 }
+
+/// DynamoDB Local holds session keys and phone numbers: a web page of another origin open
+/// on this machine gets no CORS grant from it, so its browser cannot read the answers.
+#[tokio::test]
+async fn dynamodb_local_grants_no_web_page_cross_origin_access() {
+    let stack = TestStack::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &stack.dynamodb_endpoint)
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-target",
+        )
+        .send()
+        .await
+        .unwrap();
+    let list = http
+        .post(&stack.dynamodb_endpoint)
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    for response in [&preflight, &list] {
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{:?}",
+            response.headers()
+        );
+    }
+}
