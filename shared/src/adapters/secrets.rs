@@ -8,8 +8,28 @@ use secrecy::SecretString;
 use crate::adapters::aws::sdk_config;
 use crate::domain::StoreError;
 
-/// The SecretString of secret `id`, for `what` (named in the log line); `check` turns it
-/// into what the caller keeps, or says why it cannot.
+/// The SecretString of secret `id` through `client`, trimmed; `Err` says why not, naming
+/// the operation and failure, never a value.
+pub async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<SecretString, String> {
+    let output = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        // The SDK's error text names the operation and failure, never the value.
+        .map_err(|err| DisplayErrorContext(&err).to_string())?;
+    let text = output
+        .secret_string()
+        .ok_or_else(|| "the secret has no SecretString".to_owned())?;
+    Ok(SecretString::from(text.trim().to_owned()))
+}
+
+/// The SecretString of secret `id`, for `what` (named in the log line), through a client
+/// built for this one read; `check` turns it into what the caller keeps, or says why it
+/// cannot.
 pub async fn read_secret<T>(
     id: &str,
     what: &'static str,
@@ -21,19 +41,6 @@ pub async fn read_secret<T>(
     };
     let client =
         aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await);
-    let output = client
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        // The SDK's error text names the operation and failure, never the value.
-        .map_err(|err| unavailable(DisplayErrorContext(&err).to_string()))?;
-    let text = SecretString::from(
-        output
-            .secret_string()
-            .ok_or_else(|| unavailable("the secret has no SecretString".to_owned()))?
-            .trim()
-            .to_owned(),
-    );
+    let text = secret_string(&client, id).await.map_err(unavailable)?;
     check(&text).map_err(|reason| unavailable(reason.to_owned()))
 }

@@ -18,15 +18,7 @@ pub fn json_body<T: DeserializeOwned>(
     request: &Request,
     shape_hint: &'static str,
 ) -> Result<T, ApiError> {
-    let bytes: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
+    let bytes = body_bytes(request)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidRequest("a JSON body is required"));
     }
@@ -38,6 +30,19 @@ pub fn json_body<T: DeserializeOwned>(
             ApiError::InvalidRequest("the body is not valid JSON")
         }
     })
+}
+
+/// The request's body as bytes (none for an empty one), refused over [`MAX_BODY_BYTES`].
+pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(bytes)
 }
 
 /// The appid in the Referer WeChat's client sets on every `wx.request` from a

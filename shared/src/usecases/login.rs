@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use super::apps::{AppHint, Apps};
+use super::delete_ended;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     ListedSession, LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin,
@@ -183,9 +184,7 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
             .collect();
         let ended = async {
             self.store.end_listed(key, &oldest).await?;
-            let hashes: Vec<_> = oldest.iter().map(|listed| listed.token.clone()).collect();
-            self.store.delete_sessions(&hashes).await?;
-            self.store.forget_ended(key, &oldest).await
+            delete_ended(&self.store, key, &oldest).await
         };
         match ended.await {
             Ok(()) => tracing::info!(

@@ -21,8 +21,8 @@ pub use push::{Handled, PushQuery, PushReceiver};
 pub use session::SessionQueries;
 
 use crate::domain::clock::now_epoch_millis;
-use crate::domain::{LiveSession, SessionToken, StoreError};
-use crate::ports::Sessions;
+use crate::domain::{ListedSession, LiveSession, SessionToken, StoreError, UserKey};
+use crate::ports::{Sessions, Users};
 
 /// The live session behind a bearer token, with its user: `Ok(None)` when unknown, logged
 /// out, revoked or expired.
@@ -31,4 +31,17 @@ async fn live_session<S: Sessions>(
     token: &SessionToken,
 ) -> Result<Option<LiveSession>, StoreError> {
     sessions.get_session(token, now_epoch_millis()).await
+}
+
+/// Deletes the items of sessions the user no longer lists (ended, so refused already),
+/// then takes them off the user's ended list. Until both are done they stay on that list
+/// for a later erasure, or their expiry, to finish.
+async fn delete_ended<S: Sessions + Users>(
+    store: &S,
+    key: &UserKey,
+    ended: &[ListedSession],
+) -> Result<(), StoreError> {
+    let hashes: Vec<_> = ended.iter().map(|listed| listed.token.clone()).collect();
+    store.delete_sessions(&hashes).await?;
+    store.forget_ended(key, ended).await
 }

@@ -1,7 +1,7 @@
 //! Session queries: who a bearer token belongs to (optionally checked with WeChat),
 //! logout, and logout everywhere.
 
-use super::{AccessTokens, Apps, live_session};
+use super::{AccessTokens, Apps, delete_ended, live_session};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{
     Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, WeChatError,
@@ -152,14 +152,8 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
         // at expiry. Should that fail, they stay on the user's ended list, refused, until
         // an erasure or their expiry.
         let ended = self.store.end_sessions(&key).await?;
-        let hashes: Vec<_> = ended.iter().map(|listed| listed.token.clone()).collect();
-        match self.store.delete_sessions(&hashes).await {
-            Ok(()) => {
-                if let Err(err) = self.store.forget_ended(&key, &ended).await {
-                    tracing::warn!(error = %err, "deleted sessions left on the user's ended list");
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "ended session items left to their TTL"),
+        if let Err(err) = delete_ended(&self.store, &key, &ended).await {
+            tracing::warn!(error = %err, "ended sessions left for an erasure or their TTL");
         }
         let now = now_epoch_seconds();
         let live_ended = ended.iter().filter(|listed| listed.is_live_at(now)).count();

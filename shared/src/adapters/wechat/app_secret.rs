@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::adapters::aws::sdk_config;
+use crate::adapters::secrets::secret_string;
 use crate::config::AppSecretSetting;
 use crate::domain::WeChatError;
 use crate::telemetry::metrics;
@@ -205,17 +205,10 @@ impl RemoteSecret {
             );
             WeChatError::SecretUnavailable
         };
-        let output = client
-            .get_secret_value()
-            .secret_id(&self.id)
-            .send()
+        let text = secret_string(client, &self.id)
             .await
-            // The SDK's error text names the operation and failure, never the value.
-            .map_err(|err| unavailable(&DisplayErrorContext(&err).to_string()))?;
-        let text = output
-            .secret_string()
-            .ok_or_else(|| unavailable("the secret has no SecretString"))?;
-        app_secret_in(text, &self.appid, self.keyed_by_appid).ok_or_else(|| {
+            .map_err(|reason| unavailable(&reason))?;
+        app_secret_in(text.expose_secret(), &self.appid, self.keyed_by_appid).ok_or_else(|| {
             if self.keyed_by_appid {
                 unavailable("the SecretString is not a JSON object with a string for this appid")
             } else {

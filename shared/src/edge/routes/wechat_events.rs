@@ -3,9 +3,9 @@
 //! answered `success`. Anything refused gets the API's JSON error and changes nothing.
 
 use http::Method;
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Request, RequestExt};
 
-use crate::edge::{ApiError, Function, MAX_BODY_BYTES, PlainText, Route};
+use crate::edge::{ApiError, Function, PlainText, Route, body_bytes};
 use crate::ports::{AuditKeys, ErasureLog, PushKeyring, Quotas, Sessions, Users};
 use crate::telemetry::current::set_kind;
 use crate::telemetry::metrics;
@@ -103,13 +103,6 @@ fn push_query(request: &Request) -> Result<PushQuery, ApiError> {
 }
 
 fn text_body(request: &Request) -> Result<&str, ApiError> {
-    let bytes: &[u8] = match request.body() {
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidRequest("the body is not UTF-8 text"))
+    std::str::from_utf8(body_bytes(request)?)
+        .map_err(|_| ApiError::InvalidRequest("the body is not UTF-8 text"))
 }
