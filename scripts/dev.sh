@@ -93,12 +93,18 @@ push_keys=$(python3 -c 'import json, sys; print(json.dumps({a: {"token": sys.arg
   "$served_appids" "$PUSH_TOKEN" "$PUSH_AES_KEY")
 if [ -n "${WECHAT_APPS:-}" ]; then
   served="the apps of WECHAT_APPS"
+  # The authorizer binds each route to its apps (AUTHORIZER_ROUTE_APPS, required with
+  # several): GET /me serves the first app, so the second app's session is refused there.
+  # APPIDS tells examples/protected-route's `me` the same.
+  route_apps=${AUTHORIZER_ROUTE_APPS:-"GET /me=${served_appids%% *}"}
   apps_env=(-u WECHAT_APPID -u WECHAT_SECRET -u WECHAT_APPIDS -u WECHAT_SECRET_ID
-    -u WECHAT_PUSH_SECRET_ID WECHAT_APPS="$WECHAT_APPS" WECHAT_PUSH_KEYS="$push_keys")
+    -u WECHAT_PUSH_SECRET_ID WECHAT_APPS="$WECHAT_APPS" WECHAT_PUSH_KEYS="$push_keys"
+    AUTHORIZER_ROUTE_APPS="$route_apps" APPIDS="${served_appids%% *}")
 else
   served="appid $WECHAT_APPID"
   apps_env=(-u WECHAT_APPS -u WECHAT_APPIDS -u WECHAT_SECRET_ID -u WECHAT_PUSH_SECRET_ID
-    WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET" WECHAT_PUSH_KEYS="$push_keys")
+    WECHAT_APPID="$WECHAT_APPID" WECHAT_SECRET="$WECHAT_SECRET" WECHAT_PUSH_KEYS="$push_keys"
+    APPIDS="$WECHAT_APPID")
 fi
 
 log "starting the WeChat sandbox on port $SANDBOX_PORT ($served)"

@@ -53,11 +53,49 @@ pub enum MissingCaller {
     /// The context lacks an appid or openid: another authorizer answered.
     #[error("the authorizer context has no appid or openid: is it the wxlogin authorizer?")]
     NotWxlogin,
+    /// A live session of a mini-program this route does not serve (answer 403): on a
+    /// stack of several apps, one app's session must not act on another's routes, even
+    /// for the same unionid.
+    #[error("a session of {0}, which this route does not serve")]
+    WrongApp(String),
+}
+
+impl MissingCaller {
+    /// The HTTP status a route answers: 403 for another app's session, 500 for the
+    /// wiring mistakes (the route is not behind the wxlogin authorizer).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::WrongApp(_) => 403,
+            _ => 500,
+        }
+    }
 }
 
 impl Caller {
-    /// The caller API Gateway attached to `request`.
-    pub fn from_request(request: &Request) -> Result<Self, MissingCaller> {
+    /// The caller API Gateway attached to `request`, when they logged in to one of
+    /// `apps` (the mini-programs this route serves): the app check is part of reading the
+    /// caller, so no route forgets it. A route that truly serves every app of the stack
+    /// says so with [`Caller::from_request_of_any_app`].
+    pub fn from_request(request: &Request, apps: &[&str]) -> Result<Self, MissingCaller> {
+        let caller = Self::from_request_of_any_app(request)?;
+        caller.require_app(apps)?;
+        Ok(caller)
+    }
+
+    /// Refuses a caller who logged in to none of `apps`, e.g. for a part of a route
+    /// that only one app may use.
+    pub fn require_app(&self, apps: &[&str]) -> Result<&Self, MissingCaller> {
+        if apps.contains(&self.appid.as_str()) {
+            Ok(self)
+        } else {
+            Err(MissingCaller::WrongApp(self.appid.clone()))
+        }
+    }
+
+    /// The caller, whichever app of the stack they logged in to. Key nothing shared
+    /// between apps on `unionid` from here without checking `appid`: a session of a
+    /// campaign app built by someone else carries the same unionid as the brand app's.
+    pub fn from_request_of_any_app(request: &Request) -> Result<Self, MissingCaller> {
         let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
             return Err(MissingCaller::NotHttpApi);
         };
@@ -126,7 +164,7 @@ mod tests {
 
     #[test]
     fn reads_the_wxlogin_context() {
-        let caller = Caller::from_request(&request_with(
+        let caller = Caller::from_request_of_any_app(&request_with(
             json!({"lambda": {"appid": "wxA", "openid": "o1", "phoneNumber": "13800138000"}}),
         ))
         .unwrap();
@@ -142,6 +180,20 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_session_of_an_app_the_route_does_not_serve() {
+        let request = request_with(
+            json!({"lambda": {"appid": "wxcampaign", "openid": "o1", "unionid": "u1"}}),
+        );
+        let refused = Caller::from_request(&request, &["wxbrand"]).unwrap_err();
+        assert_eq!(refused, MissingCaller::WrongApp("wxcampaign".into()));
+        assert_eq!(refused.status(), 403);
+        let caller = Caller::from_request(&request, &["wxbrand", "wxcampaign"]).unwrap();
+        assert_eq!(caller.unionid.as_deref(), Some("u1"));
+        assert!(caller.require_app(&["wxcampaign"]).is_ok());
+        assert!(caller.require_app(&[]).is_err());
+    }
+
+    #[test]
     fn debug_hides_the_phone_number() {
         let caller = Caller {
             appid: "wxA".into(),
@@ -154,17 +206,19 @@ mod tests {
 
     #[test]
     fn says_what_is_missing() {
+        let apps = &["wxA"];
         assert_eq!(
-            Caller::from_request(&request_with(json!({}))),
+            Caller::from_request(&request_with(json!({})), apps),
             Err(MissingCaller::NoAuthorizer)
         );
         assert_eq!(
-            Caller::from_request(&request_with(json!({"lambda": {"sub": "x"}}))),
+            Caller::from_request(&request_with(json!({"lambda": {"sub": "x"}})), apps),
             Err(MissingCaller::NotWxlogin)
         );
         assert_eq!(
-            Caller::from_request(&Request::default()),
+            Caller::from_request(&Request::default(), apps),
             Err(MissingCaller::NotHttpApi)
         );
+        assert_eq!(MissingCaller::NoAuthorizer.status(), 500);
     }
 }

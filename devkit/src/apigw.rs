@@ -54,8 +54,9 @@ pub fn base64_http_event(method: &str, path: &str, body: &str) -> Value {
 }
 
 /// What API Gateway sends a `REQUEST` Lambda authorizer (payload format 2.0) before `method
-/// path`: the request's headers (names lower-cased) and the identity source
-/// `$request.header.Authorization`, shaped like `events/authorizer.json`.
+/// path`: the request's headers (names lower-cased) and the identity sources
+/// `$request.header.Authorization` and `$context.routeKey`, shaped like
+/// `events/authorizer.json`.
 pub fn authorizer_event(
     method: &str,
     path: &str,
@@ -64,11 +65,13 @@ pub fn authorizer_event(
 ) -> Value {
     let mut event = http_event(method, path, None, headers);
     let headers = event["headers"].clone();
+    let route_key = format!("{method} {path}");
+    // The template's identity sources: the header, then the route key (API Gateway sends
+    // none when the header is missing; it answers 401 itself).
     let identity_source: Vec<Value> = headers
         .get("authorization")
-        .map(|value| vec![value.clone()])
+        .map(|value| vec![value.clone(), json!(route_key)])
         .unwrap_or_default();
-    let route_key = format!("{method} {path}");
     json!({
         "version": "2.0",
         "type": "REQUEST",

@@ -145,10 +145,17 @@ impl TestStack {
                 ("WECHAT_APPID", TEST_APPID.to_owned()),
                 ("WECHAT_SECRET", self.secret.clone()),
             ],
-            Some(second) => vec![(
-                "WECHAT_APPS",
-                json!({ TEST_APPID: self.secret, SECOND_APPID: second }).to_string(),
-            )],
+            Some(second) => vec![
+                (
+                    "WECHAT_APPS",
+                    json!({ TEST_APPID: self.secret, SECOND_APPID: second }).to_string(),
+                ),
+                // GET /me serves the first app only; every other route both.
+                (
+                    "AUTHORIZER_ROUTE_APPS",
+                    format!("GET /me={TEST_APPID};*={TEST_APPID},{SECOND_APPID}"),
+                ),
+            ],
         };
         apps.into_iter()
             .chain([

@@ -779,6 +779,7 @@ async fn every_bad_request_gets_its_exact_status_and_code_and_touches_nothing() 
                 .map(|(name, value)| ((*name).to_owned(), value.clone()))
                 .collect(),
             identity_source: row.identity_source,
+            route_key: Some("GET /me".to_owned()),
         };
         let answer = authorize(&authorizer, &event)
             .await

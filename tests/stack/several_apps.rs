@@ -11,6 +11,7 @@ use lambda_http::Request;
 use serde_json::{Value, json};
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::wechat::WeChatClient;
+use wxlogin::config::AuthorizerConfig;
 use wxlogin::domain::UserKey;
 use wxlogin::edge::authorizer::{AuthorizerEvent, authorize};
 use wxlogin::testing::ServeHttp;
@@ -123,16 +124,22 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
         assert_eq!(item["unionid"].as_s().unwrap(), UNIONID);
     }
 
-    // The authorizer tells the app's routes which app and who.
-    let authorizer = Authorize::new(
-        apps.stack.store(),
-        vec![TEST_APPID.to_owned(), SECOND_APPID.to_owned()],
-    );
-    let event = AuthorizerEvent {
-        headers: [("authorization".to_owned(), format!("Bearer {second}"))].into(),
+    // The authorizer tells the app's routes which app and who, on the routes bound to
+    // that app (the stack's AUTHORIZER_ROUTE_APPS: GET /me the first app, the rest both).
+    let env = apps.stack.function_env();
+    let config = AuthorizerConfig::from_lookup(|name| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    })
+    .unwrap();
+    let authorizer = Authorize::new(apps.stack.store(), config.appids).with_routes(config.routes);
+    let event = |token: &str, route: &str| AuthorizerEvent {
+        headers: [("authorization".to_owned(), format!("Bearer {token}"))].into(),
         identity_source: None,
+        route_key: Some(route.to_owned()),
     };
-    let caller = authorize(&authorizer, &event)
+    let caller = authorize(&authorizer, &event(&second, "GET /orders"))
         .await
         .unwrap()
         .context
@@ -140,6 +147,17 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
     assert_eq!(caller.appid, SECOND_APPID);
     assert_eq!(caller.openid, second_user["openid"].as_str().unwrap());
     assert_eq!(caller.unionid.as_deref(), Some(UNIONID));
+
+    // The audit's scenario: the second app's session of the same person (same unionid)
+    // is refused on a route bound to the first app; the first app's own passes.
+    let refused = authorize(&authorizer, &event(&second, "GET /me"))
+        .await
+        .unwrap();
+    assert!(!refused.is_authorized && refused.context.is_none());
+    let allowed = authorize(&authorizer, &event(&first, "GET /me"))
+        .await
+        .unwrap();
+    assert_eq!(allowed.context.unwrap().appid, TEST_APPID);
 }
 
 #[tokio::test]
@@ -294,4 +312,40 @@ async fn phone_codes_and_checks_go_through_the_sessions_own_app() {
         ))
         .await;
     assert_eq!(fresh.status, 200, "{:?}", fresh.json);
+}
+
+/// A team's server introspecting a token names the apps it serves: a session of another
+/// app of the stack (the same person's, by unionid) is 403 `wrong_app`, never its user.
+#[tokio::test]
+async fn session_introspection_refuses_another_apps_session() {
+    let apps = TwoApps::start().await;
+    let (second, _) = apps
+        .logged_in(SECOND_APPID, json!({ "unionid": UNIONID }))
+        .await;
+    let ask =
+        |appid: &'static str| with_query(bearer_request(Method::GET, &second), &[("appid", appid)]);
+    let refused = apps.session(ask(TEST_APPID)).await;
+    assert_error(&refused, 403, "wrong_app");
+    assert!(refused.json.get("openid").is_none(), "{:?}", refused.json);
+    let own = apps.session(ask(SECOND_APPID)).await;
+    assert_eq!(
+        (own.status, &own.json["appid"]),
+        (200, &json!(SECOND_APPID))
+    );
+    let listed = apps
+        .session(with_query(
+            bearer_request(Method::GET, &second),
+            &[("appid", &format!("{TEST_APPID},{SECOND_APPID}"))],
+        ))
+        .await;
+    assert_eq!(listed.status, 200, "{:?}", listed.json);
+    for bad in ["", ","] {
+        let answer = apps
+            .session(with_query(
+                bearer_request(Method::GET, &second),
+                &[("appid", bad)],
+            ))
+            .await;
+        assert_error(&answer, 400, "invalid_request");
+    }
 }

@@ -29,5 +29,5 @@ async fn build() -> Result<Authorize<DynamoTable>, InitError> {
     let config = AuthorizerConfig::from_env()?;
     metrics::track_apps(config.appids.len());
     let table = DynamoTable::connect(config.sessions_table).await;
-    Ok(Authorize::new(table, config.appids))
+    Ok(Authorize::new(table, config.appids).with_routes(config.routes))
 }

@@ -11,6 +11,8 @@ mod retention;
 
 use std::time::Duration;
 
+use crate::domain::RouteApps;
+
 pub(crate) use apps::NO_APP;
 pub use apps::{AppConfig, AppSecretSetting};
 pub use limits::{
@@ -57,6 +59,9 @@ pub struct Config {
 pub struct AuthorizerConfig {
     /// The apps whose sessions it lets through, never empty.
     pub appids: Vec<String>,
+    /// Which of them each route accepts (`AUTHORIZER_ROUTE_APPS`; a stack of one app
+    /// may leave it unset: every route accepts that app).
+    pub routes: RouteApps,
     /// The table holding the sessions (`SESSIONS_TABLE`).
     pub sessions_table: String,
 }
@@ -202,10 +207,29 @@ impl AuthorizerConfig {
     /// Reads configuration through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
+        let appids = apps::appids(&env)?;
         Ok(Self {
-            appids: apps::appids(&env)?,
+            routes: route_apps(&env, &appids)?,
+            appids,
             sessions_table: sessions_table(&env)?,
         })
+    }
+}
+
+/// `AUTHORIZER_ROUTE_APPS`: required with several apps, so that no route accepts every
+/// app's sessions by default; optional with one (every route accepts it).
+fn route_apps(env: &Env<'_>, appids: &[String]) -> Result<RouteApps, ConfigError> {
+    const NAME: &str = "AUTHORIZER_ROUTE_APPS";
+    match env.get(NAME) {
+        Some(raw) => RouteApps::parse(&raw, appids)
+            .map_err(|reason| ConfigError::Invalid { name: NAME, reason }),
+        None if appids.len() == 1 => Ok(RouteApps::every_route(appids.to_vec())),
+        None => Err(ConfigError::Invalid {
+            name: NAME,
+            reason: "required when several apps are served: bind each route to the apps whose \
+                     sessions it accepts (`GET /orders=wxA;*=wxA,wxB`), so that one app's \
+                     session is not let through on another's routes",
+        }),
     }
 }
 
@@ -562,12 +586,43 @@ mod tests {
         }
     }
 
-    fn authorizer_from(pairs: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+    fn authorizer_config(pairs: &[(&str, &str)]) -> Result<AuthorizerConfig, ConfigError> {
         let env: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        AuthorizerConfig::from_lookup(|name| env.get(name).cloned()).map(|config| config.appids)
+        AuthorizerConfig::from_lookup(|name| env.get(name).cloned())
+    }
+
+    /// The appids, with every route bound to all of them.
+    fn authorizer_from(pairs: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let mut pairs = pairs.to_vec();
+        let several = pairs
+            .iter()
+            .any(|(name, _)| *name == "WECHAT_APPIDS" || *name == "WECHAT_APPS");
+        if several {
+            pairs.push(("AUTHORIZER_ROUTE_APPS", "*=wxaaaa,wxbbbb"));
+        }
+        authorizer_config(&pairs).map(|config| config.appids)
+    }
+
+    #[test]
+    fn with_several_apps_the_authorizer_needs_every_route_bound() {
+        let table = ("SESSIONS_TABLE", "wxlogin-sessions");
+        let apps = ("WECHAT_APPIDS", "wxaaaa,wxbbbb");
+        let err = authorizer_config(&[apps, table]).unwrap_err();
+        assert!(err.to_string().contains("AUTHORIZER_ROUTE_APPS"), "{err}");
+        let config =
+            authorizer_config(&[apps, table, ("AUTHORIZER_ROUTE_APPS", "GET /me=wxaaaa")]).unwrap();
+        assert!(config.routes.accepts(Some("GET /me"), "wxaaaa"));
+        assert!(!config.routes.accepts(Some("GET /me"), "wxbbbb"));
+        assert!(!config.routes.accepts(Some("GET /other"), "wxaaaa"));
+        let one = authorizer_config(&[("WECHAT_APPID", "wxcccc"), table]).unwrap();
+        assert!(one.routes.accepts(Some("GET /anything"), "wxcccc"));
+        let unknown =
+            authorizer_config(&[apps, table, ("AUTHORIZER_ROUTE_APPS", "GET /me=wxzzzz")])
+                .unwrap_err();
+        assert!(!unknown.to_string().contains("wxzzzz"), "{unknown}");
     }
 
     #[test]

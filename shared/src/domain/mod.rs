@@ -9,6 +9,7 @@ pub mod errors;
 pub mod phone;
 pub mod push;
 pub mod quota;
+pub mod route_apps;
 pub mod session;
 pub mod token;
 pub mod user;
@@ -23,6 +24,7 @@ pub use erasure::{AuditKey, ErasureReason, ErasureRecord};
 pub use errors::{LoginError, PhoneError, PushError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
 pub use quota::QuotaWindow;
+pub use route_apps::RouteApps;
 pub use session::{Session, WeChatLogin};
 pub use token::{SessionToken, TokenHash};
 pub use user::{

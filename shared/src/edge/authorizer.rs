@@ -16,7 +16,7 @@ use crate::domain::{LiveSession, StoreError};
 use crate::ports::Sessions;
 use crate::telemetry::current::{Upstream, set_app};
 use crate::telemetry::metrics;
-use crate::usecases::Authorize;
+use crate::usecases::{Authorize, Refusal};
 
 /// What API Gateway sends a `REQUEST` authorizer (payload 2.0); only what we read.
 /// `Debug` shows header names only: the values hold the bearer token.
@@ -26,9 +26,14 @@ pub struct AuthorizerEvent {
     /// The request's headers, names lower-cased, repeated values joined with commas.
     #[serde(default)]
     pub headers: HashMap<String, String>,
-    /// The values of the configured identity sources (`$request.header.Authorization`).
+    /// The values of the configured identity sources (`$request.header.Authorization`,
+    /// then `$context.routeKey`, which keeps API Gateway's cache of answers per route).
     #[serde(default)]
     pub identity_source: Option<Vec<String>>,
+    /// The route asked about (`GET /orders`), as the team's stack named it: which apps'
+    /// sessions it accepts is bound to it.
+    #[serde(default)]
+    pub route_key: Option<String>,
 }
 
 impl std::fmt::Debug for AuthorizerEvent {
@@ -39,12 +44,13 @@ impl std::fmt::Debug for AuthorizerEvent {
                 "identity_source",
                 &self.identity_source.as_ref().map(Vec::len),
             )
+            .field("route_key", &self.route_key)
             .finish()
     }
 }
 
 impl AuthorizerEvent {
-    /// The one `Authorization` value: the header, else the identity source.
+    /// The one `Authorization` value: the header, else the first identity source.
     fn authorization(&self) -> Option<&str> {
         let header = self
             .headers
@@ -52,7 +58,10 @@ impl AuthorizerEvent {
             .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
             .map(|(_, value)| value.as_str());
         let identity_source = match self.identity_source.as_deref() {
-            Some([single]) => Some(single.as_str()),
+            Some([authorization]) => Some(authorization.as_str()),
+            Some([authorization, route]) if Some(route) == self.route_key.as_ref() => {
+                Some(authorization.as_str())
+            }
             _ => None,
         };
         header.or(identity_source)
@@ -96,16 +105,30 @@ pub async fn authorize<S: Sessions>(
     let Some(token) = event.authorization().and_then(parse_bearer) else {
         return Ok(AuthorizerResponse::DENY);
     };
-    Ok(match authorize.live_session(&token).await? {
-        Some(live) => {
-            set_app(&live.session.appid);
-            AuthorizerResponse {
-                is_authorized: true,
-                context: Some(caller_of(&live)),
+    Ok(
+        match authorize
+            .for_route(&token, event.route_key.as_deref())
+            .await?
+        {
+            Ok(live) => {
+                set_app(&live.session.appid);
+                AuthorizerResponse {
+                    is_authorized: true,
+                    context: Some(caller_of(&live)),
+                }
             }
-        }
-        None => AuthorizerResponse::DENY,
-    })
+            Err(Refusal::WrongApp) => {
+                // Said once per denial, naming the route (never the token): a team binding a
+                // new route sees why its calls are refused.
+                tracing::warn!(
+                    route = event.route_key.as_deref().unwrap_or(""),
+                    "a live session of an app this route is not bound to (AUTHORIZER_ROUTE_APPS)"
+                );
+                AuthorizerResponse::DENY
+            }
+            Err(Refusal::NoSession) => AuthorizerResponse::DENY,
+        },
+    )
 }
 
 /// The caller holding `live`, as the context tells the team's routes.
@@ -165,6 +188,7 @@ mod tests {
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
                 .collect(),
             identity_source: None,
+            route_key: Some("GET /me".to_owned()),
         }
     }
 
@@ -292,12 +316,52 @@ mod tests {
         assert!(decide(first_only, bearer(&in_first)).await.is_authorized);
     }
 
+    #[tokio::test]
+    async fn a_route_bound_to_one_app_denies_another_apps_session() {
+        let mut twins = Twins::new();
+        let campaign = "wxfasttier0000002";
+        let other = twins.with_app(campaign);
+        let (code, _) = other.login("o2", Some("u1"));
+        let hint = crate::usecases::AppHint {
+            named: Some(campaign),
+            referer: None,
+        };
+        let code = crate::domain::LoginCode::parse(&code).unwrap();
+        let in_campaign = twins.login().login(hint, &code).await.unwrap().token;
+        let served = vec![crate::testing::APPID.to_owned(), campaign.to_owned()];
+        let routes = crate::domain::RouteApps::parse(
+            &format!("GET /me={};*={campaign}", crate::testing::APPID),
+            &served,
+        )
+        .unwrap();
+        let authorizer = Authorize::new(twins.table.clone(), served).with_routes(routes);
+        let bearer = format!("Bearer {}", in_campaign.expose());
+        let mut on_route = event(&[("authorization", &bearer)]);
+        assert_eq!(
+            authorize(&authorizer, &on_route).await.unwrap(),
+            AuthorizerResponse::DENY
+        );
+        on_route.route_key = Some("GET /campaign".to_owned());
+        assert!(
+            authorize(&authorizer, &on_route)
+                .await
+                .unwrap()
+                .is_authorized
+        );
+    }
+
     #[test]
     fn the_identity_source_stands_in_for_a_missing_header() {
-        let event = AuthorizerEvent {
+        let mut event = AuthorizerEvent {
             headers: HashMap::new(),
             identity_source: Some(vec!["Bearer x".into()]),
+            route_key: None,
         };
         assert_eq!(event.authorization(), Some("Bearer x"));
+        event.route_key = Some("GET /me".into());
+        event.identity_source = Some(vec!["Bearer x".into(), "GET /me".into()]);
+        assert_eq!(event.authorization(), Some("Bearer x"));
+        event.identity_source = Some(vec!["Bearer x".into(), "Bearer x".into()]);
+        assert_eq!(event.authorization(), None, "two values, neither the route");
     }
 }

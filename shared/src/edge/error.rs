@@ -86,6 +86,10 @@ pub enum ApiError {
     /// 404: the app has no message-push keys configured.
     #[error("message push is not configured for this app")]
     PushNotConfigured,
+    /// 403: a live session of another mini-program than the one the caller expects
+    /// (`GET /session?appid=`): one app's session must not pass as another's.
+    #[error("the session belongs to another mini-program than the one expected")]
+    WrongApp,
 }
 
 impl ApiError {
@@ -105,7 +109,7 @@ impl ApiError {
             Self::PushNotConfigured => StatusCode::NOT_FOUND,
             Self::SessionKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CodeUsed => StatusCode::CONFLICT,
-            Self::UserBlocked => StatusCode::FORBIDDEN,
+            Self::UserBlocked | Self::WrongApp => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
@@ -133,6 +137,7 @@ impl ApiError {
             Self::InvalidSignature => "invalid_signature",
             Self::StaleTimestamp => "stale_timestamp",
             Self::PushNotConfigured => "push_not_configured",
+            Self::WrongApp => "wrong_app",
         }
     }
 

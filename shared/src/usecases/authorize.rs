@@ -2,7 +2,7 @@
 //! Lambda authorizer. One store round trip (the session with its user), no WeChat call.
 
 use super::live_session;
-use crate::domain::{LiveSession, SessionToken, StoreError};
+use crate::domain::{LiveSession, RouteApps, SessionToken, StoreError};
 use crate::ports::Sessions;
 
 /// The authorize use-case over the sessions store, built once per instance.
@@ -10,13 +10,33 @@ pub struct Authorize<S> {
     sessions: S,
     /// The appids the stack serves: a session of any other app is not let through.
     served: Vec<String>,
+    /// Which of them each route accepts.
+    routes: RouteApps,
+}
+
+/// Why a request is refused although its token may be live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Unknown, logged out, expired, erased, or of an app the stack does not serve.
+    NoSession,
+    /// A live session of an app the route is not bound to.
+    WrongApp,
 }
 
 impl<S: Sessions> Authorize<S> {
     /// Authorization over `sessions`, vouching only for sessions of `served` (an app
-    /// taken off the stack stops being let through at once).
+    /// taken off the stack stops being let through at once), on every route alike.
     pub fn new(sessions: S, served: Vec<String>) -> Self {
-        Self { sessions, served }
+        Self {
+            routes: RouteApps::every_route(served.clone()),
+            sessions,
+            served,
+        }
+    }
+
+    /// The same, each route accepting only the apps `routes` binds it to.
+    pub fn with_routes(self, routes: RouteApps) -> Self {
+        Self { routes, ..self }
     }
 
     /// The live session behind `token`, with its user; `None` when unknown, logged out,
@@ -30,10 +50,25 @@ impl<S: Sessions> Authorize<S> {
         let live = live_session(&self.sessions, token).await?;
         Ok(live.filter(|live| self.served.contains(&live.session.appid)))
     }
+
+    /// [`live_session`](Self::live_session) for a request to `route_key`: refused when
+    /// the route is not bound to the session's app.
+    pub async fn for_route(
+        &self,
+        token: &SessionToken,
+        route_key: Option<&str>,
+    ) -> Result<Result<LiveSession, Refusal>, StoreError> {
+        Ok(match self.live_session(token).await? {
+            None => Err(Refusal::NoSession),
+            Some(live) if self.routes.accepts(route_key, &live.session.appid) => Ok(live),
+            Some(_) => Err(Refusal::WrongApp),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::testing::Twins;
 
     #[tokio::test]
@@ -62,6 +97,42 @@ mod tests {
         let (token, _) = twins.logged_in("o1", None).await;
         twins.table.fail_next(1);
         assert!(twins.authorize().live_session(&token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_route_bound_to_one_app_refuses_another_apps_live_session() {
+        let mut twins = Twins::new();
+        let brand = crate::testing::APPID.to_owned();
+        let campaign = "wxfasttier0000002";
+        let other = twins.with_app(campaign);
+        let (code, _) = other.login("victim", Some("union-1"));
+        let hint = crate::usecases::AppHint {
+            named: Some(campaign),
+            referer: None,
+        };
+        let code = crate::domain::LoginCode::parse(&code).unwrap();
+        let in_campaign = twins.login().login(hint, &code).await.unwrap().token;
+        let (in_brand, _) = twins.logged_in("victim-in-brand", Some("union-1")).await;
+        let routes = RouteApps::parse(
+            &format!("GET /orders={brand};*={brand},{campaign}"),
+            &[brand.clone(), campaign.to_owned()],
+        )
+        .unwrap();
+        let authorize = twins.authorize().with_routes(routes);
+        let decide = async |token, route| authorize.for_route(token, route).await.unwrap();
+        assert_eq!(
+            decide(&in_campaign, Some("GET /orders")).await.err(),
+            Some(Refusal::WrongApp),
+            "a campaign session on a brand route, the same unionid or not"
+        );
+        assert!(decide(&in_brand, Some("GET /orders")).await.is_ok());
+        assert!(decide(&in_campaign, Some("GET /me")).await.is_ok());
+        assert_eq!(
+            decide(&crate::testing::unknown_token(), Some("GET /me"))
+                .await
+                .err(),
+            Some(Refusal::NoSession)
+        );
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ pub mod session;
 pub use access_token::AccessTokens;
 pub use account::{AccountData, Accounts, Erased, QuotaUse};
 pub use apps::{AppHint, Apps};
-pub use authorize::Authorize;
+pub use authorize::{Authorize, Refusal};
 pub use login::{LoggedIn, Login};
 pub use phone::PhoneNumbers;
 pub use push::{Handled, PushQuery, PushReceiver};

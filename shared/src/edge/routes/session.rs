@@ -17,6 +17,8 @@ use crate::usecases::SessionQueries;
 const ALLOWED_METHODS: &str = "GET, DELETE";
 const CHECK_HINT: &str = "the only check is ?check=wechat";
 const ALL_HINT: &str = "DELETE /session?all=true logs out everywhere; all takes no other value";
+const APPID_HINT: &str =
+    "?appid=<appid>[,<appid>…] names the mini-programs whose sessions the caller accepts, once";
 
 /// `GET /session`'s 200 body: who the token belongs to, never the session_key.
 #[derive(Serialize)]
@@ -118,12 +120,20 @@ where
             .as_ref()
             .map_or("unknown", |action| action.metric_name()),
     );
+    let expected_apps = expected_apps(request);
     let live = if delete {
         // A logout of a dead token still clears its leftover item.
         queries.session_or_discard(&token).await?
     } else {
         queries.session(&token).await?
     };
+    // A caller that names its apps (a team's server introspecting a token) never hears
+    // about a session of another app, the same person's or not.
+    if let Some(apps) = expected_apps?
+        && !apps.contains(&live.session.appid.as_str())
+    {
+        return Err(ApiError::WrongApp);
+    }
     match action? {
         Action::LogoutEverywhere => {
             let sessions = queries.end_everywhere(&token).await?;
@@ -183,6 +193,24 @@ fn wants_wechat_check(request: &Request) -> Result<bool, ApiError> {
 /// logs out only here when everywhere was asked for.
 fn wants_everywhere(request: &Request) -> Result<bool, ApiError> {
     flag(request, "all", "true", ALL_HINT)
+}
+
+/// `?appid=wxA,wxB`: the apps the caller accepts a session of; absent → any served app.
+fn expected_apps(request: &Request) -> Result<Option<Vec<&str>>, ApiError> {
+    let Some(parameters) = request.query_string_parameters_ref() else {
+        return Ok(None);
+    };
+    match parameters.all("appid").as_deref() {
+        None | Some([]) => Ok(None),
+        Some([listed]) => {
+            let apps: Vec<&str> = listed.split(',').map(str::trim).collect();
+            if apps.iter().any(|appid| appid.is_empty()) {
+                return Err(ApiError::InvalidRequest(APPID_HINT));
+            }
+            Ok(Some(apps))
+        }
+        Some(_) => Err(ApiError::InvalidRequest(APPID_HINT)),
+    }
 }
 
 /// A query parameter that is either absent or exactly once `on`.
