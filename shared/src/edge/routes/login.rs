@@ -11,7 +11,7 @@ use crate::ports::{CodeClaims, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
 
-const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" of 1-128 characters [A-Za-z0-9_-] from wx.login, and optionally a string \"appid\"";
+const SHAPE_HINT: &str = "expected a JSON object with a string field \"code\" from wx.login (1-128 bytes, no control characters), and optionally a string \"appid\"";
 
 #[derive(Deserialize)]
 struct LoginRequest {

@@ -15,7 +15,7 @@ use crate::usecases::PhoneNumbers;
 const SHAPE_HINT: &str = "expected a JSON object with either \"encryptedData\" and \"iv\" (base64 strings) \
      or \"code\" (a string from the getPhoneNumber button), not both";
 const CODE_HINT: &str =
-    "code must be 1-128 characters [A-Za-z0-9_-] from the getPhoneNumber button";
+    "code must be the getPhoneNumber button's code: 1-128 bytes, no control characters";
 
 #[derive(Deserialize)]
 struct PhoneRequest {
