@@ -7,6 +7,8 @@
 #
 # Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000), GATEWAY_PORT
 # (9200); SANDBOX_HOST.
+# The per-client login limit is off locally (LOGINS_PER_CLIENT_PER_MINUTE=0): every local
+# client has the same address, so a test run of failing logins would lock the rest out.
 # Apps: one sandbox mini-program (WECHAT_APPID, WECHAT_SECRET) by default; `APPS=2` serves
 # two (wx0000000000local1 and wx0000000000local2, the stack configured with WECHAT_APPS),
 # or give WECHAT_APPS='{"<appid>": "<secret>", …}' yourself.
@@ -122,6 +124,7 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_SECRET_ACCESS_KEY=local" \
   --env-var "AWS_REGION=us-east-1" \
   --env-var "AUDIT_KEY=$LOCAL_AUDIT_KEY" \
+  --env-var "LOGINS_PER_CLIENT_PER_MINUTE=${LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 

@@ -23,7 +23,9 @@ use wxlogin::domain::{ListedSession, Session, SessionToken, UserKey, UserLogin, 
 use wxlogin::ports::{Sessions, Users};
 use wxlogin::testing::ServeHttp;
 use wxlogin::testing::{TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN};
-use wxlogin::usecases::{Accounts, Apps, Login, PhoneNumbers, PushReceiver, SessionQueries};
+use wxlogin::usecases::{
+    Accounts, Apps, ClientLimit, Login, PhoneNumbers, PushReceiver, SessionQueries,
+};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
 pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
@@ -211,7 +213,13 @@ impl TestStack {
         let (table, apps) = self.adapters(&config).await?;
         Ok(Login::new(table, apps, config.session_ttl)
             .keeping_inactive_users_for(config.user_inactivity)
-            .with_session_cap(config.max_sessions_per_user))
+            .with_session_cap(config.max_sessions_per_user)
+            .with_client_limit(
+                config
+                    .quotas
+                    .logins_per_client_per_minute
+                    .map(ClientLimit::new),
+            ))
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.

@@ -261,6 +261,14 @@ pub trait Quotas: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Adds `weight` to `window` whatever its count (a failure weighing more than one
+    /// call), so that the next [`take`](Self::take) sees it.
+    fn charge(
+        &self,
+        window: &QuotaWindow,
+        weight: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Gives back one call counted in `window` (it never reached WeChat).
     fn give_back(
         &self,

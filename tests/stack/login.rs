@@ -626,3 +626,54 @@ async fn logins_beyond_the_cap_end_the_oldest_sessions() {
         .len();
     assert_eq!(listed, 10);
 }
+
+/// `POST /onlogin` with `code`, as API Gateway hands it over from `source_ip`.
+fn login_from(source_ip: &str, code: &str) -> lambda_http::Request {
+    let body = json!({ "code": code }).to_string();
+    let mut event = devkit::apigw::http_event("POST", "/onlogin", Some(&body), &[]);
+    event["requestContext"]["http"]["sourceIp"] = json!(source_ip);
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+/// The audit's scenario: one client sends junk codes; it is refused with 429 after six
+/// (each refused code weighs ten of the minute's 60 logins), before any claim or WeChat
+/// call, while another client's real login goes through.
+#[tokio::test]
+async fn a_client_sending_junk_codes_is_refused_and_others_log_in() {
+    let stack = TestStack::start().await.unwrap();
+    let service = stack.login_service().await.unwrap();
+    let wechat_before = stack.wechat_calls("jscode2session").await.unwrap();
+    let mut statuses = Vec::new();
+    for attempt in 0..20 {
+        let answer = TestResponse::from_response(
+            service
+                .handle(login_from("198.51.100.66", &format!("junk-{attempt}")))
+                .await,
+        )
+        .unwrap();
+        if answer.status == 429 {
+            assert_error(&answer, 429, "rate_limited");
+            let retry_after: u64 = answer.headers["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&retry_after), "{retry_after}");
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses[..6], [401; 6], "{statuses:?}");
+    assert_eq!(statuses[6..], [429; 14], "{statuses:?}");
+    assert_eq!(
+        stack.wechat_calls("jscode2session").await.unwrap(),
+        wechat_before + 6,
+        "refused logins never reach WeChat"
+    );
+
+    let user = fresh_code(&stack).await;
+    let real = service
+        .handle(login_from("198.51.100.7", user["code"].as_str().unwrap()))
+        .await;
+    let real = TestResponse::from_response(real).unwrap();
+    assert_eq!(real.status, 200, "{:?}", real.json);
+}

@@ -9,7 +9,7 @@ use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
 use wxlogin::edge::routes::{self, LOGIN};
 use wxlogin::edge::{self, InitError};
-use wxlogin::usecases::Login;
+use wxlogin::usecases::{ClientLimit, Login};
 
 // One request at a time per instance: a single-threaded runtime starts faster and
 // needs no worker threads.
@@ -27,5 +27,11 @@ async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
     let apps = edge::wechat_apps(&config)?;
     Ok(Login::new(table, apps, config.session_ttl)
         .keeping_inactive_users_for(config.user_inactivity)
-        .with_session_cap(config.max_sessions_per_user))
+        .with_session_cap(config.max_sessions_per_user)
+        .with_client_limit(
+            config
+                .quotas
+                .logins_per_client_per_minute
+                .map(ClientLimit::new),
+        ))
 }

@@ -1,7 +1,7 @@
 //! How each use-case can fail, in the domain's words. The HTTP edge turns each into the
 //! API's status and code in one place (`edge::ApiError`'s `From` impls).
 
-use super::WeChatError;
+use super::{Errcode, WeChatError};
 
 /// The store (DynamoDB) could not do what was asked: unreachable, throttled after
 /// retries, a deadline. The text names the operation and failure, never item values.
@@ -25,6 +25,13 @@ pub enum LoginError {
     /// The request names a mini-program this stack does not serve.
     #[error("this stack does not serve that mini-program")]
     UnknownApp,
+    /// The client's address started too many logins this minute (refused codes weigh
+    /// more): nothing was claimed or sent to WeChat.
+    #[error("too many logins from this client")]
+    ClientRateLimited {
+        /// Seconds until its minute ends.
+        retry_after_seconds: u64,
+    },
     /// Another request already holds a live claim on this code (a replay or a race).
     #[error("the login code is already claimed")]
     CodeAlreadyClaimed,
@@ -37,6 +44,18 @@ pub enum LoginError {
     /// The operating system's random source failed, so no token could be drawn.
     #[error("the OS random source failed")]
     RandomSource,
+}
+
+impl LoginError {
+    /// A code refused as invalid, expired or already used: what a sender of junk codes
+    /// gets, and a real user almost never.
+    pub fn is_the_clients_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::CodeAlreadyClaimed
+                | Self::WeChat(WeChatError::Api(Errcode::InvalidCode | Errcode::CodeUsed))
+        )
+    }
 }
 
 /// Why `POST /decrypt-phone` gave no phone number.

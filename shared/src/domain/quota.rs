@@ -2,6 +2,8 @@
 //! counter per subject and time window, whose name says both, so a new window starts a
 //! new counter and an old one only waits for its TTL.
 
+use sha2::{Digest, Sha256};
+
 use super::UserKey;
 use super::clock::{beijing_day, end_of_beijing_day};
 
@@ -35,6 +37,18 @@ impl QuotaWindow {
         }
     }
 
+    /// Logins from one client address (the source IP as API Gateway reports it) in the
+    /// current minute. The address is kept only as a truncated SHA-256, and only until
+    /// the counter's TTL removes it.
+    pub fn client_logins(source_ip: &str, now: i64) -> Self {
+        let minute = now.div_euclid(60);
+        let digest = Sha256::digest(source_ip.as_bytes());
+        Self {
+            name: format!("client#{}#{minute}", hex::encode(&digest[..12])),
+            ends_at: (minute + 1) * 60,
+        }
+    }
+
     /// Whole seconds until the window ends (at least 1), for `retry-after`.
     pub fn retry_after_seconds(&self, now: i64) -> u64 {
         u64::try_from(self.ends_at - now).unwrap_or(0).max(1)
@@ -54,6 +68,16 @@ mod tests {
         assert_eq!(window.retry_after_seconds(1_000_020), 1);
         assert_ne!(window, QuotaWindow::wechat_checks(&hash, 1_000_020));
         assert_eq!(window, QuotaWindow::wechat_checks(&hash, 1_000_019));
+    }
+
+    #[test]
+    fn a_client_window_is_per_address_and_minute_and_never_holds_the_address() {
+        let window = QuotaWindow::client_logins("203.0.113.7", 1_000_015);
+        assert_eq!(window.ends_at, 1_000_020);
+        assert!(window.name.starts_with("client#"));
+        assert!(!window.name.contains("203.0.113.7"));
+        assert_ne!(window, QuotaWindow::client_logins("203.0.113.8", 1_000_015));
+        assert_eq!(window, QuotaWindow::client_logins("203.0.113.7", 1_000_019));
     }
 
     #[test]

@@ -203,6 +203,11 @@ impl From<LoginError> for ApiError {
                  (WeChat's Referer names it on requests from a mini-program)",
             ),
             LoginError::UnknownApp => Self::UnknownApp,
+            LoginError::ClientRateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
             LoginError::CodeAlreadyClaimed => Self::CodeUsed,
             LoginError::WeChat(err) => {
                 let spent = !err.leaves_code_unused();
@@ -335,6 +340,14 @@ mod tests {
             (LoginError::CodeAlreadyClaimed.into(), 409, "code_used"),
             (LoginError::AppNotNamed.into(), 400, "invalid_request"),
             (LoginError::UnknownApp.into(), 400, "unknown_app"),
+            (
+                LoginError::ClientRateLimited {
+                    retry_after_seconds: 7,
+                }
+                .into(),
+                429,
+                "rate_limited",
+            ),
             (LoginError::Store(store()).into(), 503, "store_unavailable"),
             (LoginError::RandomSource.into(), 503, "store_unavailable"),
             (

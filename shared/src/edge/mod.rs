@@ -20,7 +20,7 @@ pub use auth::{bearer_token, parse_bearer};
 use deadline::within_deadline;
 pub use error::ApiError;
 pub use finish::Ending;
-pub use request::{MAX_BODY_BYTES, body_bytes, json_body, referer_appid};
+pub use request::{MAX_BODY_BYTES, body_bytes, json_body, referer_appid, source_ip};
 pub use response::{PlainText, REQUEST_ID_HEADER, Reply, error_response, json_response};
 pub use runner::{Function, InitError, init, run, wechat_apps};
 pub use serve::{Route, respond, run_http};

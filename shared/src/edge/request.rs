@@ -1,6 +1,7 @@
 //! Turning an API Gateway request into typed input.
 
-use lambda_http::{Body, Request};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -67,6 +68,17 @@ pub fn referer_appid(request: &Request) -> Option<&str> {
         && !appid.is_empty()
         && appid.chars().all(|c| c.is_ascii_alphanumeric());
     well_formed.then_some(appid)
+}
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`; a
+/// function URL reports it the same way). Not the `X-Forwarded-For` header: the client
+/// writes that one.
+pub fn source_ip(request: &Request) -> Option<&str> {
+    let source_ip = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        _ => None,
+    };
+    source_ip.filter(|ip| !ip.is_empty())
 }
 
 #[cfg(test)]

@@ -658,6 +658,20 @@ pub async fn quotas(store: &impl Quotas) {
         store.take(&c, 1).await.unwrap(),
         "a deleted counter starts again"
     );
+
+    // A charge adds its weight, past the limit too; the next take sees it.
+    let d = window("client#d#1");
+    assert!(store.take(&d, 10).await.unwrap());
+    store.charge(&d, 8).await.unwrap();
+    assert!(store.take(&d, 10).await.unwrap(), "9 counted, under 10");
+    store.charge(&d, 5).await.unwrap();
+    assert!(!store.take(&d, 10).await.unwrap());
+    assert_eq!(store.counted(&d, 1_000).await.unwrap(), 15);
+    store.charge(&window("client#e#1"), 0).await.unwrap();
+    assert_eq!(
+        store.counted(&window("client#e#1"), 1_000).await.unwrap(),
+        0
+    );
 }
 
 /// Erasure ([`Users::begin_erasure`], [`Users::finish_erasure`], [`ErasureLog`], through

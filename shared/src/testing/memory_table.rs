@@ -567,6 +567,14 @@ impl Quotas for MemoryTable {
         Ok(true)
     }
 
+    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let count = tables.quotas.entry(window.name.clone()).or_default();
+        *count = count.saturating_add(weight);
+        Ok(())
+    }
+
     async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
         let mut tables = self.tables();
         tables.call()?;

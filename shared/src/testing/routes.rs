@@ -33,7 +33,7 @@ macro_rules! serve_http {
     };
 }
 
-serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users, W: WeChat);
+serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users + Quotas, W: WeChat);
 serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: AuditKeys);

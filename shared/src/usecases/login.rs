@@ -12,12 +12,13 @@
 use std::time::Duration;
 
 use super::apps::{AppHint, Apps};
+use super::client_limit::ClientLimit;
 use super::delete_ended;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     ListedSession, LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin,
 };
-use crate::ports::{ClaimError, CodeClaims, Sessions, Users, WeChat};
+use crate::ports::{ClaimError, CodeClaims, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::current::set_app;
 
 /// A new session: the token for its owner and what the client is told about it.
@@ -46,13 +47,15 @@ pub struct Login<S, W> {
     keep_inactive_users: Option<Duration>,
     /// Live sessions one user may hold: a login beyond it ends the oldest.
     max_sessions: usize,
+    /// Logins one client address may start per minute; `None`: no limit.
+    client_limit: Option<ClientLimit>,
 }
 
 /// Default live sessions per user: enough for a phone, a tablet and WeChat on a PC, with
 /// room to spare.
 pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 10;
 
-impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
+impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
     /// Login over `store` (claims, sessions, users) and each app's WeChat, issuing
     /// sessions that live `session_ttl`, keeping users for good.
     pub fn new(store: S, apps: Apps<W>, session_ttl: Duration) -> Self {
@@ -62,6 +65,15 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
             session_ttl,
             keep_inactive_users: None,
             max_sessions: DEFAULT_MAX_SESSIONS_PER_USER,
+            client_limit: None,
+        }
+    }
+
+    /// The same, holding each client address to `limit` (see [`ClientLimit`]).
+    pub fn with_client_limit(self, limit: Option<ClientLimit>) -> Self {
+        Self {
+            client_limit: limit,
+            ..self
         }
     }
 
@@ -85,6 +97,37 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
 
     /// Exchanges a valid code, sent to the app `hint` points at, for a new session in it.
     pub async fn login(&self, hint: AppHint<'_>, code: &LoginCode) -> Result<LoggedIn, LoginError> {
+        self.login_from(hint, code, None).await
+    }
+
+    /// [`login`](Self::login) for a request from `client` (its source address), counted
+    /// against the per-client limit before anything is claimed or sent to WeChat.
+    pub async fn login_from(
+        &self,
+        hint: AppHint<'_>,
+        code: &LoginCode,
+        client: Option<&str>,
+    ) -> Result<LoggedIn, LoginError> {
+        let limited = self.client_limit.as_ref().zip(client);
+        if let Some((limit, client)) = limited
+            && let Err(retry_after_seconds) = limit
+                .admit(&self.store, client, now_epoch_seconds())
+                .await?
+        {
+            return Err(LoginError::ClientRateLimited {
+                retry_after_seconds,
+            });
+        }
+        let logged_in = self.exchange(hint, code).await;
+        if let (Some((limit, client)), Err(err)) = (limited, &logged_in)
+            && err.is_the_clients_fault()
+        {
+            limit.failed(&self.store, client, now_epoch_seconds()).await;
+        }
+        logged_in
+    }
+
+    async fn exchange(&self, hint: AppHint<'_>, code: &LoginCode) -> Result<LoggedIn, LoginError> {
         let wechat = self.apps.for_login(hint)?;
         let appid = wechat.appid();
         set_app(appid);
@@ -162,7 +205,7 @@ impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
     }
 }
 
-impl<S: CodeClaims + Sessions + Users, W: WeChat> Login<S, W> {
+impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
     /// Ends the user's oldest live sessions beyond the cap, never `this` one. Best effort:
     /// the login has succeeded, and the next one tries again.
     async fn end_beyond_cap(&self, key: &UserKey, user: &User, this: &ListedSession) {

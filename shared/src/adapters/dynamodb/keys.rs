@@ -104,7 +104,11 @@ mod tests {
                 "dynamodb:BatchWriteItem",
                 fence(&[SESSION]),
             ),
-            ("OnLoginFunction", "dynamodb:UpdateItem", fence(&[USER])),
+            (
+                "OnLoginFunction",
+                "dynamodb:UpdateItem",
+                fence(&[USER, &format!("{QUOTA}client#")]),
+            ),
             ("OnLoginFunction", "dynamodb:GetItem", fence(&[USER])),
             (
                 "DecryptPhoneFunction",

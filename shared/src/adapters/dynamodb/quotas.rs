@@ -25,6 +25,21 @@ impl Quotas for DynamoTable {
         written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
+    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<(), StoreError> {
+        if weight == 0 {
+            return Ok(());
+        }
+        let request = self
+            .update_item(keys::quota(window))
+            .update_expression("ADD #count :weight SET #exp = :ends")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":weight", n(i64::from(weight)))
+            .expression_attribute_values(":ends", n(window.ends_at));
+        timed(Upstream::Store, request.send()).await?;
+        Ok(())
+    }
+
     async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
         let request = self
             .update_item(keys::quota(window))

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PhoneBody;
 use crate::domain::LoginCode;
-use crate::edge::{ApiError, Function, Route, json_body, referer_appid};
-use crate::ports::{CodeClaims, Sessions, Users, WeChat};
+use crate::edge::{ApiError, Function, Route, json_body, referer_appid, source_ip};
+use crate::ports::{CodeClaims, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
 
@@ -68,7 +68,7 @@ pub const LOGIN: Route = Route {
 /// Logs in with the `wx.login` code of the request's body.
 pub async fn login<S, W>(login: &Login<S, W>, request: &Request) -> Result<LoginBody, ApiError>
 where
-    S: CodeClaims + Sessions + Users,
+    S: CodeClaims + Sessions + Users + Quotas,
     W: WeChat,
 {
     if request.method() != Method::POST {
@@ -80,5 +80,8 @@ where
         named: body.appid.as_deref(),
         referer: referer_appid(request),
     };
-    Ok(login.login(hint, &code).await?.into())
+    Ok(login
+        .login_from(hint, &code, source_ip(request))
+        .await?
+        .into())
 }
