@@ -147,6 +147,14 @@ impl MemoryTable {
             .map(|record| record.user.clone())
     }
 
+    /// How many ended sessions the user item of `key` still lists (0 without one).
+    pub fn ended_count(&self, key: &UserKey) -> usize {
+        self.tables()
+            .users
+            .get(key)
+            .map_or(0, |record| record.ended.len())
+    }
+
     /// Deletes the user item under `key`, as an operator might by hand.
     pub fn delete_user(&self, key: &UserKey) {
         self.tables().users.remove(key);

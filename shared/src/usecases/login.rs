@@ -474,4 +474,24 @@ mod tests {
             "the user lists no more than the cap"
         );
     }
+
+    /// The audit's scenario: 6,000 logins of one user (a script replaying wx.login) all
+    /// succeed, and the user item never lists more than the cap, nor keeps ended ones.
+    #[tokio::test]
+    async fn six_thousand_logins_of_one_user_keep_the_item_bounded() {
+        let w = Twins::new();
+        let login = w.login().with_session_cap(DEFAULT_MAX_SESSIONS_PER_USER);
+        let mut largest = 0;
+        for _ in 0..6_000 {
+            let (raw, _) = w.wechat.login("o1", None);
+            login.login(AppHint::default(), &code(&raw)).await.unwrap();
+            let user = w.table.user(&UserKey::of("o1")).unwrap();
+            largest = largest.max(user.sessions.len() + w.table.ended_count(&UserKey::of("o1")));
+        }
+        assert!(
+            largest <= DEFAULT_MAX_SESSIONS_PER_USER,
+            "the item listed {largest} sessions at most"
+        );
+        assert!(w.table.session_count() <= DEFAULT_MAX_SESSIONS_PER_USER);
+    }
 }
