@@ -360,7 +360,8 @@ impl TestStack {
     pub async fn logged_in_user(&self, login: Value) -> anyhow::Result<(String, Value)> {
         let user = self.sandbox_login(login).await?;
         let service = self.login_service().await?;
-        let body = serde_json::json!({ "code": user["code"] }).to_string();
+        // The sandbox names the user's app: a stack of two needs it in the login.
+        let body = serde_json::json!({ "code": user["code"], "appid": user["appid"] }).to_string();
         let answer = TestResponse::from_response(service.handle(post(body)).await)?;
         anyhow::ensure!(
             answer.status == 200,

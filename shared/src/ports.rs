@@ -164,6 +164,17 @@ pub trait Users: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Finding a person's users across the stack's apps, for operators (`wxlogin-admin`): no
+/// function's request path uses it, and no function is granted it.
+pub trait UserDirectory: Send + Sync {
+    /// The keys of every user item holding `unionid`, whatever its app. It may read the
+    /// whole table (a Scan): an operator's occasional call, never a request's.
+    fn users_with_unionid(
+        &self,
+        unionid: &str,
+    ) -> impl Future<Output = Result<Vec<UserKey>, StoreError>> + Send;
+}
+
 /// The stack's key for the audit records' hashes.
 pub trait AuditKeys: Send + Sync {
     /// The key (read once, then held).

@@ -81,3 +81,74 @@ async fn an_operator_exports_then_erases_one_user() {
         assert_eq!(admin(&stack, &args).0, 2, "{args:?}");
     }
 }
+
+/// A person in both apps of a stack (one unionid, two openids): the operator ends their
+/// sessions in every app at once, and nobody else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_ends_a_persons_sessions_in_every_app() {
+    const UNIONID: &str = "oUnionAdmin0000000000000001";
+    let stack = TestStack::with_two_apps().await.unwrap();
+    let (first, _) = stack
+        .logged_in_user(json!({ "unionid": UNIONID }))
+        .await
+        .unwrap();
+    let (second, _) = stack
+        .logged_in_user(json!({ "appid": devkit::stack::SECOND_APPID, "unionid": UNIONID }))
+        .await
+        .unwrap();
+    let (other, _) = stack
+        .logged_in_user(json!({ "unionid": "oUnionAdminSomeoneElse000001" }))
+        .await
+        .unwrap();
+
+    let (code, out, err) = admin(&stack, &["logout", "--unionid", UNIONID]);
+    assert_eq!(code, 0, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let mut apps: Vec<(String, u64)> = answer["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|app| {
+            (
+                app["appid"].as_str().unwrap().to_owned(),
+                app["sessions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    apps.sort();
+    let mut expected = vec![
+        (TEST_APPID.to_owned(), 1),
+        (devkit::stack::SECOND_APPID.to_owned(), 1),
+    ];
+    expected.sort();
+    assert_eq!(apps, expected);
+
+    let session = stack.session_service().await.unwrap();
+    for (token, status) in [(&first, 401), (&second, 401), (&other, 200)] {
+        let response = devkit::stack::TestResponse::from_response(
+            wxlogin::testing::ServeHttp::handle(
+                &session,
+                wxlogin::testing::bearer_request(http::Method::GET, token),
+            )
+            .await,
+        )
+        .unwrap();
+        assert_eq!(response.status, status);
+    }
+
+    assert_eq!(
+        admin(
+            &stack,
+            &["logout", "--unionid", "oUnionAdminNobody0000000001"]
+        )
+        .0,
+        1
+    );
+    for args in [
+        vec!["logout"],
+        vec!["logout", "--unionid", UNIONID, "--appid", TEST_APPID],
+        vec!["export", "--unionid", UNIONID],
+    ] {
+        assert_eq!(admin(&stack, &args).0, 2, "{args:?}");
+    }
+}

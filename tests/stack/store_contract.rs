@@ -22,6 +22,12 @@ async fn the_table_honours_the_users_contract() {
 }
 
 #[tokio::test]
+async fn the_table_honours_the_user_directory_contract() {
+    let stack = TestStack::start().await.unwrap();
+    contract::user_directory(&stack.store()).await;
+}
+
+#[tokio::test]
 async fn the_table_honours_the_code_claims_contract() {
     let stack = TestStack::start().await.unwrap();
     contract::code_claims(&stack.store()).await;

@@ -28,6 +28,13 @@ impl UserKey {
         Self(key)
     }
 
+    /// The key of a stored item (`as_hex`'s form); `None` for anything else.
+    pub fn from_hex(hex_key: &str) -> Option<Self> {
+        let mut key = [0u8; USER_KEY_BYTES];
+        hex::decode_to_slice(hex_key, &mut key).ok()?;
+        Some(Self(key))
+    }
+
     /// The key as it appears at the front of a token.
     pub(crate) fn from_bytes(bytes: [u8; USER_KEY_BYTES]) -> Self {
         Self(bytes)

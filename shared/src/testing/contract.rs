@@ -20,7 +20,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, ErasureLog, Quotas, Sessions,
-    Users,
+    UserDirectory, Users,
 };
 use crate::testing::audit_key;
 use crate::usecases::Accounts;
@@ -878,6 +878,41 @@ where
     assert_eq!(left, expected);
 }
 
+/// [`UserDirectory`]: every user item of a unionid, in every app, and no other.
+pub async fn user_directory(store: &(impl Sessions + Users + UserDirectory)) {
+    let unionid = "oUnionContract00000000000001";
+    let mut expected = Vec::new();
+    for (appid, openid, with_unionid) in [
+        (APPID, "oContractDirectory0000000001", true),
+        (OTHER_APPID, "oContractDirectory0000000002", true),
+        (APPID, "oContractDirectory0000000003", false),
+    ] {
+        let key = UserKey::of(openid);
+        let token = SessionToken::issue(&key).unwrap();
+        let session = session_expiring_at(now_epoch_seconds() + 7200);
+        store.put_session(&token.hash(), &session).await.unwrap();
+        let login = UserLogin {
+            appid: appid.into(),
+            openid: openid.into(),
+            unionid: with_unionid.then(|| unionid.to_owned()),
+            ..user_login(&session, &token, None)
+        };
+        store.record_login(&key, &login).await.unwrap();
+        if with_unionid {
+            expected.push(key);
+        }
+    }
+    expected.sort_by_key(UserKey::as_hex);
+    assert_eq!(store.users_with_unionid(unionid).await.unwrap(), expected);
+    assert!(
+        store
+            .users_with_unionid("oUnionContractNobody00000001")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[cfg(test)]
 mod memory_twin {
     use crate::testing::MemoryTable;
@@ -900,6 +935,11 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_quotas_contract() {
         super::quotas(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_user_directory_contract() {
+        super::user_directory(&MemoryTable::new()).await;
     }
 
     #[tokio::test]

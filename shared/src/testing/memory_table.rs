@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims,
-    ERASURE_DEADLINE_SECONDS, ErasureLog, Quotas, Sessions, Users,
+    ERASURE_DEADLINE_SECONDS, ErasureLog, Quotas, Sessions, UserDirectory, Users,
 };
 
 /// Sessions, code claims and access tokens in memory. Clones share one table, so a test
@@ -560,6 +560,21 @@ impl AccessTokenStore for MemoryTable {
             }
         }
         Ok(())
+    }
+}
+
+impl UserDirectory for MemoryTable {
+    async fn users_with_unionid(&self, unionid: &str) -> Result<Vec<UserKey>, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let mut keys: Vec<UserKey> = tables
+            .users
+            .iter()
+            .filter(|(_, record)| record.user.unionid.as_deref() == Some(unionid))
+            .map(|(key, _)| *key)
+            .collect();
+        keys.sort_by_key(UserKey::as_hex);
+        Ok(keys)
     }
 }
 

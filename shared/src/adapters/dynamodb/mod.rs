@@ -5,6 +5,7 @@
 mod access_tokens;
 mod attributes;
 mod code_claims;
+mod directory;
 mod erasures;
 pub mod keys;
 mod quotas;
