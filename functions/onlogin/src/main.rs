@@ -23,6 +23,9 @@ async fn main() -> Result<(), Error> {
 /// on the first login that needs it).
 async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
     let config = Config::from_env()?;
+    if let Some(token) = config.edge_origin_token.clone() {
+        edge::trust_edge_origin(token);
+    }
     let table = DynamoTable::connect(&config.sessions_table).await;
     let apps = edge::wechat_apps(&config)?;
     Ok(Login::new(table, apps, config.session_ttl)

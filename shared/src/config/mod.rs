@@ -50,6 +50,9 @@ pub struct Config {
     /// Live sessions one user may hold (`MAX_SESSIONS_PER_USER`, default 10): a login
     /// beyond it ends the oldest.
     pub max_sessions_per_user: usize,
+    /// Behind the template's optional edge (`BEHIND_EDGE`): the value CloudFront sends in
+    /// `X-Wxlogin-Edge` (`EDGE_ORIGIN_TOKEN`), which makes its `X-Forwarded-For` trusted.
+    pub edge_origin_token: Option<String>,
 }
 
 /// What the authorizer needs: the table and the appids it may vouch for. It never talks
@@ -158,6 +161,7 @@ impl Config {
             quotas: QuotaLimits::read(&env)?,
             user_inactivity: retention::user_inactivity(&env)?,
             max_sessions_per_user: limits::max_sessions_per_user(&env)?,
+            edge_origin_token: edge_origin_token(&env)?,
         })
     }
 }
@@ -229,6 +233,21 @@ fn route_apps(env: &Env<'_>, appids: &[String]) -> Result<RouteApps, ConfigError
             reason: "required when several apps are served: bind each route to the apps whose \
                      sessions it accepts (`GET /orders=wxA;*=wxA,wxB`), so that one app's \
                      session is not let through on another's routes",
+        }),
+    }
+}
+
+/// `EDGE_ORIGIN_TOKEN` when `BEHIND_EDGE` is `true`; nothing otherwise.
+fn edge_origin_token(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    match env.get("BEHIND_EDGE").as_deref().map(str::trim) {
+        None | Some("false") => Ok(None),
+        Some("true") => env
+            .get("EDGE_ORIGIN_TOKEN")
+            .map(|token| Some(token.trim().to_owned()))
+            .ok_or(ConfigError::Missing("EDGE_ORIGIN_TOKEN")),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "BEHIND_EDGE",
+            reason: "expected true or false",
         }),
     }
 }
@@ -308,6 +327,27 @@ mod tests {
                 logins_per_client_per_minute: Some(60),
             }
         );
+    }
+
+    #[test]
+    fn behind_the_edge_the_origin_token_is_required() {
+        let read = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.extend_from_slice(extra);
+            let env: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::from_lookup(|name| env.get(name).cloned()).map(|c| c.edge_origin_token)
+        };
+        assert_eq!(read(&[]).unwrap(), None);
+        assert_eq!(read(&[("BEHIND_EDGE", "false")]).unwrap(), None);
+        assert_eq!(
+            read(&[("BEHIND_EDGE", "true"), ("EDGE_ORIGIN_TOKEN", "t0k")]).unwrap(),
+            Some("t0k".to_owned())
+        );
+        assert!(read(&[("BEHIND_EDGE", "true")]).is_err());
+        assert!(read(&[("BEHIND_EDGE", "yes"), ("EDGE_ORIGIN_TOKEN", "t0k")]).is_err());
     }
 
     #[test]

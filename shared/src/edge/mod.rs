@@ -20,7 +20,10 @@ pub use auth::{bearer_token, parse_bearer};
 use deadline::within_deadline;
 pub use error::ApiError;
 pub use finish::Ending;
-pub use request::{MAX_BODY_BYTES, body_bytes, json_body, referer_appid, source_ip};
+pub use request::{
+    MAX_BODY_BYTES, body_bytes, client_address, client_address_behind, json_body, referer_appid,
+    source_ip, trust_edge_origin,
+};
 pub use response::{PlainText, REQUEST_ID_HEADER, Reply, error_response, json_response};
 pub use runner::{Function, InitError, init, run, wechat_apps};
 pub use serve::{Route, respond, run_http};

@@ -1,5 +1,7 @@
 //! Turning an API Gateway request into typed input.
 
+use std::sync::OnceLock;
+
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -70,6 +72,48 @@ pub fn referer_appid(request: &Request) -> Option<&str> {
     well_formed.then_some(appid)
 }
 
+/// The edge's origin token, set once at init by a function behind the template's edge.
+static EDGE_ORIGIN_TOKEN: OnceLock<String> = OnceLock::new();
+
+/// Trusts `X-Forwarded-For` on requests carrying `X-Wxlogin-Edge: <token>` (the template's
+/// CloudFront edge sends it); called once by the composition root.
+pub fn trust_edge_origin(token: String) {
+    if EDGE_ORIGIN_TOKEN.set(token).is_err() {
+        tracing::warn!("the edge origin token was set twice; the first one stands");
+    }
+}
+
+/// The client's address for per-client limits: [`source_ip`], or behind the edge the
+/// address CloudFront saw ([`client_address_behind`]).
+pub fn client_address(request: &Request) -> Option<&str> {
+    client_address_behind(request, EDGE_ORIGIN_TOKEN.get().map(String::as_str))
+}
+
+/// [`client_address`] with the edge's token given. A request carrying the token came
+/// through CloudFront: the client is the rightmost `X-Forwarded-For` entry before those
+/// API Gateway appended (equal to `sourceIp`), never the leftmost, which the client
+/// writes. Without the token (no edge, or a caller going to the execute-api host past
+/// the web ACL) the header is the caller's own words, and `sourceIp` is the client.
+pub fn client_address_behind<'r>(
+    request: &'r Request,
+    edge_token: Option<&str>,
+) -> Option<&'r str> {
+    let source_ip = source_ip(request)?;
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let through_edge = edge_token.is_some_and(|token| header("x-wxlogin-edge") == Some(token));
+    if !through_edge {
+        return Some(source_ip);
+    }
+    let viewer = header("x-forwarded-for").and_then(|forwarded| {
+        forwarded
+            .rsplit(',')
+            .map(str::trim)
+            .find(|entry| *entry != source_ip)
+            .filter(|entry| entry.parse::<std::net::IpAddr>().is_ok())
+    });
+    Some(viewer.unwrap_or(source_ip))
+}
+
 /// The client's address as API Gateway saw it (`requestContext.http.sourceIp`; a
 /// function URL reports it the same way). Not the `X-Forwarded-For` header: the client
 /// writes that one.
@@ -94,6 +138,74 @@ mod tests {
 
     fn request(body: Body) -> Request {
         http::Request::builder().method("POST").body(body).unwrap()
+    }
+
+    /// A request as API Gateway hands it over from `source_ip` with `headers`.
+    fn from(source_ip: &str, headers: &[(&str, &str)]) -> Request {
+        let headers: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), serde_json::json!(value)))
+            .collect();
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "POST /onlogin", "rawPath": "/onlogin",
+            "rawQueryString": "", "headers": headers,
+            "requestContext": {
+                "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "POST", "path": "/onlogin", "protocol": "HTTP/1.1",
+                         "sourceIp": source_ip, "userAgent": "t"},
+                "requestId": "r", "routeKey": "POST /onlogin", "stage": "$default",
+                "time": "05/Dec/2026:00:00:00 +0000", "timeEpoch": 0
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn the_client_is_api_gateways_source_ip_unless_the_edge_vouches_for_the_header() {
+        let cloudfront = "130.176.1.1";
+        let spoofed = "1.1.1.1";
+        let viewer = "203.0.113.9";
+        let through_edge = from(
+            cloudfront,
+            &[
+                ("x-wxlogin-edge", "t0k"),
+                (
+                    "x-forwarded-for",
+                    &format!("{spoofed}, {viewer}, {cloudfront}"),
+                ),
+            ],
+        );
+        assert_eq!(
+            client_address_behind(&through_edge, Some("t0k")),
+            Some(viewer)
+        );
+        assert_eq!(
+            client_address_behind(&through_edge, None),
+            Some(cloudfront),
+            "no edge configured: the header is the caller's own"
+        );
+        let direct = from(
+            "198.51.100.5",
+            &[("x-wxlogin-edge", "guess"), ("x-forwarded-for", spoofed)],
+        );
+        assert_eq!(
+            client_address_behind(&direct, Some("t0k")),
+            Some("198.51.100.5"),
+            "past the web ACL without the token: sourceIp"
+        );
+        let garbage = from(
+            cloudfront,
+            &[("x-wxlogin-edge", "t0k"), ("x-forwarded-for", "nonsense")],
+        );
+        assert_eq!(
+            client_address_behind(&garbage, Some("t0k")),
+            Some(cloudfront)
+        );
+        assert_eq!(
+            client_address_behind(&request(Body::Empty), Some("t0k")),
+            None
+        );
     }
 
     fn parse(body: Body) -> Result<Probe, ApiError> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PhoneBody;
 use crate::domain::LoginCode;
-use crate::edge::{ApiError, Function, Route, json_body, referer_appid, source_ip};
+use crate::edge::{ApiError, Function, Route, client_address, json_body, referer_appid};
 use crate::ports::{CodeClaims, Quotas, Sessions, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
@@ -81,7 +81,7 @@ where
         referer: referer_appid(request),
     };
     Ok(login
-        .login_from(hint, &code, source_ip(request))
+        .login_from(hint, &code, client_address(request))
         .await?
         .into())
 }
