@@ -3,12 +3,14 @@
 //! v3 onlogin, all under the same Lambda Runtime API emulator against the same DynamoDB
 //! Local and WeChat sandbox. Writes `docs/bench/results.md` and `docs/bench/chart.svg`.
 //!
-//! Usage: `bench [--starts N] [--requests N] [--spaced N] [--env NAME=VALUE]… [--only TEXT]`
+//! Usage: `bench [--starts N] [--requests N] [--spaced N] [--load-seconds N] [--env NAME=VALUE]… [--only TEXT]`
 //! (defaults 15, 1000 back to back and 30 after an idle spell each; `--env` sets a
 //! variable for our functions, e.g. `WXLOGIN_METRICS=off` to price the metric lines; `--only`
 //! measures the subjects whose label contains TEXT (or one of TEXT's comma-separated
-//! parts), the floor always, and writes nothing).
+//! parts), the floor always, and writes nothing). `--load-seconds` (20; 0 skips it) is the
+//! length of each setup of the login-flood scenario (`load`), run after the rest.
 
+mod load;
 mod measure;
 mod report;
 mod secret_read;
@@ -54,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let starts = flag(&args, "--starts", 15)?;
     let requests = flag(&args, "--requests", 1000)?;
     let spaced = flag(&args, "--spaced", measure::SPACED_REQUESTS)?;
+    let load_seconds = flag(&args, "--load-seconds", 20)?;
     anyhow::ensure!(
         spaced > 0,
         "--spaced needs at least 1: the CPU targets are judged on those requests"
@@ -128,6 +131,15 @@ async fn main() -> anyhow::Result<()> {
              {:.2} MiB arm64.\n",
             me as f64 / (1024.0 * 1024.0)
         ));
+    }
+    if load_seconds > 0 && only.is_none_or(|only| only.contains("load")) {
+        let mut runs = Vec::new();
+        for (index, setup) in load::SETUPS.into_iter().enumerate() {
+            eprintln!("login flood: {} ({load_seconds} s)", setup.name);
+            let outcome = load::run(&stack, index, setup, load_seconds as u64).await?;
+            runs.push((setup, outcome));
+        }
+        table.push_str(&load::report(load_seconds as u64, &runs));
     }
     println!("{table}");
     if only.is_some() {
