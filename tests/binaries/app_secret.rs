@@ -215,6 +215,87 @@ async fn several_apps_share_one_json_secret_and_rotate_apart() {
     );
 }
 
+/// Several apps in AWS, one secret per app (`WECHAT_SECRET_ID=wxlogin/{appid}`): each app
+/// reads its own secret, holding only its own AppSecret, and a rotation of one is read
+/// again for that app alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_apps_each_read_their_own_secret() {
+    use devkit::stack::{SECOND_APPID, TEST_APPID};
+
+    let stack = TestStack::with_two_apps().await.unwrap();
+    let second_secret = stack.second_secret.clone().unwrap();
+    let secrets = SecretsManagerServer::start().await.unwrap();
+    let prefix = format!("wxlogin-{}", unique_suffix());
+    let name_of = |appid: &str| format!("{prefix}/{appid}");
+    secrets
+        .create(&name_of(TEST_APPID), &stack.secret)
+        .await
+        .unwrap();
+    // The JSON form is accepted in a per-app secret too.
+    secrets
+        .create(
+            &name_of(SECOND_APPID),
+            &json!({ SECOND_APPID: second_secret }).to_string(),
+        )
+        .await
+        .unwrap();
+    let appids = format!("{TEST_APPID},{SECOND_APPID}");
+    let pattern = format!("{prefix}/{{appid}}");
+    let function = FunctionUnderTest::spawn_verbose(
+        &stack,
+        binary(),
+        &[
+            ("WECHAT_APPS", ""),
+            ("WECHAT_APPIDS", &appids),
+            ("WECHAT_SECRET_ID", &pattern),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+        ],
+    )
+    .await
+    .unwrap();
+    let login_to = |appid: &'static str| {
+        let (stack, function) = (&stack, &function);
+        async move {
+            let user = stack
+                .sandbox_login(json!({ "appid": appid }))
+                .await
+                .unwrap();
+            let body = json!({ "code": user["code"], "appid": appid }).to_string();
+            let answer = function
+                .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
+                .await;
+            assert_eq!(answer.status, 200, "{appid}: {}", answer.body);
+        }
+    };
+    login_to(TEST_APPID).await;
+    login_to(SECOND_APPID).await;
+
+    let rotated = format!("rotated-secret-{}", unique_suffix());
+    secrets.rotate(&name_of(TEST_APPID), &rotated).await.unwrap();
+    stack
+        .sandbox_reset_secret_of(TEST_APPID, &rotated)
+        .await
+        .unwrap();
+    login_to(TEST_APPID).await;
+    login_to(SECOND_APPID).await;
+
+    let output = function.settled_output().await;
+    let rereads = output
+        .lines()
+        .filter(|line| line.contains("read again after WeChat rejected it"))
+        .collect::<Vec<_>>();
+    assert_eq!(rereads.len(), 1, "one re-read, the rotated app's: {output}");
+    assert!(rereads[0].contains(TEST_APPID), "{}", rereads[0]);
+    assert_no_secret(
+        &output,
+        &[
+            ("first AppSecret", stack.secret.as_str()),
+            ("second AppSecret", second_secret.as_str()),
+            ("rotated AppSecret", rotated.as_str()),
+        ],
+    );
+}
+
 /// A malformed list of apps fails init naming the appid, never a secret.
 #[tokio::test]
 async fn a_bad_app_entry_fails_init_naming_its_appid() {

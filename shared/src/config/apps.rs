@@ -103,7 +103,7 @@ pub(super) fn apps(env: &Env<'_>) -> Result<Vec<AppConfig>, ConfigError> {
         AppSource::One(appid) => {
             let secret = match (secret_id, secret_value) {
                 (Some(id), None) => AppSecretSetting::SecretsManager {
-                    id,
+                    id: id.replace(APPID_PLACEHOLDER, &appid),
                     keyed_by_appid: false,
                 },
                 (None, Some(value)) => AppSecretSetting::Value(SecretString::from(value)),
@@ -125,14 +125,17 @@ pub(super) fn apps(env: &Env<'_>) -> Result<Vec<AppConfig>, ConfigError> {
                 });
             }
             let id = secret_id.ok_or(ConfigError::Missing("WECHAT_SECRET_ID"))?;
+            // `wxlogin/{appid}`: one secret per app, each holding its own AppSecret (so
+            // each app's owner may be granted its secret alone); else one JSON secret.
+            let per_app = id.contains(APPID_PLACEHOLDER);
             Ok(appids
                 .into_iter()
                 .map(|appid| AppConfig {
-                    appid,
                     secret: AppSecretSetting::SecretsManager {
-                        id: id.clone(),
-                        keyed_by_appid: true,
+                        id: id.replace(APPID_PLACEHOLDER, &appid),
+                        keyed_by_appid: !per_app,
                     },
+                    appid,
                 })
                 .collect())
         }
@@ -154,6 +157,9 @@ pub(super) fn apps(env: &Env<'_>) -> Result<Vec<AppConfig>, ConfigError> {
         }
     }
 }
+
+/// In `WECHAT_SECRET_ID`, stands for each app's appid: one secret per app.
+pub const APPID_PLACEHOLDER: &str = "{appid}";
 
 const APPID_SHAPE: &str =
     "every appid is wx and up to 30 letters and digits, like wx4f4bc4dec97d474b";

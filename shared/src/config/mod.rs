@@ -558,6 +558,23 @@ mod tests {
     }
 
     #[test]
+    fn several_apps_in_aws_may_each_have_their_own_secret() {
+        let config = config_from(&[
+            ("WECHAT_APPIDS", "wxaaaa,wxbbbb"),
+            ("WECHAT_SECRET_ID", "wxlogin/{appid}/appsecret"),
+            ("SESSIONS_TABLE", "wxlogin-sessions"),
+        ])
+        .unwrap();
+        for app in &config.apps {
+            let expected = format!("wxlogin/{}/appsecret", app.appid);
+            assert!(matches!(
+                &app.secret,
+                AppSecretSetting::SecretsManager { id, keyed_by_appid: false } if *id == expected
+            ));
+        }
+    }
+
+    #[test]
     fn a_bad_entry_fails_naming_its_appid_never_a_secret() {
         let table = "wxlogin-sessions";
         let cases: &[(&[(&str, &str)], &str)] = &[
