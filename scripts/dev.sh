@@ -40,9 +40,9 @@ fi
 [ -n "${WECHAT_APPS:-}" ] || [ "${APPS:-1}" = 1 ] || [ "${APPS:-1}" = 2 ] \
   || die "APPS is 1 or 2 (for other apps, set WECHAT_APPS='{\"<appid>\": \"<secret>\", …}' yourself)"
 SESSIONS_TABLE=${SESSIONS_TABLE:-wxlogin-sessions}
-# The key that names erased users in audit records (no commas: watch splits --env-var
-# values on them); in AWS the template generates one.
-LOCAL_AUDIT_KEY=${AUDIT_KEY:-wxlogin-local-audit-key-not-a-secret-make-dev-only}
+# The stack key, which names users and, in audit records, erased ones (no commas: watch
+# splits --env-var values on them); in AWS the template generates one.
+LOCAL_STACK_KEY=${STACK_KEY:-wxlogin-local-stack-key-not-a-secret-make-dev-only}
 # Every local app's 消息推送 Token and EncodingAESKey (in AWS: the WeChatPushSecretName
 # secret); the sandbox is given the same when it plays WeChat's console.
 PUSH_TOKEN=${PUSH_TOKEN:-wxloginlocal}
@@ -123,7 +123,7 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_ACCESS_KEY_ID=local" \
   --env-var "AWS_SECRET_ACCESS_KEY=local" \
   --env-var "AWS_REGION=us-east-1" \
-  --env-var "AUDIT_KEY=$LOCAL_AUDIT_KEY" \
+  --env-var "STACK_KEY=$LOCAL_STACK_KEY" \
   --env-var "LOGINS_PER_CLIENT_PER_MINUTE=${LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"

@@ -11,14 +11,14 @@
 //! so run it for a person, not in a loop.
 //!
 //! Configured as the account function is (docs/configuration.md): `SESSIONS_TABLE`, the
-//! apps (`WECHAT_APPID` or `WECHAT_APPIDS`), the audit key (`AUDIT_KEY_SECRET_ID`, the
-//! stack's `AuditKeySecret`), and AWS credentials and region as the AWS CLI takes them.
+//! apps (`WECHAT_APPID` or `WECHAT_APPIDS`), the stack key (`STACK_KEY_SECRET_ID`, the
+//! stack's `StackKeySecret`), and AWS credentials and region as the AWS CLI takes them.
 //! Exit status: 0 done, 1 no such user, 2 bad usage or configuration, 3 AWS failed.
 
 use std::process::ExitCode;
 
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::config::AccountConfig;
 use wxlogin::domain::ErasureReason;
 use wxlogin::edge::routes::AccountBody;
@@ -137,7 +137,7 @@ async fn main() -> ExitCode {
     }
     let accounts = Accounts::new(
         table,
-        AuditKeySource::new(&config.audit_key),
+        StackKeySource::new(&config.stack_key),
         config.appids.clone(),
     )
     .with_audit_retention(config.audit_retention)

@@ -11,15 +11,15 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::push_keys::PushKeySource;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::edge::respond;
 use wxlogin::edge::routes::{self, PUSH_PATH_PREFIX, WECHAT_EVENTS};
 use wxlogin::usecases::PushReceiver;
 
 /// The receiver the test stack builds.
-pub type StackReceiver = PushReceiver<DynamoTable, AuditKeySource, PushKeySource>;
+pub type StackReceiver = PushReceiver<DynamoTable, StackKeySource, PushKeySource>;
 
 /// A receiver served on 127.0.0.1; stops when dropped.
 pub struct PushEndpoint {

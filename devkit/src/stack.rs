@@ -13,13 +13,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use wechat_sandbox::{RunningSandbox, SandboxConfig};
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::push_keys::PushKeySource;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::{AccountConfig, Config, PushConfig};
 use wxlogin::domain::clock::now_epoch_seconds;
-use wxlogin::domain::{ListedSession, Session, SessionToken, UserKey, UserLogin, WatermarkPolicy};
+use wxlogin::domain::{ListedSession, Session, SessionToken, UserLogin, WatermarkPolicy};
 use wxlogin::ports::{Sessions, Users};
 use wxlogin::testing::ServeHttp;
 use wxlogin::testing::{TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN};
@@ -37,9 +37,9 @@ use crate::tables::{create_sessions_table, local_client};
 
 /// The appid every test stack's sandbox accepts.
 pub const TEST_APPID: &str = "wx00000000sandbox1";
-/// The audit key of the test stack's functions (`AUDIT_KEY`): the fast tier's, so a test
+/// The stack key of the test stack's functions (`STACK_KEY`): the fast tier's, so a test
 /// can name an erased user's audit record.
-pub use wxlogin::testing::TEST_AUDIT_KEY;
+pub use wxlogin::testing::TEST_STACK_KEY;
 /// The second app of a stack started with [`TestStack::with_two_apps`].
 pub const SECOND_APPID: &str = "wx00000000sandbox2";
 
@@ -167,7 +167,7 @@ impl TestStack {
                 ("AWS_ACCESS_KEY_ID", "local".to_owned()),
                 ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
                 ("AWS_REGION", "us-east-1".to_owned()),
-                ("AUDIT_KEY", TEST_AUDIT_KEY.to_owned()),
+                ("STACK_KEY", TEST_STACK_KEY.to_owned()),
                 ("WECHAT_PUSH_KEYS", self.push_keys_json()),
             ])
             .map(|(k, v)| (k.to_owned(), v))
@@ -201,7 +201,9 @@ impl TestStack {
     }
 
     /// The onlogin function wired to this stack, as `main` would build it (fresh clients).
-    pub async fn login_service(&self) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
+    pub async fn login_service(
+        &self,
+    ) -> anyhow::Result<Login<DynamoTable, WeChatClient, StackKeySource>> {
         self.login_service_with(self.config()).await
     }
 
@@ -209,9 +211,10 @@ impl TestStack {
     pub async fn login_service_with(
         &self,
         config: Config,
-    ) -> anyhow::Result<Login<DynamoTable, WeChatClient>> {
+    ) -> anyhow::Result<Login<DynamoTable, WeChatClient, StackKeySource>> {
         let (table, apps) = self.adapters(&config).await?;
-        Ok(Login::new(table, apps, config.session_ttl)
+        let stack_keys = StackKeySource::new(config.stack_key_for_login()?);
+        Ok(Login::new(table, apps, stack_keys, config.session_ttl)
             .keeping_inactive_users_for(config.user_inactivity)
             .with_session_cap(config.max_sessions_per_user)
             .with_client_limit(
@@ -258,7 +261,7 @@ impl TestStack {
 
     /// The account use-cases (`GET`/`DELETE /account`) wired to this stack as `main`
     /// builds them.
-    pub async fn account_service(&self) -> anyhow::Result<Accounts<DynamoTable, AuditKeySource>> {
+    pub async fn account_service(&self) -> anyhow::Result<Accounts<DynamoTable, StackKeySource>> {
         let env = self.function_env();
         let config = AccountConfig::from_lookup(|name| {
             env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
@@ -268,7 +271,7 @@ impl TestStack {
             &config.sessions_table,
         );
         Ok(
-            Accounts::new(table, AuditKeySource::new(&config.audit_key), config.appids)
+            Accounts::new(table, StackKeySource::new(&config.stack_key), config.appids)
                 .with_audit_retention(config.audit_retention)
                 .with_phone_daily_limit(config.quotas.phone_verifications_per_day),
         )
@@ -316,7 +319,7 @@ impl TestStack {
         );
         let accounts = Accounts::new(
             table,
-            AuditKeySource::new(&account.audit_key),
+            StackKeySource::new(&account.stack_key),
             account.appids.clone(),
         )
         .with_audit_retention(account.audit_retention);
@@ -380,7 +383,7 @@ impl TestStack {
     /// the table and listed on the user, as DynamoDB's lazy TTL leaves it.
     pub async fn expired_session(&self, user: &Value) -> anyhow::Result<SessionToken> {
         let openid = user["openid"].as_str().context("no openid")?;
-        let token = SessionToken::issue(&UserKey::of(openid))?;
+        let token = SessionToken::issue(&wxlogin::testing::user_key(openid))?;
         let now = now_epoch_seconds();
         let session = Session {
             appid: TEST_APPID.to_owned(),
@@ -405,7 +408,9 @@ impl TestStack {
             session: ListedSession::of(&session, &token.hash()),
             keep_until: None,
         };
-        store.record_login(&UserKey::of(openid), &login).await?;
+        store
+            .record_login(&wxlogin::testing::user_key(openid), &login)
+            .await?;
         Ok(token)
     }
 

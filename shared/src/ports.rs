@@ -11,10 +11,10 @@ use secrecy::SecretString;
 
 use crate::domain::push::PushKeys;
 use crate::domain::{
-    AccessToken, AuditKey, BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord,
-    ErasureTarget, ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession,
-    LiveSession, LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session,
-    SessionToken, StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
+    AccessToken, BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget,
+    ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
+    LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session, SessionToken, StackKey,
+    StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
 };
 
 /// A user item marked for erasure expires (TTL) this long after the mark, whatever
@@ -176,9 +176,9 @@ pub trait UserDirectory: Send + Sync {
 }
 
 /// The stack's key for the audit records' hashes.
-pub trait AuditKeys: Send + Sync {
+pub trait StackKeys: Send + Sync {
     /// The key (read once, then held).
-    fn audit_key(&self) -> impl Future<Output = Result<AuditKey, StoreError>> + Send;
+    fn stack_key(&self) -> impl Future<Output = Result<StackKey, StoreError>> + Send;
 }
 
 /// Each app's message-push keys (the Token and EncodingAESKey of its 消息推送 page).

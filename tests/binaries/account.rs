@@ -1,5 +1,5 @@
 //! The real `account` binary under a Lambda Runtime API emulator: the copy of the
-//! caller's data, the cancellation with its audit key read from a real Secrets Manager
+//! caller's data, the cancellation with its stack key read from a real Secrets Manager
 //! protocol (moto's server) at the first erasure, its metrics, and no secret or personal
 //! data in what it prints.
 
@@ -11,7 +11,7 @@ use devkit::emf::{metric_points, metric_sum};
 use devkit::secrets_manager::SecretsManagerServer;
 use devkit::stack::{TestStack, unique_suffix};
 use serde_json::{Value, json};
-use wxlogin::domain::AuditKey;
+use wxlogin::domain::StackKey;
 
 fn binary() -> &'static Path {
     crate::function_binary("account")
@@ -36,8 +36,8 @@ async fn the_binary_copies_then_cancels_with_the_key_from_secrets_manager() {
         &stack,
         binary(),
         &[
-            ("AUDIT_KEY", ""),
-            ("AUDIT_KEY_SECRET_ID", &name),
+            ("STACK_KEY", ""),
+            ("STACK_KEY_SECRET_ID", &name),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
         ],
     )
@@ -67,7 +67,7 @@ async fn the_binary_copies_then_cancels_with_the_key_from_secrets_manager() {
     function
         .assert_error(account_event("GET", &token), 401, "invalid_token")
         .await;
-    let subject = AuditKey::new(key_text.as_bytes())
+    let subject = StackKey::new(key_text.as_bytes())
         .unwrap()
         .subject(devkit::stack::TEST_APPID, openid);
     let items = stack.items().await.unwrap();
@@ -112,26 +112,26 @@ async fn the_binary_copies_then_cancels_with_the_key_from_secrets_manager() {
         &[
             ("token", token.as_str()),
             ("session_key", user["session_key"].as_str().unwrap()),
-            ("audit key", key_text.as_str()),
+            ("stack key", key_text.as_str()),
             ("openid", openid),
         ],
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_an_audit_key_the_function_refuses_to_start() {
+async fn without_a_stack_key_the_function_refuses_to_start() {
     let stack = TestStack::start().await.unwrap();
     let env_with = |key: &str| -> Vec<(String, String)> {
         let mut env = stack.function_env();
-        env.retain(|(name, _)| name != "AUDIT_KEY");
-        env.push(("AUDIT_KEY".to_owned(), key.to_owned()));
+        env.retain(|(name, _)| name != "STACK_KEY");
+        env.push(("STACK_KEY".to_owned(), key.to_owned()));
         env
     };
     assert_init_fails(
         binary(),
         &env_with(""),
-        "set exactly one of AUDIT_KEY and AUDIT_KEY_SECRET_ID",
+        "set exactly one of STACK_KEY and STACK_KEY_SECRET_ID",
     )
     .await;
-    assert_init_fails(binary(), &env_with("too short"), "AUDIT_KEY is invalid").await;
+    assert_init_fails(binary(), &env_with("too short"), "STACK_KEY is invalid").await;
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
-use wxlogin::testing::audit_key;
+use wxlogin::testing::stack_key;
 
 /// Runs the admin tool with `args` and the stack's configuration: exit code and stdout.
 fn admin(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
@@ -48,7 +48,7 @@ async fn an_operator_exports_then_erases_one_user() {
         json!({"erased": true, "sessions": 1})
     );
     let items = stack.items().await.unwrap();
-    let record = format!("erasure#{}", audit_key().subject(TEST_APPID, openid));
+    let record = format!("erasure#{}", stack_key().subject(TEST_APPID, openid));
     let record = items
         .iter()
         .find(|item| item["pk"].as_s().unwrap() == &record)

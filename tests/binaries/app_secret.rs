@@ -92,19 +92,27 @@ async fn the_app_secret_is_read_on_first_need_and_again_after_a_rotation() {
 async fn an_unreadable_secret_is_a_503_and_a_missing_setting_fails_init() {
     let stack = TestStack::start().await.unwrap();
     let secrets = SecretsManagerServer::start().await.unwrap();
+    // The audit's case: the secret exists but holds no AppSecret for this app.
+    let name = format!("wxlogin/other-apps-{}", unique_suffix());
+    secrets
+        .create(&name, &json!({ "wx00000000notthis": "x" }).to_string())
+        .await
+        .unwrap();
     let function = FunctionUnderTest::spawn(
         &stack,
         binary(),
         &[
             ("WECHAT_SECRET", ""),
-            ("WECHAT_SECRET_ID", "wxlogin/never-created"),
+            ("WECHAT_SECRET_ID", &name),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+            // One test client sends all 100: the per-client limit is not under test.
+            ("LOGINS_PER_CLIENT_PER_MINUTE", "0"),
         ],
     )
     .await
     .unwrap();
-    // 20 logins within the failed read's pause: each a clear 503, one read in all.
-    for _ in 0..20 {
+    // 100 logins within the failed read's pause: each a clear 503, one read in all.
+    for _ in 0..100 {
         let (status, body) = login(&stack, &function).await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -271,7 +279,10 @@ async fn several_apps_each_read_their_own_secret() {
     login_to(SECOND_APPID).await;
 
     let rotated = format!("rotated-secret-{}", unique_suffix());
-    secrets.rotate(&name_of(TEST_APPID), &rotated).await.unwrap();
+    secrets
+        .rotate(&name_of(TEST_APPID), &rotated)
+        .await
+        .unwrap();
     stack
         .sandbox_reset_secret_of(TEST_APPID, &rotated)
         .await

@@ -46,13 +46,14 @@ async fn fleet(stack: &TestStack) -> Fleet {
     }
 }
 
-async fn login(runtime: &RuntimeApi, code: &str) -> (u16, Value) {
+/// `POST /onlogin` from `client` (each its own address, as real clients are: the
+/// per-client login limit counts per address).
+async fn login(runtime: &RuntimeApi, client: usize, code: &str) -> (u16, Value) {
     let body = json!({ "code": code }).to_string();
+    let mut event = http_event("POST", "/onlogin", Some(&body), &[]);
+    event["requestContext"]["http"]["sourceIp"] = json!(format!("198.18.0.{}", client + 1));
     let response = runtime
-        .invoke(
-            http_event("POST", "/onlogin", Some(&body), &[]),
-            Duration::from_secs(60),
-        )
+        .invoke(event, Duration::from_secs(60))
         .await
         .unwrap()
         .unwrap_or_else(|err| panic!("invocation error: {err}"));
@@ -87,7 +88,7 @@ async fn a_thousand_logins_across_ten_processes_then_one_raced_code() {
         clients.push(tokio::spawn(async move {
             let mut tokens = Vec::new();
             while let Some(code) = codes.lock().await.pop() {
-                let (status, answer) = login(&runtime, &code).await;
+                let (status, answer) = login(&runtime, client, &code).await;
                 assert_eq!(status, 200, "{answer}");
                 tokens.push(answer["token"].as_str().unwrap().to_owned());
             }
@@ -119,12 +120,13 @@ async fn a_thousand_logins_across_ten_processes_then_one_raced_code() {
     let racers: Vec<_> = fleet
         .runtimes
         .iter()
-        .map(|runtime| {
+        .enumerate()
+        .map(|(client, runtime)| {
             let (runtime, barrier, code) =
                 (Arc::clone(runtime), Arc::clone(&barrier), raced.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                login(&runtime, &code).await
+                login(&runtime, client, &code).await
             })
         })
         .collect();
@@ -165,11 +167,12 @@ async fn one_users_first_logins_raced_across_ten_processes_leave_one_user_item()
             .runtimes
             .iter()
             .zip(codes)
-            .map(|(runtime, code)| {
+            .enumerate()
+            .map(|(client, (runtime, code))| {
                 let (runtime, barrier) = (Arc::clone(runtime), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    login(&runtime, &code).await
+                    login(&runtime, client, &code).await
                 })
             })
             .collect();
@@ -189,7 +192,7 @@ async fn one_users_first_logins_raced_across_ten_processes_leave_one_user_item()
             "round {round}: exactly one of the raced logins is the first"
         );
 
-        let user_pk = format!("user#{}", wxlogin::domain::UserKey::of(&openid).as_hex());
+        let user_pk = format!("user#{}", wxlogin::testing::user_key(&openid).as_hex());
         let items = stack.items().await.unwrap();
         let users: Vec<_> = items
             .iter()

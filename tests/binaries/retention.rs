@@ -9,7 +9,7 @@ use devkit::binary_check::{FunctionUnderTest, assert_no_secret};
 use devkit::emf::{metric_points, metric_sum};
 use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
-use wxlogin::testing::audit_key;
+use wxlogin::testing::stack_key;
 
 fn binary() -> &'static Path {
     crate::function_binary("retention")
@@ -55,7 +55,7 @@ async fn users_removed_by_ttl_get_their_inactivity_record() {
 
     let items = stack.items().await.unwrap();
     let has_record = |openid: &str| {
-        let pk = format!("erasure#{}", audit_key().subject(TEST_APPID, openid));
+        let pk = format!("erasure#{}", stack_key().subject(TEST_APPID, openid));
         items
             .iter()
             .find(|item| item["pk"].as_s().unwrap() == &pk)

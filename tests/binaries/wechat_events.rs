@@ -1,6 +1,6 @@
 //! The real `wechat-events` binary under a Lambda Runtime API emulator, as API Gateway
 //! invokes it for `/wechat/events/{appid}`: WeChat's URL check and a cancellation push,
-//! with the push keys and the audit key read from a real Secrets Manager protocol (moto)
+//! with the push keys and the stack key read from a real Secrets Manager protocol (moto)
 //! at the first request; no key, Token or openid in what it prints.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use wxlogin::domain::clock::now_epoch_seconds;
 use wxlogin::domain::push::PushFormat;
 use wxlogin::testing::pushes::{PushMode, signed_push, url_check, user_event};
-use wxlogin::testing::{TEST_AUDIT_KEY, TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, push_keys};
+use wxlogin::testing::{TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, TEST_STACK_KEY, push_keys};
 
 fn binary() -> &'static Path {
     crate::function_binary("wechat-events")
@@ -36,8 +36,8 @@ async fn the_binary_checks_the_url_and_erases_a_cancelled_user() {
         &[
             ("WECHAT_PUSH_KEYS", ""),
             ("WECHAT_PUSH_SECRET_ID", &push_name),
-            ("AUDIT_KEY", ""),
-            ("AUDIT_KEY_SECRET_ID", &audit_name),
+            ("STACK_KEY", ""),
+            ("STACK_KEY_SECRET_ID", &audit_name),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
         ],
     )
@@ -47,7 +47,7 @@ async fn the_binary_checks_the_url_and_erases_a_cancelled_user() {
         .create(&push_name, &stack.push_keys_json())
         .await
         .unwrap();
-    secrets.create(&audit_name, TEST_AUDIT_KEY).await.unwrap();
+    secrets.create(&audit_name, TEST_STACK_KEY).await.unwrap();
     let (token, user) = stack.logged_in_user(json!({})).await.unwrap();
     let openid = user["openid"].as_str().unwrap();
     let now = now_epoch_seconds();
@@ -91,7 +91,7 @@ async fn the_binary_checks_the_url_and_erases_a_cancelled_user() {
         .await;
 
     let items = stack.items().await.unwrap();
-    let user_pk = format!("user#{}", wxlogin::domain::UserKey::of(openid).as_hex());
+    let user_pk = format!("user#{}", wxlogin::testing::user_key(openid).as_hex());
     assert!(
         !items
             .iter()
@@ -140,7 +140,7 @@ async fn the_binary_checks_the_url_and_erases_a_cancelled_user() {
         &[
             ("push Token", TEST_PUSH_TOKEN),
             ("EncodingAESKey", TEST_PUSH_AES_KEY),
-            ("audit key", TEST_AUDIT_KEY),
+            ("stack key", TEST_STACK_KEY),
             ("openid", openid),
             ("token", token.as_str()),
         ],

@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use wxlogin::domain::ErasureReason;
-use wxlogin::testing::{ServeHttp, audit_key, bearer_request, post_with_bearer};
+use wxlogin::testing::{ServeHttp, bearer_request, post_with_bearer, stack_key};
 
 /// A new session of the sandbox `user`: the login's answer.
 async fn login_as(stack: &TestStack, openid: &Value) -> Value {
@@ -106,7 +106,7 @@ async fn a_user_gets_a_copy_of_their_data_then_cancels_and_nothing_of_them_is_le
     .unwrap();
     assert_eq!(other.status, 200, "the other user is untouched");
 
-    let subject = audit_key().subject(devkit::stack::TEST_APPID, openid.as_str().unwrap());
+    let subject = stack_key().subject(devkit::stack::TEST_APPID, openid.as_str().unwrap());
     let items = stack.items().await.unwrap();
     let record = items
         .iter()
@@ -122,7 +122,7 @@ async fn a_user_gets_a_copy_of_their_data_then_cancels_and_nothing_of_them_is_le
     after.retain(|pk| {
         !pk.starts_with("code#") && !pk.starts_with("access_token#") && !pk.starts_with("erasure#")
     });
-    let user_key = wxlogin::domain::UserKey::of(openid.as_str().unwrap()).as_hex();
+    let user_key = wxlogin::testing::user_key(openid.as_str().unwrap()).as_hex();
     assert!(
         !after.iter().any(|pk| pk.contains(&user_key)),
         "no user item: {after:?}"
@@ -132,7 +132,7 @@ async fn a_user_gets_a_copy_of_their_data_then_cancels_and_nothing_of_them_is_le
         format!("session#{}", other_key.hash().as_hex()),
         format!(
             "user#{}",
-            wxlogin::domain::UserKey::of(other_user["openid"].as_str().unwrap()).as_hex()
+            wxlogin::testing::user_key(other_user["openid"].as_str().unwrap()).as_hex()
         ),
     ];
     others.sort();
@@ -236,7 +236,7 @@ async fn logins_racing_an_erasure_end_before_it_or_make_a_new_user() {
     let items = stack.items().await.unwrap();
     let user_pk = format!(
         "user#{}",
-        wxlogin::domain::UserKey::of(openid.as_str().unwrap()).as_hex()
+        wxlogin::testing::user_key(openid.as_str().unwrap()).as_hex()
     );
     if let Some(item) = items
         .iter()

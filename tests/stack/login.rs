@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::testing::ServeHttp;
 use wxlogin::usecases::Login;
@@ -12,7 +13,10 @@ use serde_json::{Value, json};
 use wxlogin::config::{AppSecretSetting, Config};
 use wxlogin::ports::Sessions;
 
-async fn onlogin(service: &Login<DynamoTable, WeChatClient>, code: &str) -> TestResponse {
+async fn onlogin(
+    service: &Login<DynamoTable, WeChatClient, StackKeySource>,
+    code: &str,
+) -> TestResponse {
     let body = json!({ "code": code }).to_string();
     TestResponse::from_response(service.handle(post(body)).await).unwrap()
 }
@@ -412,7 +416,7 @@ async fn user_item(
     stack: &TestStack,
     openid: &str,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let pk = format!("user#{}", wxlogin::domain::UserKey::of(openid).as_hex());
+    let pk = format!("user#{}", wxlogin::testing::user_key(openid).as_hex());
     stack
         .items()
         .await
@@ -431,7 +435,7 @@ fn number(
 /// Logs `openid` in again with a fresh code (the same user, as a new `wx.login` gives).
 async fn login_again(
     stack: &TestStack,
-    service: &Login<DynamoTable, WeChatClient>,
+    service: &Login<DynamoTable, WeChatClient, StackKeySource>,
     openid: &Value,
 ) -> TestResponse {
     let code = stack
@@ -527,7 +531,7 @@ async fn the_user_item_is_keyed_by_the_openid_hash_and_never_expires() {
     );
     assert_eq!(
         parsed.user_key(),
-        wxlogin::domain::UserKey::of(openid),
+        wxlogin::testing::user_key(openid),
         "the token carries its user's key"
     );
 }

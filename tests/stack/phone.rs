@@ -345,7 +345,7 @@ async fn malformed_bodies_are_400_and_never_reach_wechat() {
             json!({ "encryptedData": 5, "iv": iv }),
         ),
         ("code is a number", json!({ "code": 5 })),
-        ("code has a space", json!({ "code": "abc def" })),
+        ("code has a newline", json!({ "code": "abc\ndef" })),
         (
             "encryptedData not base64",
             json!({ "encryptedData": "%%%%", "iv": iv }),
@@ -620,7 +620,7 @@ async fn user_item(
 ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     let pk = format!(
         "user#{}",
-        wxlogin::domain::UserKey::of(openid.as_str().unwrap()).as_hex()
+        wxlogin::testing::user_key(openid.as_str().unwrap()).as_hex()
     );
     stack
         .items()

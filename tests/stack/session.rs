@@ -373,7 +373,7 @@ async fn delete_all_ends_every_session_of_the_user_and_says_how_many() {
 
     let user_pk = format!(
         "user#{}",
-        wxlogin::domain::UserKey::of(user["openid"].as_str().unwrap()).as_hex()
+        wxlogin::testing::user_key(user["openid"].as_str().unwrap()).as_hex()
     );
     let items = stack.items().await.unwrap();
     let item = items

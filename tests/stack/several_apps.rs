@@ -10,9 +10,9 @@ use http::Method;
 use lambda_http::Request;
 use serde_json::{Value, json};
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::AuthorizerConfig;
-use wxlogin::domain::UserKey;
 use wxlogin::edge::authorizer::{AuthorizerEvent, authorize};
 use wxlogin::testing::ServeHttp;
 use wxlogin::usecases::{Authorize, Login, PhoneNumbers, SessionQueries};
@@ -21,7 +21,7 @@ const UNIONID: &str = "ocMvos6NjeKLIBqg5Mr9QjxrP1FA";
 
 struct TwoApps {
     stack: TestStack,
-    login: Login<DynamoTable, WeChatClient>,
+    login: Login<DynamoTable, WeChatClient, StackKeySource>,
     phones: PhoneNumbers<DynamoTable, WeChatClient>,
     sessions: SessionQueries<DynamoTable, WeChatClient>,
 }
@@ -111,7 +111,7 @@ async fn one_person_in_both_apps_is_two_users_with_one_unionid() {
             (&json!(appid), &user["openid"], &json!(UNIONID))
         );
         // The user item is the app's own, under its openid, and says so.
-        let key = UserKey::of(user["openid"].as_str().unwrap());
+        let key = wxlogin::testing::user_key(user["openid"].as_str().unwrap());
         let item = apps
             .stack
             .items()

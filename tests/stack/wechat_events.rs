@@ -5,9 +5,8 @@
 
 use devkit::stack::{TEST_APPID, TestStack};
 use serde_json::{Value, json};
-use wxlogin::domain::UserKey;
 use wxlogin::ports::Sessions;
-use wxlogin::testing::audit_key;
+use wxlogin::testing::stack_key;
 
 const MODES: [&str; 3] = ["plaintext", "compatible", "safe"];
 const FORMATS: [&str; 2] = ["xml", "json"];
@@ -93,14 +92,14 @@ async fn every_user_data_event_in_every_mode_and_format_does_what_wechat_asks() 
             delivered(&answer);
             assert!(user().await.is_none(), "{case}: every session refused");
             let items = stack.items().await.unwrap();
-            let user_pk = format!("user#{}", UserKey::of(&openid).as_hex());
+            let user_pk = format!("user#{}", wxlogin::testing::user_key(&openid).as_hex());
             assert!(
                 !items
                     .iter()
                     .any(|item| item["pk"].as_s().unwrap() == &user_pk),
                 "{case}: the user item is gone"
             );
-            let record = format!("erasure#{}", audit_key().subject(TEST_APPID, &openid));
+            let record = format!("erasure#{}", stack_key().subject(TEST_APPID, &openid));
             let record = items
                 .iter()
                 .find(|item| item["pk"].as_s().unwrap() == &record)

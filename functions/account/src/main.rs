@@ -1,13 +1,13 @@
 //! `account` Lambda: `GET /account` (a copy of everything stored about the caller) and
 //! `DELETE /account` (cancel the account: erase the user, their sessions and counters).
 //!
-//! The composition root: configuration (the appids and the audit key, never an
+//! The composition root: configuration (the appids and the stack key, never an
 //! AppSecret: this function never calls WeChat), then the table, then the account
 //! use-cases, handed to the runner with their route.
 
 use lambda_http::Error;
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::config::AccountConfig;
 use wxlogin::edge::routes::{self, ACCOUNT};
 use wxlogin::edge::{self, InitError};
@@ -25,14 +25,14 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// Once per instance: nothing here waits on DynamoDB or Secrets Manager (the audit key
+/// Once per instance: nothing here waits on DynamoDB or Secrets Manager (the stack key
 /// is read at the first erasure).
-async fn build() -> Result<Accounts<DynamoTable, AuditKeySource>, InitError> {
+async fn build() -> Result<Accounts<DynamoTable, StackKeySource>, InitError> {
     let config = AccountConfig::from_env()?;
     metrics::track_apps(config.appids.len());
     let table = DynamoTable::connect(config.sessions_table).await;
-    let audit_keys = AuditKeySource::new(&config.audit_key);
-    Ok(Accounts::new(table, audit_keys, config.appids)
+    let stack_keys = StackKeySource::new(&config.stack_key);
+    Ok(Accounts::new(table, stack_keys, config.appids)
         .with_audit_retention(config.audit_retention)
         .with_phone_daily_limit(config.quotas.phone_verifications_per_day))
 }

@@ -5,6 +5,7 @@
 
 use lambda_http::Error;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
 use wxlogin::edge::routes::{self, LOGIN};
@@ -19,16 +20,17 @@ async fn main() -> Result<(), Error> {
     edge::run_http(&LOGIN, async |request| routes::login(&login, request).await).await
 }
 
-/// Once per instance: nothing here waits on DynamoDB or WeChat (the AppSecret is read
-/// on the first login that needs it).
-async fn build() -> Result<Login<DynamoTable, WeChatClient>, InitError> {
+/// Once per instance: nothing here waits on DynamoDB, WeChat or Secrets Manager (the
+/// AppSecret and the stack key are read on the first login that needs them).
+async fn build() -> Result<Login<DynamoTable, WeChatClient, StackKeySource>, InitError> {
     let config = Config::from_env()?;
     if let Some(token) = config.edge_origin_token.clone() {
         edge::trust_edge_origin(token);
     }
+    let stack_keys = StackKeySource::new(config.stack_key_for_login()?);
     let table = DynamoTable::connect(&config.sessions_table).await;
     let apps = edge::wechat_apps(&config)?;
-    Ok(Login::new(table, apps, config.session_ttl)
+    Ok(Login::new(table, apps, stack_keys, config.session_ttl)
         .keeping_inactive_users_for(config.user_inactivity)
         .with_session_cap(config.max_sessions_per_user)
         .with_client_limit(

@@ -2,12 +2,12 @@
 //! user items its TTL removed when `UserInactiveDays` is set), it writes each one's
 //! audit record with the reason `inactivity`, as every other erasure leaves one.
 //!
-//! The composition root: configuration (the appids, the audit key's secret), then the
+//! The composition root: configuration (the appids, the stack key's secret), then the
 //! table, then the account use-cases, handed to the runner.
 
 use lambda_http::Error;
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::config::AccountConfig;
 use wxlogin::edge::retention::{self, RETENTION};
 use wxlogin::edge::{self, InitError};
@@ -26,12 +26,12 @@ async fn main() -> Result<(), Error> {
 }
 
 /// Once per instance: nothing here waits on DynamoDB or Secrets Manager.
-async fn build() -> Result<Accounts<DynamoTable, AuditKeySource>, InitError> {
+async fn build() -> Result<Accounts<DynamoTable, StackKeySource>, InitError> {
     let config = AccountConfig::from_env()?;
     metrics::track_apps(config.appids.len());
     let table = DynamoTable::connect(config.sessions_table).await;
     Ok(
-        Accounts::new(table, AuditKeySource::new(&config.audit_key), config.appids)
+        Accounts::new(table, StackKeySource::new(&config.stack_key), config.appids)
             .with_audit_retention(config.audit_retention),
     )
 }

@@ -3,14 +3,14 @@
 //! acts on the user-data events (a deleted WeChat account erases the user, a withdrawn
 //! phone authorization erases the phone).
 //!
-//! The composition root: configuration (the appids, the audit key's and the push keys'
+//! The composition root: configuration (the appids, the stack key's and the push keys'
 //! secrets; never an AppSecret: this function never calls WeChat), then the table, then
 //! the receiver over the account use-cases, handed to the runner with its route.
 
 use lambda_http::Error;
-use wxlogin::adapters::audit_key::AuditKeySource;
 use wxlogin::adapters::dynamodb::DynamoTable;
 use wxlogin::adapters::push_keys::PushKeySource;
+use wxlogin::adapters::stack_key::StackKeySource;
 use wxlogin::config::PushConfig;
 use wxlogin::edge::routes::{self, WECHAT_EVENTS};
 use wxlogin::edge::{self, InitError};
@@ -30,14 +30,14 @@ async fn main() -> Result<(), Error> {
 
 /// Once per instance: nothing here waits on DynamoDB or Secrets Manager (both secrets
 /// are read at the first push).
-async fn build() -> Result<PushReceiver<DynamoTable, AuditKeySource, PushKeySource>, InitError> {
+async fn build() -> Result<PushReceiver<DynamoTable, StackKeySource, PushKeySource>, InitError> {
     let config = PushConfig::from_env()?;
     let account = config.account;
     metrics::track_apps(account.appids.len());
     let table = DynamoTable::connect(account.sessions_table).await;
     let accounts = Accounts::new(
         table,
-        AuditKeySource::new(&account.audit_key),
+        StackKeySource::new(&account.stack_key),
         account.appids.clone(),
     )
     .with_audit_retention(account.audit_retention);

@@ -2,9 +2,9 @@
 //! access token, all in one table) and WeChat's server API over HTTPS, on the AWS SDK
 //! setup they share ([`aws`]).
 
-pub mod audit_key;
 pub mod aws;
 pub mod dynamodb;
 pub mod push_keys;
 pub mod secrets;
+pub mod stack_key;
 pub mod wechat;

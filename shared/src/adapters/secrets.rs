@@ -1,5 +1,5 @@
 //! Reading one Secrets Manager secret's SecretString, for the keys read at run time (the
-//! audit key, the push keys). A failure is logged once here, naming the secret and what
+//! stack key, the push keys). A failure is logged once here, naming the secret and what
 //! went wrong, never a value, and becomes a [`StoreError`] (503: retry).
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;

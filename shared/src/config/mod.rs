@@ -22,7 +22,7 @@ pub use limits::{
 };
 pub use push::{PushKeysSetting, parse_push_keys};
 pub use retention::{
-    AuditKeySetting, DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_USER_INACTIVE_DAYS,
+    DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_USER_INACTIVE_DAYS, StackKeySetting,
 };
 
 /// Default WeChat API host; `WECHAT_API_BASE` points elsewhere (the sandbox) in dev and tests.
@@ -50,6 +50,9 @@ pub struct Config {
     /// Live sessions one user may hold (`MAX_SESSIONS_PER_USER`, default 10): a login
     /// beyond it ends the oldest.
     pub max_sessions_per_user: usize,
+    /// Where the stack's key is (`STACK_KEY` or `STACK_KEY_SECRET_ID`), which names users:
+    /// required by onlogin (see [`Config::stack_key_for_login`]), unread elsewhere.
+    pub stack_key: Option<StackKeySetting>,
     /// Behind the template's optional edge (`BEHIND_EDGE`): the value CloudFront sends in
     /// `X-Wxlogin-Edge` (`EDGE_ORIGIN_TOKEN`), which makes its `X-Forwarded-For` trusted.
     pub edge_origin_token: Option<String>,
@@ -70,7 +73,7 @@ pub struct AuthorizerConfig {
 }
 
 /// What the account function needs: the table, the appids whose users it serves, the
-/// audit key and how long audit records are kept. It never talks to WeChat, so it is
+/// stack key and how long audit records are kept. It never talks to WeChat, so it is
 /// given no AppSecret.
 #[derive(Debug, Clone)]
 pub struct AccountConfig {
@@ -78,8 +81,8 @@ pub struct AccountConfig {
     pub appids: Vec<String>,
     /// The table (`SESSIONS_TABLE`).
     pub sessions_table: String,
-    /// Where the audit key is (`AUDIT_KEY` or `AUDIT_KEY_SECRET_ID`).
-    pub audit_key: AuditKeySetting,
+    /// Where the stack key is (`STACK_KEY` or `STACK_KEY_SECRET_ID`).
+    pub stack_key: StackKeySetting,
     /// How long an erasure's audit record is kept (`AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention: Duration,
     /// The per-user quotas, to show what is used of them.
@@ -162,6 +165,17 @@ impl Config {
             user_inactivity: retention::user_inactivity(&env)?,
             max_sessions_per_user: limits::max_sessions_per_user(&env)?,
             edge_origin_token: edge_origin_token(&env)?,
+            stack_key: retention::optional_stack_key(&env)?,
+        })
+    }
+}
+
+impl Config {
+    /// The stack key's setting, which onlogin cannot do without: it names every user.
+    pub fn stack_key_for_login(&self) -> Result<&StackKeySetting, ConfigError> {
+        self.stack_key.as_ref().ok_or(ConfigError::ExactlyOne {
+            first: "STACK_KEY",
+            second: "STACK_KEY_SECRET_ID",
         })
     }
 }
@@ -195,7 +209,7 @@ impl AccountConfig {
         Ok(Self {
             appids: apps::appids(&env)?,
             sessions_table: sessions_table(&env)?,
-            audit_key: retention::audit_key(&env)?,
+            stack_key: retention::stack_key(&env)?,
             audit_retention: retention::audit_retention(&env)?,
             quotas: QuotaLimits::read(&env)?,
         })

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::limits::whole_number;
 use super::{ConfigError, Env};
-use crate::domain::AuditKey;
+use crate::domain::StackKey;
 
 /// Default days an erasure's audit record is kept.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 365;
@@ -18,12 +18,12 @@ pub const MAX_USER_INACTIVE_DAYS: u64 = 3650;
 
 const DAY: u64 = 24 * 3600;
 
-/// Where the audit key is.
+/// Where the stack key is.
 #[derive(Clone)]
-pub enum AuditKeySetting {
-    /// In the environment (`AUDIT_KEY`): local work and tests.
-    Value(AuditKey),
-    /// The SecretString of a Secrets Manager secret (`AUDIT_KEY_SECRET_ID`), read at the
+pub enum StackKeySetting {
+    /// In the environment (`STACK_KEY`): local work and tests.
+    Value(StackKey),
+    /// The SecretString of a Secrets Manager secret (`STACK_KEY_SECRET_ID`), read at the
     /// first erasure.
     SecretsManager {
         /// The secret's name or ARN.
@@ -31,7 +31,7 @@ pub enum AuditKeySetting {
     },
 }
 
-impl std::fmt::Debug for AuditKeySetting {
+impl std::fmt::Debug for StackKeySetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Value(_) => f.write_str("Value([REDACTED])"),
@@ -42,26 +42,36 @@ impl std::fmt::Debug for AuditKeySetting {
     }
 }
 
-/// `AUDIT_KEY` (at least 32 bytes) or `AUDIT_KEY_SECRET_ID`: exactly one.
-pub(super) fn audit_key(env: &Env<'_>) -> Result<AuditKeySetting, ConfigError> {
-    match (env.get("AUDIT_KEY"), env.get("AUDIT_KEY_SECRET_ID")) {
+/// `STACK_KEY` (at least 32 bytes) or `STACK_KEY_SECRET_ID`: exactly one.
+pub(super) fn stack_key(env: &Env<'_>) -> Result<StackKeySetting, ConfigError> {
+    match (env.get("STACK_KEY"), env.get("STACK_KEY_SECRET_ID")) {
         (Some(value), None) => {
             let value = SecretString::from(value);
-            AuditKey::new(value.expose_secret().trim().as_bytes())
-                .map(AuditKeySetting::Value)
+            StackKey::new(value.expose_secret().trim().as_bytes())
+                .map(StackKeySetting::Value)
                 .ok_or(ConfigError::Invalid {
-                    name: "AUDIT_KEY",
+                    name: "STACK_KEY",
                     reason: "expected at least 32 bytes of random text",
                 })
         }
-        (None, Some(id)) => Ok(AuditKeySetting::SecretsManager {
+        (None, Some(id)) => Ok(StackKeySetting::SecretsManager {
             id: id.trim().to_owned(),
         }),
         _ => Err(ConfigError::ExactlyOne {
-            first: "AUDIT_KEY",
-            second: "AUDIT_KEY_SECRET_ID",
+            first: "STACK_KEY",
+            second: "STACK_KEY_SECRET_ID",
         }),
     }
+}
+
+/// [`stack_key`] for a function that needs it only to name users at login: `None` when
+/// neither variable is set (decrypt-phone and session read the rest of the same
+/// configuration and never the key).
+pub(super) fn optional_stack_key(env: &Env<'_>) -> Result<Option<StackKeySetting>, ConfigError> {
+    if env.get("STACK_KEY").is_none() && env.get("STACK_KEY_SECRET_ID").is_none() {
+        return Ok(None);
+    }
+    stack_key(env).map(Some)
 }
 
 /// `AUDIT_RETENTION_DAYS`: 1 to 3650, default 365.

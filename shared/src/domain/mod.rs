@@ -11,6 +11,7 @@ pub mod push;
 pub mod quota;
 pub mod route_apps;
 pub mod session;
+pub mod stack_key;
 pub mod token;
 pub mod user;
 pub mod wechat_crypto;
@@ -20,12 +21,13 @@ pub use access_token::{
     AccessToken, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken,
 };
 pub use codes::{LoginCode, MAX_CODE_LEN, PhoneCode};
-pub use erasure::{AuditKey, ErasureReason, ErasureRecord};
+pub use erasure::{ErasureReason, ErasureRecord};
 pub use errors::{LoginError, PhoneError, PushError, SessionError, StoreError};
 pub use phone::{PhoneForm, PhoneNumber, WatermarkPolicy};
 pub use quota::QuotaWindow;
 pub use route_apps::RouteApps;
 pub use session::{Session, WeChatLogin};
+pub use stack_key::StackKey;
 pub use token::{SessionToken, TokenHash};
 pub use user::{
     BoundPhone, ErasureTarget, ListedSession, LiveSession, PhoneVerification, RecordedLogin, User,

@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn a_minute_window_ends_on_the_minute() {
-        let hash = UserKey::of("o1");
+        let hash = crate::testing::user_key("o1");
         let window = QuotaWindow::wechat_checks(&hash, 1_000_015);
         assert_eq!(window.ends_at, 1_000_020);
         assert_eq!(window.retry_after_seconds(1_000_015), 5);
@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn a_day_window_is_per_user_and_beijing_day() {
-        let (a, b) = (UserKey::of("o1"), UserKey::of("o2"));
+        let (a, b) = (
+            crate::testing::user_key("o1"),
+            crate::testing::user_key("o2"),
+        );
         let now = 1_795_708_000;
         let window = QuotaWindow::phone_verifications(&a, now);
         assert_ne!(window.name, QuotaWindow::phone_verifications(&b, now).name);

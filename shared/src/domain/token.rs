@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn an_issued_token_carries_its_users_key_and_128_random_bits() {
-        let user = UserKey::of("oGZUI0egBJY1zhBYw2KhdUfwVJJE");
+        let user = crate::testing::user_key("oGZUI0egBJY1zhBYw2KhdUfwVJJE");
         let a = SessionToken::issue(&user).unwrap();
         let b = SessionToken::issue(&user).unwrap();
         assert_eq!(a.user_key(), user);

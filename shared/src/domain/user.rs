@@ -3,31 +3,19 @@
 //! it: logout, log out everywhere and erasure end sessions by taking them off the list,
 //! and a user item deleted by hand takes every session with it.
 
-use sha2::{Digest, Sha256};
-
 use super::{PhoneNumber, Session, TokenHash};
 
 /// Bytes of a [`UserKey`]: 128 bits, far beyond any collision between users.
 pub const USER_KEY_BYTES: usize = 16;
 
-/// The key a user is stored under, derived from their openid. Every session token carries
-/// it (see [`SessionToken::issue`](super::SessionToken::issue)), so the session and its
-/// user can be read together in one round trip.
+/// The key a user is stored under, derived from their openid with the stack's key
+/// ([`StackKey::user_key`](super::StackKey::user_key)). Every session token carries it (see
+/// [`SessionToken::issue`](super::SessionToken::issue)), so the session and its user can
+/// be read together in one round trip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UserKey([u8; USER_KEY_BYTES]);
 
 impl UserKey {
-    /// The key of the user with `openid`.
-    pub fn of(openid: &str) -> Self {
-        let digest = Sha256::new()
-            .chain_update(b"wxlogin user\0")
-            .chain_update(openid.as_bytes())
-            .finalize();
-        let mut key = [0u8; USER_KEY_BYTES];
-        key.copy_from_slice(&digest[..USER_KEY_BYTES]);
-        Self(key)
-    }
-
     /// The key of a stored item (`as_hex`'s form); `None` for anything else.
     pub fn from_hex(hex_key: &str) -> Option<Self> {
         let mut key = [0u8; USER_KEY_BYTES];

@@ -13,7 +13,7 @@ use super::runner::Function;
 use super::{ApiError, Ending};
 use crate::adapters::dynamodb::keys;
 use crate::domain::ErasureReason;
-use crate::ports::{AuditKeys, ErasureLog};
+use crate::ports::{ErasureLog, StackKeys};
 use crate::telemetry::current::Upstream;
 use crate::telemetry::metrics;
 use crate::usecases::Accounts;
@@ -95,7 +95,7 @@ pub struct ItemFailure {
 
 /// Writes an inactivity record for each user item the TTL removed in `event`; answers
 /// the records that failed.
-pub async fn expired_users<S: ErasureLog, K: AuditKeys>(
+pub async fn expired_users<S: ErasureLog, K: StackKeys>(
     accounts: &Accounts<S, K>,
     event: &StreamEvent,
 ) -> BatchResponse {
@@ -142,7 +142,7 @@ pub async fn expired_users<S: ErasureLog, K: AuditKeys>(
 
 /// [`expired_users`] as the runner's handler. The batch itself never fails: failed
 /// records are retried one by one.
-pub async fn handle<S: ErasureLog, K: AuditKeys>(
+pub async fn handle<S: ErasureLog, K: StackKeys>(
     accounts: &Accounts<S, K>,
     event: LambdaEvent<StreamEvent>,
 ) -> (Result<BatchResponse, Diagnostic>, Ending) {
@@ -162,7 +162,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::testing::{APPID, Twins, audit_key};
+    use crate::testing::{APPID, Twins, stack_key};
 
     fn record(event_name: &str, principal: &str, pk: &str, openid: &str) -> serde_json::Value {
         json!({
@@ -189,7 +189,7 @@ mod tests {
         .unwrap();
         let response = expired_users(&twins.accounts(), &event).await;
         assert_eq!(response, BatchResponse::default());
-        let key = audit_key();
+        let key = stack_key();
         let written = twins.table.erasure(&key.subject(APPID, "o1")).unwrap();
         assert_eq!(written.reason, ErasureReason::Inactivity);
         for openid in ["o2", "o3", "o4"] {
@@ -219,7 +219,7 @@ mod tests {
         assert!(
             twins
                 .table
-                .erasure(&audit_key().subject(APPID, "o2"))
+                .erasure(&stack_key().subject(APPID, "o2"))
                 .is_some()
         );
     }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::adapters::audit_key::AuditKeySource;
 use crate::adapters::dynamodb::keys;
+use crate::adapters::stack_key::StackKeySource;
 use crate::domain::ErasureReason;
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{
@@ -22,7 +22,7 @@ use crate::ports::{
     AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, ErasureLog, Quotas, Sessions,
     UserDirectory, Users,
 };
-use crate::testing::audit_key;
+use crate::testing::stack_key;
 use crate::usecases::Accounts;
 
 fn session_expiring_at(expires_at: i64) -> Session {
@@ -46,7 +46,7 @@ const APPID: &str = "wxcontract0000001";
 const OTHER_APPID: &str = "wxcontract0000002";
 
 fn token() -> SessionToken {
-    SessionToken::issue(&UserKey::of(OPENID)).unwrap()
+    SessionToken::issue(&crate::testing::user_key(OPENID)).unwrap()
 }
 
 /// Writes a session of [`OPENID`] expiring at `expires_at` and lists it on the user, as a
@@ -60,7 +60,10 @@ async fn logged_in(
     let session = session_expiring_at(expires_at);
     store.put_session(&token.hash(), &session).await.unwrap();
     store
-        .record_login(&UserKey::of(OPENID), &user_login(&session, &token, unionid))
+        .record_login(
+            &crate::testing::user_key(OPENID),
+            &user_login(&session, &token, unionid),
+        )
         .await
         .unwrap();
     token
@@ -135,7 +138,7 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
     );
     assert_eq!(live.listing, ListedSession::of(read, &token.hash()));
 
-    let unlisted = crate::domain::SessionToken::issue(&UserKey::of(OPENID)).unwrap();
+    let unlisted = crate::domain::SessionToken::issue(&crate::testing::user_key(OPENID)).unwrap();
     store
         .put_session(&unlisted.hash(), &session_expiring_at(now + 100))
         .await
@@ -204,7 +207,7 @@ pub async fn sessions(store: &(impl Sessions + Users)) {
 pub async fn users(store: &(impl Sessions + Users)) {
     let now = now_epoch_seconds();
     let now_ms = now * 1000;
-    let key = UserKey::of(OPENID);
+    let key = crate::testing::user_key(OPENID);
     let tokens: Vec<SessionToken> = (0..4).map(|_| token()).collect();
     let sessions: Vec<Session> = (0..4).map(|_| session_expiring_at(now + 7200)).collect();
     for (token, session) in tokens.iter().zip(&sessions) {
@@ -282,7 +285,13 @@ pub async fn users(store: &(impl Sessions + Users)) {
         4,
         "each racing login's session listed once"
     );
-    assert!(store.user(&UserKey::of("nobody")).await.unwrap().is_none());
+    assert!(
+        store
+            .user(&crate::testing::user_key("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let listing = ListedSession::of(&sessions[1], &tokens[1].hash());
     for number in ["13800138000", "13900139000"] {
@@ -306,7 +315,7 @@ pub async fn users(store: &(impl Sessions + Users)) {
             .unwrap(),
         "no binding for a session the user does not list"
     );
-    let stranger = UserKey::of("someone-else");
+    let stranger = crate::testing::user_key("someone-else");
     assert!(
         !store
             .bind_phone(&stranger, &listing, &phone("13700137000", now))
@@ -685,15 +694,15 @@ where
 {
     let now = now_epoch_seconds();
     let now_ms = now * 1000;
-    let key = UserKey::of(OPENID);
+    let key = crate::testing::user_key(OPENID);
     let accounts = Accounts::new(
         store.clone(),
-        AuditKeySource::Fixed(audit_key()),
+        StackKeySource::Fixed(stack_key()),
         vec![APPID.to_owned(), OTHER_APPID.to_owned()],
     );
 
     // Someone else, whose items must all survive.
-    let other_key = UserKey::of("oSomeoneElse");
+    let other_key = crate::testing::user_key("oSomeoneElse");
     let other_token = SessionToken::issue(&other_key).unwrap();
     let mut other_session = session_expiring_at(now + 7200);
     other_session.openid = "oSomeoneElse".into();
@@ -774,7 +783,7 @@ where
     for token in &live {
         assert!(store.get_session(token, now_ms).await.unwrap().is_none());
     }
-    let subject = audit_key().subject(APPID, OPENID);
+    let subject = stack_key().subject(APPID, OPENID);
     let mut expected = untouched.clone();
     expected.push(keys::erasure(&subject));
     expected.sort();
@@ -887,7 +896,7 @@ pub async fn user_directory(store: &(impl Sessions + Users + UserDirectory)) {
         (OTHER_APPID, "oContractDirectory0000000002", true),
         (APPID, "oContractDirectory0000000003", false),
     ] {
-        let key = UserKey::of(openid);
+        let key = crate::testing::user_key(openid);
         let token = SessionToken::issue(&key).unwrap();
         let session = session_expiring_at(now_epoch_seconds() + 7200);
         store.put_session(&token.hash(), &session).await.unwrap();

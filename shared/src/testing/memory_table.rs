@@ -225,7 +225,7 @@ impl Sessions for MemoryTable {
         let Some(session) = tables.sessions.get(&hash).cloned() else {
             return Ok(None);
         };
-        let own_key = UserKey::of(&session.openid);
+        let own_key = crate::testing::user_key(&session.openid);
         if own_key != token.user_key() {
             return Ok(None);
         }

@@ -23,6 +23,6 @@ pub use requests::{bearer_request, post, post_with_bearer, push_request, with_qu
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
 pub use twins::{
-    APPID, SESSION_TTL, TEST_AUDIT_KEY, TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, Twins, answer,
-    audit_key, push_keys, unknown_token,
+    APPID, SESSION_TTL, TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, TEST_STACK_KEY, Twins, answer,
+    push_keys, stack_key, unknown_token, user_key,
 };

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use crate::edge::respond;
 use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION, WECHAT_EVENTS};
 use crate::ports::{
-    AccessTokenStore, AuditKeys, CodeClaims, ErasureLog, PushKeyring, Quotas, Sessions, Users,
+    AccessTokenStore, CodeClaims, ErasureLog, PushKeyring, Quotas, Sessions, StackKeys, Users,
     WeChat,
 };
 use crate::usecases::{Accounts, Login, PhoneNumbers, PushReceiver, SessionQueries};
@@ -33,15 +33,28 @@ macro_rules! serve_http {
     };
 }
 
-serve_http!(Login, LOGIN, login, S: CodeClaims + Sessions + Users + Quotas, W: WeChat);
 serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
-serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: AuditKeys);
+serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: StackKeys);
+
+impl<S, W, K> ServeHttp for Login<S, W, K>
+where
+    S: CodeClaims + Sessions + Users + Quotas,
+    W: WeChat,
+    K: StackKeys,
+{
+    async fn handle(&self, request: Request) -> Response<Body> {
+        respond(&LOGIN, request, async |request| {
+            routes::login(self, request).await
+        })
+        .await
+    }
+}
 
 impl<S, A, K> ServeHttp for PushReceiver<S, A, K>
 where
     S: Sessions + Users + Quotas + ErasureLog,
-    A: AuditKeys,
+    A: StackKeys,
     K: PushKeyring,
 {
     async fn handle(&self, request: Request) -> Response<Body> {

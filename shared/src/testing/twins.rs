@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use super::pushes::PushMode;
 use super::{FakeWeChat, MemoryTable};
-use crate::adapters::audit_key::AuditKeySource;
 use crate::adapters::push_keys::PushKeySource;
+use crate::adapters::stack_key::StackKeySource;
 use crate::domain::clock::now_epoch_millis;
 use crate::domain::push::PushKeys;
 use crate::domain::{
-    AuditKey, BoundPhone, LoginCode, PhoneNumber, PhoneVerification, SessionToken, UserKey,
+    BoundPhone, LoginCode, PhoneNumber, PhoneVerification, SessionToken, StackKey, UserKey,
     WatermarkPolicy,
 };
 use crate::edge::ApiError;
@@ -53,8 +53,13 @@ impl Twins {
     }
 
     /// Login over the twins.
-    pub fn login(&self) -> Login<MemoryTable, FakeWeChat> {
-        Login::new(self.table.clone(), self.apps(), SESSION_TTL)
+    pub fn login(&self) -> Login<MemoryTable, FakeWeChat, StackKeySource> {
+        Login::new(
+            self.table.clone(),
+            self.apps(),
+            StackKeySource::Fixed(stack_key()),
+            SESSION_TTL,
+        )
     }
 
     /// Phone numbers over the twins.
@@ -75,17 +80,17 @@ impl Twins {
         Authorize::new(self.table.clone(), self.appids())
     }
 
-    /// The account use-cases over the twins, serving the twins' apps, with [`audit_key`].
-    pub fn accounts(&self) -> Accounts<MemoryTable, AuditKeySource> {
+    /// The account use-cases over the twins, serving the twins' apps, with [`stack_key`].
+    pub fn accounts(&self) -> Accounts<MemoryTable, StackKeySource> {
         Accounts::new(
             self.table.clone(),
-            AuditKeySource::Fixed(audit_key()),
+            StackKeySource::Fixed(stack_key()),
             self.appids(),
         )
     }
 
     /// The push receiver over the twins, every app with [`push_keys`] in safe mode.
-    pub fn push_receiver(&self) -> PushReceiver<MemoryTable, AuditKeySource, PushKeySource> {
+    pub fn push_receiver(&self) -> PushReceiver<MemoryTable, StackKeySource, PushKeySource> {
         self.push_receiver_in(PushMode::Safe)
     }
 
@@ -93,7 +98,7 @@ impl Twins {
     pub fn push_receiver_in(
         &self,
         mode: PushMode,
-    ) -> PushReceiver<MemoryTable, AuditKeySource, PushKeySource> {
+    ) -> PushReceiver<MemoryTable, StackKeySource, PushKeySource> {
         let keys = self
             .appids()
             .into_iter()
@@ -201,16 +206,22 @@ pub fn push_keys() -> PushKeys {
         .unwrap_or_else(|| panic!("the test push keys are well-formed"))
 }
 
-/// The text of [`audit_key`], as a test stack's `AUDIT_KEY`.
-pub const TEST_AUDIT_KEY: &str = "wxlogin local audit key, not a secret: tests only";
+/// The text of [`stack_key`], as a test stack's `STACK_KEY`.
+pub const TEST_STACK_KEY: &str = "wxlogin local stack key, not a secret: tests only";
 
-/// The audit key of the fast tier and the test stacks (never a deployed one).
+/// The stack key of the fast tier and the test stacks (never a deployed one).
 ///
 /// # Panics
 /// Never: the key is long enough.
-pub fn audit_key() -> AuditKey {
-    AuditKey::new(TEST_AUDIT_KEY.as_bytes())
-        .unwrap_or_else(|| panic!("the test audit key is long enough"))
+pub fn stack_key() -> StackKey {
+    StackKey::new(TEST_STACK_KEY.as_bytes())
+        .unwrap_or_else(|| panic!("the test stack key is long enough"))
+}
+
+/// The key of the user with `openid` in the fast tier and the test stacks: under
+/// [`stack_key`], as the login names them.
+pub fn user_key(openid: &str) -> UserKey {
+    stack_key().user_key(openid)
 }
 
 /// The API's `(status, code)` for a use-case's error, as a client would get it.
@@ -224,6 +235,6 @@ pub fn answer(err: impl Into<ApiError>) -> (u16, &'static str) {
 /// # Panics
 /// If the operating system has no randomness to give.
 pub fn unknown_token() -> SessionToken {
-    SessionToken::issue(&UserKey::of("nobody-logged-in"))
+    SessionToken::issue(&crate::testing::user_key("nobody-logged-in"))
         .unwrap_or_else(|err| panic!("no randomness: {err}"))
 }

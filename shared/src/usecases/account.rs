@@ -16,10 +16,10 @@ use std::time::Duration;
 use super::live_session;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    AuditKey, ErasureReason, ErasureRecord, ListedSession, LiveSession, QuotaWindow, SessionError,
-    SessionToken, StoreError, User, UserKey,
+    ErasureReason, ErasureRecord, ListedSession, LiveSession, QuotaWindow, SessionError,
+    SessionToken, StackKey, StoreError, User, UserKey,
 };
-use crate::ports::{AuditKeys, ErasureLog, Quotas, Sessions, Users};
+use crate::ports::{ErasureLog, Quotas, Sessions, StackKeys, Users};
 use crate::telemetry::current::set_app;
 use crate::telemetry::metrics;
 
@@ -63,20 +63,20 @@ pub struct Erased {
 /// The account use-cases with the ports they need, built once per instance.
 pub struct Accounts<S, K> {
     store: S,
-    audit_keys: K,
+    stack_keys: K,
     /// The appids whose users it serves: a session of any other app is refused.
     served: Vec<String>,
     audit_retention: Duration,
     phone_daily_limit: Option<u32>,
 }
 
-impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
+impl<S: Sessions + Users + Quotas + ErasureLog, K: StackKeys> Accounts<S, K> {
     /// Accounts of the users of `served` apps over `store`, naming erased users in audit
-    /// records with the key `audit_keys` holds.
-    pub fn new(store: S, audit_keys: K, served: Vec<String>) -> Self {
+    /// records with the key `stack_keys` holds.
+    pub fn new(store: S, stack_keys: K, served: Vec<String>) -> Self {
         Self {
             store,
-            audit_keys,
+            stack_keys,
             served,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             phone_daily_limit: None,
@@ -109,10 +109,18 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         Ok(live)
     }
 
-    /// Everything stored about `live`'s user.
-    pub async fn data(&self, live: &LiveSession) -> Result<AccountData, SessionError> {
+    /// Everything stored about `live`'s user, who holds `token`.
+    pub async fn data(
+        &self,
+        token: &SessionToken,
+        live: &LiveSession,
+    ) -> Result<AccountData, SessionError> {
         Ok(self
-            .data_of(live.user.clone(), Some(live.listing.clone()))
+            .data_of(
+                &token.user_key(),
+                live.user.clone(),
+                Some(live.listing.clone()),
+            )
             .await?)
     }
 
@@ -123,10 +131,11 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         appid: &str,
         openid: &str,
     ) -> Result<Option<AccountData>, StoreError> {
-        let user = self.store.user(&UserKey::of(openid)).await?;
+        let key = self.stack_keys.stack_key().await?.user_key(openid);
+        let user = self.store.user(&key).await?;
         match user {
             Some(user) if user.appid == appid && user.erasing_since_ms.is_none() => {
-                Ok(Some(self.data_of(user, None).await?))
+                Ok(Some(self.data_of(&key, user, None).await?))
             }
             _ => Ok(None),
         }
@@ -134,13 +143,14 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
 
     async fn data_of(
         &self,
+        key: &UserKey,
         user: User,
         current: Option<ListedSession>,
     ) -> Result<AccountData, StoreError> {
         let now = now_epoch_seconds();
         let phone_verifications_today = match self.phone_daily_limit {
             Some(limit) => {
-                let window = QuotaWindow::phone_verifications(&UserKey::of(&user.openid), now);
+                let window = QuotaWindow::phone_verifications(key, now);
                 Some(QuotaUse {
                     used: self.store.counted(&window, now).await?,
                     limit,
@@ -163,11 +173,21 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         })
     }
 
-    /// Cancels `live`'s account at its user's request: erases them whole.
-    pub async fn cancel(&self, live: &LiveSession) -> Result<Erased, StoreError> {
+    /// Cancels the account of `live`'s user, who holds `token`, at their request: erases
+    /// them whole.
+    pub async fn cancel(
+        &self,
+        token: &SessionToken,
+        live: &LiveSession,
+    ) -> Result<Erased, StoreError> {
         let user = &live.user;
         let erased = self
-            .erase(&user.appid, &user.openid, ErasureReason::User)
+            .erase_user(
+                &token.user_key(),
+                &user.appid,
+                &user.openid,
+                ErasureReason::User,
+            )
             .await?;
         // The caller's own session was live a moment ago: it counts even if another
         // request ended it first.
@@ -185,12 +205,23 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         openid: &str,
         reason: ErasureReason,
     ) -> Result<Erased, StoreError> {
-        let key = UserKey::of(openid);
+        let key = self.stack_keys.stack_key().await?.user_key(openid);
+        self.erase_user(&key, appid, openid, reason).await
+    }
+
+    /// [`erase`](Self::erase) of the user stored under `key`.
+    async fn erase_user(
+        &self,
+        key: &UserKey,
+        appid: &str,
+        openid: &str,
+        reason: ErasureReason,
+    ) -> Result<Erased, StoreError> {
         // The key first: without it no record could be written, so nothing starts.
-        let audit_key = self.audit_keys.audit_key().await?;
+        let stack_key = self.stack_keys.stack_key().await?;
         let Some(target) = self
             .store
-            .begin_erasure(&key, appid, reason, now_epoch_millis())
+            .begin_erasure(key, appid, reason, now_epoch_millis())
             .await?
         else {
             return Ok(Erased {
@@ -204,10 +235,10 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
             .map(|listed| listed.token.clone())
             .collect();
         self.store.delete_sessions(&hashes).await?;
-        self.store.delete_windows(&quota_windows(&key, now)).await?;
-        self.leave_record(&audit_key, appid, openid, reason, target.since_ms)
+        self.store.delete_windows(&quota_windows(key, now)).await?;
+        self.leave_record(&stack_key, appid, openid, reason, target.since_ms)
             .await?;
-        self.store.finish_erasure(&key, &target).await?;
+        self.store.finish_erasure(key, &target).await?;
         metrics::record_erasure(appid, reason.name());
         tracing::info!(reason = reason.name(), "user erased");
         let live = target
@@ -230,11 +261,15 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
         openid: &str,
         reason: ErasureReason,
     ) -> Result<bool, StoreError> {
-        let audit_key = self.audit_keys.audit_key().await?;
-        if !self.store.unbind_phone(&UserKey::of(openid), appid).await? {
+        let stack_key = self.stack_keys.stack_key().await?;
+        if !self
+            .store
+            .unbind_phone(&stack_key.user_key(openid), appid)
+            .await?
+        {
             return Ok(false);
         }
-        self.leave_record(&audit_key, appid, openid, reason, now_epoch_millis())
+        self.leave_record(&stack_key, appid, openid, reason, now_epoch_millis())
             .await?;
         metrics::record_erasure(appid, reason.name());
         tracing::info!(reason = reason.name(), "phone number erased");
@@ -242,7 +277,7 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: AuditKeys> Accounts<S, K> {
     }
 }
 
-impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
+impl<S: ErasureLog, K: StackKeys> Accounts<S, K> {
     /// Records that the table's TTL removed the user `openid` of `appid` for `reason`:
     /// inactivity, or the deadline of an erasure nobody finished. Nothing else is left to
     /// delete: their sessions and counters expired first.
@@ -252,8 +287,8 @@ impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
         openid: &str,
         reason: ErasureReason,
     ) -> Result<(), StoreError> {
-        let audit_key = self.audit_keys.audit_key().await?;
-        self.leave_record(&audit_key, appid, openid, reason, now_epoch_millis())
+        let stack_key = self.stack_keys.stack_key().await?;
+        self.leave_record(&stack_key, appid, openid, reason, now_epoch_millis())
             .await?;
         metrics::record_erasure(appid, reason.name());
         Ok(())
@@ -263,14 +298,14 @@ impl<S: ErasureLog, K: AuditKeys> Accounts<S, K> {
     /// began at `at_ms`, kept for the audit period from now.
     async fn leave_record(
         &self,
-        audit_key: &AuditKey,
+        stack_key: &StackKey,
         appid: &str,
         openid: &str,
         reason: ErasureReason,
         at_ms: i64,
     ) -> Result<(), StoreError> {
         let record = ErasureRecord {
-            subject: audit_key.subject(appid, openid),
+            subject: stack_key.subject(appid, openid),
             appid: appid.to_owned(),
             reason,
             at_ms,
@@ -299,7 +334,7 @@ fn seconds(duration: Duration) -> i64 {
 mod tests {
     use super::*;
     use crate::domain::{PhoneCode, PhoneForm, WatermarkPolicy};
-    use crate::testing::{APPID, Twins, audit_key};
+    use crate::testing::{APPID, Twins, stack_key};
 
     #[tokio::test]
     async fn the_data_is_the_user_their_live_sessions_and_quotas() {
@@ -309,7 +344,7 @@ mod tests {
         twins.bind_phone(&second, "13800138000").await;
         let accounts = twins.accounts().with_phone_daily_limit(Some(5));
         let live = accounts.session(&second).await.unwrap();
-        let data = accounts.data(&live).await.unwrap();
+        let data = accounts.data(&second, &live).await.unwrap();
         assert_eq!(data.user.openid, "o1");
         assert_eq!(data.user.unionid.as_deref(), Some("u1"));
         assert_eq!(
@@ -326,7 +361,7 @@ mod tests {
 
         twins.session_queries().logout(&first).await.unwrap();
         let data = accounts
-            .data(&accounts.session(&second).await.unwrap())
+            .data(&second, &accounts.session(&second).await.unwrap())
             .await
             .unwrap();
         assert_eq!(
@@ -345,7 +380,7 @@ mod tests {
         twins.bind_phone(&first, "13800138000").await;
         let accounts = twins.accounts();
         let live = accounts.session(&first).await.unwrap();
-        let erased = accounts.cancel(&live).await.unwrap();
+        let erased = accounts.cancel(&first, &live).await.unwrap();
         assert_eq!(
             erased,
             Erased {
@@ -371,10 +406,10 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        assert!(twins.table.user(&UserKey::of("o1")).is_none());
+        assert!(twins.table.user(&crate::testing::user_key("o1")).is_none());
         let record = twins
             .table
-            .erasure(&audit_key().subject(APPID, "o1"))
+            .erasure(&stack_key().subject(APPID, "o1"))
             .unwrap();
         assert_eq!(
             (record.appid.as_str(), record.reason),
@@ -406,7 +441,10 @@ mod tests {
                 .with_daily_limit(Some(5));
             let code = PhoneCode::parse(&twins.wechat.phone_code("o1", "13800138000")).unwrap();
             let live = phones.session_of(&token).await.unwrap();
-            phones.verify(&live, &PhoneForm::Code(code)).await.unwrap();
+            phones
+                .verify(&token, &live, &PhoneForm::Code(code))
+                .await
+                .unwrap();
             let (other, _) = twins.logged_in("o2", None).await;
             let accounts = twins.accounts();
 
@@ -464,7 +502,7 @@ mod tests {
                     .any(|prefix| key.starts_with(prefix))
             };
             let users_items: Vec<_> = left.iter().filter(kept).collect();
-            let o2 = crate::adapters::dynamodb::keys::user(&UserKey::of("o2"));
+            let o2 = crate::adapters::dynamodb::keys::user(&crate::testing::user_key("o2"));
             let o2_session = crate::adapters::dynamodb::keys::session(&other.hash());
             let mut expected = vec![&o2_session, &o2];
             expected.sort();
@@ -535,7 +573,7 @@ mod tests {
         assert!(live.user.phone.is_none());
         let record = twins
             .table
-            .erasure(&audit_key().subject(APPID, "o1"))
+            .erasure(&stack_key().subject(APPID, "o1"))
             .unwrap();
         assert_eq!(record.reason, ErasureReason::WeChatRevokePhone);
         assert!(

@@ -18,7 +18,7 @@ use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     ListedSession, LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin,
 };
-use crate::ports::{ClaimError, CodeClaims, Quotas, Sessions, Users, WeChat};
+use crate::ports::{ClaimError, CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
 use crate::telemetry::current::set_app;
 
 /// A new session: the token for its owner and what the client is told about it.
@@ -39,9 +39,11 @@ pub struct LoggedIn {
 }
 
 /// The login use-case with the ports it needs, built once per instance.
-pub struct Login<S, W> {
+pub struct Login<S, W, K> {
     store: S,
     apps: Apps<W>,
+    /// The stack's key, which names each user ([`StackKey::user_key`]).
+    stack_keys: K,
     session_ttl: Duration,
     /// How long a user not seen again is kept; `None`: for good.
     keep_inactive_users: Option<Duration>,
@@ -55,13 +57,15 @@ pub struct Login<S, W> {
 /// room to spare.
 pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 10;
 
-impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
-    /// Login over `store` (claims, sessions, users) and each app's WeChat, issuing
-    /// sessions that live `session_ttl`, keeping users for good.
-    pub fn new(store: S, apps: Apps<W>, session_ttl: Duration) -> Self {
+impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S, W, K> {
+    /// Login over `store` (claims, sessions, users) and each app's WeChat, naming users
+    /// with the stack key `stack_keys` holds, issuing sessions that live `session_ttl`,
+    /// keeping users for good.
+    pub fn new(store: S, apps: Apps<W>, stack_keys: K, session_ttl: Duration) -> Self {
         Self {
             store,
             apps,
+            stack_keys,
             session_ttl,
             keep_inactive_users: None,
             max_sessions: DEFAULT_MAX_SESSIONS_PER_USER,
@@ -131,6 +135,9 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
         let wechat = self.apps.for_login(hint)?;
         let appid = wechat.appid();
         set_app(appid);
+        // Before the code is claimed or spent: without the key no user can be named, and
+        // the client may retry with the same code. Read once per instance.
+        let stack_key = self.stack_keys.stack_key().await?;
         let claim = self
             .store
             .claim_code(appid, code, now_epoch_seconds())
@@ -154,7 +161,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
             }
         };
 
-        let user_key = UserKey::of(&login.openid);
+        let user_key = stack_key.user_key(&login.openid);
         let token = SessionToken::issue(&user_key).map_err(|err| {
             tracing::error!(error = %err, "the OS random source failed");
             LoginError::RandomSource
@@ -205,7 +212,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
     }
 }
 
-impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat> Login<S, W> {
+impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S, W, K> {
     /// Ends the user's oldest live sessions beyond the cap, never `this` one. Best effort:
     /// the login has succeeded, and the next one tries again.
     async fn end_beyond_cap(&self, key: &UserKey, user: &User, this: &ListedSession) {
@@ -467,7 +474,7 @@ mod tests {
             2,
             "the ended session's item is deleted"
         );
-        let user = w.table.user(&UserKey::of("o1")).unwrap();
+        let user = w.table.user(&crate::testing::user_key("o1")).unwrap();
         assert_eq!(
             user.sessions.len(),
             2,
@@ -485,8 +492,9 @@ mod tests {
         for _ in 0..6_000 {
             let (raw, _) = w.wechat.login("o1", None);
             login.login(AppHint::default(), &code(&raw)).await.unwrap();
-            let user = w.table.user(&UserKey::of("o1")).unwrap();
-            largest = largest.max(user.sessions.len() + w.table.ended_count(&UserKey::of("o1")));
+            let user = w.table.user(&crate::testing::user_key("o1")).unwrap();
+            largest = largest
+                .max(user.sessions.len() + w.table.ended_count(&crate::testing::user_key("o1")));
         }
         assert!(
             largest <= DEFAULT_MAX_SESSIONS_PER_USER,

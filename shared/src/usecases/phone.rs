@@ -63,10 +63,13 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
     /// and gets [`PhoneError::NoSession`].
     pub async fn verify(
         &self,
+        token: &SessionToken,
         live: &LiveSession,
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
         let session = &live.session;
+        // The token names its user's key: no stack key is needed to find them.
+        let key = token.user_key();
         let Some(wechat) = self.apps.of_session(session) else {
             tracing::warn!("a session of an app this stack no longer serves");
             return Err(PhoneError::NoSession);
@@ -78,7 +81,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
                 PhoneVerification::Legacy,
             ),
             PhoneForm::Code(code) => (
-                self.redeem(wechat, code, &session.openid).await?,
+                self.redeem(wechat, code, &key, &session.openid).await?,
                 PhoneVerification::Code,
             ),
         };
@@ -87,11 +90,7 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
             verified_at: now_epoch_seconds(),
             verified_by,
         };
-        match self
-            .store
-            .bind_phone(&UserKey::of(&session.openid), &live.listing, &bound)
-            .await
-        {
+        match self.store.bind_phone(&key, &live.listing, &bound).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::info!("the session ended while its phone number was verified");
@@ -131,11 +130,12 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
         &self,
         wechat: &W,
         code: &PhoneCode,
+        user: &UserKey,
         openid: &str,
     ) -> Result<PhoneNumber, PhoneError> {
         let token = self.access_tokens.get(wechat).await.map_err(phone_error)?;
         let now = now_epoch_seconds();
-        let window = QuotaWindow::phone_verifications(&UserKey::of(openid), now);
+        let window = QuotaWindow::phone_verifications(user, now);
         if let Some(limit) = self.daily_limit
             && !self.store.take(&window, limit).await?
         {
@@ -187,7 +187,7 @@ mod tests {
         form: &PhoneForm,
     ) -> Result<PhoneNumber, PhoneError> {
         let session = phones.session_of(token).await?;
-        phones.verify(&session, form).await
+        phones.verify(token, &session, form).await
     }
 
     struct World {

@@ -19,7 +19,7 @@ use crate::domain::push::{
     MessageError, PushCryptoError, PushEvent, PushFields, PushKeys, REVOKED_PHONE_NUMBER,
 };
 use crate::domain::{ErasureReason, PushError};
-use crate::ports::{AuditKeys, ErasureLog, PushKeyring, Quotas, Sessions, Users};
+use crate::ports::{ErasureLog, PushKeyring, Quotas, Sessions, StackKeys, Users};
 use crate::telemetry::current::set_app;
 use crate::telemetry::metrics;
 
@@ -64,7 +64,7 @@ pub struct PushReceiver<S, A, K> {
 impl<S, A, K> PushReceiver<S, A, K>
 where
     S: Sessions + Users + Quotas + ErasureLog,
-    A: AuditKeys,
+    A: StackKeys,
     K: PushKeyring,
 {
     /// Pushes for the `served` apps, verified with `keyring`'s keys, acted on by `accounts`.
@@ -257,7 +257,6 @@ mod tests {
     use lambda_http::{Body, Response};
     use serde_json::Value;
 
-    use crate::domain::UserKey;
     use crate::domain::clock::now_epoch_seconds;
     use crate::domain::push::{PushFormat, PushKeys};
     use crate::testing::pushes::{PushMode, SignedPush, signed_push, url_check, user_event};
@@ -366,7 +365,7 @@ mod tests {
                         now,
                     )
                 };
-                let user = || twins.table.user(&UserKey::of("o1"));
+                let user = || twins.table.user(&crate::testing::user_key("o1"));
 
                 for (event, revoke) in [
                     ("user_authorization_revoke", Some("6")),
@@ -694,6 +693,6 @@ mod tests {
             "refused from the mark on"
         );
         assert_eq!(decoded(&send(&twins, &push).await).0, 200);
-        assert!(twins.table.user(&UserKey::of("o1")).is_none());
+        assert!(twins.table.user(&crate::testing::user_key("o1")).is_none());
     }
 }

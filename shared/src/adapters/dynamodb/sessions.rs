@@ -11,7 +11,7 @@ use super::attributes::{Item, n, number_attr, s, string_attr};
 use super::keys::{self, EXPIRES_AT, PK};
 use super::users::parse_user;
 use super::{BATCH_ATTEMPTS, DynamoTable, UNPROCESSED_BACKOFF};
-use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash, UserKey};
+use crate::domain::{LiveSession, Session, SessionToken, StoreError, TokenHash};
 use crate::ports::Sessions;
 use crate::telemetry::current::{Upstream, timed};
 
@@ -56,10 +56,6 @@ impl Sessions for DynamoTable {
             tracing::warn!("session item with missing or mistyped attributes treated as absent");
             return Ok(None);
         };
-        // The token names its user; a session of another user's key is no session of its.
-        if UserKey::of(&session.openid) != token.user_key() {
-            return Ok(None);
-        }
         let user = items.remove(&user_key).and_then(|item| parse_user(&item));
         Ok(LiveSession::check(session, &hash, user, now_ms))
     }

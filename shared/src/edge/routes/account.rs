@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::PhoneBody;
 use crate::domain::ListedSession;
 use crate::edge::{ApiError, Function, Route, bearer_token};
-use crate::ports::{AuditKeys, ErasureLog, Quotas, Sessions, Users};
+use crate::ports::{ErasureLog, Quotas, Sessions, StackKeys, Users};
 use crate::telemetry::current::set_kind;
 use crate::telemetry::metrics;
 use crate::usecases::{AccountData, Accounts, QuotaUse};
@@ -144,7 +144,7 @@ pub async fn account<S, K>(
 ) -> Result<AccountAnswer, ApiError>
 where
     S: Sessions + Users + Quotas + ErasureLog,
-    K: AuditKeys,
+    K: StackKeys,
 {
     let method = request.method();
     let delete = if method == Method::GET {
@@ -160,13 +160,13 @@ where
     let token = bearer_token(request)?;
     let live = accounts.session(&token).await?;
     if delete {
-        let erased = accounts.cancel(&live).await?;
+        let erased = accounts.cancel(&token, &live).await?;
         Ok(AccountAnswer::Deleted {
             deleted: true,
             sessions: erased.sessions,
         })
     } else {
-        let data = accounts.data(&live).await?;
+        let data = accounts.data(&token, &live).await?;
         Ok(AccountAnswer::Data(Box::new(AccountBody::new(data))))
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::PhoneBody;
 use crate::domain::LoginCode;
 use crate::edge::{ApiError, Function, Route, client_address, json_body, referer_appid};
-use crate::ports::{CodeClaims, Quotas, Sessions, Users, WeChat};
+use crate::ports::{CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
 
@@ -66,10 +66,14 @@ pub const LOGIN: Route = Route {
 };
 
 /// Logs in with the `wx.login` code of the request's body.
-pub async fn login<S, W>(login: &Login<S, W>, request: &Request) -> Result<LoginBody, ApiError>
+pub async fn login<S, W, K>(
+    login: &Login<S, W, K>,
+    request: &Request,
+) -> Result<LoginBody, ApiError>
 where
     S: CodeClaims + Sessions + Users + Quotas,
     W: WeChat,
+    K: StackKeys,
 {
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed { allow: "POST" });

@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(response.headers()["cache-control"], "no-store");
         let (status, body) = decoded(&response);
         assert_eq!(status, 200, "{body}");
-        let user = twins.table.user(&crate::domain::UserKey::of("o1")).unwrap();
+        let user = twins.table.user(&crate::testing::user_key("o1")).unwrap();
         let phone = user.phone.unwrap();
         assert_eq!(
             body,

@@ -88,5 +88,5 @@ where
     let session = phones.session_of(&token).await?;
     let form = json_body::<PhoneRequest>(request, SHAPE_HINT)?.into_form()?;
     set_kind(form.name());
-    Ok(phones.verify(&session, &form).await?.into())
+    Ok(phones.verify(&token, &session, &form).await?.into())
 }

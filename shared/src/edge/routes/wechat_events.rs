@@ -6,7 +6,7 @@ use http::Method;
 use lambda_http::{Request, RequestExt};
 
 use crate::edge::{ApiError, Function, PlainText, Route, body_bytes};
-use crate::ports::{AuditKeys, ErasureLog, PushKeyring, Quotas, Sessions, Users};
+use crate::ports::{ErasureLog, PushKeyring, Quotas, Sessions, StackKeys, Users};
 use crate::telemetry::current::set_kind;
 use crate::telemetry::metrics;
 use crate::usecases::{PushQuery, PushReceiver};
@@ -35,7 +35,7 @@ pub async fn wechat_events<S, A, K>(
 ) -> Result<PlainText, ApiError>
 where
     S: Sessions + Users + Quotas + ErasureLog,
-    A: AuditKeys,
+    A: StackKeys,
     K: PushKeyring,
 {
     let method = request.method();
