@@ -123,7 +123,7 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  *
  * @param {object} options
  * @param {string} options.baseUrl the API's base URL (the SAM output `ApiUrl`, or
- *   `http://127.0.0.1:9000` locally); request paths are appended to it.
+ *   `http://127.0.0.1:9200` locally); request paths are appended to it.
  * @param {string} [options.storageKey='wxlogin.token'] wx storage key of the session.
  * @param {object} [options.wx=globalThis.wx] the mini-program API object (tests pass a fake).
  * @param {number} [options.timeout] wx.request timeout in ms (WeChat's default: 60000).

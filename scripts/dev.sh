@@ -5,10 +5,12 @@
 # examples/protected-route behind the `authorizer` function, everything else forwarded),
 # which also serves the playground page (playground/, at /playground/). Ctrl-C stops all.
 #
-# Ports: DYNAMODB_PORT (8000), SANDBOX_PORT (9100), LAMBDA_PORT (9000), GATEWAY_PORT
-# (9200); SANDBOX_HOST.
-# The per-client login limit is off locally (LOGINS_PER_CLIENT_PER_MINUTE=0): every local
-# client has the same address, so a test run of failing logins would lock the rest out.
+# Ports: DYNAMODB_PORT (6667), SANDBOX_PORT (9100), LAMBDA_PORT (6666), GATEWAY_PORT
+# (9200); SANDBOX_HOST. The gateway is the local API's one URL. Watch (CORS off) and
+# DynamoDB Local (CORS closed) check no Host header, so they listen on ports browsers
+# refuse (lib.sh's BROWSER_BLOCKED_PORTS): no web page may reach them, not even by DNS
+# rebinding. The gateway and the sandbox answer only this machine (DEV_ALLOWED_HOSTS and
+# DEV_ALLOWED_ORIGINS widen that).
 # Apps: one sandbox mini-program (WECHAT_APPID, WECHAT_SECRET) by default; `APPS=2` serves
 # two (wx0000000000local1 and wx0000000000local2, the stack configured with WECHAT_APPS),
 # or give WECHAT_APPS='{"<appid>": "<secret>", …}' yourself.
@@ -16,18 +18,19 @@
 # the ports in use.
 # `scripts/dev.sh --check` starts everything, runs that walk with
 # scripts/walkthrough-check.sh (each answer compared with the README's), and stops.
-# `scripts/dev.sh --run CMD ARGS…` starts everything, runs CMD with WXLOGIN_API_URL and
-# WXLOGIN_SANDBOX_URL set, and stops, exiting with CMD's status. `--check --run CMD …`
+# `scripts/dev.sh --run CMD ARGS…` starts everything, runs CMD with WXLOGIN_API_URL (the
+# gateway), WXLOGIN_SANDBOX_URL, WXLOGIN_GATEWAY_URL, WXLOGIN_LAMBDA_URL (watch) and
+# WXLOGIN_DYNAMODB_URL set, and stops, exiting with CMD's status. `--check --run CMD …`
 # does both in one start (`make test`: the walk, then the client's tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+DYNAMODB_PORT=${DYNAMODB_PORT:-6667}
 SANDBOX_PORT=${SANDBOX_PORT:-9100}
 # 0.0.0.0 lets `sam local` containers reach the sandbox (see README, Local).
 SANDBOX_HOST=${SANDBOX_HOST:-127.0.0.1}
-LAMBDA_PORT=${LAMBDA_PORT:-9000}
+LAMBDA_PORT=${LAMBDA_PORT:-6666}
 GATEWAY_PORT=${GATEWAY_PORT:-9200}
 # The routes the gateway puts behind the authorizer, "METHOD /path=function" each.
 PROTECTED_ROUTES=("GET /me=me")
@@ -63,6 +66,12 @@ while [ "$#" -gt 0 ]; do
 done
 
 require_tools
+if ! is_browser_blocked_port "$LAMBDA_PORT"; then
+  log "warning: LAMBDA_PORT=$LAMBDA_PORT is a port browsers can load: cargo lambda watch checks neither Host nor Origin, so a web page could reach the functions there by DNS rebinding (one of ${BROWSER_BLOCKED_PORTS[*]} closes that)"
+fi
+if ! is_browser_blocked_port "$DYNAMODB_PORT"; then
+  log "warning: DYNAMODB_PORT=$DYNAMODB_PORT is a port browsers can load: DynamoDB Local checks no Host header, so a web page could read the table there by DNS rebinding (one of ${BROWSER_BLOCKED_PORTS[*]} closes that)"
+fi
 require_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
 require_port_free "$SANDBOX_PORT" "WeChat sandbox" SANDBOX_PORT
 require_port_free "$LAMBDA_PORT" "cargo lambda watch" LAMBDA_PORT
@@ -114,8 +123,10 @@ start_service wechat-sandbox env "${apps_env[@]}" SANDBOX_PORT="$SANDBOX_PORT" \
   SANDBOX_HOST="$SANDBOX_HOST" "$TARGET_DIR/debug/wechat-sandbox"
 wait_port "$SANDBOX_PORT" "the WeChat sandbox" 30 "$LAST_PID"
 
+# --disable-cors: watch's default CORS (tower-http's very_permissive) would let any web
+# page read and drive it, its invoke and Runtime APIs included.
 log "starting cargo lambda watch on port $LAMBDA_PORT"
-start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet \
+start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet --disable-cors \
   --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
   --env-var "WECHAT_API_BASE=http://127.0.0.1:$SANDBOX_PORT" \
   --env-var "SESSIONS_TABLE=$SESSIONS_TABLE" \
@@ -173,11 +184,15 @@ for appid in $served_appids; do
 done
 
 sandbox="http://127.0.0.1:$SANDBOX_PORT"
-# The same paths as API Gateway (Cargo.toml's watch router); /lambda-url/<binary> works too.
-api="http://127.0.0.1:$LAMBDA_PORT"
+# watch: the same paths as API Gateway (Cargo.toml's watch router), for the gateway and
+# curl only (its port is one browsers refuse).
+lambda="http://127.0.0.1:$LAMBDA_PORT"
 gateway="http://127.0.0.1:$GATEWAY_PORT"
+# The API's one base URL, as ApiUrl is in AWS.
+api=$gateway
 if $check_walk || [ "${#run_command[@]}" -gt 0 ]; then
-  export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox WXLOGIN_GATEWAY_URL=$gateway
+  export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox WXLOGIN_GATEWAY_URL=$gateway \
+    WXLOGIN_LAMBDA_URL=$lambda WXLOGIN_DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
   status=0
   if $check_walk; then
     log "running README.md's walk against the stack"
@@ -192,19 +207,23 @@ fi
 
 cat <<TXT
 
-wxlogin is running locally:
-  functions        $api/onlogin          (POST; also $api/lambda-url/onlogin)
+wxlogin is running locally (the API's base URL: $api, as ApiUrl in AWS):
+  functions        $api/onlogin          (POST)
                    $api/decrypt-phone    (POST)
                    $api/session          (GET, DELETE)
                    $api/account          (GET, DELETE)
-                   $api/wechat/events/<appid>  (WeChat's message push; cargo lambda watch, logs in $LOGS/)
+                   $api/wechat/events/<appid>  (WeChat's message push)
+                   $api/me               (GET with Authorization: Bearer <token>; as API Gateway
+                   serves it: the authorizer first (401/403 {"message"}), then me)
+                   The gateway forwards the rest to cargo lambda watch at $lambda
+                   (curl only: a port browsers refuse; logs in $LOGS/).
   playground       $gateway/playground/  (a mini-program in the browser: taps, WeChat faults,
                    the server's items and every request; make dev only)
-  gateway          $gateway/me           (GET with Authorization: Bearer <token>; as API Gateway
-                   serves it: the authorizer first (401/403 {"message"}), then me; every
-                   other path is forwarded to $api)
   WeChat sandbox   $sandbox              ($served)
-  DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE)
+  DynamoDB Local   http://127.0.0.1:$DYNAMODB_PORT  (table $SESSIONS_TABLE; for the AWS CLI and
+                   SDKs: a port browsers refuse)
+  The gateway and the sandbox answer only this machine (Host localhost, 127.0.0.1, [::1];
+  no POST from pages of other origins): DEV_ALLOWED_HOSTS, DEV_ALLOWED_ORIGINS widen that.
 
 Walk through a login and a phone number (README.md's walk; copy-paste, in order):
 

@@ -98,7 +98,8 @@ ensure_sam_tools() {
 }
 
 # The base URLs README.md's walk uses; `walkthrough` replaces them with the running stack's.
-README_API_URL=http://127.0.0.1:9000
+# The API's is the gateway's: the one URL of the local API (watch's port is for no browser).
+README_API_URL=http://127.0.0.1:9200
 README_SANDBOX_URL=http://127.0.0.1:9100
 
 # walkthrough [api-url] [sandbox-url]: README.md's copy-paste walk — the ```sh block between
@@ -127,6 +128,32 @@ require_port_free() {
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Ports no browser loads anything from (the Fetch standard's "bad ports": Chromium, Firefox
+# and Safari answer ERR_UNSAFE_PORT, Node's fetch "bad port"; curl and the gateway don't
+# care). make dev's listeners that check no Host header listen on them, so no web page may
+# reach them, not even by DNS rebinding: cargo lambda watch (nor Origin: its Lambda invoke
+# and Runtime APIs share its port; the gateway is the API's one URL) and DynamoDB Local.
+BROWSER_BLOCKED_PORTS=(6666 6667 6668 6669 6665 6679 6697 10080)
+
+is_browser_blocked_port() {
+  local port
+  for port in "${BROWSER_BLOCKED_PORTS[@]}"; do
+    [ "$port" = "$1" ] && return 0
+  done
+  return 1
+}
+
+# free_browser_blocked_port [taken…]: a free port of BROWSER_BLOCKED_PORTS, not one of
+# `taken` (make test's stacks, beside a make dev).
+free_browser_blocked_port() {
+  local port
+  for port in "${BROWSER_BLOCKED_PORTS[@]}"; do
+    [[ " $* " == *" $port "* ]] && continue
+    port_busy "$port" || { echo "$port"; return 0; }
+  done
+  die "every browser-blocked port (${BROWSER_BLOCKED_PORTS[*]}) is busy: free two for cargo lambda watch and DynamoDB Local"
 }
 
 # wait_port <port> <what> <seconds> [pid]: until something accepts on the port.

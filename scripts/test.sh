@@ -5,7 +5,7 @@
 # (scripts/walkthrough-check.sh), the mini-program client's tests (Node's test runner) and
 # the playground's browser test (headless Chromium, installed with apt-get when missing)
 # against one start of the whole local stack as `make dev` runs it, the walk once more on a
-# stack of two apps (`make dev APPS=2`), then checks the SAM templates (ours and
+# stack of two apps (`make dev APPS=2`), then checks the templates (ours, examples/edge-waf/template.yaml and
 # examples/protected-route's): `sam validate --lint`, cfn-lint in five regions of both
 # partitions, and an arm64 `sam build` of ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
@@ -42,20 +42,22 @@ if grep -q '^devkit ' <<<"$deployed_crates"; then
 fi
 ensure_browser
 log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
+# As make dev runs them: DynamoDB Local and watch on ports browsers refuse.
+stack_dynamodb_port=$(free_browser_blocked_port)
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
-  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
+  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_browser_blocked_port "$stack_dynamodb_port") GATEWAY_PORT=$(free_port) \
   scripts/dev.sh --check --run scripts/stack-tests.sh
 log "README.md's walk again against a stack of two mini-programs (make dev APPS=2)"
 WXLOGIN_LOG_DIR=$CACHE/logs/two-apps APPS=2 \
-  DYNAMODB_PORT=$(free_port) SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_port) GATEWAY_PORT=$(free_port) \
+  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_browser_blocked_port "$stack_dynamodb_port") GATEWAY_PORT=$(free_port) \
   scripts/dev.sh --check
 
 ensure_sam_tools
 # The regions the docs name (docs/operations.md, "Choosing a region"): the China regions
 # are another partition (aws-cn), so ARNs, hosts and resource types are checked there too.
 SAM_CHECK_REGIONS=(us-east-1 ap-east-1 ap-southeast-1 cn-north-1 cn-northwest-1)
-log "checking template.yaml and examples/protected-route/template.yaml: sam validate --lint (us-east-1, cn-north-1), cfn-lint (${SAM_CHECK_REGIONS[*]})"
-for template in template.yaml examples/protected-route/template.yaml; do
+log "checking template.yaml, examples/edge-waf/template.yaml and examples/protected-route/template.yaml: sam validate --lint (us-east-1, cn-north-1), cfn-lint (${SAM_CHECK_REGIONS[*]})"
+for template in template.yaml examples/edge-waf/template.yaml examples/protected-route/template.yaml; do
   for region in us-east-1 cn-north-1; do
     sam validate --lint --region "$region" --template-file "$template"
   done

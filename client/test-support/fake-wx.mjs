@@ -15,7 +15,7 @@ export function stackFromEnv() {
   const unset = [!apiUrl && 'WXLOGIN_API_URL', !sandboxUrl && 'WXLOGIN_SANDBOX_URL'].filter(Boolean);
   const missing = unset.length === 0 ? null
     : `${unset.join(' and ')} not set: these tests run against the local stack. Start it with ` +
-      '`make dev` (or scripts/dev.sh) and run e.g. `WXLOGIN_API_URL=http://127.0.0.1:9000 ' +
+      '`make dev` (or scripts/dev.sh) and run e.g. `WXLOGIN_API_URL=http://127.0.0.1:9200 ' +
       'WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/`';
   return { apiUrl, sandboxUrl, missing };
 }

@@ -1,6 +1,6 @@
 // The client against the real local stack (DynamoDB Local + WeChat sandbox + functions).
 // One file on purpose: sandbox faults are global, and `node --test` runs files in parallel.
-//   WXLOGIN_API_URL=http://127.0.0.1:9000 WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/
+//   WXLOGIN_API_URL=http://127.0.0.1:9200 WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/
 
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';

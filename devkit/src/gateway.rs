@@ -14,9 +14,19 @@
 //!    mapped back to HTTP.
 //!
 //! Every other request is forwarded unchanged to watch's router (`/onlogin`, `/session`…),
-//! so the gateway's URL is one base URL for the whole local API, as `ApiUrl` is in AWS.
+//! so the gateway's URL is one base URL for the whole local API, as `ApiUrl` is in AWS —
+//! but for watch's own control planes, which API Gateway does not have: its Lambda invoke
+//! API (`/2015-03-31/…`, which would run `me` with any authorizer context one cares to
+//! write) and its Runtime API (`/.rt/…`, which hands out every event, tokens included)
+//! answer API Gateway's 404 `{"message":"Not Found"}`.
 //! With a [`Playground`], it also serves the playground page and what it needs
 //! (`/playground/…`, `/sandbox/…`).
+//!
+//! Every path answers only this machine ([`LocalOnly`]: `Host` `localhost`, `127.0.0.1` or
+//! `[::1]`, else 421; a `POST`, `PUT`, `DELETE`… from a page of another origin or site,
+//! 403), so a web page elsewhere can neither rebind its DNS name here nor send the local
+//! API, the playground or the sandbox behind it a cross-site request. WeChat's pushes and
+//! the playground's own calls (same origin) pass.
 
 use std::sync::Arc;
 
@@ -30,6 +40,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use wechat_sandbox::LocalOnly;
+
 use crate::apigw;
 use crate::playground::Playground;
 
@@ -37,6 +49,9 @@ use crate::playground::Playground;
 pub const AUTHORIZER: &str = "authorizer";
 /// API Gateway's own payload limit for HTTP APIs (10 MB).
 const MAX_BODY: usize = 10 * 1024 * 1024;
+/// cargo lambda watch's own APIs, never forwarded: the Lambda invoke API and the Runtime
+/// API its functions poll.
+const WATCH_CONTROL_PREFIXES: &[&str] = &["/2015-03-31/", "/.rt/"];
 
 /// A route behind the authorizer: `METHOD /path` served by `function`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,23 +86,31 @@ impl ProtectedRoute {
 
 /// Where the gateway sends what it serves.
 pub struct Gateway {
-    /// cargo lambda watch's base URL (`http://127.0.0.1:9000`).
+    /// cargo lambda watch's base URL (`http://127.0.0.1:6666`).
     pub lambda: String,
     /// The routes behind the authorizer.
     pub protected: Vec<ProtectedRoute>,
     playground: Option<Playground>,
+    local_only: LocalOnly,
     http: reqwest::Client,
 }
 
 impl Gateway {
-    /// A gateway in front of cargo lambda watch at `lambda`.
+    /// A gateway in front of cargo lambda watch at `lambda`, answering this machine only.
     pub fn new(lambda: &str, protected: Vec<ProtectedRoute>) -> Self {
         Self {
             lambda: lambda.trim_end_matches('/').to_owned(),
             protected,
             playground: None,
+            local_only: LocalOnly::new(),
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The same gateway, answering whom `local_only` allows (`make dev`: this machine,
+    /// widened by `DEV_ALLOWED_HOSTS` and `DEV_ALLOWED_ORIGINS`).
+    pub fn with_local_only(self, local_only: LocalOnly) -> Self {
+        Self { local_only, ..self }
     }
 
     /// The same gateway, serving `playground` too.
@@ -100,9 +123,14 @@ impl Gateway {
 
     /// Serves on `listener` until the process ends.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-        let app = Router::new().fallback(handle).with_state(Arc::new(self));
-        axum::serve(listener, app).await?;
+        axum::serve(listener, self.router()).await?;
         Ok(())
+    }
+
+    /// Every path, behind the [`LocalOnly`] rules.
+    pub fn router(self) -> Router {
+        let local_only = self.local_only.clone();
+        local_only.protect(Router::new().fallback(handle).with_state(Arc::new(self)))
     }
 
     /// Invokes `function` with `event` through watch's Lambda invoke API: its answer, or
@@ -143,6 +171,14 @@ fn gateway_answer(status: StatusCode, message: &str) -> Response {
 
 async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    // `//.rt/…` is `/.rt/…` to some routers.
+    let path = format!("/{}", parts.uri.path().trim_start_matches('/'));
+    if WATCH_CONTROL_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix) || path == prefix.trim_end_matches('/'))
+    {
+        return gateway_answer(StatusCode::NOT_FOUND, "Not Found");
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
@@ -258,7 +294,7 @@ fn http_answer(answer: &Value) -> anyhow::Result<Response> {
     Ok(response)
 }
 
-/// Any other route: to watch's router as it came.
+/// Any other route: to watch's router as it came, and its answer back but for CORS headers.
 async fn forward(
     gateway: &Gateway,
     parts: &http::request::Parts,
@@ -279,10 +315,13 @@ async fn forward(
     let mut response = Response::new(Body::empty());
     *response.status_mut() = upstream.status();
     for (name, value) in upstream.headers() {
-        if !matches!(
+        // Watch's own CORS answers (its default mirrors any origin) are not API Gateway's,
+        // and would let pages of other origins read the local API: never passed on.
+        let hop_by_hop = matches!(
             name.as_str(),
             "transfer-encoding" | "connection" | "content-length"
-        ) {
+        );
+        if !hop_by_hop && !name.as_str().starts_with("access-control-") {
             response.headers_mut().append(name, value.clone());
         }
     }

@@ -6,7 +6,9 @@
 //!   <dir> <sandbox-base> <dynamodb-endpoint> <table>]`: API Gateway's part in front of
 //!   `cargo lambda watch`: the routes given run behind the `authorizer` function, the rest
 //!   is forwarded (`devkit::gateway`); with `--playground`, it serves the playground page
-//!   too (`devkit::playground`).
+//!   too (`devkit::playground`). It answers this machine only (`Host` `localhost`,
+//!   `127.0.0.1`, `[::1]`; no `POST` from pages of other origins), widened by
+//!   `DEV_ALLOWED_HOSTS` and `DEV_ALLOWED_ORIGINS` (`wechat_sandbox::local_only`).
 
 use anyhow::{Context, bail};
 
@@ -61,7 +63,8 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("gateway on port {port}: everything else to {lambda}");
-            let gateway = devkit::gateway::Gateway::new(lambda, routes);
+            let gateway = devkit::gateway::Gateway::new(lambda, routes)
+                .with_local_only(wechat_sandbox::LocalOnly::new().widened_by_env());
             let gateway = match playground {
                 Some(playground) => {
                     println!("gateway on port {port}: the playground at /playground/");

@@ -30,10 +30,17 @@
 //!   `authorized_user_information_changes` event (or any other) for the user to that URL,
 //!   signed and encrypted as WeChat does, retried up to 3 attempts.
 //!
+//! Every path answers only this machine ([`LocalOnly`], configured by
+//! [`SandboxConfig::local_only`]): `Host` must name it (421 otherwise), a `POST` from a page
+//! of another origin is 403, and every `POST` takes `content-type: application/json` (415
+//! otherwise), WeChat's own `POST` APIs included: WeChat documents their bodies as JSON,
+//! and the functions send them so. [`local_only`] also guards the devkit's gateway.
+//!
 //! For dev and tests only.
 
 mod access;
 mod control;
+pub mod local_only;
 mod phone;
 mod push;
 mod random;
@@ -48,6 +55,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+pub use local_only::LocalOnly;
 pub use state::Api;
 
 /// One mini-program the sandbox serves.
@@ -80,7 +88,19 @@ pub struct SandboxConfig {
     /// Effective forced refreshes allowed per sandbox day; the next one answers `45009`
     /// (WeChat: 20).
     pub forced_refreshes_per_day: u32,
+    /// Who may reach it: by default this machine's names plus `host.docker.internal` (what
+    /// `sam local`'s containers call it), JSON bodies only; the binary widens it with
+    /// `DEV_ALLOWED_HOSTS` and `DEV_ALLOWED_ORIGINS`.
+    pub local_only: LocalOnly,
 }
+
+/// The sandbox's default [`LocalOnly`]: this machine, `host.docker.internal`, JSON bodies.
+pub fn sandbox_local_only() -> LocalOnly {
+    LocalOnly::new().with_host(DOCKER_HOST).json_bodies()
+}
+
+/// The name `sam local`'s containers reach this machine by (docs/deploy.md).
+pub const DOCKER_HOST: &str = "host.docker.internal";
 
 impl SandboxConfig {
     /// A sandbox for `appid`/`secret` with WeChat's numbers: 5-minute codes, 7200 s access
@@ -96,6 +116,7 @@ impl SandboxConfig {
             renew_before_expiry: Duration::from_secs(300),
             force_refresh_min_interval: Duration::from_secs(30),
             forced_refreshes_per_day: 20,
+            local_only: sandbox_local_only(),
         }
     }
 
@@ -137,11 +158,12 @@ pub fn router(config: SandboxConfig) -> Router {
             .unwrap_or_default(),
         ..state::State::default()
     };
+    let local_only = config.local_only.clone();
     let shared = Shared {
         config: Arc::new(config),
         state: Arc::new(Mutex::new(state)),
     };
-    Router::new()
+    let routes = Router::new()
         .route("/sns/jscode2session", get(wechat_api::jscode2session))
         .route("/cgi-bin/stable_token", post(access::stable_token))
         .route(
@@ -158,7 +180,8 @@ pub fn router(config: SandboxConfig) -> Router {
         .route("/sandbox/push-config", post(push::push_config))
         .route("/sandbox/push", post(push::push))
         .fallback(wechat_api::not_found)
-        .with_state(shared)
+        .with_state(shared);
+    local_only.protect(routes)
 }
 
 /// A sandbox serving on a background task of the current Tokio runtime.

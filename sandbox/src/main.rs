@@ -6,6 +6,11 @@
 //! `SANDBOX_ACCESS_TOKEN_TTL_SECONDS` (default 7200), `SANDBOX_RENEW_BEFORE_EXPIRY_SECONDS`
 //! (default 300), `SANDBOX_FORCE_REFRESH_MIN_INTERVAL_SECONDS` (default 30),
 //! `SANDBOX_FORCED_REFRESHES_PER_DAY` (default 20): WeChat's numbers unless set.
+//!
+//! It answers only this machine (`wechat_sandbox::local_only`): `Host` `localhost`,
+//! `127.0.0.1`, `[::1]` or `host.docker.internal` (for `sam local`'s containers), plus
+//! `SANDBOX_HOST` when it names one address, plus the names of `DEV_ALLOWED_HOSTS`; pages of
+//! this machine's origins, or of `DEV_ALLOWED_ORIGINS`, may `POST`; JSON bodies only.
 
 use std::time::Duration;
 
@@ -86,7 +91,14 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| {
             format!("cannot listen on {host}:{port} (is the port busy? set SANDBOX_PORT)")
         })?;
+    let mut local_only = wechat_sandbox::sandbox_local_only();
+    // Listening on one address (not every one): the name clients reach it by.
+    if !matches!(host.as_str(), "0.0.0.0" | "::" | "[::]") {
+        local_only = local_only.with_host(&host);
+    }
+    let local_only = local_only.widened_by_env();
     let config = SandboxConfig {
+        local_only,
         code_ttl,
         access_token_ttl,
         renew_before_expiry,
