@@ -23,9 +23,7 @@ use wxlogin::domain::{ListedSession, Session, SessionToken, UserLogin, Watermark
 use wxlogin::ports::{Sessions, Users};
 use wxlogin::testing::ServeHttp;
 use wxlogin::testing::{TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN};
-use wxlogin::usecases::{
-    Accounts, Apps, ClientLimit, Login, PhoneNumbers, PushReceiver, SessionQueries,
-};
+use wxlogin::usecases::{Accounts, Apps, Login, PhoneNumbers, PushReceiver, SessionQueries};
 
 /// Requests as lambda_http hands them to a handler (shared with the fast tier).
 pub use wxlogin::testing::{bearer_request, post, post_with_bearer, with_query};
@@ -213,16 +211,7 @@ impl TestStack {
         config: Config,
     ) -> anyhow::Result<Login<DynamoTable, WeChatClient, StackKeySource>> {
         let (table, apps) = self.adapters(&config).await?;
-        let stack_keys = StackKeySource::new(config.stack_key_for_login()?);
-        Ok(Login::new(table, apps, stack_keys, config.session_ttl)
-            .keeping_inactive_users_for(config.user_inactivity)
-            .with_session_cap(config.max_sessions_per_user)
-            .with_client_limit(
-                config
-                    .quotas
-                    .logins_per_client_per_minute
-                    .map(ClientLimit::new),
-            ))
+        Ok(wxlogin::edge::login_service(&config, table, apps)?)
     }
 
     /// Fresh DynamoDB and WeChat adapters for `config`, as a new instance would build them.

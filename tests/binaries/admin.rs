@@ -22,6 +22,20 @@ fn admin(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `GET /session`'s status for `token`: 200 while its session is live.
+async fn session_status(stack: &TestStack, token: &str) -> u16 {
+    let session = stack.session_service().await.unwrap();
+    devkit::stack::TestResponse::from_response(
+        wxlogin::testing::ServeHttp::handle(
+            &session,
+            wxlogin::testing::bearer_request(http::Method::GET, token),
+        )
+        .await,
+    )
+    .unwrap()
+    .status
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_exports_then_erases_one_user() {
     let stack = TestStack::start().await.unwrap();
@@ -54,17 +68,8 @@ async fn an_operator_exports_then_erases_one_user() {
         .find(|item| item["pk"].as_s().unwrap() == &record)
         .expect("the audit record");
     assert_eq!(record["reason"].as_s().unwrap(), "operator");
-    let session = stack.session_service().await.unwrap();
     for (token, status) in [(token.as_str(), 401), (other.as_str(), 200)] {
-        let response = devkit::stack::TestResponse::from_response(
-            wxlogin::testing::ServeHttp::handle(
-                &session,
-                wxlogin::testing::bearer_request(http::Method::GET, token),
-            )
-            .await,
-        )
-        .unwrap();
-        assert_eq!(response.status, status);
+        assert_eq!(session_status(&stack, token).await, status);
     }
 
     // Again: no such user now (exit 1), for either command.
@@ -123,17 +128,8 @@ async fn an_operator_ends_a_persons_sessions_in_every_app() {
     expected.sort();
     assert_eq!(apps, expected);
 
-    let session = stack.session_service().await.unwrap();
     for (token, status) in [(&first, 401), (&second, 401), (&other, 200)] {
-        let response = devkit::stack::TestResponse::from_response(
-            wxlogin::testing::ServeHttp::handle(
-                &session,
-                wxlogin::testing::bearer_request(http::Method::GET, token),
-            )
-            .await,
-        )
-        .unwrap();
-        assert_eq!(response.status, status);
+        assert_eq!(session_status(&stack, token).await, status);
     }
 
     assert_eq!(

@@ -145,6 +145,30 @@ async fn an_unreadable_secret_is_a_503_and_a_missing_setting_fails_init() {
     assert_init_fails(binary(), &env, "WECHAT_SECRET (the AppSecret itself").await;
 }
 
+/// A login to `appid` (of a stack of two apps) through `function`: 200, in that app.
+async fn login_to_app(stack: &TestStack, function: &FunctionUnderTest, appid: &str) {
+    let user = stack
+        .sandbox_login(json!({ "appid": appid }))
+        .await
+        .unwrap();
+    let body = json!({ "code": user["code"], "appid": appid }).to_string();
+    let answer = function
+        .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
+        .await;
+    assert_eq!(answer.status, 200, "{appid}: {}", answer.body);
+    assert_eq!(answer.body["appid"], appid);
+}
+
+/// The function's `output` logged exactly one re-read of an AppSecret, `appid`'s.
+fn assert_one_reread_of(output: &str, appid: &str) {
+    let rereads = output
+        .lines()
+        .filter(|line| line.contains("read again after WeChat rejected it"))
+        .collect::<Vec<_>>();
+    assert_eq!(rereads.len(), 1, "one re-read, the rotated app's: {output}");
+    assert!(rereads[0].contains(appid), "{}", rereads[0]);
+}
+
 /// Several apps in AWS: `WECHAT_APPIDS` and one JSON secret of AppSecrets by appid. A
 /// rotation of one app's AppSecret is read again for that app alone; the other app's
 /// logins never notice.
@@ -174,21 +198,7 @@ async fn several_apps_share_one_json_secret_and_rotate_apart() {
     )
     .await
     .unwrap();
-    let login_to = |appid: &'static str| {
-        let (stack, function) = (&stack, &function);
-        async move {
-            let user = stack
-                .sandbox_login(json!({ "appid": appid }))
-                .await
-                .unwrap();
-            let body = json!({ "code": user["code"], "appid": appid }).to_string();
-            let answer = function
-                .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
-                .await;
-            assert_eq!(answer.status, 200, "{appid}: {}", answer.body);
-            assert_eq!(answer.body["appid"], appid);
-        }
-    };
+    let login_to = |appid| login_to_app(&stack, &function, appid);
     login_to(TEST_APPID).await;
     login_to(SECOND_APPID).await;
 
@@ -207,12 +217,7 @@ async fn several_apps_share_one_json_secret_and_rotate_apart() {
     login_to(SECOND_APPID).await;
 
     let output = function.settled_output().await;
-    let rereads = output
-        .lines()
-        .filter(|line| line.contains("read again after WeChat rejected it"))
-        .collect::<Vec<_>>();
-    assert_eq!(rereads.len(), 1, "one re-read, the rotated app's: {output}");
-    assert!(rereads[0].contains(TEST_APPID), "{}", rereads[0]);
+    assert_one_reread_of(&output, TEST_APPID);
     assert_no_secret(
         &output,
         &[
@@ -261,20 +266,7 @@ async fn several_apps_each_read_their_own_secret() {
     )
     .await
     .unwrap();
-    let login_to = |appid: &'static str| {
-        let (stack, function) = (&stack, &function);
-        async move {
-            let user = stack
-                .sandbox_login(json!({ "appid": appid }))
-                .await
-                .unwrap();
-            let body = json!({ "code": user["code"], "appid": appid }).to_string();
-            let answer = function
-                .invoke(http_event("POST", "/onlogin", Some(&body), &[]))
-                .await;
-            assert_eq!(answer.status, 200, "{appid}: {}", answer.body);
-        }
-    };
+    let login_to = |appid| login_to_app(&stack, &function, appid);
     login_to(TEST_APPID).await;
     login_to(SECOND_APPID).await;
 
@@ -291,12 +283,7 @@ async fn several_apps_each_read_their_own_secret() {
     login_to(SECOND_APPID).await;
 
     let output = function.settled_output().await;
-    let rereads = output
-        .lines()
-        .filter(|line| line.contains("read again after WeChat rejected it"))
-        .collect::<Vec<_>>();
-    assert_eq!(rereads.len(), 1, "one re-read, the rotated app's: {output}");
-    assert!(rereads[0].contains(TEST_APPID), "{}", rereads[0]);
+    assert_one_reread_of(&output, TEST_APPID);
     assert_no_secret(
         &output,
         &[

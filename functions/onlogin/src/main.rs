@@ -10,7 +10,7 @@ use wxlogin::adapters::wechat::WeChatClient;
 use wxlogin::config::Config;
 use wxlogin::edge::routes::{self, LOGIN};
 use wxlogin::edge::{self, InitError};
-use wxlogin::usecases::{ClientLimit, Login};
+use wxlogin::usecases::Login;
 
 // One request at a time per instance: a single-threaded runtime starts faster and
 // needs no worker threads.
@@ -27,16 +27,7 @@ async fn build() -> Result<Login<DynamoTable, WeChatClient, StackKeySource>, Ini
     if let Some(token) = config.edge_origin_token.clone() {
         edge::trust_edge_origin(token);
     }
-    let stack_keys = StackKeySource::new(config.stack_key_for_login()?);
     let table = DynamoTable::connect(&config.sessions_table).await;
     let apps = edge::wechat_apps(&config)?;
-    Ok(Login::new(table, apps, stack_keys, config.session_ttl)
-        .keeping_inactive_users_for(config.user_inactivity)
-        .with_session_cap(config.max_sessions_per_user)
-        .with_client_limit(
-            config
-                .quotas
-                .logins_per_client_per_minute
-                .map(ClientLimit::new),
-        ))
+    edge::login_service(&config, table, apps)
 }

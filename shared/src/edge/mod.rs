@@ -25,6 +25,6 @@ pub use request::{
     source_ip, trust_edge_origin,
 };
 pub use response::{PlainText, REQUEST_ID_HEADER, Reply, error_response, json_response};
-pub use runner::{Function, InitError, init, run, wechat_apps};
+pub use runner::{Function, InitError, init, login_service, run, wechat_apps};
 pub use serve::{Route, respond, run_http};
 pub use wxlogin_caller::{Caller, MissingCaller};

@@ -10,11 +10,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::finish::{Ending, finish};
+use crate::adapters::dynamodb::DynamoTable;
+use crate::adapters::stack_key::StackKeySource;
 use crate::adapters::wechat::{ClientBuildError, WeChatClient};
 use crate::config::{Config, ConfigError, NO_APP};
 use crate::telemetry::current::RequestRecord;
 use crate::telemetry::{self, metrics};
-use crate::usecases::Apps;
+use crate::usecases::{Apps, ClientLimit, Login};
 
 /// A Lambda function as its log lines and metrics name it.
 #[derive(Debug)]
@@ -67,6 +69,26 @@ pub fn wechat_apps(config: &Config) -> Result<Apps<WeChatClient>, InitError> {
     metrics::track_apps(config.apps.len());
     // Config never holds an empty list; the error keeps that promise checked, not assumed.
     Ok(Apps::new(WeChatClient::for_each_app(config)?).ok_or(ConfigError::Missing(NO_APP))?)
+}
+
+/// The login use-case as `config` sets it up, over `table` and `apps`: the stack key,
+/// the session lifetime and cap, the inactivity expiry and the per-client limit. One
+/// place, for onlogin's composition root and the test stacks that mirror it.
+pub fn login_service(
+    config: &Config,
+    table: DynamoTable,
+    apps: Apps<WeChatClient>,
+) -> Result<Login<DynamoTable, WeChatClient, StackKeySource>, InitError> {
+    let stack_keys = StackKeySource::new(config.stack_key_for_login()?);
+    Ok(Login::new(table, apps, stack_keys, config.session_ttl)
+        .keeping_inactive_users_for(config.user_inactivity)
+        .with_session_cap(config.max_sessions_per_user)
+        .with_client_limit(
+            config
+                .quotas
+                .logins_per_client_per_minute
+                .map(ClientLimit::new),
+        ))
 }
 
 /// Serves `function`'s invocations with `handler`, one at a time, until Lambda stops the
