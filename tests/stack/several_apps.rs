@@ -348,4 +348,24 @@ async fn session_introspection_refuses_another_apps_session() {
             .await;
         assert_error(&answer, 400, "invalid_request");
     }
+
+    // A logout that names another app ends nothing; a dead token is refused before a
+    // malformed `appid` is even read.
+    let delete = apps
+        .session(with_query(
+            bearer_request(Method::DELETE, &second),
+            &[("appid", TEST_APPID)],
+        ))
+        .await;
+    assert_error(&delete, 403, "wrong_app");
+    let still = apps.session(bearer_request(Method::GET, &second)).await;
+    assert_eq!(still.status, 200, "{:?}", still.json);
+    let dead = wxlogin::testing::unknown_token();
+    let answer = apps
+        .session(with_query(
+            bearer_request(Method::GET, dead.expose()),
+            &[("appid", "")],
+        ))
+        .await;
+    assert_error(&answer, 401, "invalid_token");
 }

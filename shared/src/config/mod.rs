@@ -694,7 +694,10 @@ mod tests {
         let unknown =
             authorizer_config(&[apps, table, ("AUTHORIZER_ROUTE_APPS", "GET /me=wxzzzz")])
                 .unwrap_err();
-        assert!(!unknown.to_string().contains("wxzzzz"), "{unknown}");
+        assert!(
+            unknown.to_string().contains("does not serve"),
+            "an appid not served: {unknown}"
+        );
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! counter per subject and time window, whose name says both, so a new window starts a
 //! new counter and an old one only waits for its TTL.
 
-use sha2::{Digest, Sha256};
-
 use super::UserKey;
 use super::clock::{beijing_day, end_of_beijing_day};
 
@@ -37,14 +35,13 @@ impl QuotaWindow {
         }
     }
 
-    /// Logins from one client address (the source IP as API Gateway reports it) in the
-    /// current minute. The address is kept only as a truncated SHA-256, and only until
-    /// the counter's TTL removes it.
-    pub fn client_logins(source_ip: &str, now: i64) -> Self {
+    /// Logins from one client in the current minute, under its keyed subject
+    /// ([`StackKey::client_subject`](super::StackKey::client_subject)): the table never
+    /// holds the address, and the counter goes at its TTL.
+    pub fn client_logins(client_subject: &str, now: i64) -> Self {
         let minute = now.div_euclid(60);
-        let digest = Sha256::digest(source_ip.as_bytes());
         Self {
-            name: format!("client#{}#{minute}", hex::encode(&digest[..12])),
+            name: format!("client#{client_subject}#{minute}"),
             ends_at: (minute + 1) * 60,
         }
     }
@@ -71,13 +68,12 @@ mod tests {
     }
 
     #[test]
-    fn a_client_window_is_per_address_and_minute_and_never_holds_the_address() {
-        let window = QuotaWindow::client_logins("203.0.113.7", 1_000_015);
+    fn a_client_window_is_per_subject_and_minute() {
+        let window = QuotaWindow::client_logins("c0ffee", 1_000_015);
         assert_eq!(window.ends_at, 1_000_020);
-        assert!(window.name.starts_with("client#"));
-        assert!(!window.name.contains("203.0.113.7"));
-        assert_ne!(window, QuotaWindow::client_logins("203.0.113.8", 1_000_015));
-        assert_eq!(window, QuotaWindow::client_logins("203.0.113.7", 1_000_019));
+        assert_eq!(window.name, "client#c0ffee#16666");
+        assert_ne!(window, QuotaWindow::client_logins("c0ffef", 1_000_015));
+        assert_eq!(window, QuotaWindow::client_logins("c0ffee", 1_000_019));
     }
 
     #[test]

@@ -150,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_it_cannot_read_without_echoing_it() {
+    fn refuses_what_it_cannot_read() {
         for raw in [
             "",
             " ; ",
@@ -163,8 +163,7 @@ mod tests {
             "GET /orders=wxbrand;GET /orders=wxcampaign",
             "*=wxbrand;*=wxcampaign",
         ] {
-            let err = RouteApps::parse(raw, &served()).unwrap_err();
-            assert!(!err.contains("wxother"), "{raw}: {err}");
+            assert!(RouteApps::parse(raw, &served()).is_err(), "{raw}");
         }
     }
 }

@@ -18,6 +18,22 @@ use super::user::{USER_KEY_BYTES, UserKey};
 /// What a user key's HMAC is taken over, before the openid.
 const USER_KEY_LABEL: &[u8] = b"wxlogin user\0";
 
+/// What a client subject's HMAC is taken over, before the address.
+const CLIENT_LABEL: &[u8] = b"wxlogin client\0";
+
+/// The block one client controls: an IPv4 address itself, an IPv6 address's /64 (one
+/// subscriber's, which a client may walk through at will), anything else as given.
+pub fn client_block(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
 /// The stack's key (at least 32 bytes).
 #[derive(Clone)]
 pub struct StackKey(SecretSlice<u8>);
@@ -50,6 +66,17 @@ impl StackKey {
         UserKey::from_bytes(key)
     }
 
+    /// The name a client address is counted under (`client_logins`): a truncated
+    /// HMAC-SHA-256 of its [`client_block`], so a counter read from the table does not
+    /// give the address back (all 2^32 IPv4 addresses are quickly tried against a plain
+    /// hash).
+    pub fn client_subject(&self, address: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(CLIENT_LABEL);
+        mac.update(client_block(address).as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..12])
+    }
+
     /// The keyed hash naming the user `openid` of `appid` in audit records: HMAC-SHA-256
     /// over `appid`, a zero byte and `openid`, in lower-case hex.
     pub fn subject(&self, appid: &str, openid: &str) -> String {
@@ -80,7 +107,7 @@ mod tests {
         assert_eq!(subject, key.subject("wxA", "o1"));
         assert_ne!(subject, other_key.subject("wxA", "o1"));
         assert_ne!(key.subject("wxAo", "1"), key.subject("wxA", "o1"));
-        assert!(!subject.contains("o1"));
+        assert!(subject.bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(StackKey::new(&[7; 31]).is_none());
         assert!(!format!("{key:?}").contains('7'));
     }
@@ -106,6 +133,32 @@ mod tests {
         assert_ne!(
             key.user_key(openid).as_bytes()[..],
             unkeyed[..USER_KEY_BYTES]
+        );
+    }
+
+    #[test]
+    fn a_client_is_counted_by_its_address_or_its_ipv6_64() {
+        let key = StackKey::new(&[7; 32]).unwrap();
+        assert_eq!(
+            key.client_subject("2408:8207:1:2:aaaa::1"),
+            key.client_subject("2408:8207:1:2:ffff:ffff:ffff:ffff"),
+            "one /64 is one client"
+        );
+        assert_ne!(
+            key.client_subject("2408:8207:1:2::1"),
+            key.client_subject("2408:8207:1:3::1")
+        );
+        assert_ne!(
+            key.client_subject("198.51.100.1"),
+            key.client_subject("198.51.100.2")
+        );
+        assert_eq!(key.client_subject("198.51.100.1").len(), 24);
+        assert_ne!(
+            key.client_subject("198.51.100.1"),
+            StackKey::new(&[8; 32])
+                .unwrap()
+                .client_subject("198.51.100.1"),
+            "keyed: the address is not a plain hash away"
         );
     }
 }

@@ -194,6 +194,17 @@ mod tests {
             Some("198.51.100.5"),
             "past the web ACL without the token: sourceIp"
         );
+        let over_ipv6 = from(
+            cloudfront,
+            &[
+                ("x-wxlogin-edge", "t0k"),
+                ("x-forwarded-for", "2408:8207:1:2::9, 130.176.1.1"),
+            ],
+        );
+        assert_eq!(
+            client_address_behind(&over_ipv6, Some("t0k")),
+            Some("2408:8207:1:2::9")
+        );
         let garbage = from(
             cloudfront,
             &[("x-wxlogin-edge", "t0k"), ("x-forwarded-for", "nonsense")],

@@ -1,7 +1,10 @@
-//! The per-client login limit: one client address (the source IP API Gateway reports)
-//! may start so many logins a minute, a refused code weighing [`FAILED_LOGIN_WEIGHT`]
-//! logins. A sender of junk codes is refused with 429 after a few tries, before any
-//! claim or WeChat call, while every other client's logins go on.
+//! The per-client login limit: one client address (the source IP API Gateway reports, an
+//! IPv6 address by its /64) may start so many logins a minute, a refused code weighing
+//! [`FAILED_LOGIN_WEIGHT`] logins. A sender of junk codes one after another is refused
+//! with 429 after six, before any claim or WeChat call, while every other client's logins
+//! go on. Sent in parallel, each is counted as one on arrival and weighed after WeChat
+//! answers, so up to the limit itself (60 a minute) may reach WeChat before the weights
+//! land: the limit bounds a flood, the weight makes a slow one stop early.
 //!
 //! The count lives in the table (one counter per address and minute), so it holds across
 //! instances; each instance also remembers the addresses it refused until their minute
@@ -42,8 +45,10 @@ impl ClientLimit {
         }
     }
 
-    /// Counts one login of `client` at `now`: `Ok(Err(retry_after_seconds))` when its
-    /// minute is spent (remembered here, so the next refusal costs no write).
+    /// Counts one login of `client` (its keyed subject,
+    /// [`StackKey::client_subject`](crate::domain::StackKey::client_subject)) at `now`:
+    /// `Ok(Err(retry_after_seconds))` when its minute is spent (remembered here, so the
+    /// next refusal costs no write).
     pub async fn admit(
         &self,
         store: &impl Quotas,

@@ -112,10 +112,17 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
         code: &LoginCode,
         client: Option<&str>,
     ) -> Result<LoggedIn, LoginError> {
-        let limited = self.client_limit.as_ref().zip(client);
-        if let Some((limit, client)) = limited
+        let limited = match self.client_limit.as_ref().zip(client) {
+            // The client is counted under a keyed name: the key is read once per instance.
+            Some((limit, address)) => {
+                let subject = self.stack_keys.stack_key().await?.client_subject(address);
+                Some((limit, subject))
+            }
+            None => None,
+        };
+        if let Some((limit, subject)) = &limited
             && let Err(retry_after_seconds) = limit
-                .admit(&self.store, client, now_epoch_seconds())
+                .admit(&self.store, subject, now_epoch_seconds())
                 .await?
         {
             return Err(LoginError::ClientRateLimited {
@@ -123,10 +130,12 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
             });
         }
         let logged_in = self.exchange(hint, code).await;
-        if let (Some((limit, client)), Err(err)) = (limited, &logged_in)
+        if let (Some((limit, subject)), Err(err)) = (&limited, &logged_in)
             && err.is_the_clients_fault()
         {
-            limit.failed(&self.store, client, now_epoch_seconds()).await;
+            limit
+                .failed(&self.store, subject, now_epoch_seconds())
+                .await;
         }
         logged_in
     }
