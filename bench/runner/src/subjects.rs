@@ -13,6 +13,9 @@ use wxlogin::domain::push::PushFormat;
 use wxlogin::testing::push_keys;
 use wxlogin::testing::pushes::{PushMode, signed_push, user_event};
 
+/// Addresses handed to logins so far, so that each comes from its own.
+static LOGIN_ADDRESSES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// The kind of work a subject does per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {
@@ -215,12 +218,18 @@ impl Fixture {
             Work::Login => {
                 let user = stack.sandbox_login(json!({})).await?;
                 let code = user["code"].as_str().context("sandbox gave no code")?;
-                http_event(
+                let mut event = http_event(
                     "POST",
                     "/onlogin",
                     Some(&json!({ "code": code }).to_string()),
                     &[],
-                )
+                );
+                // Each login from its own address, as users' are: one address would meet
+                // the per-client limit (60 a minute) and measure its 429 instead.
+                let n = LOGIN_ADDRESSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                event["requestContext"]["http"]["sourceIp"] =
+                    json!(format!("198.18.{}.{}", (n / 250) % 250, n % 250 + 1));
+                event
             }
             Work::Phone => {
                 let bearer = format!("Bearer {}", self.token);
