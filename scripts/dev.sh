@@ -135,7 +135,7 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_SECRET_ACCESS_KEY=local" \
   --env-var "AWS_REGION=us-east-1" \
   --env-var "STACK_KEY=$LOCAL_STACK_KEY" \
-  --env-var "LOGINS_PER_CLIENT_PER_MINUTE=${LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
+  --env-var "FAILED_LOGINS_PER_CLIENT_PER_MINUTE=${FAILED_LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 

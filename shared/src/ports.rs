@@ -272,13 +272,12 @@ pub trait Quotas: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Adds `weight` to `window` whatever its count (a failure weighing more than one
-    /// call), so that the next [`take`](Self::take) sees it.
+    /// Adds `weight` to `window` whatever its count, and answers the new count.
     fn charge(
         &self,
         window: &QuotaWindow,
         weight: u32,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 
     /// Gives back one call counted in `window` (it never reached WeChat).
     fn give_back(

@@ -106,7 +106,7 @@ async fn an_unreadable_secret_is_a_503_and_a_missing_setting_fails_init() {
             ("WECHAT_SECRET_ID", &name),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
             // One test client sends all 100: the per-client limit is not under test.
-            ("LOGINS_PER_CLIENT_PER_MINUTE", "0"),
+            ("FAILED_LOGINS_PER_CLIENT_PER_MINUTE", "0"),
         ],
     )
     .await

@@ -2,7 +2,7 @@
 //! while real users log in from their own addresses, through a model of API Gateway's route throttle (a
 //! token bucket: 20 requests a second, bursts of 40, the template's defaults) in front of
 //! the real login (DynamoDB Local, the WeChat sandbox over HTTP). Three ways of running
-//! the stack: no per-client limit, the per-client limit (LOGINS_PER_CLIENT_PER_MINUTE),
+//! the stack: no per-client limit, the per-client limit (FAILED_LOGINS_PER_CLIENT_PER_MINUTE),
 //! and the limit behind the optional edge (AWS WAF's per-IP rate rule, modelled as
 //! refusing the address once it passed the rule's count).
 
@@ -57,7 +57,7 @@ pub const SETUPS: [Setup; 4] = [
         route_rate: ROUTE_RATE,
     },
     Setup {
-        name: "per-client limit (60/min, a refused code weighs 10)",
+        name: "per-client limit (6 refused codes a minute)",
         client_limit: true,
         edge: false,
         route_rate: ROUTE_RATE,
@@ -141,7 +141,7 @@ pub async fn run(
 ) -> anyhow::Result<Outcome> {
     let mut config = stack.config();
     if !setup.client_limit {
-        config.quotas.logins_per_client_per_minute = None;
+        config.quotas.failed_logins_per_client_per_minute = None;
     }
     let service = Arc::new(stack.login_service_with(config).await?);
     // Real codes up front: the sandbox call is not part of a login's latency.

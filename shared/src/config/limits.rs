@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{ConfigError, Env};
-pub use crate::usecases::client_limit::DEFAULT_LOGINS_PER_CLIENT_PER_MINUTE;
+pub use crate::usecases::client_limit::DEFAULT_FAILED_LOGINS_PER_CLIENT_PER_MINUTE;
 
 /// Default session lifetime, matching the 2-hour order of WeChat's own access tokens.
 pub const DEFAULT_SESSION_TTL_SECONDS: u64 = 7200;
@@ -26,9 +26,9 @@ pub struct QuotaLimits {
     pub phone_verifications_per_day: Option<u32>,
     /// `?check=wechat` calls per user per minute (`WECHAT_CHECKS_PER_USER_PER_MINUTE`).
     pub wechat_checks_per_minute: Option<u32>,
-    /// Logins one client address may start per minute, a refused code weighing ten
-    /// (`LOGINS_PER_CLIENT_PER_MINUTE`).
-    pub logins_per_client_per_minute: Option<u32>,
+    /// Codes WeChat refuses one client address may send per minute
+    /// (`FAILED_LOGINS_PER_CLIENT_PER_MINUTE`).
+    pub failed_logins_per_client_per_minute: Option<u32>,
 }
 
 impl Default for QuotaLimits {
@@ -36,7 +36,7 @@ impl Default for QuotaLimits {
         Self {
             phone_verifications_per_day: Some(DEFAULT_PHONE_VERIFICATIONS_PER_USER_PER_DAY),
             wechat_checks_per_minute: Some(DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE),
-            logins_per_client_per_minute: Some(DEFAULT_LOGINS_PER_CLIENT_PER_MINUTE),
+            failed_logins_per_client_per_minute: Some(DEFAULT_FAILED_LOGINS_PER_CLIENT_PER_MINUTE),
         }
     }
 }
@@ -54,10 +54,10 @@ impl QuotaLimits {
                 "WECHAT_CHECKS_PER_USER_PER_MINUTE",
                 DEFAULT_WECHAT_CHECKS_PER_USER_PER_MINUTE,
             )?,
-            logins_per_client_per_minute: limit(
+            failed_logins_per_client_per_minute: limit(
                 env,
-                "LOGINS_PER_CLIENT_PER_MINUTE",
-                DEFAULT_LOGINS_PER_CLIENT_PER_MINUTE,
+                "FAILED_LOGINS_PER_CLIENT_PER_MINUTE",
+                DEFAULT_FAILED_LOGINS_PER_CLIENT_PER_MINUTE,
             )?,
         })
     }

@@ -338,7 +338,7 @@ mod tests {
             QuotaLimits {
                 phone_verifications_per_day: Some(5),
                 wechat_checks_per_minute: Some(6),
-                logins_per_client_per_minute: Some(60),
+                failed_logins_per_client_per_minute: Some(6),
             }
         );
     }

@@ -25,8 +25,8 @@ pub enum LoginError {
     /// The request names a mini-program this stack does not serve.
     #[error("this stack does not serve that mini-program")]
     UnknownApp,
-    /// The client's address started too many logins this minute (refused codes weigh
-    /// more): nothing was claimed or sent to WeChat.
+    /// The client's address sent too many codes WeChat refused this minute: nothing was
+    /// claimed or sent to WeChat.
     #[error("too many logins from this client")]
     ClientRateLimited {
         /// Seconds until its minute ends.

@@ -86,7 +86,7 @@ pub fn login_service(
         .with_client_limit(
             config
                 .quotas
-                .logins_per_client_per_minute
+                .failed_logins_per_client_per_minute
                 .map(ClientLimit::new),
         ))
 }

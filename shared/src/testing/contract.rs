@@ -668,15 +668,17 @@ pub async fn quotas(store: &impl Quotas) {
         "a deleted counter starts again"
     );
 
-    // A charge adds its weight, past the limit too; the next take sees it.
+    // A charge adds its weight, past the limit too, answers the new count, and the next
+    // take sees it.
     let d = window("client#d#1");
+    assert_eq!(store.charge(&d, 1).await.unwrap(), 1, "a new counter");
     assert!(store.take(&d, 10).await.unwrap());
-    store.charge(&d, 8).await.unwrap();
-    assert!(store.take(&d, 10).await.unwrap(), "9 counted, under 10");
-    store.charge(&d, 5).await.unwrap();
-    assert!(!store.take(&d, 10).await.unwrap());
+    assert_eq!(store.charge(&d, 7).await.unwrap(), 9);
+    assert!(store.take(&d, 11).await.unwrap(), "10 counted, under 11");
+    assert_eq!(store.charge(&d, 5).await.unwrap(), 15);
+    assert!(!store.take(&d, 11).await.unwrap());
     assert_eq!(store.counted(&d, 1_000).await.unwrap(), 15);
-    store.charge(&window("client#e#1"), 0).await.unwrap();
+    assert_eq!(store.charge(&window("client#e#1"), 0).await.unwrap(), 0);
     assert_eq!(
         store.counted(&window("client#e#1"), 1_000).await.unwrap(),
         0

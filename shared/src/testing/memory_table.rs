@@ -591,12 +591,12 @@ impl Quotas for MemoryTable {
         Ok(true)
     }
 
-    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<(), StoreError> {
+    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<u32, StoreError> {
         let mut tables = self.tables();
         tables.call()?;
         let count = tables.quotas.entry(window.name.clone()).or_default();
         *count = count.saturating_add(weight);
-        Ok(())
+        Ok(*count)
     }
 
     async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {

@@ -1,28 +1,25 @@
 //! The per-client login limit: one client address (the source IP API Gateway reports, an
-//! IPv6 address by its /64) may start so many logins a minute, a refused code weighing
-//! [`FAILED_LOGIN_WEIGHT`] logins. A sender of junk codes one after another is refused
-//! with 429 after six, before any claim or WeChat call, while every other client's logins
-//! go on. Sent in parallel, each is counted as one on arrival and weighed after WeChat
-//! answers, so up to the limit itself (60 a minute) may reach WeChat before the weights
-//! land: the limit bounds a flood, the weight makes a slow one stop early.
+//! IPv6 address by its /64) may send so many codes WeChat refuses in a minute; past that
+//! it gets 429 before any claim or WeChat call, while every other client's logins go on.
 //!
-//! The count lives in the table (one counter per address and minute), so it holds across
-//! instances; each instance also remembers the addresses it refused until their minute
-//! ends, so a refused flood costs no further writes there.
+//! Only refused codes are counted. A real code cannot be made up: each comes from a real
+//! user's `wx.login`, so successful logins cost nothing here (no write, however many
+//! users share a campus or carrier address), and a sender of junk codes is cut off after
+//! a few. The count lives in the table (one counter per address and minute), so it holds
+//! across instances; the write that counts a refused code answers the new count, and an
+//! instance that sees the limit reached refuses that address from memory until its
+//! minute ends. Junk sent all at once passes until the first refusals are counted: API
+//! Gateway's route throttle bounds that burst.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::domain::{QuotaWindow, StoreError};
+use crate::domain::QuotaWindow;
 use crate::ports::Quotas;
 
-/// What a refused code (WeChat's 40029, a replayed code) counts for: a real user's login
-/// almost never fails, a sender of junk codes almost always does.
-pub const FAILED_LOGIN_WEIGHT: u32 = 10;
-
-/// Default logins one address may start per minute: room for a campus or carrier NAT
-/// sharing one address (one a second), while ten junk codes a minute use it up.
-pub const DEFAULT_LOGINS_PER_CLIENT_PER_MINUTE: u32 = 60;
+/// Default refused codes one address may send per minute: a real user almost never sends
+/// one (a code expires unused after 5 minutes), a sender of junk codes sends nothing else.
+pub const DEFAULT_FAILED_LOGINS_PER_CLIENT_PER_MINUTE: u32 = 6;
 
 /// Refused windows an instance remembers; past this, the ended ones are forgotten (and
 /// all of them if that is not enough: the table still counts).
@@ -37,7 +34,7 @@ pub struct ClientLimit {
 }
 
 impl ClientLimit {
-    /// At most `per_minute` logins a minute per client address.
+    /// At most `per_minute` refused codes a minute per client address.
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
@@ -45,44 +42,32 @@ impl ClientLimit {
         }
     }
 
-    /// Counts one login of `client` (its keyed subject,
-    /// [`StackKey::client_subject`](crate::domain::StackKey::client_subject)) at `now`:
-    /// `Ok(Err(retry_after_seconds))` when its minute is spent (remembered here, so the
-    /// next refusal costs no write).
-    pub async fn admit(
-        &self,
-        store: &impl Quotas,
-        client: &str,
-        now: i64,
-    ) -> Result<Result<(), u64>, StoreError> {
+    /// Whether `client` (its keyed subject,
+    /// [`StackKey::client_subject`](crate::domain::StackKey::client_subject)) may log in
+    /// at `now`: `Err(retry_after_seconds)` when its minute's refused codes are spent. No
+    /// I/O: the table is written only when a code is refused.
+    pub fn admit(&self, client: &str, now: i64) -> Result<(), u64> {
         let window = QuotaWindow::client_logins(client, now);
-        if self.remembered(&window, now) {
-            return Ok(Err(window.retry_after_seconds(now)));
-        }
-        if store.take(&window, self.per_minute).await? {
-            return Ok(Ok(()));
-        }
-        self.remember(&window, now);
-        Ok(Err(window.retry_after_seconds(now)))
-    }
-
-    /// Adds what a refused code weighs beyond the login [`admit`](Self::admit) counted.
-    /// Best effort: a store failure here is logged, and the login's own answer stands.
-    pub async fn failed(&self, store: &impl Quotas, client: &str, now: i64) {
-        let window = QuotaWindow::client_logins(client, now);
-        if let Err(err) = store.charge(&window, FAILED_LOGIN_WEIGHT - 1).await {
-            tracing::warn!(error = %err, "a failed login was not charged to its client");
-        }
-    }
-
-    fn remembered(&self, window: &QuotaWindow, now: i64) -> bool {
         let refused = self
             .refused
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        refused
-            .get(&window.name)
-            .is_some_and(|&ends_at| ends_at > now)
+        match refused.get(&window.name) {
+            Some(&ends_at) if ends_at > now => Err(window.retry_after_seconds(now)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a code WeChat refused from `client`; at the limit, this instance refuses the
+    /// address until the minute ends. Best effort: a store failure is logged, and the
+    /// login's own answer stands.
+    pub async fn failed(&self, store: &impl Quotas, client: &str, now: i64) {
+        let window = QuotaWindow::client_logins(client, now);
+        match store.charge(&window, 1).await {
+            Ok(count) if count >= self.per_minute => self.remember(&window, now),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "a refused code was not counted"),
+        }
     }
 
     fn remember(&self, window: &QuotaWindow, now: i64) {
@@ -108,87 +93,55 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     #[tokio::test]
-    async fn an_address_is_refused_past_its_minute_and_others_are_not() {
+    async fn an_address_is_refused_after_its_refused_codes_and_others_are_not() {
         let table = MemoryTable::new();
         let limit = ClientLimit::new(3);
         for _ in 0..3 {
-            assert_eq!(
-                limit.admit(&table, "198.51.100.1", NOW).await.unwrap(),
-                Ok(())
-            );
+            assert_eq!(limit.admit("c1", NOW), Ok(()));
+            limit.failed(&table, "c1", NOW).await;
         }
-        assert_eq!(
-            limit.admit(&table, "198.51.100.1", NOW).await.unwrap(),
-            Err(60)
-        );
-        assert_eq!(
-            limit.admit(&table, "198.51.100.2", NOW).await.unwrap(),
-            Ok(())
-        );
-        assert_eq!(
-            limit.admit(&table, "198.51.100.1", NOW + 60).await.unwrap(),
-            Ok(()),
-            "a new minute"
-        );
+        assert_eq!(limit.admit("c1", NOW), Err(60));
+        assert_eq!(limit.admit("c2", NOW), Ok(()));
+        assert_eq!(limit.admit("c1", NOW + 60), Ok(()), "a new minute");
     }
 
     #[tokio::test]
-    async fn a_refused_code_weighs_ten_logins() {
+    async fn another_instance_learns_the_count_from_the_table() {
         let table = MemoryTable::new();
-        let limit = ClientLimit::new(DEFAULT_LOGINS_PER_CLIENT_PER_MINUTE);
-        let mut admitted = 0;
-        while limit
-            .admit(&table, "198.51.100.9", NOW)
-            .await
-            .unwrap()
-            .is_ok()
-        {
-            admitted += 1;
-            limit.failed(&table, "198.51.100.9", NOW).await;
+        let (first, second) = (ClientLimit::new(4), ClientLimit::new(4));
+        for _ in 0..3 {
+            first.failed(&table, "c1", NOW).await;
         }
-        assert_eq!(admitted, 6, "six junk codes use up a minute of 60");
+        assert_eq!(second.admit("c1", NOW), Ok(()));
+        second.failed(&table, "c1", NOW).await;
+        assert_eq!(
+            second.admit("c1", NOW),
+            Err(60),
+            "the fourth, counted over both"
+        );
     }
 
     #[tokio::test]
-    async fn once_refused_an_instance_refuses_without_a_write() {
+    async fn admitting_costs_no_store_call() {
         let table = MemoryTable::new();
         let limit = ClientLimit::new(1);
-        assert!(
-            limit
-                .admit(&table, "198.51.100.3", NOW)
-                .await
-                .unwrap()
-                .is_ok()
-        );
-        assert!(
-            limit
-                .admit(&table, "198.51.100.3", NOW)
-                .await
-                .unwrap()
-                .is_err()
-        );
         let calls = table.calls();
         for _ in 0..100 {
-            assert!(
-                limit
-                    .admit(&table, "198.51.100.3", NOW + 5)
-                    .await
-                    .unwrap()
-                    .is_err()
-            );
+            assert!(limit.admit("c3", NOW).is_ok());
         }
-        assert_eq!(table.calls(), calls);
+        limit.failed(&table, "c3", NOW).await;
+        for _ in 0..100 {
+            assert!(limit.admit("c3", NOW + 5).is_err());
+        }
+        assert_eq!(table.calls(), calls + 1, "one write: the refused code's");
     }
 
     #[tokio::test]
-    async fn a_store_failure_is_an_error_not_an_admission() {
+    async fn a_store_failure_counts_nothing_and_refuses_nobody() {
         let table = MemoryTable::new();
+        let limit = ClientLimit::new(1);
         table.fail_next(1);
-        assert!(
-            ClientLimit::new(5)
-                .admit(&table, "198.51.100.4", NOW)
-                .await
-                .is_err()
-        );
+        limit.failed(&table, "c4", NOW).await;
+        assert_eq!(limit.admit("c4", NOW), Ok(()));
     }
 }

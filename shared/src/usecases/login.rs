@@ -121,9 +121,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
             None => None,
         };
         if let Some((limit, subject)) = &limited
-            && let Err(retry_after_seconds) = limit
-                .admit(&self.store, subject, now_epoch_seconds())
-                .await?
+            && let Err(retry_after_seconds) = limit.admit(subject, now_epoch_seconds())
         {
             return Err(LoginError::ClientRateLimited {
                 retry_after_seconds,

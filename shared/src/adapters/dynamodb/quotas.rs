@@ -1,6 +1,8 @@
 //! `quota#<window>` items: `count`, and `expires_at` at the window's end. One conditional
 //! UpdateItem counts a call, so concurrent requests never exceed the limit.
 
+use aws_sdk_dynamodb::types::ReturnValue;
+
 use super::DynamoTable;
 use super::attributes::{n, number_attr, written_unless_condition_failed};
 use super::keys::{self, EXPIRES_AT};
@@ -25,19 +27,22 @@ impl Quotas for DynamoTable {
         written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
-    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<(), StoreError> {
-        if weight == 0 {
-            return Ok(());
-        }
+    async fn charge(&self, window: &QuotaWindow, weight: u32) -> Result<u32, StoreError> {
         let request = self
             .update_item(keys::quota(window))
             .update_expression("ADD #count :weight SET #exp = :ends")
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#exp", EXPIRES_AT)
             .expression_attribute_values(":weight", n(i64::from(weight)))
-            .expression_attribute_values(":ends", n(window.ends_at));
-        timed(Upstream::Store, request.send()).await?;
-        Ok(())
+            .expression_attribute_values(":ends", n(window.ends_at))
+            .return_values(ReturnValue::UpdatedNew);
+        let output = timed(Upstream::Store, request.send()).await?;
+        let count = output
+            .attributes
+            .as_ref()
+            .and_then(|item| number_attr(item, "count"))
+            .unwrap_or(0);
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn give_back(&self, window: &QuotaWindow) -> Result<(), StoreError> {
