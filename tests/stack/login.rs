@@ -640,8 +640,8 @@ fn login_from(source_ip: &str, code: &str) -> lambda_http::Request {
 }
 
 /// The audit's scenario: one client sends junk codes; it is refused with 429 after six
-/// (each refused code weighs ten of the minute's 60 logins), before any claim or WeChat
-/// call, while another client's real login goes through.
+/// (FAILED_LOGINS_PER_CLIENT_PER_MINUTE), before any claim or WeChat call, while another
+/// client's real login goes through.
 #[tokio::test]
 async fn a_client_sending_junk_codes_is_refused_and_others_log_in() {
     let stack = TestStack::start().await.unwrap();
