@@ -159,6 +159,43 @@ async fn login_to_app(stack: &TestStack, function: &FunctionUnderTest, appid: &s
     assert_eq!(answer.body["appid"], appid);
 }
 
+/// The onlogin binary for a stack of two apps listed in `WECHAT_APPIDS`, reading their
+/// AppSecrets from `secrets` as `secret_id` names them.
+async fn onlogin_for_two_apps(
+    stack: &TestStack,
+    secrets: &SecretsManagerServer,
+    secret_id: &str,
+) -> FunctionUnderTest {
+    use devkit::stack::{SECOND_APPID, TEST_APPID};
+
+    let appids = format!("{TEST_APPID},{SECOND_APPID}");
+    FunctionUnderTest::spawn_verbose(
+        stack,
+        binary(),
+        &[
+            ("WECHAT_APPS", ""),
+            ("WECHAT_APPIDS", &appids),
+            ("WECHAT_SECRET_ID", secret_id),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+/// Neither app's AppSecret, nor the `rotated` one, appears in `output`.
+fn assert_no_app_secret(output: &str, stack: &TestStack, rotated: &str) {
+    let second = stack.second_secret.as_deref().unwrap();
+    assert_no_secret(
+        output,
+        &[
+            ("first AppSecret", stack.secret.as_str()),
+            ("second AppSecret", second),
+            ("rotated AppSecret", rotated),
+        ],
+    );
+}
+
 /// The function's `output` logged exactly one re-read of an AppSecret, `appid`'s.
 fn assert_one_reread_of(output: &str, appid: &str) {
     let rereads = output
@@ -185,19 +222,7 @@ async fn several_apps_share_one_json_secret_and_rotate_apart() {
         .create(&name, &both(&stack.secret, &second_secret).to_string())
         .await
         .unwrap();
-    let appids = format!("{TEST_APPID},{SECOND_APPID}");
-    let function = FunctionUnderTest::spawn_verbose(
-        &stack,
-        binary(),
-        &[
-            ("WECHAT_APPS", ""),
-            ("WECHAT_APPIDS", &appids),
-            ("WECHAT_SECRET_ID", &name),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
-        ],
-    )
-    .await
-    .unwrap();
+    let function = onlogin_for_two_apps(&stack, &secrets, &name).await;
     let login_to = |appid| login_to_app(&stack, &function, appid);
     login_to(TEST_APPID).await;
     login_to(SECOND_APPID).await;
@@ -218,14 +243,7 @@ async fn several_apps_share_one_json_secret_and_rotate_apart() {
 
     let output = function.settled_output().await;
     assert_one_reread_of(&output, TEST_APPID);
-    assert_no_secret(
-        &output,
-        &[
-            ("first AppSecret", stack.secret.as_str()),
-            ("second AppSecret", second_secret.as_str()),
-            ("rotated AppSecret", rotated.as_str()),
-        ],
-    );
+    assert_no_app_secret(&output, &stack, &rotated);
 }
 
 /// Several apps in AWS, one secret per app (`WECHAT_SECRET_ID=wxlogin/{appid}`): each app
@@ -252,20 +270,7 @@ async fn several_apps_each_read_their_own_secret() {
         )
         .await
         .unwrap();
-    let appids = format!("{TEST_APPID},{SECOND_APPID}");
-    let pattern = format!("{prefix}/{{appid}}");
-    let function = FunctionUnderTest::spawn_verbose(
-        &stack,
-        binary(),
-        &[
-            ("WECHAT_APPS", ""),
-            ("WECHAT_APPIDS", &appids),
-            ("WECHAT_SECRET_ID", &pattern),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
-        ],
-    )
-    .await
-    .unwrap();
+    let function = onlogin_for_two_apps(&stack, &secrets, &format!("{prefix}/{{appid}}")).await;
     let login_to = |appid| login_to_app(&stack, &function, appid);
     login_to(TEST_APPID).await;
     login_to(SECOND_APPID).await;
@@ -284,14 +289,7 @@ async fn several_apps_each_read_their_own_secret() {
 
     let output = function.settled_output().await;
     assert_one_reread_of(&output, TEST_APPID);
-    assert_no_secret(
-        &output,
-        &[
-            ("first AppSecret", stack.secret.as_str()),
-            ("second AppSecret", second_secret.as_str()),
-            ("rotated AppSecret", rotated.as_str()),
-        ],
-    );
+    assert_no_app_secret(&output, &stack, &rotated);
 }
 
 /// A malformed list of apps fails init naming the appid, never a secret.

@@ -16,7 +16,7 @@ use super::client_limit::ClientLimit;
 use super::delete_ended;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    ListedSession, LoginCode, LoginError, Session, SessionToken, User, UserKey, UserLogin,
+    ListedSession, LoginCode, LoginError, Session, SessionToken, StackKey, User, UserKey, UserLogin,
 };
 use crate::ports::{ClaimError, CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
 use crate::telemetry::current::set_app;
@@ -112,14 +112,17 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
         code: &LoginCode,
         client: Option<&str>,
     ) -> Result<LoggedIn, LoginError> {
-        let limited = match self.client_limit.as_ref().zip(client) {
-            // The client is counted under a keyed name: the key is read once per instance.
-            Some((limit, address)) => {
-                let subject = self.stack_keys.stack_key().await?.client_subject(address);
-                Some((limit, subject))
-            }
-            None => None,
-        };
+        let wechat = self.apps.for_login(hint)?;
+        set_app(wechat.appid());
+        // Before the code is claimed or spent: without the key no user (nor client) can be
+        // named, and the client may retry with the same code. Read once per instance.
+        let stack_key = self.stack_keys.stack_key().await?;
+        // The client is counted under a keyed name.
+        let limited = self
+            .client_limit
+            .as_ref()
+            .zip(client)
+            .map(|(limit, address)| (limit, stack_key.client_subject(address)));
         if let Some((limit, subject)) = &limited
             && let Err(retry_after_seconds) = limit.admit(subject, now_epoch_seconds())
         {
@@ -127,7 +130,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
                 retry_after_seconds,
             });
         }
-        let logged_in = self.exchange(hint, code).await;
+        let logged_in = self.exchange(wechat, &stack_key, code).await;
         if let (Some((limit, subject)), Err(err)) = (&limited, &logged_in)
             && err.is_the_clients_fault()
         {
@@ -138,13 +141,14 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
         logged_in
     }
 
-    async fn exchange(&self, hint: AppHint<'_>, code: &LoginCode) -> Result<LoggedIn, LoginError> {
-        let wechat = self.apps.for_login(hint)?;
+    /// Claims `code`, exchanges it at `wechat`, and records the session on its user.
+    async fn exchange(
+        &self,
+        wechat: &W,
+        stack_key: &StackKey,
+        code: &LoginCode,
+    ) -> Result<LoggedIn, LoginError> {
         let appid = wechat.appid();
-        set_app(appid);
-        // Before the code is claimed or spent: without the key no user can be named, and
-        // the client may retry with the same code. Read once per instance.
-        let stack_key = self.stack_keys.stack_key().await?;
         let claim = self
             .store
             .claim_code(appid, code, now_epoch_seconds())

@@ -24,7 +24,7 @@ pub use phone::PhoneNumbers;
 pub use push::{Handled, PushQuery, PushReceiver};
 pub use session::SessionQueries;
 
-use crate::domain::clock::now_epoch_millis;
+use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{ListedSession, LiveSession, SessionToken, StoreError, UserKey};
 use crate::ports::{Sessions, Users};
 
@@ -35,6 +35,20 @@ async fn live_session<S: Sessions>(
     token: &SessionToken,
 ) -> Result<Option<LiveSession>, StoreError> {
     sessions.get_session(token, now_epoch_millis()).await
+}
+
+/// Ends every session the user under `key` lists, in one write, then deletes their items
+/// (left to an erasure or their expiry should that fail): how many of them were live.
+async fn end_every_session<S: Sessions + Users>(
+    store: &S,
+    key: &UserKey,
+) -> Result<usize, StoreError> {
+    let ended = store.end_sessions(key).await?;
+    if let Err(err) = delete_ended(store, key, &ended).await {
+        tracing::warn!(error = %err, "ended sessions left for an erasure or their TTL");
+    }
+    let now = now_epoch_seconds();
+    Ok(ended.iter().filter(|listed| listed.is_live_at(now)).count())
 }
 
 /// Deletes the items of sessions the user no longer lists (ended, so refused already),

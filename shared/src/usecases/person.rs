@@ -3,9 +3,8 @@
 //! is an operator's act (`wxlogin-admin logout --unionid`): a session of one app must not
 //! reach into another's (docs/integration.md).
 
-use super::delete_ended;
+use super::end_every_session;
 use crate::domain::StoreError;
-use crate::domain::clock::now_epoch_seconds;
 use crate::ports::{Sessions, UserDirectory, Users};
 
 /// The sessions ended in one app.
@@ -29,14 +28,9 @@ pub async fn end_sessions_in_every_app<S: Sessions + Users + UserDirectory>(
         let Some(user) = store.user(&key).await? else {
             continue;
         };
-        let ended = store.end_sessions(&key).await?;
-        if let Err(err) = delete_ended(store, &key, &ended).await {
-            tracing::warn!(error = %err, "ended sessions left for an erasure or their TTL");
-        }
-        let now = now_epoch_seconds();
         ended_in_apps.push(EndedInApp {
             appid: user.appid,
-            sessions: ended.iter().filter(|listed| listed.is_live_at(now)).count(),
+            sessions: end_every_session(store, &key).await?,
         });
     }
     Ok(ended_in_apps)

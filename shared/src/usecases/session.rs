@@ -1,7 +1,7 @@
 //! Session queries: who a bearer token belongs to (optionally checked with WeChat),
 //! logout, and logout everywhere.
 
-use super::{AccessTokens, Apps, delete_ended, live_session};
+use super::{AccessTokens, Apps, end_every_session, live_session};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{
     Errcode, LiveSession, QuotaWindow, Session, SessionError, SessionToken, WeChatError,
@@ -147,16 +147,10 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> Session
 
     /// [`logout_everywhere`](Self::logout_everywhere) for a session already looked up.
     pub async fn end_everywhere(&self, token: &SessionToken) -> Result<u32, SessionError> {
-        let key = token.user_key();
         // One write ends them all; their items (tokens, session_keys) go next rather than
         // at expiry. Should that fail, they stay on the user's ended list, refused, until
         // an erasure or their expiry.
-        let ended = self.store.end_sessions(&key).await?;
-        if let Err(err) = delete_ended(&self.store, &key, &ended).await {
-            tracing::warn!(error = %err, "ended sessions left for an erasure or their TTL");
-        }
-        let now = now_epoch_seconds();
-        let live_ended = ended.iter().filter(|listed| listed.is_live_at(now)).count();
+        let live_ended = end_every_session(&self.store, &token.user_key()).await?;
         // The caller's own session was live when checked: it counts even when a log out
         // everywhere from another device ended it first.
         Ok(u32::try_from(live_ended).unwrap_or(u32::MAX).max(1))
