@@ -1,10 +1,11 @@
 /**
  * wxlogin client for WeChat mini-programs: login through `/onlogin`, authenticated
- * requests that log in again once when the session is gone, both getPhoneNumber forms,
- * the user's verified phone and first-login flag, logout here or everywhere, a copy of
- * the user's data and account cancellation (注销账号). Plain ES
- * module, no dependencies; uses only `wx.login`, `wx.request`, `wx.getStorageSync` /
- * `setStorageSync` / `removeStorageSync` and `wx.showToast`.
+ * requests that log in again once when the session is gone, both getPhoneNumber forms and
+ * real-time verification (getRealtimePhoneNumber), the user's verified phone and
+ * first-login flag, logout here or everywhere, a copy of the user's data and account
+ * cancellation (注销账号). Plain ES module, no dependencies; uses only `wx.login`,
+ * `wx.request`, `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and
+ * `wx.showToast`.
  *
  * @example
  * import { createClient } from './wxlogin.js';
@@ -12,6 +13,8 @@
  * const me = await api.request({ url: '/session' }); // me.phone once the user verified one
  * // <button wx:if="{{!me.phone}}" open-type="getPhoneNumber" bindgetphonenumber="onPhone">
  * async onPhone(e) { const { phoneNumber } = await api.getPhoneNumber(e); }
+ * // <button open-type="getRealtimePhoneNumber" bindgetrealtimephonenumber="onRealtimePhone">
+ * async onRealtimePhone(e) { const { phoneNumber } = await api.getRealtimePhoneNumber(e); }
  * @module wxlogin
  */
 
@@ -19,10 +22,19 @@
 export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
 
 /**
+ * The phone buttons' `detail.errno` when the mini-program's prepaid phone-verification pack
+ * is used up (WeChat bills each verification since 2023-08-28).
+ */
+const PACK_EMPTY_ERRNO = 1400001;
+
+/**
  * Every failure of this module. `code` is the server's stable error code (`invalid_token`,
  * `session_key_mismatch`, `rate_limited`, …, see the API contract) or a client code:
  * `network_error` (wx.request failed), `wx_login_failed` (wx.login failed), `user_denied`
- * (the user refused the phone number), `invalid_event` (no phone data in the event),
+ * (the user refused the phone number), `phone_pack_empty` (the phone button failed with
+ * errno 1400001: the mini-program's prepaid phone-verification pack is used up; nobody can
+ * verify a number until the operator buys one), `invalid_event` (no phone data in the
+ * event, or a real-time event without a code),
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
  * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
  * throttling is `rate_limited`), `logged_out` (logout(), logoutEverywhere() or
@@ -48,7 +60,7 @@ export class WxLoginError extends Error {
     /** @type {number|undefined} */ this.retryAfter = x.retryAfter;
     /** @type {string|undefined} */ this.requestId = x.requestId;
     /** @type {'login'|'request'} */ this.stage = x.stage || 'request';
-    /** `'tap_again'` when the user should tap the getPhoneNumber button once more. */
+    /** `'tap_again'` when the user should tap the phone button once more. */
     /** @type {'tap_again'|undefined} */ this.retry = undefined;
     if (x.cause !== undefined) this.cause = x.cause;
   }
@@ -83,6 +95,36 @@ const isAuthorizerDenial = (res) => res.statusCode === 403 && !!res.data
 const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
 
 /**
+ * The `POST /decrypt-phone` body for a phone button's event `detail`; throws, before any
+ * network call, when the button failed or the event holds nothing to send.
+ * @param {object} d the event's detail.
+ * @param {boolean} realtime the getRealtimePhoneNumber button (code form only).
+ */
+function phoneRequest(d, realtime) {
+  const button = realtime ? 'getRealtimePhoneNumber' : 'getPhoneNumber';
+  if (Number(d.errno) === PACK_EMPTY_ERRNO) {
+    const pack = realtime ? '手机号实时验证组件' : '手机号快速验证组件';
+    throw new WxLoginError('phone_pack_empty', button + ' failed with errno ' + PACK_EMPTY_ERRNO
+      + ': the mini-program\'s phone-verification pack (' + pack + ') is used up. No user can verify'
+      + ' a number with this button until the operator buys a pack in the WeChat admin console'
+      + ' (mp.weixin.qq.com → 付费管理 → ' + pack + ').'
+      + (typeof d.errMsg === 'string' ? ' WeChat said: ' + d.errMsg : ''), { cause: d });
+  }
+  if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) {
+    throw new WxLoginError('user_denied', d.errMsg, { cause: d });
+  }
+  if (d.code) return realtime ? { code: d.code, realtime: true } : { code: d.code };
+  if (realtime) {
+    throw new WxLoginError('invalid_event', d.encryptedData
+      ? 'getRealtimePhoneNumber: the event has encryptedData but no code; real-time verification'
+        + ' has no legacy encrypted form (a getPhoneNumber event? pass it to getPhoneNumber())'
+      : 'getRealtimePhoneNumber: no code in the event', { cause: d });
+  }
+  if (d.encryptedData && d.iv) return { encryptedData: d.encryptedData, iv: d.iv };
+  throw new WxLoginError('invalid_event', 'no code nor encryptedData/iv in the event');
+}
+
+/**
  * @typedef {{phoneNumber: string, purePhoneNumber: string, countryCode: string}} PhoneNumber
  * @typedef {{token: string, expires_in: number, appid: string, openid: string,
  *   unionid?: string, new_user: boolean, phone?: PhoneNumber}} LoginResult
@@ -95,10 +137,11 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  *   phone?: PhoneNumber, expiresAt?: number}} StoredSession
  *   what the client knows of its session without asking the server: `newUser` when the
  *   login that made this session was the user's first, `phone` the verified number as of
- *   that login (or of a later getPhoneNumber / checkSession), `expiresAt` in epoch ms.
+ *   that login (or of a later getPhoneNumber / getRealtimePhoneNumber / checkSession),
+ *   `expiresAt` in epoch ms.
  * @typedef {{appid: string, openid: string, unionid?: string, created_at: number,
  *   last_login_at: number, kept_until?: number,
- *   phone?: PhoneNumber & {verified_at: number, verified_by: 'legacy'|'code'},
+ *   phone?: PhoneNumber & {verified_at: number, verified_by: 'legacy'|'code'|'realtime'},
  *   sessions: Array<{created_at: number, expires_at: number, current: boolean}>,
  *   quotas: {phone_verifications_today?: {used: number, limit: number, resets_at: number}}}}
  *   AccountData what `GET /account` answers; times in epoch seconds.
@@ -108,6 +151,7 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  * @property {() => Promise<LoginResult>} login
  * @property {(options: RequestOptions) => Promise<*>} request
  * @property {(event: object) => Promise<PhoneNumber>} getPhoneNumber
+ * @property {(event: object) => Promise<PhoneNumber>} getRealtimePhoneNumber
  * @property {() => Promise<SessionInfo>} checkSession
  * @property {() => Promise<void>} logout
  * @property {() => Promise<number>} logoutEverywhere
@@ -132,8 +176,8 @@ const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
  *   says so on a mini-program's own `wx.request`, and this says so everywhere else (a
  *   web-view, tests, a proxy that drops the Referer).
  * @param {((err: WxLoginError) => void)|null} [options.onTapAgain] called when the user
- *   must tap the getPhoneNumber button again; default: a toast with {@link TAP_AGAIN_TEXT};
- *   `null` shows nothing.
+ *   must tap the phone button (getPhoneNumber or getRealtimePhoneNumber) again; default: a
+ *   toast with {@link TAP_AGAIN_TEXT}; `null` shows nothing.
  * @returns {Client}
  */
 export function createClient(options) {
@@ -326,24 +370,40 @@ export function createClient(options) {
   /**
    * Turns the getPhoneNumber button's event into the phone number (`POST /decrypt-phone`),
    * sending `detail.code` when present, else `encryptedData` + `iv`.
-   * Rejects with `user_denied` (no network) when the user refused. When the data is stale
+   * Rejects with `user_denied` (no network) when the user refused, and with
+   * `phone_pack_empty` (no network) when WeChat failed the button with errno 1400001: the
+   * mini-program's prepaid pack (手机号快速验证组件) is used up, and no user can verify a
+   * number until the operator buys one at mp.weixin.qq.com → 付费管理. When the data is stale
    * (422 `session_key_mismatch`: logs in again first) or the phone code was used or expired
    * (401 `invalid_code`), calls `onTapAgain` and rejects with `err.retry === 'tap_again'`:
    * the next tap works. If that re-login fails, its error is the rejection instead.
    * The number is remembered on the stored session ({@link getSession}`().phone`).
-   * @param {{detail: {errMsg: string, code?: string, encryptedData?: string, iv?: string}}} event
-   *   the `bindgetphonenumber` event (its `detail` alone is accepted too).
+   * @param {{detail: {errMsg: string, errno?: number, code?: string, encryptedData?: string,
+   *   iv?: string}}} event the `bindgetphonenumber` event (its `detail` alone is accepted too).
    * @returns {Promise<PhoneNumber>}
    */
-  async function getPhoneNumber(event) {
-    const d = (event && event.detail) || event || {};
-    if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) {
-      throw new WxLoginError('user_denied', d.errMsg, { cause: d });
-    }
-    let data;
-    if (d.code) data = { code: d.code };
-    else if (d.encryptedData && d.iv) data = { encryptedData: d.encryptedData, iv: d.iv };
-    else throw new WxLoginError('invalid_event', 'no code nor encryptedData/iv in the event');
+  function getPhoneNumber(event) {
+    return decryptPhone(event, false);
+  }
+
+  /**
+   * Turns the getRealtimePhoneNumber button's event (手机号实时验证: WeChat checks the
+   * number with the carrier at each tap) into the phone number: `POST /decrypt-phone` with
+   * `{code, realtime: true}`. Everything else is as {@link getPhoneNumber}'s code form:
+   * `user_denied`, `phone_pack_empty` (here the 手机号实时验证组件 pack), tap again on 401
+   * `invalid_code`, the number remembered on the stored session. There is no legacy form:
+   * an event without a code (encryptedData alone included) rejects with `invalid_event`.
+   * @param {{detail: {errMsg: string, errno?: number, code?: string}}} event the
+   *   `bindgetrealtimephonenumber` event (its `detail` alone is accepted too).
+   * @returns {Promise<PhoneNumber>}
+   */
+  function getRealtimePhoneNumber(event) {
+    return decryptPhone(event, true);
+  }
+
+  /** Both phone buttons' work: the event's body to `/decrypt-phone`, and the retries. */
+  async function decryptPhone(event, realtime) {
+    const data = phoneRequest((event && event.detail) || event || {}, realtime);
     const answer = await authorized({ url: '/decrypt-phone', method: 'POST', data });
     if (isOk(answer.res)) {
       if (isPhone(answer.res.data)) rememberPhone(answer.token, answer.res.data);
@@ -497,7 +557,7 @@ export function createClient(options) {
   }
 
   return {
-    login, request, getPhoneNumber, checkSession, logout, logoutEverywhere, deleteAccount, getMyData,
-    getToken, getSession,
+    login, request, getPhoneNumber, getRealtimePhoneNumber, checkSession, logout, logoutEverywhere,
+    deleteAccount, getMyData, getToken, getSession,
   };
 }

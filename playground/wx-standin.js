@@ -135,20 +135,32 @@ export function createStandinWx({ appid = () => '', onRequest = () => {}, onToas
 }
 
 /**
- * What the getPhoneNumber button gives this user now, as its `bindgetphonenumber` event:
- * `allow` with the current form (a `code`, plus the legacy fields WeChat still sends) or
- * the legacy form (`encryptedData` + `iv` only), or `deny`.
+ * What a phone button gives this user now, as its event: `allow` with the current form
+ * of getPhoneNumber (a `code`, plus the legacy fields WeChat still sends), `legacy`
+ * (`encryptedData` + `iv` only), `realtime` (getRealtimePhoneNumber: a `code` only), or
+ * `deny`. An empty pack fails the button on the device with `errno` 1400001, as WeChat's.
  */
 export async function phoneButtonEvent(choice, phoneNumber) {
+  const realtime = choice === 'realtime';
+  const [type, api] = realtime
+    ? ['getrealtimephonenumber', 'getRealtimePhoneNumber']
+    : ['getphonenumber', 'getPhoneNumber'];
   if (choice === 'deny') {
-    return { type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail user deny' } };
+    return { type, detail: { errMsg: api + ':fail user deny' } };
   }
   const user = currentUser();
   if (!user) throw new Error('log in first: the button belongs to a logged-in user');
   const body = { openid: user.openid, phoneNumber };
   if (user.appid) body.appid = user.appid;
-  const data = await sandboxPost('/phone', body);
-  const detail = { errMsg: 'getPhoneNumber:ok', encryptedData: data.encryptedData, iv: data.iv };
+  if (realtime) body.realtime = true;
+  const res = await fetch('/sandbox/phone', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (data.errno) return { type, detail: { errMsg: data.errMsg, errno: data.errno } };
+  if (!res.ok) throw new Error(`sandbox /phone answered ${res.status}: ${JSON.stringify(data)}`);
+  if (realtime) return { type, detail: { errMsg: api + ':ok', code: data.code } };
+  const detail = { errMsg: api + ':ok', encryptedData: data.encryptedData, iv: data.iv };
   if (choice === 'allow') detail.code = data.code;
-  return { type: 'getphonenumber', detail };
+  return { type, detail };
 }

@@ -136,6 +136,7 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_REGION=us-east-1" \
   --env-var "STACK_KEY=$LOCAL_STACK_KEY" \
   --env-var "FAILED_LOGINS_PER_CLIENT_PER_MINUTE=${FAILED_LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
+  --env-var "RISK_CHECK=${RISK_CHECK:-record}" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
@@ -217,6 +218,10 @@ wxlogin is running locally (the API's base URL: $api, as ApiUrl in AWS):
                    serves it: the authorizer first (401/403 {"message"}), then me)
                    The gateway forwards the rest to cargo lambda watch at $lambda
                    (curl only: a port browsers refuse; logs in $LOGS/).
+  phone packs      cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $LAMBDA_PORT phone-packs --data-ascii '{}'
+                   (the hourly check of AWS, run once: each app's packs, used, left and days
+                   left; the first run compiles it; set the sandbox's numbers with
+                   POST $sandbox/sandbox/charge {"pack": "quick", "all": 1000, "used": 990})
   playground       $gateway/playground/  (a mini-program in the browser: taps, WeChat faults,
                    the server's items and every request; make dev only)
   WeChat sandbox   $sandbox              ($served)

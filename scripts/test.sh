@@ -36,7 +36,7 @@ stop_services
 # The playground lives in the devkit, which no function may link (what sam build deploys).
 # Read first, then searched: a failing `cargo tree` must stop the run, not pass the check.
 deployed_crates=$(cargo tree --locked -e normal --prefix none \
-  -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p retention -p authorizer)
+  -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p retention -p phone-packs -p authorizer)
 if grep -q '^devkit ' <<<"$deployed_crates"; then
   die "a function links devkit (the playground, the test harness): deployed code must not"
 fi

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 /// The caller of a route behind the wxlogin authorizer: what the authorizer puts in
 /// `requestContext.authorizer.lambda` (serialized as `{"appid", "openid", "unionid"?,
-/// "phoneNumber"?}`), and what a route reads back. `Debug` redacts the phone number, so
+/// "phoneNumber"?, "phoneVerifiedBy"?, "phoneVerifiedAt"?, "riskRank"?}`), and what a
+/// route reads back. `Debug` redacts the phone number, so
 /// logging a caller never logs personal data.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +26,16 @@ pub struct Caller {
     /// The phone number they verified through wxlogin, when they have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+    /// How that number was last verified: `legacy`, `code` or `realtime` (WeChat
+    /// re-checked it with the carrier).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified_by: Option<String>,
+    /// Epoch seconds of that verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified_at: Option<i64>,
+    /// WeChat's risk rank (0 least, 4 riskiest) at sign-up, when the stack recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_rank: Option<u8>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -37,6 +48,9 @@ impl std::fmt::Debug for Caller {
                 "phone_number",
                 &self.phone_number.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("phone_verified_by", &self.phone_verified_by)
+            .field("phone_verified_at", &self.phone_verified_at)
+            .field("risk_rank", &self.risk_rank)
             .finish()
     }
 }
@@ -82,6 +96,24 @@ impl Caller {
         Ok(caller)
     }
 
+    /// True when the caller's phone number was verified in real time (the
+    /// getRealtimePhoneNumber button, re-checked with the carrier) within `max_age` of
+    /// now: what a sensitive action (a payout, a change of phone) can demand.
+    pub fn phone_checked_in_realtime_within(&self, max_age: std::time::Duration) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        self.phone_checked_in_realtime_within_at(max_age, now)
+    }
+
+    fn phone_checked_in_realtime_within_at(&self, max_age: std::time::Duration, now: u64) -> bool {
+        let Some(at) = self.phone_verified_at.and_then(|at| u64::try_from(at).ok()) else {
+            return false;
+        };
+        self.phone_verified_by.as_deref() == Some("realtime")
+            && now.saturating_sub(at) <= max_age.as_secs()
+    }
+
     /// Refuses a caller who logged in to none of `apps`, e.g. for a part of a route
     /// that only one app may use.
     pub fn require_app(&self, apps: &[&str]) -> Result<&Self, MissingCaller> {
@@ -117,6 +149,12 @@ impl Caller {
             openid: text("openid").ok_or(MissingCaller::NotWxlogin)?,
             unionid: text("unionid"),
             phone_number: text("phoneNumber"),
+            phone_verified_by: text("phoneVerifiedBy"),
+            phone_verified_at: fields.get("phoneVerifiedAt").and_then(Value::as_i64),
+            risk_rank: fields
+                .get("riskRank")
+                .and_then(Value::as_u64)
+                .and_then(|rank| u8::try_from(rank).ok()),
         })
     }
 }
@@ -162,20 +200,55 @@ mod tests {
         testing::request_behind_authorizer(authorizer)
     }
 
+    fn caller_with_phone() -> Caller {
+        Caller {
+            appid: "wxA".into(),
+            openid: "o1".into(),
+            unionid: None,
+            phone_number: Some("13800138000".into()),
+            phone_verified_by: Some("code".into()),
+            phone_verified_at: Some(1_764_892_900),
+            risk_rank: Some(1),
+        }
+    }
+
     #[test]
     fn reads_the_wxlogin_context() {
-        let caller = Caller::from_request_of_any_app(&request_with(
-            json!({"lambda": {"appid": "wxA", "openid": "o1", "phoneNumber": "13800138000"}}),
+        let caller = Caller::from_request_of_any_app(&request_with(json!({"lambda": {
+            "appid": "wxA", "openid": "o1", "phoneNumber": "13800138000",
+            "phoneVerifiedBy": "code", "phoneVerifiedAt": 1_764_892_900, "riskRank": 1
+        }})))
+        .unwrap();
+        assert_eq!(caller, caller_with_phone());
+        let bare = Caller::from_request_of_any_app(&request_with(
+            json!({"lambda": {"appid": "wxA", "openid": "o1"}}),
         ))
         .unwrap();
         assert_eq!(
-            caller,
-            Caller {
-                appid: "wxA".into(),
-                openid: "o1".into(),
-                unionid: None,
-                phone_number: Some("13800138000".into()),
-            }
+            (bare.phone_number, bare.phone_verified_at, bare.risk_rank),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn only_a_recent_realtime_check_counts_as_one() {
+        let at = 1_764_892_900;
+        let realtime = Caller {
+            phone_verified_by: Some("realtime".into()),
+            ..caller_with_phone()
+        };
+        let ten_minutes = std::time::Duration::from_secs(600);
+        assert!(realtime.phone_checked_in_realtime_within_at(ten_minutes, at + 600));
+        assert!(!realtime.phone_checked_in_realtime_within_at(ten_minutes, at + 601));
+        assert!(!caller_with_phone().phone_checked_in_realtime_within_at(ten_minutes, at));
+        let unverified = Caller {
+            phone_verified_at: None,
+            ..realtime.clone()
+        };
+        assert!(!unverified.phone_checked_in_realtime_within_at(ten_minutes, at));
+        assert!(
+            !realtime.phone_checked_in_realtime_within(ten_minutes),
+            "a check made in 2025 is not recent now"
         );
     }
 
@@ -195,12 +268,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_phone_number() {
-        let caller = Caller {
-            appid: "wxA".into(),
-            openid: "o1".into(),
-            unionid: None,
-            phone_number: Some("13800138000".into()),
-        };
+        let caller = caller_with_phone();
         assert!(!format!("{caller:?}").contains("1380"));
     }
 

@@ -507,6 +507,129 @@ function liveTests({ apiUrl, sandboxUrl }) {
     });
   });
 
+  describe('getRealtimePhoneNumber()', () => {
+    /**
+     * setup(), with the server's real-time verification played on `POST /decrypt-phone`
+     * (the local stack's sandbox issues no real-time codes): the token is checked with the
+     * stack's `GET /session`; `{code, realtime: true}` with a code from `tap()` answers the
+     * number once, a used or unknown code 401 `invalid_code`, any other body 400. Every
+     * other request goes to the stack.
+     */
+    function realtimeSetup() {
+      const user = setup();
+      const issued = new Set();
+      const decrypt = async (req) => {
+        const live = await fetch(apiUrl + '/session', { headers: { authorization: req.header.authorization || '' } });
+        if (live.status !== 200) return { status: live.status, body: await live.json() };
+        const body = req.data || {};
+        if (body.realtime !== true || typeof body.code !== 'string' || Object.keys(body).length !== 2) {
+          return { status: 400, body: { error: 'invalid_request', message: 'expected {code, realtime: true}' } };
+        }
+        if (!issued.delete(body.code)) {
+          return { status: 401, body: { error: 'invalid_code', message: 'the phone code is unknown, used or expired' } };
+        }
+        return { status: 200, body: PHONE };
+      };
+      user.wx.hooks.respond = (req) => (req.url === apiUrl + '/decrypt-phone' ? decrypt(req) : null);
+      /** The event a tap on the real-time button gives: a fresh code. */
+      user.tap = () => {
+        const code = 'realtime_' + randomBytes(12).toString('hex');
+        issued.add(code);
+        return { type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:ok', code } };
+      };
+      return user;
+    }
+
+    test('sends {code, realtime: true}, resolves with the number and remembers it', async () => {
+      const { wx, client, tap } = realtimeSetup();
+      await client.login();
+      const event = tap();
+      assert.deepEqual(await client.getRealtimePhoneNumber(event), PHONE);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone']);
+      assert.deepEqual(wx.requests.at(-1).data, { code: event.detail.code, realtime: true });
+      assert.equal(wx.requests.at(-1).header.authorization, 'Bearer ' + client.getToken());
+      assert.deepEqual(client.getSession().phone, PHONE);
+    });
+
+    test('accepts the event\'s detail alone, and logs in first when no token is stored', async () => {
+      const { wx, client, tap } = realtimeSetup();
+      assert.deepEqual(await client.getRealtimePhoneNumber(tap().detail), PHONE);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone']);
+    });
+
+    test('with a bad stored token it re-logs in once and still gets the number', async () => {
+      const { wx, client, tap } = realtimeSetup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      assert.deepEqual(await client.getRealtimePhoneNumber(tap()), PHONE);
+      assert.deepEqual(paths(wx), ['POST /decrypt-phone', 'POST /onlogin', 'POST /decrypt-phone']);
+      assert.equal(wx.calls.login, 1);
+    });
+
+    test('a used code → 401 invalid_code, tap again, no re-login; a fresh tap works', async () => {
+      const { wx, client, tapAgain, tap } = realtimeSetup();
+      await client.login();
+      const event = tap();
+      assert.deepEqual(await client.getRealtimePhoneNumber(event), PHONE);
+      const err = await rejection(client.getRealtimePhoneNumber(event),
+        { code: 'invalid_code', status: 401, retry: 'tap_again', stage: 'request' });
+      assert.deepEqual(tapAgain, [err]);
+      assert.equal(wx.calls.login, 1);
+      assert.deepEqual(await client.getRealtimePhoneNumber(tap()), PHONE);
+    });
+
+    test('the user refused → user_denied, nothing sent, no toast', async () => {
+      const { wx, client } = setup();
+      for (const errMsg of ['getRealtimePhoneNumber:fail user deny', 'getRealtimePhoneNumber:fail:user deny']) {
+        await rejection(client.getRealtimePhoneNumber({ type: 'getrealtimephonenumber', detail: { errMsg } }),
+          { code: 'user_denied', message: errMsg, status: 0, retry: undefined });
+      }
+      assert.equal(wx.calls.request + wx.calls.login + wx.calls.showToast, 0);
+    });
+
+    test('no legacy form: encryptedData without a code → invalid_event, nothing sent', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      const legacy = await phoneEvent(wx, { legacy: true }); // data the legacy form would accept
+      const err = await rejection(client.getRealtimePhoneNumber(legacy), { code: 'invalid_event', status: 0 });
+      assert.match(err.message, /no legacy/);
+      assert.match(err.message, /getPhoneNumber\(\)/, 'it names the method that takes that event');
+      await rejection(client.getRealtimePhoneNumber({ detail: { errMsg: 'getRealtimePhoneNumber:ok' } }),
+        { code: 'invalid_event' });
+      assert.deepEqual(paths(wx), ['POST /onlogin'], 'no /decrypt-phone');
+    });
+  });
+
+  describe('an empty phone-verification pack (errno 1400001)', () => {
+    const buttons = [
+      { method: 'getPhoneNumber', type: 'getphonenumber', pack: '手机号快速验证组件' },
+      { method: 'getRealtimePhoneNumber', type: 'getrealtimephonenumber', pack: '手机号实时验证组件' },
+    ];
+    for (const { method, type, pack } of buttons) {
+      test(`${method}() → phone_pack_empty (not user_denied), no request, no toast`, async () => {
+        const wx = createFakeWx({ sandboxUrl });
+        const client = createClient({ baseUrl: apiUrl, wx }); // the default onTapAgain: a toast
+        const detail = { errMsg: `${method}:fail no quota`, errno: 1400001 };
+        const err = await rejection(client[method]({ type, detail }),
+          { code: 'phone_pack_empty', status: 0, stage: 'request', retry: undefined, cause: detail });
+        assert.match(err.message, /1400001/);
+        assert.match(err.message, /used up/);
+        assert.ok(err.message.includes('mp.weixin.qq.com') && err.message.includes('付费管理'), err.message);
+        assert.ok(err.message.includes(pack), `names the ${pack} pack: ${err.message}`);
+        assert.ok(err.message.includes(detail.errMsg), 'keeps WeChat\'s errMsg');
+        assert.equal(wx.calls.request + wx.calls.login + wx.calls.showToast, 0);
+      });
+
+      test(`${method}() with a session stored: the detail alone still sends nothing`, async () => {
+        const { wx, client, tapAgain } = setup();
+        await client.login();
+        await rejection(client[method]({ errMsg: `${method}:fail`, errno: 1400001 }), { code: 'phone_pack_empty' });
+        assert.deepEqual(paths(wx), ['POST /onlogin']);
+        assert.equal(tapAgain.length, 0);
+        assert.equal(client.getSession().phone, undefined);
+      });
+    }
+  });
+
   describe('request() to a route behind the wxlogin authorizer', () => {
     /**
      * API Gateway with the authorizer in front of `GET /me` (the local stack has no API

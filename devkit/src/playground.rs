@@ -34,6 +34,7 @@ const MASKED: &[&str] = &[
 const SANDBOX_PATHS: &[(&str, &str)] = &[
     ("POST", "/sandbox/login"),
     ("POST", "/sandbox/phone"),
+    ("POST", "/sandbox/charge"),
     ("POST", "/sandbox/faults"),
     ("GET", "/sandbox/stats"),
     ("POST", "/sandbox/push"),

@@ -451,6 +451,11 @@ impl TestStack {
             .await?)
     }
 
+    /// `POST /sandbox/risk` with `body`: a rank for an openid, or risk control turned off.
+    pub async fn sandbox_risk(&self, body: Value) -> anyhow::Result<Value> {
+        self.sandbox_post("/sandbox/risk", body).await
+    }
+
     /// `POST /sandbox/faults` with `body`.
     pub async fn sandbox_fault(&self, body: Value) -> anyhow::Result<()> {
         self.sandbox_post("/sandbox/faults", body).await.map(drop)

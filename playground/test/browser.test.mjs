@@ -114,6 +114,13 @@ test('a mini-program session, tap by tap, shows both sides', async () => {
   assert.equal(me.returned.phoneNumber, '13800138000', JSON.stringify(me));
   assert.equal(me.returned.openid, login.returned.openid);
 
+  const realtime = await tap('phone-realtime');
+  assert.equal(realtime.returned.purePhoneNumber, '13800138000', JSON.stringify(realtime));
+  const rechecked = await tap('whoami');
+  assert.equal(rechecked.returned.phone_verified_by, 'realtime', JSON.stringify(rechecked));
+  const empty = await tap('phone-pack-empty');
+  assert.equal(empty.threw.code, 'phone_pack_empty', JSON.stringify(empty));
+
   await page.selectOption('#fault-api', 'getuserphonenumber');
   await page.selectOption('#fault-kind', '45011');
   await tap('arm');

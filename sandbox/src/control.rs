@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::Shared;
 use crate::access::new_token_day;
 use crate::random;
-use crate::state::{Api, AppState, Fault, IssuedCode, User};
+use crate::state::{Api, AppState, Fault, IssuedCode, PhonePack, User};
 use crate::wechat_api::lock;
 
 #[derive(Deserialize, Default)]
@@ -26,7 +26,7 @@ struct LoginRequest {
     session_key: Option<String>,
 }
 
-fn unknown_app() -> Response {
+pub(crate) fn unknown_app() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(
@@ -36,7 +36,7 @@ fn unknown_app() -> Response {
         .into_response()
 }
 
-fn bad_request(message: &str) -> Response {
+pub(crate) fn bad_request(message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Json(json!({ "error": "invalid_request", "message": message })),
@@ -74,10 +74,13 @@ pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response
     let Some((appid, app)) = state.control_app(request.appid.as_deref()) else {
         return unknown_app();
     };
+    let now = Instant::now();
     let user = app.users.entry(openid.clone()).or_insert_with(|| User {
         unionid: None,
         session_key: random::session_key(),
+        last_login: now,
     });
+    user.last_login = now;
     if let Some(session_key) = request.session_key {
         user.session_key = session_key;
     }
@@ -97,7 +100,7 @@ pub(crate) async fn login(State(shared): State<Shared>, body: Bytes) -> Response
         code,
         IssuedCode {
             openid,
-            issued: Instant::now(),
+            issued: now,
             used: false,
         },
     );
@@ -127,7 +130,7 @@ pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Respons
         Ok(request) => request,
         Err(err) => {
             return bad_request(&format!(
-                "expected {{\"api\": \"jscode2session\" | \"stable_token\" | \"getuserphonenumber\" | \"checksession\", \"errcode\"?, \"delay_ms\"?, \"body\"?, \"times\"}}: {err}"
+                "expected {{\"api\": \"jscode2session\" | \"stable_token\" | \"getuserphonenumber\" | \"checksession\" | \"getuserriskrank\" | \"charge_usage\", \"errcode\"?, \"delay_ms\"?, \"body\"?, \"times\"}}: {err}"
             ));
         }
     };
@@ -149,12 +152,17 @@ pub(crate) async fn faults(State(shared): State<Shared>, body: Bytes) -> Respons
 }
 
 /// `GET /sandbox/stats` → `{"calls": {"jscode2session": N, …}, "forced_refreshes": N,
-/// "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "apps": {"<appid>":
-/// {"forced_refreshes": N, …}}}`: how often WeChat was called, how many forced refreshes
-/// issued a new token, and how many were refused (within the minimum interval: answered
-/// with the current token; over the daily limit: `45009`), summed over the apps and per app.
+/// "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "billed": {"quick": N,
+/// "realtime": N}, "apps": {"<appid>": {"forced_refreshes": N, …, "billed": {…}}}}`: how
+/// often WeChat was called, how many forced refreshes issued a new token, how many were
+/// refused (within the minimum interval: answered with the current token; over the daily
+/// limit: `45009`), and how many phone verifications of each kind were billed (codes the
+/// buttons issued, billed when issued, redeemed or not), summed over the apps and per app.
 pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
+    let billed_of =
+        |app: &AppState| PhonePack::ALL.map(|pack| app.billed.get(&pack).copied().unwrap_or(0));
+    let mut billed = [0u64; 2];
     let forces = |app: &AppState| {
         let forces = &app.forced_refreshes;
         (
@@ -170,6 +178,10 @@ pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
         total += app_total;
         too_soon += app_too_soon;
         daily_limit += app_daily_limit;
+        let app_billed = billed_of(app);
+        for (sum, count) in billed.iter_mut().zip(app_billed) {
+            *sum += count;
+        }
         apps.insert(
             appid.clone(),
             json!({
@@ -178,6 +190,7 @@ pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
                     "too_soon": app_too_soon,
                     "daily_limit": app_daily_limit,
                 },
+                "billed": billed_json(app_billed),
             }),
         );
     }
@@ -185,9 +198,19 @@ pub(crate) async fn stats(State(shared): State<Shared>) -> Response {
         "calls": state.calls,
         "forced_refreshes": total,
         "forced_refresh_refusals": { "too_soon": too_soon, "daily_limit": daily_limit },
+        "billed": billed_json(billed),
         "apps": apps,
     }))
     .into_response()
+}
+
+/// `{"quick": N, "realtime": N}`, in the order of [`PhonePack::ALL`].
+fn billed_json(counts: [u64; 2]) -> serde_json::Value {
+    let mut billed = serde_json::Map::new();
+    for (pack, count) in PhonePack::ALL.into_iter().zip(counts) {
+        billed.insert(pack.name().to_owned(), json!(count));
+    }
+    serde_json::Value::Object(billed)
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! mini-programs (each its own appid, AppSecret, users, codes and access tokens).
 //!
 //! WeChat's own paths (`GET /sns/jscode2session`, `POST /cgi-bin/stable_token`,
-//! `POST /wxa/business/getuserphonenumber`, `GET /wxa/checksession`) answer like WeChat does: HTTP 200,
+//! `POST /wxa/business/getuserphonenumber`, `GET /wxa/checksession`,
+//! `POST /wxa/getuserriskrank`, `GET /wxa/charge/usage/get`) answer like WeChat does: HTTP 200,
 //! JSON labelled `text/plain`, errors as `{"errcode", "errmsg"}`, single-use codes that
 //! expire, and stable_token's rules (renewal in a token's last 5 minutes, forced refreshes
 //! that cut off the old token at once, at most one per 30 s and 20 a day: see `access.rs`).
@@ -11,12 +12,19 @@
 //!
 //! - `POST /sandbox/login {"appid"?, "openid"?, "unionid"?, "session_key"?}`: what
 //!   `wx.login` yields in that app (the same `unionid` in two apps plays one person);
-//! - `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?}`: what the
-//!   getPhoneNumber button yields;
+//! - `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?, "realtime"?}`:
+//!   what the getPhoneNumber (or getRealtimePhoneNumber) button yields; 402 with `errno`
+//!   1400001, and no code, when that kind's packs are empty;
+//! - `POST /sandbox/charge {"appid"?, "pack" | "spuId", "all", "used"?}`: sets a kind's
+//!   phone-verification packs (each app starts with a 1,000-unit free trial per kind; each
+//!   code `/sandbox/phone` issues uses one unit of its kind, redeemed or not);
+//! - `POST /sandbox/risk {"appid"?, "openid", "rank"}` or `{"appid"?, "enabled"}`:
+//!   getuserriskrank's answer for a user, or the app without risk control (`48001`);
 //! - `POST /sandbox/faults {"api", "errcode"?, "delay_ms"?, "body"?, "times"}`: faults;
 //! - `GET /sandbox/stats` → `{"calls": {"<api>": N}, "forced_refreshes": N,
-//!   "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "apps": {"<appid>":
-//!   {"forced_refreshes": N}}}` (calls and refusals summed over the apps);
+//!   "forced_refresh_refusals": {"too_soon": N, "daily_limit": N}, "billed": {"quick": N,
+//!   "realtime": N}, "apps": {"<appid>": {"forced_refreshes": N, "billed": {…}}}}` (calls,
+//!   refusals and billed verifications, i.e. codes the buttons issued, summed over the apps);
 //! - `POST /sandbox/secret {"appid"?, "secret"}` → `{"ok": true}`: resets that app's
 //!   AppSecret (the old one then gets `40125`);
 //! - `POST /sandbox/token-day` → `{"ok": true}`: a new day for every app's forced-refresh
@@ -39,11 +47,13 @@
 //! For dev and tests only.
 
 mod access;
+mod charge;
 mod control;
 pub mod local_only;
 mod phone;
 mod push;
 mod random;
+mod risk;
 mod state;
 mod wechat_api;
 
@@ -88,6 +98,9 @@ pub struct SandboxConfig {
     /// Effective forced refreshes allowed per sandbox day; the next one answers `45009`
     /// (WeChat: 20).
     pub forced_refreshes_per_day: u32,
+    /// getuserriskrank answers `61010` for a user whose last `wx.login` is older than this
+    /// (WeChat: the user must have visited the mini-program in the last 30 minutes).
+    pub risk_openid_window: Duration,
     /// Who may reach it: by default this machine's names plus `host.docker.internal` (what
     /// `sam local`'s containers call it), JSON bodies only; the binary widens it with
     /// `DEV_ALLOWED_HOSTS` and `DEV_ALLOWED_ORIGINS`.
@@ -104,7 +117,8 @@ pub const DOCKER_HOST: &str = "host.docker.internal";
 
 impl SandboxConfig {
     /// A sandbox for `appid`/`secret` with WeChat's numbers: 5-minute codes, 7200 s access
-    /// tokens renewed in their last 300 s, forced refreshes at most 20 a day and 30 s apart.
+    /// tokens renewed in their last 300 s, forced refreshes at most 20 a day and 30 s apart,
+    /// risk ranks for users seen in the last 30 minutes.
     pub fn new(appid: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             apps: vec![SandboxApp {
@@ -116,6 +130,7 @@ impl SandboxConfig {
             renew_before_expiry: Duration::from_secs(300),
             force_refresh_min_interval: Duration::from_secs(30),
             forced_refreshes_per_day: 20,
+            risk_openid_window: Duration::from_secs(30 * 60),
             local_only: sandbox_local_only(),
         }
     }
@@ -171,8 +186,12 @@ pub fn router(config: SandboxConfig) -> Router {
             post(phone::getuserphonenumber),
         )
         .route("/wxa/checksession", get(phone::checksession))
+        .route("/wxa/getuserriskrank", post(risk::getuserriskrank))
+        .route("/wxa/charge/usage/get", get(charge::usage_get))
         .route("/sandbox/login", post(control::login))
         .route("/sandbox/phone", post(phone::sandbox_phone))
+        .route("/sandbox/charge", post(charge::charge))
+        .route("/sandbox/risk", post(risk::sandbox_risk))
         .route("/sandbox/faults", post(control::faults))
         .route("/sandbox/stats", get(control::stats))
         .route("/sandbox/secret", post(control::secret))

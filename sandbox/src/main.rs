@@ -104,6 +104,8 @@ async fn main() -> anyhow::Result<()> {
         renew_before_expiry,
         force_refresh_min_interval,
         forced_refreshes_per_day,
+        // WeChat's 30 minutes; tests that need less set the field.
+        risk_openid_window: Duration::from_secs(30 * 60),
         apps,
     };
     tracing::info!("wechat-sandbox listening on http://{host}:{port}");

@@ -1,5 +1,8 @@
-//! The phone-number side: `/sandbox/phone` (what the getPhoneNumber button yields),
-//! `POST /wxa/business/getuserphonenumber` and `GET /wxa/checksession`.
+//! The phone-number side: `/sandbox/phone` (what the getPhoneNumber and
+//! getRealtimePhoneNumber buttons yield; each code it issues takes one unit of its
+//! button's pack, as WeChat bills the button's success callback),
+//! `POST /wxa/business/getuserphonenumber` (which redeems a code and bills nothing) and
+//! `GET /wxa/checksession`.
 
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -22,7 +25,7 @@ use sha2::Sha256;
 use crate::Shared;
 use crate::access::app_of_access_token;
 use crate::random;
-use crate::state::{Api, IssuedPhoneCode};
+use crate::state::{Api, IssuedPhoneCode, PhonePack};
 use crate::wechat_api::{errcode, lock, suffer, wechat_json};
 
 #[derive(Deserialize)]
@@ -39,6 +42,10 @@ struct PhoneRequest {
     country_code_as_number: bool,
     /// Put another app's id in the watermark (data made for a different mini-program).
     watermark_appid: Option<String>,
+    /// The real-time button (`open-type="getRealtimePhoneNumber"`), billed to the real-time
+    /// packs; it yields a code only. Default: the quick-verification button.
+    #[serde(default)]
+    realtime: bool,
 }
 
 fn control_error(status: StatusCode, message: &str) -> Response {
@@ -49,16 +56,43 @@ fn control_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?}` →
-/// `{"encryptedData", "iv", "code"}`, encrypted with the user's current session_key in
-/// that app, its appid in the watermark; the code is redeemable with that app's token.
+/// The button on a device whose app has no unit left of the kind: WeChat raises no
+/// half-screen and the page gets `errno` 1400001; no code is issued.
+fn pack_empty(pack: PhonePack) -> Response {
+    let button = match pack {
+        PhonePack::Quick => "getPhoneNumber",
+        PhonePack::Realtime => "getRealtimePhoneNumber",
+    };
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        Json(json!({
+            "error": "pack_empty",
+            "errno": 1_400_001,
+            "errMsg": format!("{button}:fail no quota"),
+            "message": format!(
+                "the app's {} phone-verification packs have no unit left; POST /sandbox/charge sets them",
+                pack.name()
+            ),
+        })),
+    )
+        .into_response()
+}
+
+/// `POST /sandbox/phone {"appid"?, "openid", "phoneNumber", "countryCode"?, "realtime"?}` →
+/// `{"encryptedData", "iv", "code"}` (quick verification, encrypted with the user's current
+/// session_key in that app, its appid in the watermark) or `{"code"}` (real-time); the code
+/// is redeemable with that app's token. Issuing it takes one unit of that kind's packs,
+/// whether or not it is ever redeemed; 402 with `errno` 1400001, no code and no unit taken,
+/// when they have none left.
 pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> Response {
     let request: PhoneRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
             return control_error(
                 StatusCode::BAD_REQUEST,
-                &format!("expected {{\"openid\", \"phoneNumber\", \"countryCode\"?}}: {err}"),
+                &format!(
+                    "expected {{\"openid\", \"phoneNumber\", \"countryCode\"?, \"realtime\"?}}: {err}"
+                ),
             );
         }
     };
@@ -93,29 +127,52 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
             "unknown openid: call /sandbox/login first",
         );
     };
-    let Some(key) = STANDARD
-        .decode(&user.session_key)
-        .ok()
-        .and_then(|key| <[u8; 16]>::try_from(key).ok())
-    else {
-        return control_error(
-            StatusCode::CONFLICT,
-            "this user's session_key is not base64 of 16 bytes",
-        );
+    // The real-time button yields a code only; the quick one encrypted data as well, with
+    // the user's current session_key.
+    let key = if request.realtime {
+        None
+    } else {
+        let Some(key) = STANDARD
+            .decode(&user.session_key)
+            .ok()
+            .and_then(|key| <[u8; 16]>::try_from(key).ok())
+        else {
+            return control_error(
+                StatusCode::CONFLICT,
+                "this user's session_key is not base64 of 16 bytes",
+            );
+        };
+        Some(key)
     };
-    let iv = random::iv();
-    let encrypted = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
-        .encrypt_padded_vec::<Pkcs7>(plaintext.to_string().as_bytes());
+    let pack = if request.realtime {
+        PhonePack::Realtime
+    } else {
+        PhonePack::Quick
+    };
+    if app.pack_totals(pack).left() == 0 {
+        return pack_empty(pack);
+    }
 
+    let code = random::code();
+    let mut answer = json!({ "code": code });
+    if let Some(key) = key {
+        let iv = random::iv();
+        let encrypted = cbc::Encryptor::<Aes128>::new(&key.into(), &iv.into())
+            .encrypt_padded_vec::<Pkcs7>(plaintext.to_string().as_bytes());
+        answer["encryptedData"] = json!(STANDARD.encode(encrypted));
+        answer["iv"] = json!(STANDARD.encode(iv));
+    }
     let mut phone_info = plaintext;
     if request.country_code_as_number
         && let Ok(number) = country_code.parse::<u64>()
     {
         phone_info["countryCode"] = json!(number);
     }
-    let code = random::code();
+    // WeChat takes the unit when the page gets the button's success callback (its
+    // 查询和扣费节点说明), not when a server redeems the code.
+    app.bill(pack);
     app.phone_codes.insert(
-        code.clone(),
+        code,
         IssuedPhoneCode {
             openid: request.openid,
             phone_info,
@@ -123,12 +180,7 @@ pub(crate) async fn sandbox_phone(State(shared): State<Shared>, body: Bytes) -> 
             used: false,
         },
     );
-    Json(json!({
-        "encryptedData": STANDARD.encode(encrypted),
-        "iv": STANDARD.encode(iv),
-        "code": code,
-    }))
-    .into_response()
+    Json(answer).into_response()
 }
 
 #[derive(Deserialize)]
@@ -143,6 +195,7 @@ struct PhoneCodeRequest {
 /// With an `openid`, a code issued to another user is refused with `40029` and stays
 /// unspent, so its rightful owner can still redeem it (the errcode is our assumption:
 /// WeChat documents the check, not its answer). Without one, any holder may redeem it.
+/// Redeeming bills nothing, success or refusal: the unit was taken when the code was issued.
 pub(crate) async fn getuserphonenumber(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
@@ -177,7 +230,8 @@ pub(crate) async fn getuserphonenumber(
         return errcode(40029, "invalid code");
     }
     issued.used = true;
-    wechat_json(&json!({ "errcode": 0, "errmsg": "ok", "phone_info": issued.phone_info }))
+    let phone_info = issued.phone_info.clone();
+    wechat_json(&json!({ "errcode": 0, "errmsg": "ok", "phone_info": phone_info }))
 }
 
 /// `GET /wxa/checksession?access_token&signature&openid&sig_method=hmac_sha256`.

@@ -45,3 +45,17 @@ pub fn access_token() -> String {
 pub fn iv() -> [u8; 16] {
     bytes::<16>()
 }
+
+/// A pack's `pkgId`: `ZY` and 19 digits, like `ZY2823973277692477440`.
+pub fn pack_id() -> String {
+    let mut out = String::from("ZY");
+    for byte in bytes::<19>() {
+        out.push(char::from(b'0' + byte % 10));
+    }
+    out
+}
+
+/// getuserriskrank's `unoin_id`: a positive number.
+pub fn unoin_id() -> u64 {
+    u64::from(u32::from_be_bytes(bytes::<4>()) | 1)
+}

@@ -185,7 +185,10 @@ async fn only_pages_of_this_machine_may_post_and_others_change_nothing() {
         "/sandbox/secret",
         "/sandbox/faults",
         "/sandbox/token-day",
+        "/sandbox/charge",
+        "/sandbox/risk",
         "/cgi-bin/stable_token",
+        "/wxa/getuserriskrank",
     ] {
         let (status, _) = raw_post(
             &sandbox,

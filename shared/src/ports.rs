@@ -1,7 +1,7 @@
 //! What the use-cases need from outside, as small traits: the sessions, the users, the
 //! single-use claims on login codes, the shared access token, the quotas, the erasure
-//! audit log, and WeChat. The DynamoDB and WeChat
-//! adapters implement them in production; `testing` has an in-memory twin of each, and one
+//! audit log, the readings of the phone-verification packs, and WeChat. The DynamoDB
+//! and WeChat adapters implement them in production; `testing` has an in-memory twin of each, and one
 //! contract suite per store port runs against both so they cannot drift.
 //!
 //! Every method returns a `Send` future: the Lambda runtime serves requests from `Send`
@@ -9,12 +9,14 @@
 
 use secrecy::SecretString;
 
+use crate::domain::PackReading;
 use crate::domain::push::PushKeys;
 use crate::domain::{
     AccessToken, BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget,
     ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
-    LoginCode, PhoneCode, PhoneNumber, QuotaWindow, RecordedLogin, Session, SessionToken, StackKey,
-    StoreError, TokenHash, User, UserKey, UserLogin, WeChatError, WeChatLogin,
+    LoginCode, PackUsage, PhoneCode, PhoneNumber, PhonePack, QuotaWindow, RecordedLogin,
+    RiskAssessment, RiskRank, Session, SessionToken, StackKey, StoreError, TokenHash, User,
+    UserKey, UserLogin, WeChatError, WeChatLogin,
 };
 
 /// A user item marked for erasure expires (TTL) this long after the mark, whatever
@@ -102,6 +104,15 @@ pub trait Users: Send + Sync {
         key: &UserKey,
         session: &ListedSession,
         phone: &BoundPhone,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records WeChat's risk rank on the user, if the user still lists `session` (the
+    /// login that asked): `Ok(false)` (nothing written) when it ended meanwhile.
+    fn record_risk(
+        &self,
+        key: &UserKey,
+        session: &ListedSession,
+        risk: &RiskAssessment,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Removes the phone number of the user of `appid`: `Ok(true)` if one was bound. A user
@@ -204,6 +215,22 @@ pub trait ErasureLog: Send + Sync {
         &self,
         record: &ErasureRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The recent readings of each app's phone-verification packs, one history per app and
+/// kind, from which the `phone-packs` function works out the recent daily use.
+pub trait PackReadings: Send + Sync {
+    /// Adds `reading` to the history of `appid`'s `pack`, drops the readings taken before
+    /// `keep_since`, keeps at most [`MAX_PACK_READINGS`](crate::domain::pack_forecast::MAX_PACK_READINGS)
+    /// (the newest), and answers those kept, oldest first, `reading` among them. The
+    /// history expires as long after `reading` as `keep_since` is before it.
+    fn record_reading(
+        &self,
+        appid: &str,
+        pack: PhonePack,
+        reading: PackReading,
+        keep_since: i64,
+    ) -> impl Future<Output = Result<Vec<PackReading>, StoreError>> + Send;
 }
 
 /// Single-use claims on login codes, so that of any number of requests carrying one code,
@@ -333,4 +360,20 @@ pub trait WeChat: Send + Sync {
         openid: &str,
         session_key: &SecretString,
     ) -> impl Future<Output = Result<(), WeChatError>> + Send;
+
+    /// getuserriskrank, scene 0 (sign-up): WeChat's risk rank of `openid`, whose request
+    /// came from `client_ip`. 48001 when the app has not enabled it in 安全中心.
+    fn user_risk_rank(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        client_ip: &str,
+    ) -> impl Future<Output = Result<RiskRank, WeChatError>> + Send;
+
+    /// charge/usage/get: the use of the app's prepaid packs of `pack`'s kind.
+    fn pack_usage(
+        &self,
+        access_token: &AccessToken,
+        pack: PhonePack,
+    ) -> impl Future<Output = Result<PackUsage, WeChatError>> + Send;
 }

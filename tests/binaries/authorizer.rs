@@ -37,12 +37,22 @@ async fn authorize(function: &FunctionUnderTest, event: Value) -> Result<Value, 
 
 /// Asserts `token` is allowed with `context` as the caller, in the test stack's app (every
 /// session here is [`TEST_APPID`]'s).
+/// `"phoneVerifiedAt": "recent"` in `context` stands for a time within the last minute.
 async fn assert_allows(function: &FunctionUnderTest, token: &str, context: Value) {
     let mut context = context;
     context["appid"] = json!(TEST_APPID);
     let answer = authorize(function, authorizer_event(Some(&bearer(token))))
         .await
         .unwrap();
+    if context["phoneVerifiedAt"] == "recent" {
+        let at = answer["context"]["phoneVerifiedAt"].as_i64().unwrap();
+        let now = wxlogin::domain::clock::now_epoch_seconds();
+        assert!(
+            (now - 60..=now).contains(&at),
+            "verified at {at}, now {now}"
+        );
+        context["phoneVerifiedAt"] = json!(at);
+    }
     assert_eq!(
         answer,
         json!({ "isAuthorized": true, "context": context }),
@@ -105,7 +115,9 @@ async fn a_live_token_is_allowed_with_its_caller_and_phone_and_no_secret_is_prin
         json!({
             "openid": openid,
             "unionid": "ocMvos6NjeKLIBqg5Mr9QjxrP1FA",
-            "phoneNumber": PHONE
+            "phoneNumber": PHONE,
+            "phoneVerifiedBy": "code",
+            "phoneVerifiedAt": "recent"
         }),
     )
     .await;

@@ -14,6 +14,7 @@ mod events_replay;
 mod fleet;
 mod forced_refresh;
 mod onlogin;
+mod phone_packs;
 mod retention;
 mod session;
 mod wechat_events;

@@ -11,6 +11,7 @@ mod login;
 mod login_race;
 mod phone;
 mod readme_answers;
+mod risk_and_realtime;
 mod session;
 mod several_apps;
 mod store_contract;

@@ -46,6 +46,12 @@ async fn the_table_honours_the_access_token_contract() {
 }
 
 #[tokio::test]
+async fn the_table_honours_the_pack_readings_contract() {
+    let stack = TestStack::start().await.unwrap();
+    contract::pack_readings(&stack.store()).await;
+}
+
+#[tokio::test]
 async fn the_table_honours_the_erasure_contract() {
     let stack = TestStack::start().await.unwrap();
     contract::erasure(&stack.store(), async || {

@@ -3,6 +3,7 @@
 //! metric would otherwise leave an alarm watching nothing, silently.
 
 use devkit::dynamodb_local::workspace_root;
+use devkit::template::{self, Alarm};
 use serde_json::Value;
 use wxlogin::telemetry::metrics;
 
@@ -20,9 +21,11 @@ fn dashboard_body(template: &str) -> Value {
         .take_while(|line| line.starts_with("        "))
         .collect::<Vec<_>>()
         .join("\n");
+    let alarm_days = template::parameter_default(template, "PhonePackAlarmDays").unwrap();
     let filled = body
         .replace("${AWS::StackName}", "wxlogin-prod")
-        .replace("${AWS::Region}", "ap-east-1");
+        .replace("${AWS::Region}", "ap-east-1")
+        .replace("${PhonePackAlarmDays}", alarm_days);
     serde_json::from_str(&filled).expect("the dashboard body is JSON")
 }
 
@@ -40,7 +43,46 @@ const EMITTED: &[&str] = &[
     metrics::PUSHES,
     metrics::PUSH_REQUESTS,
     metrics::RETENTION_BATCHES,
+    metrics::PHONE_PACK_CHECKS,
+    metrics::PHONE_PACK_USED,
+    metrics::PHONE_PACK_LEFT,
+    metrics::PHONE_PACK_DAYS_LEFT,
 ];
+
+/// The phone pack alarm watches the fewest days left of a run: the metric the
+/// `phone-packs` function writes without dimensions, its minimum per hour, below the
+/// parameter (tests/binaries/phone_packs.rs checks a run's EMF against this definition).
+#[test]
+fn the_phone_pack_alarm_watches_the_fewest_days_left() {
+    let template = template();
+    let alarm = Alarm::of(&template, "PhonePackAlarm");
+    assert_eq!(alarm.namespace_of("wxlogin-prod"), "wxlogin/wxlogin-prod");
+    assert_eq!(alarm.metric_name, metrics::PHONE_PACK_DAYS_LEFT);
+    assert!(alarm.dimensions.is_empty(), "the aggregate: {alarm:?}");
+    assert_eq!((alarm.statistic.as_str(), alarm.period), ("Minimum", 3600));
+    assert_eq!(alarm.comparison, "LessThanThreshold");
+    assert_eq!(alarm.threshold, "!Ref PhonePackAlarmDays");
+    assert_eq!(alarm.default_threshold(&template), 3.0);
+    assert_eq!(alarm.treat_missing_data, "ignore");
+    // A used-up pack (0 days) fires it; the cap of an unmeasured one does not.
+    let threshold = alarm.default_threshold(&template);
+    assert!(alarm.breached_by(0.0, threshold));
+    assert!(!alarm.breached_by(wxlogin::domain::pack_forecast::DAYS_LEFT_CAP, threshold));
+    // The function runs on the schedule the parameter sets, hourly by default.
+    let function = template::entry(&template, "PhonePacksFunction").unwrap();
+    assert_eq!(
+        template::value(function, "Type"),
+        Some("AWS::Serverless::Function")
+    );
+    assert_eq!(
+        template::value(function, "ScheduleExpression"),
+        Some("!Ref PhonePackCheckSchedule")
+    );
+    assert_eq!(
+        template::parameter_default(&template, "PhonePackCheckSchedule"),
+        Some("rate(1 hour)")
+    );
+}
 
 #[test]
 fn the_alarms_watch_upstream_failures_of_each_upstream() {
@@ -95,5 +137,9 @@ fn every_dashboard_widget_searches_an_emitted_metric_in_the_stack_namespace() {
     assert!(
         searched.contains(&metrics::AUTHORIZATIONS),
         "the authorizer's decisions are on the dashboard"
+    );
+    assert!(
+        searched.contains(&metrics::PHONE_PACK_DAYS_LEFT),
+        "the phone packs' days left are on the dashboard"
     );
 }

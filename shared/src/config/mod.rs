@@ -8,10 +8,11 @@ mod apps;
 mod limits;
 mod push;
 mod retention;
+mod risk;
 
 use std::time::Duration;
 
-use crate::domain::RouteApps;
+use crate::domain::{RiskPolicy, RouteApps};
 
 pub(crate) use apps::NO_APP;
 pub use apps::{AppConfig, AppSecretSetting};
@@ -56,6 +57,8 @@ pub struct Config {
     /// Behind the template's optional edge (`BEHIND_EDGE`): the value CloudFront sends in
     /// `X-Wxlogin-Edge` (`EDGE_ORIGIN_TOKEN`), which makes its `X-Forwarded-For` trusted.
     pub edge_origin_token: Option<String>,
+    /// What a sign-up does with WeChat's risk rank (`RISK_CHECK`, `RISK_RANK_THRESHOLD`).
+    pub risk_policy: RiskPolicy,
 }
 
 /// What the authorizer needs: the table and the appids it may vouch for. It never talks
@@ -165,6 +168,7 @@ impl Config {
             user_inactivity: retention::user_inactivity(&env)?,
             max_sessions_per_user: limits::max_sessions_per_user(&env)?,
             edge_origin_token: edge_origin_token(&env)?,
+            risk_policy: risk::risk_policy(&env)?,
             stack_key: retention::optional_stack_key(&env)?,
         })
     }

@@ -35,6 +35,10 @@ pub enum LoginError {
     /// Another request already holds a live claim on this code (a replay or a race).
     #[error("the login code is already claimed")]
     CodeAlreadyClaimed,
+    /// WeChat ranks the user at or above the stack's risk threshold (`RISK_CHECK=enforce`):
+    /// the session was ended before anyone saw its token.
+    #[error("WeChat ranks this user too risky to sign up")]
+    RiskyUser,
     /// WeChat refused the code or failed; the claim was released when the code is unused.
     #[error(transparent)]
     WeChat(#[from] WeChatError),

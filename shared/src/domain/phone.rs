@@ -19,14 +19,18 @@ pub enum PhoneForm {
     },
     /// Current base libraries: a `code` redeemed at WeChat with the access token.
     Code(PhoneCode),
+    /// The getRealtimePhoneNumber button's `code`: redeemed the same way, but WeChat
+    /// re-checked the number with the carrier (and bills it from another pack).
+    Realtime(PhoneCode),
 }
 
 impl PhoneForm {
-    /// The form's name in logs and metrics: `legacy` or `code`.
+    /// The form's name in logs and metrics: `legacy`, `code` or `realtime`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Legacy { .. } => "legacy",
             Self::Code(_) => "code",
+            Self::Realtime(_) => "realtime",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! it: logout, log out everywhere and erasure end sessions by taking them off the list,
 //! and a user item deleted by hand takes every session with it.
 
-use super::{PhoneNumber, Session, TokenHash};
+use super::{PhoneNumber, RiskAssessment, Session, TokenHash};
 
 /// Bytes of a [`UserKey`]: 128 bits, far beyond any collision between users.
 pub const USER_KEY_BYTES: usize = 16;
@@ -46,14 +46,17 @@ pub enum PhoneVerification {
     Legacy,
     /// A `code` redeemed at WeChat.
     Code,
+    /// A getRealtimePhoneNumber `code`: WeChat re-checked the number with the carrier.
+    Realtime,
 }
 
 impl PhoneVerification {
-    /// Its stored and logged name: `legacy` or `code`.
+    /// Its stored and logged name: `legacy`, `code` or `realtime`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Legacy => "legacy",
             Self::Code => "code",
+            Self::Realtime => "realtime",
         }
     }
 
@@ -62,6 +65,7 @@ impl PhoneVerification {
         match name {
             "legacy" => Some(Self::Legacy),
             "code" => Some(Self::Code),
+            "realtime" => Some(Self::Realtime),
             _ => None,
         }
     }
@@ -94,6 +98,8 @@ pub struct User {
     pub last_login_at: i64,
     /// The verified phone number, if any.
     pub phone: Option<BoundPhone>,
+    /// WeChat's risk rank at sign-up, when the stack asked for it and WeChat answered.
+    pub risk: Option<RiskAssessment>,
     /// The sessions listed on the user: only these may be live.
     pub sessions: Vec<ListedSession>,
     /// Epoch milliseconds an erasure of the user began, while it is under way: every
@@ -115,6 +121,7 @@ impl User {
             created_at: login.at,
             last_login_at: login.at,
             phone: None,
+            risk: None,
             sessions: vec![login.session.clone()],
             erasing_since_ms: None,
             expires_at: login.keep_until,
@@ -261,7 +268,12 @@ impl LiveSession {
 
     /// The user's phone number, if they bound one.
     pub fn phone(&self) -> Option<&PhoneNumber> {
-        self.user.phone.as_ref().map(|phone| &phone.number)
+        self.bound_phone().map(|phone| &phone.number)
+    }
+
+    /// The user's phone number with how and when it was verified, if they bound one.
+    pub fn bound_phone(&self) -> Option<&BoundPhone> {
+        self.user.phone.as_ref()
     }
 
     /// The user's unionid: the one stored on the user (never erased by a login without
@@ -305,6 +317,7 @@ mod tests {
             created_at: 1,
             last_login_at: 1,
             phone: None,
+            risk: None,
             sessions: vec![ListedSession::of(session, token)],
             erasing_since_ms: None,
             expires_at: None,

@@ -103,6 +103,8 @@ pub enum Errcode {
     InvalidSignature,
     /// `40164`: the caller's IP is not on the app's whitelist (Lambda needs a fixed egress IP).
     IpNotWhitelisted,
+    /// `48001`: the app may not call this API (getuserriskrank: not enabled in 安全中心).
+    ApiUnauthorized,
     /// Any other code, kept for logs and metrics.
     Other(i64),
 }
@@ -124,6 +126,7 @@ impl Errcode {
             45009 => Self::QuotaExceeded,
             87009 => Self::InvalidSignature,
             40164 => Self::IpNotWhitelisted,
+            48001 => Self::ApiUnauthorized,
             other => Self::Other(other),
         })
     }
@@ -143,6 +146,7 @@ impl Errcode {
             Self::QuotaExceeded => 45009,
             Self::InvalidSignature => 87009,
             Self::IpNotWhitelisted => 40164,
+            Self::ApiUnauthorized => 48001,
             Self::Other(raw) => raw,
         }
     }

@@ -138,6 +138,11 @@ fn caller_of(live: &LiveSession) -> Caller {
         openid: live.session.openid.clone(),
         unionid: live.unionid().map(str::to_owned),
         phone_number: live.phone().map(|phone| phone.phone_number.clone()),
+        phone_verified_by: live
+            .bound_phone()
+            .map(|phone| phone.verified_by.name().to_owned()),
+        phone_verified_at: live.bound_phone().map(|phone| phone.verified_at),
+        risk_rank: live.user.risk.map(|risk| risk.rank.value()),
     }
 }
 
@@ -214,10 +219,10 @@ mod tests {
         let answer = authorize(&authorizer(&twins), &event(&[("Authorization", &bearer)]))
             .await
             .unwrap();
-        assert_eq!(
-            answer.context.unwrap().phone_number.as_deref(),
-            Some("13800138000")
-        );
+        let caller = answer.context.unwrap();
+        assert_eq!(caller.phone_number.as_deref(), Some("13800138000"));
+        assert_eq!(caller.phone_verified_by.as_deref(), Some("code"));
+        assert!(caller.phone_verified_at.is_some());
         assert_eq!(
             twins.table.calls(),
             calls_before + 1,

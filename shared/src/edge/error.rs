@@ -39,6 +39,9 @@ pub enum ApiError {
     /// 403: WeChat blocked this user as high-risk.
     #[error("WeChat refused this user")]
     UserBlocked,
+    /// 403: WeChat's risk rank of this user is at or above the stack's threshold.
+    #[error("this user may not sign up: WeChat ranks them too risky")]
+    RiskyUser,
     /// 429: WeChat rate-limits this user or app.
     #[error("too many requests: retry after {retry_after_seconds}s")]
     RateLimited {
@@ -109,7 +112,7 @@ impl ApiError {
             Self::PushNotConfigured => StatusCode::NOT_FOUND,
             Self::SessionKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CodeUsed => StatusCode::CONFLICT,
-            Self::UserBlocked | Self::WrongApp => StatusCode::FORBIDDEN,
+            Self::UserBlocked | Self::RiskyUser | Self::WrongApp => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
@@ -130,6 +133,7 @@ impl ApiError {
             Self::SessionKeyMismatch => "session_key_mismatch",
             Self::CodeUsed => "code_used",
             Self::UserBlocked => "user_blocked",
+            Self::RiskyUser => "risky_user",
             Self::RateLimited { .. } => "rate_limited",
             Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded => "wechat_unavailable",
             Self::WeChatUnexpected => "wechat_error",
@@ -209,6 +213,7 @@ impl From<LoginError> for ApiError {
                 retry_after_seconds,
             },
             LoginError::CodeAlreadyClaimed => Self::CodeUsed,
+            LoginError::RiskyUser => Self::RiskyUser,
             LoginError::WeChat(err) => {
                 let spent = !err.leaves_code_unused();
                 match Self::from(err) {

@@ -9,6 +9,7 @@ pub mod authorizer;
 mod deadline;
 mod error;
 mod finish;
+pub mod phone_packs;
 mod request;
 mod response;
 pub mod retention;

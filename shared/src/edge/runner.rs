@@ -88,7 +88,8 @@ pub fn login_service(
                 .quotas
                 .failed_logins_per_client_per_minute
                 .map(ClientLimit::new),
-        ))
+        )
+        .with_risk_check(config.risk_policy))
 }
 
 /// Serves `function`'s invocations with `handler`, one at a time, until Lambda stops the

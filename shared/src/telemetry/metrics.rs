@@ -4,7 +4,7 @@
 //! when [`flush`] runs after each request (a frozen instance must not hold data back).
 //!
 //! Every name and dimension here is documented in docs/operations.md, and the template's
-//! alarms read [`UPSTREAM_FAILURES`].
+//! alarms read [`UPSTREAM_FAILURES`], [`FORCED_TOKEN_REFRESHES`] and [`PHONE_PACK_DAYS_LEFT`].
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,8 +43,22 @@ pub const AUTHORIZATIONS: &str = "Authorizations";
 /// Forced access-token refreshes this stack made (no dimensions): each invalidates the
 /// token every other holder of the appid has, and WeChat allows 20 a day.
 pub const FORCED_TOKEN_REFRESHES: &str = "ForcedTokenRefreshes";
+/// Risk-rank questions at sign-up by `Outcome` (`rank_0`…`rank_4`, `not_enabled`,
+/// `failed`, `no_address`).
+pub const RISK_CHECKS: &str = "RiskChecks";
 /// Instances started (`Function`): one per cold start, sent with its first request.
 pub const COLD_STARTS: &str = "ColdStarts";
+/// Runs of the `phone-packs` function, by `Outcome`: `ok`, `partial` (some app or kind
+/// could not be read), `failed` (none could).
+pub const PHONE_PACK_CHECKS: &str = "PhonePackChecks";
+/// Units used of one app's phone-verification packs of one kind (`AppId`, `Pack`).
+pub const PHONE_PACK_USED: &str = "PhonePackUsed";
+/// Units left of one app's packs of one kind (`AppId`, `Pack`).
+pub const PHONE_PACK_LEFT: &str = "PhonePackLeft";
+/// Days until one app's packs of one kind are used up at their recent rate (`AppId`,
+/// `Pack`); without dimensions, the fewest of every app and kind in one run: the phone
+/// pack alarm's metric.
+pub const PHONE_PACK_DAYS_LEFT: &str = "PhonePackDaysLeft";
 /// `Upstream` value for WeChat.
 pub const WECHAT: &str = "wechat";
 /// `Upstream` value for DynamoDB.
@@ -116,6 +130,12 @@ pub fn init(function: &'static str) {
                 Unit::Count,
                 "forced access-token refreshes"
             );
+            for (name, what) in [
+                (PHONE_PACK_USED, "phone-verification units used"),
+                (PHONE_PACK_LEFT, "phone-verification units left"),
+            ] {
+                describe_histogram!(name, Unit::Count, what);
+            }
             let _ = COLLECTOR.set(collector);
             counter!(COLD_STARTS, "Function" => function).increment(1);
         }
@@ -211,12 +231,47 @@ pub fn record_push(appid: &str, event: &'static str, action: &'static str) {
     }
 }
 
+/// Counts one risk-rank question at sign-up by outcome: `rank_0`…`rank_4`, `not_enabled`
+/// (48001), `failed`, `no_address`.
+pub fn record_risk_check(appid: &str, outcome: &'static str) {
+    counter!(RISK_CHECKS, "Outcome" => outcome).increment(1);
+    if per_app() {
+        counter!(RISK_CHECKS, "Outcome" => outcome, "AppId" => appid.to_owned()).increment(1);
+    }
+}
+
 /// Counts one forced access-token refresh of `appid` (its own alarm: docs/operations.md).
 pub fn record_forced_refresh(appid: &str) {
     counter!(FORCED_TOKEN_REFRESHES).increment(1);
     if per_app() {
         counter!(FORCED_TOKEN_REFRESHES, "AppId" => appid.to_owned()).increment(1);
     }
+}
+
+/// One app's packs of one kind as read this run: used and left, and the days left when
+/// known. Recorded as one-value distributions, not gauges: a gauge is written again at
+/// every flush of a warm instance, so an app whose read failed would repeat last
+/// hour's numbers; these are written only by the run that measured them.
+pub fn record_phone_pack(
+    appid: &str,
+    pack: &'static str,
+    used: u64,
+    left: u64,
+    days_left: Option<f64>,
+) {
+    let labels = [("AppId", appid.to_owned()), ("Pack", pack.to_owned())];
+    // Counts far below 2^52: exact as f64.
+    histogram!(PHONE_PACK_USED, &labels).record(used as f64);
+    histogram!(PHONE_PACK_LEFT, &labels).record(left as f64);
+    if let Some(days) = days_left {
+        histogram!(PHONE_PACK_DAYS_LEFT, &labels).record(days);
+    }
+}
+
+/// The fewest days left of every app and kind read this run, without dimensions: what the
+/// phone pack alarm watches.
+pub fn record_phone_pack_minimum(days_left: f64) {
+    histogram!(PHONE_PACK_DAYS_LEFT).record(days_left);
 }
 
 #[cfg(test)]

@@ -13,11 +13,14 @@ use crate::adapters::dynamodb::keys;
 use crate::adapters::stack_key::StackKeySource;
 use crate::domain::ErasureReason;
 use crate::domain::clock::now_epoch_seconds;
+use crate::domain::pack_forecast::MAX_PACK_READINGS;
 use crate::domain::{
     BoundPhone, CachedAccessToken, ForcedRefreshClaim, ForcedRefreshPolicy, ListedSession,
     LoginCode, PhoneNumber, PhoneVerification, QuotaWindow, Session, SessionToken, UserKey,
     UserLogin, WeChatLogin,
 };
+use crate::domain::{PackReading, PhonePack};
+use crate::ports::PackReadings;
 use crate::ports::{
     AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaims, ErasureLog, Quotas, Sessions,
     UserDirectory, Users,
@@ -924,6 +927,79 @@ pub async fn user_directory(store: &(impl Sessions + Users + UserDirectory)) {
     );
 }
 
+/// [`PackReadings`]: each app and kind keeps its own readings, oldest first, the one just
+/// recorded among them; readings before `keep_since` go, and at most
+/// [`MAX_PACK_READINGS`] stay (the newest).
+pub async fn pack_readings(store: &impl PackReadings) {
+    let at = |hours: i64| 1_800_000_000 + hours * 3600;
+    let reading = |hours: i64, used: u64| PackReading {
+        at: at(hours),
+        used,
+    };
+    let since = at(-1000);
+    assert_eq!(
+        store
+            .record_reading(APPID, PhonePack::Quick, reading(0, 5), since)
+            .await
+            .unwrap(),
+        vec![reading(0, 5)],
+        "the first reading"
+    );
+    assert_eq!(
+        store
+            .record_reading(APPID, PhonePack::Quick, reading(1, 9), since)
+            .await
+            .unwrap(),
+        vec![reading(0, 5), reading(1, 9)]
+    );
+    // Another kind, another app: their own histories.
+    assert_eq!(
+        store
+            .record_reading(APPID, PhonePack::Realtime, reading(1, 2), since)
+            .await
+            .unwrap(),
+        vec![reading(1, 2)]
+    );
+    assert_eq!(
+        store
+            .record_reading(OTHER_APPID, PhonePack::Quick, reading(1, 70), since)
+            .await
+            .unwrap(),
+        vec![reading(1, 70)]
+    );
+    // A reading that arrives late still lands in order.
+    assert_eq!(
+        store
+            .record_reading(APPID, PhonePack::Quick, reading(-1, 3), since)
+            .await
+            .unwrap(),
+        vec![reading(-1, 3), reading(0, 5), reading(1, 9)]
+    );
+    // Readings before keep_since go.
+    assert_eq!(
+        store
+            .record_reading(APPID, PhonePack::Quick, reading(2, 12), at(0))
+            .await
+            .unwrap(),
+        vec![reading(0, 5), reading(1, 9), reading(2, 12)]
+    );
+    // At most MAX_PACK_READINGS, the newest.
+    let full = i64::try_from(MAX_PACK_READINGS).unwrap();
+    for hour in 3..(3 + full) {
+        store
+            .record_reading(OTHER_APPID, PhonePack::Realtime, reading(hour, 1), since)
+            .await
+            .unwrap();
+    }
+    let last = store
+        .record_reading(OTHER_APPID, PhonePack::Realtime, reading(500, 2), since)
+        .await
+        .unwrap();
+    assert_eq!(last.len(), MAX_PACK_READINGS);
+    assert_eq!(last.first(), Some(&reading(4, 1)), "the oldest went");
+    assert_eq!(last.last(), Some(&reading(500, 2)));
+}
+
 #[cfg(test)]
 mod memory_twin {
     use crate::testing::MemoryTable;
@@ -956,6 +1032,11 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_access_token_contract() {
         super::access_tokens(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_pack_readings_contract() {
+        super::pack_readings(&MemoryTable::new()).await;
     }
 
     #[tokio::test]

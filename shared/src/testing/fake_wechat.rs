@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{
-    AccessToken, Errcode, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, WeChatError,
-    WeChatLogin,
+    AccessToken, Errcode, FreshAccessToken, LoginCode, PackUsage, PhoneCode, PhoneNumber,
+    PhonePack, RiskRank, WeChatError, WeChatLogin,
 };
 use crate::ports::WeChat;
 
@@ -25,7 +25,14 @@ pub enum WeChatApi {
     PhoneNumber,
     /// `GET /wxa/checksession`.
     CheckSession,
+    /// `POST /wxa/getuserriskrank`.
+    RiskRank,
+    /// `GET /wxa/charge/usage/get`.
+    ChargeUsage,
 }
+
+/// The free trial WeChat gives each kind of phone verification.
+pub const TRIAL_PACK: u64 = 1000;
 
 /// WeChat for one appid, in memory. Clones share state, so a test keeps a handle to
 /// script failures and count calls while the use-case holds another.
@@ -43,8 +50,14 @@ struct State {
     login_codes: HashMap<String, (String, Option<String>, String, bool)>,
     /// openid → the session_key WeChat holds now.
     current_keys: HashMap<String, String>,
-    /// Phone code → (the openid it was issued to, number, used).
-    phone_codes: HashMap<String, (String, PhoneNumber, bool)>,
+    /// Phone code → (the openid it was issued to, number, used, the pack it bills).
+    phone_codes: HashMap<String, (String, PhoneNumber, bool, PhonePack)>,
+    /// openid → the rank getuserriskrank answers (0 when unset).
+    risk_ranks: HashMap<String, RiskRank>,
+    /// True once the app "disabled" risk control: getuserriskrank answers 48001.
+    risk_control_off: bool,
+    /// Each kind's packs, when set; else the free trial.
+    packs: HashMap<PhonePack, PackUsage>,
     /// Access tokens issued; the last one is what a plain stable_token hands out.
     issued_tokens: Vec<String>,
     /// Issued tokens WeChat no longer accepts.
@@ -56,6 +69,13 @@ struct State {
 }
 
 impl State {
+    fn pack(&self, pack: PhonePack) -> PackUsage {
+        self.packs.get(&pack).copied().unwrap_or(PackUsage {
+            all: TRIAL_PACK,
+            used: 0,
+        })
+    }
+
     fn next(&mut self) -> u32 {
         self.serial += 1;
         self.serial
@@ -127,6 +147,16 @@ impl FakeWeChat {
 
     /// What the getPhoneNumber button gives `openid`: a single-use code for `phone`.
     pub fn phone_code(&self, openid: &str, phone: &str) -> String {
+        self.phone_code_of(PhonePack::Quick, openid, phone)
+    }
+
+    /// What the getRealtimePhoneNumber button gives `openid`: redeemed the same way,
+    /// billed to the real-time pack.
+    pub fn realtime_phone_code(&self, openid: &str, phone: &str) -> String {
+        self.phone_code_of(PhonePack::Realtime, openid, phone)
+    }
+
+    fn phone_code_of(&self, pack: PhonePack, openid: &str, phone: &str) -> String {
         let mut state = self.state();
         let code = format!("phone{}", state.next());
         let number = PhoneNumber {
@@ -136,8 +166,32 @@ impl FakeWeChat {
         };
         state
             .phone_codes
-            .insert(code.clone(), (openid.to_owned(), number, false));
+            .insert(code.clone(), (openid.to_owned(), number, false, pack));
+        // WeChat bills a verification when the button succeeds, before any redemption.
+        let mut usage = state.pack(pack);
+        usage.used += 1;
+        state.packs.insert(pack, usage);
         code
+    }
+
+    /// getuserriskrank answers `rank` for `openid` from now on.
+    pub fn set_risk_rank(&self, openid: &str, rank: RiskRank) {
+        self.state().risk_ranks.insert(openid.to_owned(), rank);
+    }
+
+    /// The app has not enabled risk control: getuserriskrank answers 48001.
+    pub fn disable_risk_control(&self) {
+        self.state().risk_control_off = true;
+    }
+
+    /// `pack`'s kind holds `all` units of which `used` are used.
+    pub fn set_pack(&self, pack: PhonePack, all: u64, used: u64) {
+        self.state().packs.insert(pack, PackUsage { all, used });
+    }
+
+    /// `pack`'s kind as WeChat bills it: each code the button issued uses one unit.
+    pub fn pack(&self, pack: PhonePack) -> PackUsage {
+        self.state().pack(pack)
     }
 
     /// The next `times` calls to `api` fail with `err` before WeChat looks at anything.
@@ -229,7 +283,7 @@ impl WeChat for FakeWeChat {
         state.check_token(access_token)?;
         // Another user's code is refused, and stays redeemable by its owner.
         match state.phone_codes.get_mut(code.as_str()) {
-            Some((owner, number, used)) if !*used && owner == openid => {
+            Some((owner, number, used, _)) if !*used && owner == openid => {
                 *used = true;
                 Ok(number.clone())
             }
@@ -251,5 +305,38 @@ impl WeChat for FakeWeChat {
         } else {
             Err(WeChatError::Api(Errcode::InvalidSignature))
         }
+    }
+
+    async fn user_risk_rank(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        client_ip: &str,
+    ) -> Result<RiskRank, WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::RiskRank)?;
+        state.check_token(access_token)?;
+        if state.risk_control_off {
+            return Err(WeChatError::Api(Errcode::ApiUnauthorized));
+        }
+        if client_ip.is_empty() {
+            return Err(WeChatError::Api(Errcode::Other(47001)));
+        }
+        Ok(state
+            .risk_ranks
+            .get(openid)
+            .copied()
+            .unwrap_or(RiskRank::LOWEST))
+    }
+
+    async fn pack_usage(
+        &self,
+        access_token: &AccessToken,
+        pack: PhonePack,
+    ) -> Result<PackUsage, WeChatError> {
+        let mut state = self.state();
+        state.call(WeChatApi::ChargeUsage)?;
+        state.check_token(access_token)?;
+        Ok(state.pack(pack))
     }
 }

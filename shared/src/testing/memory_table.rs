@@ -6,11 +6,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::adapters::dynamodb::keys;
 use crate::domain::clock::beijing_day;
+use crate::domain::pack_forecast::MAX_PACK_READINGS;
 use crate::domain::{
     BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget, ForcedRefreshClaim,
     ForcedRefreshPolicy, ListedSession, LiveSession, LoginCode, QuotaWindow, RecordedLogin,
-    Session, SessionToken, StoreError, TokenHash, User, UserKey, UserLogin,
+    RiskAssessment, Session, SessionToken, StoreError, TokenHash, User, UserKey, UserLogin,
 };
+use crate::domain::{PackReading, PhonePack};
+use crate::ports::PackReadings;
 use crate::ports::{
     AccessTokenStore, CODE_CLAIM_TTL_SECONDS, ClaimError, CodeClaim, CodeClaims,
     ERASURE_DEADLINE_SECONDS, ErasureLog, Quotas, Sessions, UserDirectory, Users,
@@ -32,6 +35,8 @@ struct Tables {
     users: HashMap<UserKey, UserRecord>,
     /// Audit subject → the latest erasure record.
     erasures: HashMap<String, ErasureRecord>,
+    /// (appid, kind) → the pack readings kept, oldest first.
+    pack_readings: HashMap<(String, PhonePack), Vec<PackReading>>,
     /// Calls that still succeed before an outage starts.
     healthy_calls_left: u32,
     /// Calls that fail with a [`StoreError`] before doing anything.
@@ -187,6 +192,12 @@ impl MemoryTable {
                     .map(|appid| keys::access_token(appid)),
             )
             .chain(tables.erasures.keys().map(|subject| keys::erasure(subject)))
+            .chain(
+                tables
+                    .pack_readings
+                    .keys()
+                    .map(|(appid, pack)| keys::pack_readings(appid, *pack)),
+            )
             .collect();
         stored.sort();
         stored
@@ -314,6 +325,24 @@ impl Users for MemoryTable {
             return Ok(false);
         }
         record.user.phone = Some(phone.clone());
+        Ok(true)
+    }
+
+    async fn record_risk(
+        &self,
+        key: &UserKey,
+        session: &ListedSession,
+        risk: &RiskAssessment,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(false);
+        };
+        if record.user.erasing_since_ms.is_some() || !record.user.sessions.contains(session) {
+            return Ok(false);
+        }
+        record.user.risk = Some(*risk);
         Ok(true)
     }
 
@@ -624,5 +653,28 @@ impl Quotas for MemoryTable {
             tables.quotas.remove(&window.name);
         }
         Ok(())
+    }
+}
+
+impl PackReadings for MemoryTable {
+    async fn record_reading(
+        &self,
+        appid: &str,
+        pack: PhonePack,
+        reading: PackReading,
+        keep_since: i64,
+    ) -> Result<Vec<PackReading>, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let readings = tables
+            .pack_readings
+            .entry((appid.to_owned(), pack))
+            .or_default();
+        readings.push(reading);
+        readings.retain(|kept| kept.at >= keep_since);
+        readings.sort_by_key(|kept| kept.at);
+        let surplus = readings.len().saturating_sub(MAX_PACK_READINGS);
+        readings.drain(..surplus);
+        Ok(readings.clone())
     }
 }

@@ -39,7 +39,7 @@ serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLo
 
 impl<S, W, K> ServeHttp for Login<S, W, K>
 where
-    S: CodeClaims + Sessions + Users + Quotas,
+    S: CodeClaims + Sessions + Users + Quotas + AccessTokenStore + Clone,
     W: WeChat,
     K: StackKeys,
 {

@@ -16,7 +16,8 @@ use crate::domain::{
 use crate::edge::ApiError;
 use crate::ports::{Sessions, Users, WeChat};
 use crate::usecases::{
-    Accounts, AppHint, Apps, Authorize, Login, PhoneNumbers, PushReceiver, SessionQueries,
+    Accounts, AppHint, Apps, Authorize, Login, PhoneNumbers, PhonePacks, PushReceiver,
+    SessionQueries,
 };
 
 /// The appid the twins serve.
@@ -68,6 +69,11 @@ impl Twins {
         watermark: WatermarkPolicy,
     ) -> PhoneNumbers<MemoryTable, FakeWeChat> {
         PhoneNumbers::new(self.table.clone(), self.apps(), watermark)
+    }
+
+    /// The phone-pack check over the twins, for every app they serve.
+    pub fn phone_packs(&self) -> PhonePacks<MemoryTable, FakeWeChat> {
+        PhonePacks::new(self.table.clone(), self.apps())
     }
 
     /// The session queries over the twins.

@@ -8,17 +8,25 @@
 //! that an erasure which finds it listed also finds its item to delete.
 //! The claim makes a replayed or raced code fail without a second WeChat call; a WeChat
 //! answer that left the code unused gives the claim back so the user can retry with it.
+//!
+//! With `RISK_CHECK` on, a sign-up then asks WeChat for the user's risk rank
+//! ([`RiskCheck`]) before the token is handed out; under `enforce` a rank at or above the
+//! threshold ends the new session at once, so nobody ever holds its token.
 
 use std::time::Duration;
 
 use super::apps::{AppHint, Apps};
 use super::client_limit::ClientLimit;
 use super::delete_ended;
+use super::risk_check::RiskCheck;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
-    ListedSession, LoginCode, LoginError, Session, SessionToken, StackKey, User, UserKey, UserLogin,
+    ListedSession, LoginCode, LoginError, RiskPolicy, Session, SessionToken, StackKey, User,
+    UserKey, UserLogin,
 };
-use crate::ports::{ClaimError, CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
+use crate::ports::{
+    AccessTokenStore, ClaimError, CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat,
+};
 use crate::telemetry::current::set_app;
 
 /// A new session: the token for its owner and what the client is told about it.
@@ -51,13 +59,20 @@ pub struct Login<S, W, K> {
     max_sessions: usize,
     /// Logins one client address may start per minute; `None`: no limit.
     client_limit: Option<ClientLimit>,
+    /// WeChat's risk rank at sign-up; `None`: never asked (`RISK_CHECK=off`).
+    risk: Option<RiskCheck<S>>,
 }
 
 /// Default live sessions per user: enough for a phone, a tablet and WeChat on a PC, with
 /// room to spare.
 pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 10;
 
-impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S, W, K> {
+impl<S, W, K> Login<S, W, K>
+where
+    S: CodeClaims + Sessions + Users + Quotas + AccessTokenStore + Clone,
+    W: WeChat,
+    K: StackKeys,
+{
     /// Login over `store` (claims, sessions, users) and each app's WeChat, naming users
     /// with the stack key `stack_keys` holds, issuing sessions that live `session_ttl`,
     /// keeping users for good.
@@ -70,6 +85,17 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
             keep_inactive_users: None,
             max_sessions: DEFAULT_MAX_SESSIONS_PER_USER,
             client_limit: None,
+            risk: None,
+        }
+    }
+
+    /// The same, asking WeChat for the risk rank of each sign-up under `policy`.
+    pub fn with_risk_check(self, policy: RiskPolicy) -> Self {
+        Self {
+            risk: policy
+                .asks()
+                .then(|| RiskCheck::new(policy, self.store.clone())),
+            ..self
         }
     }
 
@@ -130,7 +156,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
                 retry_after_seconds,
             });
         }
-        let logged_in = self.exchange(wechat, &stack_key, code).await;
+        let logged_in = self.exchange(wechat, &stack_key, code, client).await;
         if let (Some((limit, subject)), Err(err)) = (&limited, &logged_in)
             && err.is_the_clients_fault()
         {
@@ -147,6 +173,7 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
         wechat: &W,
         stack_key: &StackKey,
         code: &LoginCode,
+        client: Option<&str>,
     ) -> Result<LoggedIn, LoginError> {
         let appid = wechat.appid();
         let claim = self
@@ -210,20 +237,78 @@ impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S
                 return Err(err.into());
             }
         };
-        self.end_beyond_cap(&user_key, &recorded.user, &user_login.session)
+        let mut user = recorded.user;
+        if let Some(risk) = &self.risk
+            && risk.wanted(&user, recorded.new_user)
+        {
+            self.check_risk(
+                risk,
+                wechat,
+                &user_key,
+                &mut user,
+                &user_login.session,
+                client,
+            )
+            .await?;
+        }
+        self.end_beyond_cap(&user_key, &user, &user_login.session)
             .await;
         Ok(LoggedIn {
             appid: appid.to_owned(),
             token,
             session,
             expires_in: self.session_ttl,
-            user: recorded.user,
+            user,
             new_user: recorded.new_user,
         })
     }
+
+    /// Asks WeChat for the rank of `user`, records it, and under `enforce` refuses a user
+    /// ranked at or above the threshold: by the new rank, else (WeChat failing) by the one
+    /// recorded before, so an outage never lets a user refused before in.
+    async fn check_risk(
+        &self,
+        risk: &RiskCheck<S>,
+        wechat: &W,
+        key: &UserKey,
+        user: &mut User,
+        this: &ListedSession,
+        client: Option<&str>,
+    ) -> Result<(), LoginError> {
+        if let Some(assessed) = risk.assess(wechat, &user.openid, client).await {
+            match self.store.record_risk(key, this, &assessed).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!("the login's session ended before its rank was recorded")
+                }
+                Err(err) => tracing::warn!(error = %err, "risk rank not recorded on the user"),
+            }
+            user.risk = Some(assessed);
+        }
+        if !user.risk.is_some_and(|known| risk.refuses(&known)) {
+            return Ok(());
+        }
+        // Nobody has seen this session's token: end it now rather than leave it to expire.
+        let ended = async {
+            self.store
+                .end_listed(key, std::slice::from_ref(this))
+                .await?;
+            delete_ended(&self.store, key, std::slice::from_ref(this)).await
+        };
+        if let Err(err) = ended.await {
+            tracing::warn!(error = %err, "a refused login's session left to its expiry");
+        }
+        tracing::warn!("sign-up refused: WeChat's risk rank is at or above RISK_RANK_THRESHOLD");
+        Err(LoginError::RiskyUser)
+    }
 }
 
-impl<S: CodeClaims + Sessions + Users + Quotas, W: WeChat, K: StackKeys> Login<S, W, K> {
+impl<S, W, K> Login<S, W, K>
+where
+    S: CodeClaims + Sessions + Users + Quotas + AccessTokenStore + Clone,
+    W: WeChat,
+    K: StackKeys,
+{
     /// Ends the user's oldest live sessions beyond the cap, never `this` one. Best effort:
     /// the login has succeeded, and the next one tries again.
     async fn end_beyond_cap(&self, key: &UserKey, user: &User, this: &ListedSession) {

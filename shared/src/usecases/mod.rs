@@ -10,7 +10,9 @@ pub mod client_limit;
 pub mod login;
 pub mod person;
 pub mod phone;
+pub mod phone_packs;
 pub mod push;
+pub mod risk_check;
 pub mod session;
 
 pub use access_token::AccessTokens;
@@ -21,7 +23,9 @@ pub use client_limit::ClientLimit;
 pub use login::{LoggedIn, Login};
 pub use person::{EndedInApp, end_sessions_in_every_app};
 pub use phone::PhoneNumbers;
+pub use phone_packs::{PackCheck, PackCheckError, PackFailure, PackReport, PhonePacks};
 pub use push::{Handled, PushQuery, PushReceiver};
+pub use risk_check::RiskCheck;
 pub use session::SessionQueries;
 
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};

@@ -84,6 +84,12 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
                 self.redeem(wechat, code, &key, &session.openid).await?,
                 PhoneVerification::Code,
             ),
+            // The same endpoint redeems it: how it was verified is the client's word for
+            // which button it came from, and WeChat bills the real-time pack only if so.
+            PhoneForm::Realtime(code) => (
+                self.redeem(wechat, code, &key, &session.openid).await?,
+                PhoneVerification::Realtime,
+            ),
         };
         let bound = BoundPhone {
             number,

@@ -2,7 +2,7 @@
 //! The template's IAM policies fence each function to the prefixes it needs with
 //! `dynamodb:LeadingKeys`; a test below keeps those fences and these prefixes in step.
 
-use crate::domain::{QuotaWindow, TokenHash, UserKey};
+use crate::domain::{PhonePack, QuotaWindow, TokenHash, UserKey};
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
@@ -23,6 +23,10 @@ pub const QUOTA: &str = "quota#";
 /// `erasure#<subject>`: the audit record of a user's latest erasure, under the keyed hash
 /// of their appid and openid.
 pub const ERASURE: &str = "erasure#";
+
+/// `pack#<appid>#<kind>`: the recent readings of one app's phone-verification packs of
+/// one kind (`quick`, `realtime`).
+pub const PACK_READINGS: &str = "pack#";
 
 /// The key of the session for a token.
 pub fn session(token: &TokenHash) -> String {
@@ -52,6 +56,11 @@ pub fn erasure(subject: &str) -> String {
 /// The key of the shared access token of `appid`.
 pub fn access_token(appid: &str) -> String {
     format!("{ACCESS_TOKEN}{appid}")
+}
+
+/// The key of the readings of `appid`'s packs of `pack`'s kind.
+pub fn pack_readings(appid: &str, pack: PhonePack) -> String {
+    format!("{PACK_READINGS}{appid}#{}", pack.name())
 }
 
 #[cfg(test)]
@@ -110,6 +119,17 @@ mod tests {
                 fence(&[USER, &format!("{QUOTA}client#")]),
             ),
             ("OnLoginFunction", "dynamodb:GetItem", fence(&[USER])),
+            // With RiskCheck on: the access token getuserriskrank is called with.
+            (
+                "OnLoginFunction",
+                "dynamodb:GetItem",
+                fence(&[ACCESS_TOKEN]),
+            ),
+            (
+                "OnLoginFunction",
+                "dynamodb:UpdateItem",
+                fence(&[ACCESS_TOKEN]),
+            ),
             (
                 "DecryptPhoneFunction",
                 "dynamodb:BatchGetItem",
@@ -180,6 +200,11 @@ mod tests {
                 fence(&[ERASURE]),
             ),
             (
+                "PhonePacksFunction",
+                "[dynamodb:GetItem, dynamodb:UpdateItem]",
+                fence(&[ACCESS_TOKEN, PACK_READINGS]),
+            ),
+            (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",
                 fence(&[SESSION, USER]),
@@ -193,6 +218,10 @@ mod tests {
     fn keys_start_with_their_prefix() {
         assert_eq!(code_claim("ab"), "code#ab");
         assert_eq!(access_token("wx1"), "access_token#wx1");
+        assert_eq!(
+            pack_readings("wx1", PhonePack::Realtime),
+            "pack#wx1#realtime"
+        );
         assert!(
             session(
                 &crate::domain::SessionToken::parse(&"A".repeat(43))

@@ -8,6 +8,7 @@ mod code_claims;
 mod directory;
 mod erasures;
 pub mod keys;
+mod pack_readings;
 mod quotas;
 mod sessions;
 mod users;
@@ -24,8 +25,9 @@ use crate::domain::StoreError;
 
 /// The wxlogin table: implements [`Sessions`](crate::ports::Sessions),
 /// [`Users`](crate::ports::Users), [`CodeClaims`](crate::ports::CodeClaims),
-/// [`AccessTokenStore`](crate::ports::AccessTokenStore), [`Quotas`](crate::ports::Quotas)
-/// and [`ErasureLog`](crate::ports::ErasureLog). Cheap to clone (the SDK client is shared).
+/// [`AccessTokenStore`](crate::ports::AccessTokenStore), [`Quotas`](crate::ports::Quotas),
+/// [`ErasureLog`](crate::ports::ErasureLog) and
+/// [`PackReadings`](crate::ports::PackReadings). Cheap to clone (the SDK client is shared).
 #[derive(Clone, Debug)]
 pub struct DynamoTable {
     client: Client,

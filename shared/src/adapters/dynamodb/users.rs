@@ -1,6 +1,6 @@
 //! `user#<user key>` items: appid, openid, unionid?, created_at, last_login_at, the bound
 //! phone (phone_number, pure_phone_number, country_code, phone_verified_at,
-//! phone_verified_by), `sessions` (a string set of [`ListedSession`] entries: the live
+//! phone_verified_by), WeChat's risk rank at sign-up (risk_rank, risk_checked_at), `sessions` (a string set of [`ListedSession`] entries: the live
 //! ones), `ended_sessions` (ended, items still to delete), `erasing_since_ms` while an
 //! erasure is under way, and `expires_at` when the stack expires inactive users.
 
@@ -14,7 +14,7 @@ use super::attributes::{
 use super::keys::{self, EXPIRES_AT, PK};
 use crate::domain::{
     BoundPhone, ErasureReason, ErasureTarget, ListedSession, PhoneNumber, PhoneVerification,
-    RecordedLogin, StoreError, User, UserKey, UserLogin,
+    RecordedLogin, RiskAssessment, RiskRank, StoreError, User, UserKey, UserLogin,
 };
 use crate::ports::{ERASURE_DEADLINE_SECONDS, Users};
 use crate::telemetry::current::{Upstream, timed};
@@ -32,6 +32,8 @@ const LOGIN_ATTEMPTS: usize = 3;
 const SESSIONS: &str = "sessions";
 const ENDED_SESSIONS: &str = "ended_sessions";
 const ERASING_SINCE_MS: &str = "erasing_since_ms";
+const RISK_RANK: &str = "risk_rank";
+const RISK_CHECKED_AT: &str = "risk_checked_at";
 /// Why the user is being erased: the audit reason, should the item's deadline come first.
 const ERASING_REASON: &str = "erasing_reason";
 /// Everything a phone binding writes; an unbinding removes exactly these.
@@ -93,6 +95,27 @@ impl Users for DynamoTable {
             .expression_attribute_values(":country", s(&number.country_code))
             .expression_attribute_values(":at", n(phone.verified_at))
             .expression_attribute_values(":form", s(phone.verified_by.name()));
+        written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
+    }
+
+    async fn record_risk(
+        &self,
+        key: &UserKey,
+        session: &ListedSession,
+        risk: &RiskAssessment,
+    ) -> Result<bool, StoreError> {
+        let request = self
+            .update_item(keys::user(key))
+            .update_expression(format!("SET {RISK_RANK} = :rank, {RISK_CHECKED_AT} = :at"))
+            // As for a phone: only onto the user that still lists the login's session.
+            .condition_expression(
+                "contains(#sessions, :session) AND attribute_not_exists(#erasing)",
+            )
+            .expression_attribute_names("#sessions", SESSIONS)
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":session", s(&session.entry()))
+            .expression_attribute_values(":rank", n(i64::from(risk.rank.value())))
+            .expression_attribute_values(":at", n(risk.checked_at));
         written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
@@ -425,6 +448,12 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
             verified_by: PhoneVerification::from_name(&string_attr(item, "phone_verified_by")?)?,
         })
     })();
+    let risk = (|| {
+        Some(RiskAssessment {
+            rank: RiskRank::new(number_attr(item, RISK_RANK)?)?,
+            checked_at: number_attr(item, RISK_CHECKED_AT)?,
+        })
+    })();
     Some(User {
         appid: string_attr(item, "appid")?,
         openid: string_attr(item, "openid")?,
@@ -432,6 +461,7 @@ pub(super) fn parse_user(item: &Item) -> Option<User> {
         created_at: number_attr(item, "created_at")?,
         last_login_at: number_attr(item, "last_login_at")?,
         phone,
+        risk,
         sessions: listed_sessions(item, SESSIONS),
         erasing_since_ms: number_attr(item, ERASING_SINCE_MS),
         expires_at: number_attr(item, EXPIRES_AT),

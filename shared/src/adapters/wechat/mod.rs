@@ -3,10 +3,12 @@
 //! port. Every call is timed as WeChat time and a failure is counted per API.
 
 mod app_secret;
+mod charge_usage;
 mod check_session;
 mod client;
 mod code2session;
 mod phone_number;
+mod risk_rank;
 mod stable_token;
 
 pub use client::{ClientBuildError, WeChatClient};
@@ -14,7 +16,8 @@ pub use client::{ClientBuildError, WeChatClient};
 use secrecy::SecretString;
 
 use crate::domain::{
-    AccessToken, FreshAccessToken, LoginCode, PhoneCode, PhoneNumber, WeChatError, WeChatLogin,
+    AccessToken, FreshAccessToken, LoginCode, PackUsage, PhoneCode, PhoneNumber, PhonePack,
+    RiskRank, WeChatError, WeChatLogin,
 };
 use crate::ports::WeChat;
 use crate::telemetry::current::{Upstream, timed};
@@ -56,5 +59,26 @@ impl WeChat for WeChatClient {
             self.signed_check_session(access_token, openid, session_key),
         )
         .await
+    }
+
+    async fn user_risk_rank(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        client_ip: &str,
+    ) -> Result<RiskRank, WeChatError> {
+        timed(
+            Upstream::WeChat,
+            self.fetch_risk_rank(access_token, openid, client_ip),
+        )
+        .await
+    }
+
+    async fn pack_usage(
+        &self,
+        access_token: &AccessToken,
+        pack: PhonePack,
+    ) -> Result<PackUsage, WeChatError> {
+        timed(Upstream::WeChat, self.fetch_pack_usage(access_token, pack)).await
     }
 }

@@ -56,6 +56,9 @@ pub struct AccountBody {
     kept_until: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phone: Option<BoundPhoneBody>,
+    /// WeChat's risk rank at sign-up, when the stack recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk: Option<RiskBody>,
     sessions: Vec<SessionBody>,
     quotas: QuotasBody,
 }
@@ -67,6 +70,13 @@ struct BoundPhoneBody {
     number: PhoneBody,
     verified_at: i64,
     verified_by: &'static str,
+}
+
+/// WeChat's risk rank of the user and when it was asked.
+#[derive(Serialize)]
+struct RiskBody {
+    rank: u8,
+    checked_at: i64,
 }
 
 /// One live session: its times, and whether it is the caller's.
@@ -128,6 +138,10 @@ impl AccountBody {
                 number: phone.number.into(),
                 verified_at: phone.verified_at,
                 verified_by: phone.verified_by.name(),
+            }),
+            risk: user.risk.map(|risk| RiskBody {
+                rank: risk.rank.value(),
+                checked_at: risk.checked_at,
             }),
             sessions,
             quotas: QuotasBody {

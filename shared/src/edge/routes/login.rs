@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::PhoneBody;
 use crate::domain::LoginCode;
 use crate::edge::{ApiError, Function, Route, client_address, json_body, referer_appid};
-use crate::ports::{CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
+use crate::ports::{AccessTokenStore, CodeClaims, Quotas, Sessions, StackKeys, Users, WeChat};
 use crate::telemetry::metrics;
 use crate::usecases::{AppHint, LoggedIn, Login};
 
@@ -71,7 +71,7 @@ pub async fn login<S, W, K>(
     request: &Request,
 ) -> Result<LoginBody, ApiError>
 where
-    S: CodeClaims + Sessions + Users + Quotas,
+    S: CodeClaims + Sessions + Users + Quotas + AccessTokenStore + Clone,
     W: WeChat,
     K: StackKeys,
 {

@@ -89,6 +89,50 @@ mod tests {
         assert_eq!(after.headers()["www-authenticate"], "Bearer");
     }
 
+    /// The getRealtimePhoneNumber button's code: recorded as `realtime`, billed to the
+    /// real-time pack, and said so by `GET /session`; it has no encrypted form.
+    #[tokio::test]
+    async fn a_realtime_verification_is_recorded_as_such_over_http() {
+        use crate::domain::PhonePack;
+        let twins = Twins::new();
+        let (token, session_key) = twins.logged_in("o1", None).await;
+        let token = token.expose().to_owned();
+        let phones = twins.phone_numbers(WatermarkPolicy::default());
+        let code = twins.wechat.realtime_phone_code("o1", "13800138000");
+        let response = phones
+            .handle(post_with_bearer(
+                &token,
+                json!({"code": code, "realtime": true}).to_string(),
+            ))
+            .await;
+        assert_eq!(decoded(&response).0, 200);
+        assert_eq!(twins.wechat.pack(PhonePack::Realtime).used, 1);
+        assert_eq!(twins.wechat.pack(PhonePack::Quick).used, 0);
+
+        let (status, body) = decoded(
+            &twins
+                .session_queries()
+                .handle(bearer_request(Method::GET, &token))
+                .await,
+        );
+        assert_eq!(
+            (status, &body["phone_verified_by"]),
+            (200, &json!("realtime"))
+        );
+        let verified_at = body["phone_verified_at"].as_i64().unwrap();
+        assert!((crate::domain::clock::now_epoch_seconds() - verified_at).abs() < 5);
+
+        let (encrypted, iv) = seal(&session_key, &json!({"phoneNumber": "1"}));
+        let legacy = json!({"encryptedData": encrypted, "iv": iv, "realtime": true});
+        let (status, body) = decoded(
+            &phones
+                .handle(post_with_bearer(&token, legacy.to_string()))
+                .await,
+        );
+        assert_eq!((status, &body["error"]), (400, &json!("invalid_request")));
+        assert!(body["message"].as_str().unwrap().contains("realtime"));
+    }
+
     #[tokio::test]
     async fn bad_requests_are_answered_before_any_port_is_called() {
         let twins = Twins::new();

@@ -14,6 +14,8 @@ use crate::usecases::PhoneNumbers;
 
 const SHAPE_HINT: &str = "expected a JSON object with either \"encryptedData\" and \"iv\" (base64 strings) \
      or \"code\" (a string from the getPhoneNumber button), not both";
+const REALTIME_HINT: &str = "\"realtime\": true goes with \"code\" (the getRealtimePhoneNumber \
+     button's code); that button has no encryptedData form";
 const CODE_HINT: &str =
     "code must be the getPhoneNumber button's code: 1-128 bytes, no control characters";
 
@@ -23,18 +25,29 @@ struct PhoneRequest {
     encrypted_data: Option<String>,
     iv: Option<String>,
     code: Option<String>,
+    /// True when `code` came from the getRealtimePhoneNumber button.
+    #[serde(default)]
+    realtime: bool,
 }
 
 impl PhoneRequest {
     fn into_form(self) -> Result<PhoneForm, ApiError> {
         match (self.encrypted_data, self.iv, self.code) {
+            (Some(_), Some(_), None) if self.realtime => {
+                Err(ApiError::InvalidRequest(REALTIME_HINT))
+            }
             (Some(data), Some(iv), None) => {
                 let (ciphertext, iv) = parse_encrypted(&data, &iv)?;
                 Ok(PhoneForm::Legacy { ciphertext, iv })
             }
-            (None, None, Some(code)) => PhoneCode::parse(&code)
-                .map(PhoneForm::Code)
-                .ok_or(ApiError::InvalidRequest(CODE_HINT)),
+            (None, None, Some(code)) => {
+                let code = PhoneCode::parse(&code).ok_or(ApiError::InvalidRequest(CODE_HINT))?;
+                Ok(if self.realtime {
+                    PhoneForm::Realtime(code)
+                } else {
+                    PhoneForm::Code(code)
+                })
+            }
             _ => Err(ApiError::InvalidRequest(SHAPE_HINT)),
         }
     }

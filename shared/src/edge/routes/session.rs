@@ -35,6 +35,16 @@ pub struct SessionInfo {
     /// The phone number the user verified, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<PhoneBody>,
+    /// How that number was verified: `legacy`, `code` or `realtime` (re-checked with the
+    /// carrier), so a route can ask for a recent real-time check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified_by: Option<&'static str>,
+    /// Epoch seconds of that verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified_at: Option<i64>,
+    /// WeChat's risk rank (0-4) at sign-up, when the stack recorded one (`RISK_CHECK`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_rank: Option<u8>,
 }
 
 impl SessionInfo {
@@ -47,6 +57,9 @@ impl SessionInfo {
             openid: session.openid.clone(),
             unionid: live.unionid().map(str::to_owned),
             phone: live.phone().cloned().map(PhoneBody::from),
+            phone_verified_by: live.bound_phone().map(|phone| phone.verified_by.name()),
+            phone_verified_at: live.bound_phone().map(|phone| phone.verified_at),
+            risk_rank: live.user.risk.map(|risk| risk.rank.value()),
         }
     }
 }
@@ -264,6 +277,9 @@ mod tests {
             unionid: None,
             expires_in: 5,
             phone: None,
+            phone_verified_by: None,
+            phone_verified_at: None,
+            risk_rank: None,
         });
         assert_eq!(
             serde_json::to_value(&info).unwrap(),

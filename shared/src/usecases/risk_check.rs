@@ -1,0 +1,243 @@
+//! WeChat's risk rank at sign-up (`RISK_CHECK`): asked with the shared access token and
+//! the client's address, scene 0. Asking never blocks a login: when WeChat fails, or risk
+//! control is not enabled for the app (48001), the login goes on unranked, logged and
+//! counted.
+
+use super::AccessTokens;
+use crate::domain::clock::now_epoch_seconds;
+use crate::domain::{Errcode, RiskAssessment, RiskPolicy, User, WeChatError};
+use crate::ports::{AccessTokenStore, WeChat};
+use crate::telemetry::metrics;
+
+/// The policy and the access tokens it asks with, built once per instance.
+pub struct RiskCheck<S> {
+    policy: RiskPolicy,
+    access_tokens: AccessTokens<S>,
+}
+
+impl<S: AccessTokenStore> RiskCheck<S> {
+    /// Checks under `policy`, with access tokens shared through `store`.
+    pub fn new(policy: RiskPolicy, store: S) -> Self {
+        Self {
+            policy,
+            access_tokens: AccessTokens::new(store),
+        }
+    }
+
+    /// True when the login that found `user` asks WeChat: at sign-up (`new_user`), and
+    /// under `enforce` again for a user refused before (their rank may have fallen).
+    pub fn wanted(&self, user: &User, new_user: bool) -> bool {
+        self.policy.asks()
+            && (new_user || user.risk.is_some_and(|risk| self.policy.refuses(risk.rank)))
+    }
+
+    /// True when a user ranked as `risk` may not log in.
+    pub fn refuses(&self, risk: &RiskAssessment) -> bool {
+        self.policy.refuses(risk.rank)
+    }
+
+    /// WeChat's rank of `openid`, whose request came from `client_ip`; `None` (logged and
+    /// counted) when it could not be had.
+    pub async fn assess(
+        &self,
+        wechat: &impl WeChat,
+        openid: &str,
+        client_ip: Option<&str>,
+    ) -> Option<RiskAssessment> {
+        let appid = wechat.appid();
+        // WeChat requires the address; API Gateway always reports one, a test may not.
+        let Some(client_ip) = client_ip else {
+            metrics::record_risk_check(appid, "no_address");
+            tracing::warn!("risk rank not asked: the request has no client address");
+            return None;
+        };
+        let ranked = self
+            .access_tokens
+            .with_token(wechat, |token| async move {
+                wechat.user_risk_rank(&token, openid, client_ip).await
+            })
+            .await;
+        match ranked {
+            Ok(rank) => {
+                metrics::record_risk_check(appid, rank_outcome(rank.value()));
+                tracing::info!(risk_rank = rank.value(), "risk rank at sign-up");
+                Some(RiskAssessment {
+                    rank,
+                    checked_at: now_epoch_seconds(),
+                })
+            }
+            Err(WeChatError::Api(Errcode::ApiUnauthorized)) => {
+                metrics::record_risk_check(appid, "not_enabled");
+                tracing::warn!(
+                    "risk rank not asked: getuserriskrank is not enabled for this app \
+                     (48001; 安全中心 → 风控)"
+                );
+                None
+            }
+            Err(err) => {
+                metrics::record_risk_check(appid, "failed");
+                tracing::warn!(wechat_error = %err, "risk rank unavailable; the login goes on");
+                None
+            }
+        }
+    }
+}
+
+fn rank_outcome(rank: u8) -> &'static str {
+    ["rank_0", "rank_1", "rank_2", "rank_3", "rank_4"]
+        .get(usize::from(rank))
+        .copied()
+        .unwrap_or("rank_4")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::clock::now_epoch_millis;
+    use crate::domain::{LoginCode, LoginError, RiskRank};
+    use crate::ports::Sessions;
+    use crate::testing::{Twins, WeChatApi, answer, user_key};
+    use crate::usecases::AppHint;
+
+    const CLIENT: Option<&str> = Some("203.0.113.7");
+
+    fn rank(value: i64) -> RiskRank {
+        RiskRank::new(value).unwrap()
+    }
+
+    fn enforce() -> RiskPolicy {
+        RiskPolicy::Enforce {
+            threshold: RiskRank::HIGHEST,
+        }
+    }
+
+    async fn log_in(
+        twins: &Twins,
+        policy: RiskPolicy,
+        openid: &str,
+    ) -> Result<crate::usecases::LoggedIn, LoginError> {
+        let (code, _) = twins.wechat.login(openid, None);
+        twins
+            .login()
+            .with_risk_check(policy)
+            .login_from(
+                AppHint::default(),
+                &LoginCode::parse(&code).unwrap(),
+                CLIENT,
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn record_keeps_the_sign_ups_rank_and_asks_only_once() {
+        let twins = Twins::new();
+        twins.wechat.set_risk_rank("o1", rank(2));
+        let first = log_in(&twins, RiskPolicy::Record, "o1").await.unwrap();
+        assert_eq!(first.user.risk.map(|risk| risk.rank), Some(rank(2)));
+        let stored = twins.table.user(&user_key("o1")).unwrap();
+        assert_eq!(stored.risk.map(|risk| risk.rank), Some(rank(2)));
+        let again = log_in(&twins, RiskPolicy::Record, "o1").await.unwrap();
+        assert_eq!(again.user.risk.map(|risk| risk.rank), Some(rank(2)));
+        assert_eq!(
+            twins.wechat.calls(WeChatApi::RiskRank),
+            1,
+            "a returning user is not asked again"
+        );
+    }
+
+    #[tokio::test]
+    async fn off_never_asks() {
+        let twins = Twins::new();
+        let logged_in = log_in(&twins, RiskPolicy::Off, "o1").await.unwrap();
+        assert_eq!(logged_in.user.risk, None);
+        assert_eq!(twins.wechat.calls(WeChatApi::RiskRank), 0);
+    }
+
+    #[tokio::test]
+    async fn enforce_refuses_a_rank_four_sign_up_and_admits_rank_zero() {
+        let twins = Twins::new();
+        twins.wechat.set_risk_rank("risky", RiskRank::HIGHEST);
+        let refused = log_in(&twins, enforce(), "risky").await.unwrap_err();
+        assert_eq!(refused, LoginError::RiskyUser);
+        assert_eq!(answer(refused), (403, "risky_user"));
+        let user = twins.table.user(&user_key("risky")).unwrap();
+        assert!(user.sessions.is_empty(), "the refused session is ended");
+        assert_eq!(user.risk.map(|risk| risk.rank), Some(RiskRank::HIGHEST));
+
+        let admitted = log_in(&twins, enforce(), "fine").await.unwrap();
+        assert_eq!(
+            admitted.user.risk.map(|risk| risk.rank),
+            Some(RiskRank::LOWEST)
+        );
+        let live = twins
+            .table
+            .get_session(&admitted.token, now_epoch_millis())
+            .await
+            .unwrap();
+        assert!(live.is_some(), "an admitted sign-up's session is live");
+    }
+
+    #[tokio::test]
+    async fn a_refused_user_is_asked_again_and_admitted_once_their_rank_falls() {
+        let twins = Twins::new();
+        twins.wechat.set_risk_rank("o1", RiskRank::HIGHEST);
+        log_in(&twins, enforce(), "o1").await.unwrap_err();
+        // WeChat failing: the rank known stays the rank, and keeps them out.
+        twins
+            .wechat
+            .fail(WeChatApi::RiskRank, WeChatError::Timeout, 1);
+        assert_eq!(
+            log_in(&twins, enforce(), "o1").await.unwrap_err(),
+            LoginError::RiskyUser
+        );
+        twins.wechat.set_risk_rank("o1", rank(1));
+        let admitted = log_in(&twins, enforce(), "o1").await.unwrap();
+        assert_eq!(admitted.user.risk.map(|risk| risk.rank), Some(rank(1)));
+    }
+
+    #[tokio::test]
+    async fn wechat_failing_or_not_enabled_never_fails_a_sign_up() {
+        for (case, failure) in [
+            ("busy", Some(WeChatError::Api(Errcode::SystemBusy))),
+            ("timeout", Some(WeChatError::Timeout)),
+            ("unreachable", Some(WeChatError::Unreachable)),
+            ("garbage", Some(WeChatError::BadResponse("x"))),
+            ("not enabled", None),
+        ] {
+            let twins = Twins::new();
+            twins.wechat.set_risk_rank("o1", RiskRank::HIGHEST);
+            match failure {
+                // Twice: the adapter's one retry of a busy answer is the adapter's.
+                Some(err) => twins.wechat.fail(WeChatApi::RiskRank, err, 2),
+                None => twins.wechat.disable_risk_control(),
+            }
+            let logged_in = log_in(&twins, enforce(), "o1").await;
+            let logged_in = logged_in.unwrap_or_else(|err| panic!("{case}: {err}"));
+            assert_eq!(logged_in.user.risk, None, "{case}: nothing recorded");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_wechat_rejects_is_replaced_once() {
+        let twins = Twins::new();
+        log_in(&twins, RiskPolicy::Record, "o0").await.unwrap();
+        twins.wechat.revoke_access_tokens();
+        twins.wechat.set_risk_rank("o1", rank(3));
+        let logged_in = log_in(&twins, RiskPolicy::Record, "o1").await.unwrap();
+        assert_eq!(logged_in.user.risk.map(|risk| risk.rank), Some(rank(3)));
+    }
+
+    #[tokio::test]
+    async fn a_sign_up_without_a_client_address_is_not_ranked() {
+        let twins = Twins::new();
+        let (code, _) = twins.wechat.login("o1", None);
+        let logged_in = twins
+            .login()
+            .with_risk_check(enforce())
+            .login(AppHint::default(), &LoginCode::parse(&code).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(logged_in.user.risk, None);
+        assert_eq!(twins.wechat.calls(WeChatApi::RiskRank), 0);
+    }
+}
