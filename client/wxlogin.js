@@ -131,8 +131,10 @@ function phoneRequest(d, realtime) {
  *   the `/onlogin` answer: `new_user` on the user's first login; `phone` once the user has
  *   verified a number (WeChat bills each verification: do not ask again).
  * @typedef {{appid: string, openid: string, unionid?: string, expires_in: number,
- *   phone?: PhoneNumber}} SessionInfo
- *   the `GET /session` answer.
+ *   phone?: PhoneNumber, phone_verified_by?: 'legacy'|'code'|'realtime',
+ *   phone_verified_at?: number, risk_rank?: number}} SessionInfo
+ *   the `GET /session` answer: how and when (epoch seconds) the number was verified, and
+ *   WeChat's risk rank at sign-up (0-4) when the stack records it.
  * @typedef {{appid?: string, openid: string, unionid?: string, newUser: boolean,
  *   phone?: PhoneNumber, expiresAt?: number}} StoredSession
  *   what the client knows of its session without asking the server: `newUser` when the
@@ -142,6 +144,7 @@ function phoneRequest(d, realtime) {
  * @typedef {{appid: string, openid: string, unionid?: string, created_at: number,
  *   last_login_at: number, kept_until?: number,
  *   phone?: PhoneNumber & {verified_at: number, verified_by: 'legacy'|'code'|'realtime'},
+ *   risk?: {rank: number, checked_at: number},
  *   sessions: Array<{created_at: number, expires_at: number, current: boolean}>,
  *   quotas: {phone_verifications_today?: {used: number, limit: number, resets_at: number}}}}
  *   AccountData what `GET /account` answers; times in epoch seconds.

@@ -17,10 +17,10 @@ log "installing the Node baseline's dependencies (bench/node)"
 npm install --prefix bench/node --no-audit --no-fund --loglevel=error >&2
 
 log "release builds (x86_64, measured here)"
-cargo build --locked --release -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p authorizer -p bench-hello -p wxlogin-bench
+cargo build --locked --release -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p authorizer -p phone-packs -p bench-hello -p wxlogin-bench
 
 log "release builds (arm64, for the deployed size)"
-cargo lambda build --release --arm64 --bin onlogin --bin decrypt-phone --bin session --bin account --bin wechat-events --bin authorizer --bin hello-floor \
+cargo lambda build --release --arm64 --bin onlogin --bin decrypt-phone --bin session --bin account --bin wechat-events --bin authorizer --bin phone-packs --bin hello-floor \
   --bin me
 
 target/release/bench "$@"

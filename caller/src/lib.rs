@@ -96,9 +96,11 @@ impl Caller {
         Ok(caller)
     }
 
-    /// True when the caller's phone number was verified in real time (the
-    /// getRealtimePhoneNumber button, re-checked with the carrier) within `max_age` of
-    /// now: what a sensitive action (a payout, a change of phone) can demand.
+    /// True when the caller's phone number was verified within `max_age` of now with a
+    /// code the mini-program said came from the getRealtimePhoneNumber button: what a
+    /// sensitive action (a payout, a change of phone) can demand. The recency is WeChat's
+    /// (it redeemed the code then); the button is the client's word, since WeChat
+    /// answers both buttons' codes alike (docs/integration.md).
     pub fn phone_checked_in_realtime_within(&self, max_age: std::time::Duration) -> bool {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

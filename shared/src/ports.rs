@@ -107,12 +107,15 @@ pub trait Users: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records WeChat's risk rank on the user, if the user still lists `session` (the
-    /// login that asked): `Ok(false)` (nothing written) when it ended meanwhile.
+    /// login that asked): `Ok(false)` (nothing written) when it ended meanwhile. A user
+    /// refused for it also expires (TTL) at `expires_at`; a later admitted login keeps
+    /// them for good again.
     fn record_risk(
         &self,
         key: &UserKey,
         session: &ListedSession,
         risk: &RiskAssessment,
+        expires_at: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Removes the phone number of the user of `appid`: `Ok(true)` if one was bound. A user

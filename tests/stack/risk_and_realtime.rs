@@ -157,6 +157,11 @@ async fn risk_rank_outages_and_not_enabled_never_fail_a_login() {
             "garbage",
             json!({"api": "getuserriskrank", "body": "<html>", "times": 1}),
         ),
+        // Past the check's 3 s budget: the login goes on without waiting for the answer.
+        (
+            "slow",
+            json!({"api": "getuserriskrank", "delay_ms": 6000, "times": 1}),
+        ),
         ("not enabled", json!({"enabled": false})),
     ] {
         let (answer, _) = sign_up(&stack, enforce(), async |openid| {

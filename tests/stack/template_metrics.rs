@@ -85,6 +85,24 @@ fn the_phone_pack_alarm_watches_the_fewest_days_left() {
 }
 
 #[test]
+fn a_failing_phone_pack_check_has_its_own_alarm() {
+    let template = template();
+    let alarm = Alarm::of(&template, "PhonePackCheckFailingAlarm");
+    assert_eq!(alarm.namespace_of("wxlogin-prod"), "wxlogin/wxlogin-prod");
+    assert_eq!(alarm.metric_name, metrics::PHONE_PACK_CHECKS);
+    // The outcome the check's runner records for a run that read nothing.
+    assert_eq!(
+        alarm.dimensions,
+        [(
+            "Outcome".to_owned(),
+            wxlogin::usecases::phone_packs::NOTHING_READ.to_owned()
+        )]
+    );
+    assert_eq!((alarm.statistic.as_str(), alarm.period), ("Sum", 3600));
+    assert!(alarm.breached_by(1.0, alarm.default_threshold(&template)));
+}
+
+#[test]
 fn the_alarms_watch_upstream_failures_of_each_upstream() {
     let template = template();
     for (alarm, upstream) in [

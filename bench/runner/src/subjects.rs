@@ -34,6 +34,9 @@ pub enum Work {
     /// WeChat pushing a phone revocation in safe mode (JSON): signature, AES, one
     /// conditional DynamoDB write.
     Push,
+    /// The hourly phone-pack check, as EventBridge Scheduler invokes it: each kind's
+    /// usage read from the sandbox, a reading recorded, the forecast emitted.
+    PackCheck,
 }
 
 /// A function under measurement.
@@ -135,6 +138,15 @@ impl Subject {
                 logs_latency: true,
             },
             Self {
+                label: "phone-packs (ours)",
+                lambda_binary: Some("phone-packs"),
+                program: release_binary("phone-packs"),
+                args: Vec::new(),
+                env: env.clone(),
+                work: Work::PackCheck,
+                logs_latency: true,
+            },
+            Self {
                 label: "onlogin (Node 20 + SDK v3)",
                 lambda_binary: None,
                 program: PathBuf::from("node"),
@@ -169,6 +181,7 @@ impl Subject {
     pub fn succeeded(&self, answer: &Value) -> bool {
         match self.work {
             Work::Authorize => answer["isAuthorized"] == true,
+            Work::PackCheck => answer["failures"] == json!([]) && answer["packs"].is_array(),
             _ => answer["statusCode"] == 200,
         }
     }
@@ -262,6 +275,8 @@ impl Fixture {
                     &[("authorization", bearer.as_str())],
                 )
             }
+            // The template's schedule Input: the handler reads nothing of it.
+            Work::PackCheck => json!({"check": "phone-packs"}),
             Work::Push => {
                 let fields = user_event(
                     TEST_APPID,

@@ -85,6 +85,16 @@ impl PackForecast {
     }
 }
 
+/// The readings at or after `keep_since`, oldest first, at most [`MAX_PACK_READINGS`]
+/// (the newest).
+pub fn kept_readings(mut readings: Vec<PackReading>, keep_since: i64) -> Vec<PackReading> {
+    readings.retain(|reading| reading.at >= keep_since);
+    readings.sort_by_key(|reading| reading.at);
+    let surplus = readings.len().saturating_sub(MAX_PACK_READINGS);
+    readings.drain(..surplus);
+    readings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

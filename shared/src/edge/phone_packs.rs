@@ -12,6 +12,7 @@ use super::{ApiError, Ending};
 use crate::domain::clock::now_epoch_seconds;
 use crate::ports::{AccessTokenStore, PackReadings, WeChat};
 use crate::telemetry::metrics;
+use crate::usecases::phone_packs::NOTHING_READ;
 use crate::usecases::{PackCheck, PackCheckError, PhonePacks};
 
 /// The `phone-packs` function.
@@ -122,7 +123,7 @@ where
         failed_upstream: None,
         http: None,
     };
-    if outcome == "failed" {
+    if outcome == NOTHING_READ {
         let failed = Diagnostic {
             error_type: "PhonePacksUnread".to_owned(),
             error_message:

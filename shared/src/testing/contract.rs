@@ -406,33 +406,10 @@ where
 {
     let handles: Vec<_> = futures.map(Box::pin).collect();
     let mut results = Vec::new();
-    for outcome in join_all(handles).await {
+    for outcome in crate::usecases::concurrently::join_all(handles).await {
         results.push(outcome.unwrap());
     }
     results
-}
-
-/// Polls every future until all are done (a tiny `join_all`, to need no extra crate).
-async fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match std::pin::Pin::new(&mut *future).poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// [`CodeClaims`]: one live claim per code and app; expired claims do not block; a stale
@@ -487,6 +464,9 @@ pub async fn code_claims(store: &impl CodeClaims) {
 /// never replaces a newer one, nor one asked for before the last forced refresh; forced
 /// refreshes claimed at most once per interval and `per_day` times a (Beijing) day.
 pub async fn access_tokens(store: &impl AccessTokenStore) {
+    // Times from tomorrow's start (UTC): the item's TTL follows them, and DynamoDB Local
+    // deletes an item whose TTL has passed at any moment, which made this test flaky.
+    let base_ms = (now_epoch_seconds() / 86_400 + 1) * 86_400_000;
     let cached = |token: &str, expires_at: i64, requested_at_ms: i64, fetched_at_ms: i64| {
         CachedAccessToken {
             token: token.into(),
@@ -497,9 +477,10 @@ pub async fn access_tokens(store: &impl AccessTokenStore) {
     };
     assert!(store.get_access_token("wxA").await.unwrap().is_none());
     // The first is long expired: the store returns it all the same, the caller decides.
-    for (token, expires_at, fetched_at_ms) in
-        [("first", 2_000, 1_000_000), ("second", 9_000, 2_000_000)]
-    {
+    for (token, expires_at, fetched_at_ms) in [
+        ("first", 2_000, base_ms + 1_000_000),
+        ("second", 9_000, base_ms + 2_000_000),
+    ] {
         let wrote = store
             .put_access_token(
                 "wxA",
@@ -524,7 +505,7 @@ pub async fn access_tokens(store: &impl AccessTokenStore) {
         );
     }
     // A slow writer with a token fetched earlier does not put it back.
-    let stale = cached("stale", 9_500, 1_500_000, 1_900_000);
+    let stale = cached("stale", 9_500, base_ms + 1_500_000, base_ms + 1_900_000);
     assert!(!store.put_access_token("wxA", &stale).await.unwrap());
     assert_eq!(
         store.get_access_token("wxA").await.unwrap().unwrap().token,
@@ -535,8 +516,8 @@ pub async fn access_tokens(store: &impl AccessTokenStore) {
         min_interval_ms: 300_000,
         per_day: 2,
     };
-    // Beijing noon of some day, in epoch milliseconds.
-    let noon_ms = (20_000 * 86_400 + 4 * 3600) * 1000;
+    // Beijing noon of that day, in epoch milliseconds.
+    let noon_ms = base_ms + 4 * 3600 * 1000;
     let claim = |at_ms: i64| store.claim_forced_refresh("wxA", at_ms, policy);
     assert_eq!(claim(noon_ms).await.unwrap(), ForcedRefreshClaim::Granted);
     assert_eq!(

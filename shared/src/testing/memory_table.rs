@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::adapters::dynamodb::keys;
 use crate::domain::clock::beijing_day;
-use crate::domain::pack_forecast::MAX_PACK_READINGS;
+use crate::domain::pack_forecast::kept_readings;
 use crate::domain::{
     BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget, ForcedRefreshClaim,
     ForcedRefreshPolicy, ListedSession, LiveSession, LoginCode, QuotaWindow, RecordedLogin,
@@ -145,6 +145,26 @@ impl MemoryTable {
     }
 
     /// The user under `key`, as stored.
+    /// Applies `change` to the user under `key` while it still lists `session` and is not
+    /// being erased: `Ok(false)`, nothing changed, otherwise.
+    fn change_listing_user(
+        &self,
+        key: &UserKey,
+        session: &ListedSession,
+        change: impl FnOnce(&mut User),
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables();
+        tables.call()?;
+        let Some(record) = tables.users.get_mut(key) else {
+            return Ok(false);
+        };
+        if record.user.erasing_since_ms.is_some() || !record.user.sessions.contains(session) {
+            return Ok(false);
+        }
+        change(&mut record.user);
+        Ok(true)
+    }
+
     pub fn user(&self, key: &UserKey) -> Option<User> {
         self.tables()
             .users
@@ -316,16 +336,7 @@ impl Users for MemoryTable {
         session: &ListedSession,
         phone: &BoundPhone,
     ) -> Result<bool, StoreError> {
-        let mut tables = self.tables();
-        tables.call()?;
-        let Some(record) = tables.users.get_mut(key) else {
-            return Ok(false);
-        };
-        if record.user.erasing_since_ms.is_some() || !record.user.sessions.contains(session) {
-            return Ok(false);
-        }
-        record.user.phone = Some(phone.clone());
-        Ok(true)
+        self.change_listing_user(key, session, |user| user.phone = Some(phone.clone()))
     }
 
     async fn record_risk(
@@ -333,17 +344,14 @@ impl Users for MemoryTable {
         key: &UserKey,
         session: &ListedSession,
         risk: &RiskAssessment,
+        expires_at: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let mut tables = self.tables();
-        tables.call()?;
-        let Some(record) = tables.users.get_mut(key) else {
-            return Ok(false);
-        };
-        if record.user.erasing_since_ms.is_some() || !record.user.sessions.contains(session) {
-            return Ok(false);
-        }
-        record.user.risk = Some(*risk);
-        Ok(true)
+        self.change_listing_user(key, session, |user| {
+            user.risk = Some(*risk);
+            if expires_at.is_some() {
+                user.expires_at = expires_at;
+            }
+        })
     }
 
     async fn unbind_phone(&self, key: &UserKey, appid: &str) -> Result<bool, StoreError> {
@@ -671,10 +679,7 @@ impl PackReadings for MemoryTable {
             .entry((appid.to_owned(), pack))
             .or_default();
         readings.push(reading);
-        readings.retain(|kept| kept.at >= keep_since);
-        readings.sort_by_key(|kept| kept.at);
-        let surplus = readings.len().saturating_sub(MAX_PACK_READINGS);
-        readings.drain(..surplus);
+        *readings = kept_readings(std::mem::take(readings), keep_since);
         Ok(readings.clone())
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::apps::{AppHint, Apps};
 use super::client_limit::ClientLimit;
-use super::delete_ended;
-use super::risk_check::RiskCheck;
+use super::risk_check::{REFUSED_USER_KEPT_SECONDS, RiskCheck};
+use super::{delete_ended, end_every_session};
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     ListedSession, LoginCode, LoginError, RiskPolicy, Session, SessionToken, StackKey, User,
@@ -239,7 +239,7 @@ where
         };
         let mut user = recorded.user;
         if let Some(risk) = &self.risk
-            && risk.wanted(&user, recorded.new_user)
+            && risk.wanted(&user, recorded.new_user, now_epoch_seconds())
         {
             self.check_risk(
                 risk,
@@ -265,7 +265,9 @@ where
 
     /// Asks WeChat for the rank of `user`, records it, and under `enforce` refuses a user
     /// ranked at or above the threshold: by the new rank, else (WeChat failing) by the one
-    /// recorded before, so an outage never lets a user refused before in.
+    /// recorded before, so an outage never lets a user refused before in. A refused user's
+    /// sessions all end (one ranked under `record` may hold some), and the user item
+    /// expires after [`REFUSED_USER_KEPT_SECONDS`].
     async fn check_risk(
         &self,
         risk: &RiskCheck<S>,
@@ -276,7 +278,14 @@ where
         client: Option<&str>,
     ) -> Result<(), LoginError> {
         if let Some(assessed) = risk.assess(wechat, &user.openid, client).await {
-            match self.store.record_risk(key, this, &assessed).await {
+            let expires_at = risk
+                .refuses(&assessed)
+                .then(|| assessed.checked_at + REFUSED_USER_KEPT_SECONDS);
+            match self
+                .store
+                .record_risk(key, this, &assessed, expires_at)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!("the login's session ended before its rank was recorded")
@@ -288,15 +297,9 @@ where
         if !user.risk.is_some_and(|known| risk.refuses(&known)) {
             return Ok(());
         }
-        // Nobody has seen this session's token: end it now rather than leave it to expire.
-        let ended = async {
-            self.store
-                .end_listed(key, std::slice::from_ref(this))
-                .await?;
-            delete_ended(&self.store, key, std::slice::from_ref(this)).await
-        };
-        if let Err(err) = ended.await {
-            tracing::warn!(error = %err, "a refused login's session left to its expiry");
+        // Nobody has seen this login's token; any older session ends with it.
+        if let Err(err) = end_every_session(&self.store, key).await {
+            tracing::warn!(error = %err, "a refused user's sessions left to their expiry");
         }
         tracing::warn!("sign-up refused: WeChat's risk rank is at or above RISK_RANK_THRESHOLD");
         Err(LoginError::RiskyUser)

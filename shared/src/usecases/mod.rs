@@ -7,6 +7,7 @@ pub mod account;
 pub mod apps;
 pub mod authorize;
 pub mod client_limit;
+pub(crate) mod concurrently;
 pub mod login;
 pub mod person;
 pub mod phone;

@@ -84,8 +84,9 @@ impl<S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat> PhoneNu
                 self.redeem(wechat, code, &key, &session.openid).await?,
                 PhoneVerification::Code,
             ),
-            // The same endpoint redeems it: how it was verified is the client's word for
-            // which button it came from, and WeChat bills the real-time pack only if so.
+            // The same endpoint redeems it and answers the same: `realtime` is the client's
+            // word for which button the code came from (WeChat billed that button's pack
+            // when it issued the code). The redemption itself is WeChat's proof.
             PhoneForm::Realtime(code) => (
                 self.redeem(wechat, code, &key, &session.openid).await?,
                 PhoneVerification::Realtime,

@@ -3,9 +3,7 @@
 //! recent readings, and the days left at the recent rate ([`PackForecast`]). One app or
 //! kind that cannot be read never stops the others.
 
-use std::pin::Pin;
-use std::task::Poll;
-
+use super::concurrently::join_all;
 use super::{AccessTokens, Apps};
 use crate::domain::pack_forecast::READING_WINDOW_SECONDS;
 use crate::domain::{PackForecast, PackReading, PackUsage, PhonePack, StoreError, WeChatError};
@@ -80,10 +78,13 @@ impl PackCheck {
         match (self.failures.is_empty(), self.reports.is_empty()) {
             (true, _) => "ok",
             (false, false) => "partial",
-            (false, true) => "failed",
+            (false, true) => NOTHING_READ,
         }
     }
 }
+
+/// The outcome of a run that read nothing (`PhonePackCheckFailingAlarm` watches it).
+pub const NOTHING_READ: &str = "failed";
 
 impl<S: AccessTokenStore + PackReadings + Clone, W: WeChat> PhonePacks<S, W> {
     /// The check over `store` (the shared access tokens, the readings) and each app's
@@ -182,30 +183,6 @@ impl<S: AccessTokenStore + PackReadings + Clone, W: WeChat> PhonePacks<S, W> {
         }
         (reports, failures)
     }
-}
-
-/// Polls every future until all are done, answering in order (a tiny `join_all`, to need
-/// no extra crate).
-async fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match Pin::new(&mut *future).poll(cx) {
-                    Poll::Ready(value) => *output = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -1,13 +1,29 @@
 //! WeChat's risk rank at sign-up (`RISK_CHECK`): asked with the shared access token and
-//! the client's address, scene 0. Asking never blocks a login: when WeChat fails, or risk
-//! control is not enabled for the app (48001), the login goes on unranked, logged and
-//! counted.
+//! the client's address, scene 0. Asking never blocks a login: when WeChat fails, is slow,
+//! or risk control is not enabled for the app (48001), the login goes on unranked, logged
+//! and counted.
+
+use std::time::Duration;
 
 use super::AccessTokens;
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{Errcode, RiskAssessment, RiskPolicy, User, WeChatError};
 use crate::ports::{AccessTokenStore, WeChat};
 use crate::telemetry::metrics;
+
+/// A user signed up this recently and still unranked is asked at each login: concurrent
+/// first logins (only one of them is `new_user`) and a sign-up whose rank was not
+/// recorded are ranked too, while users from before the check was turned on are not.
+pub const SIGN_UP_WINDOW_SECONDS: i64 = 24 * 3600;
+
+/// The most the question may add to a login: past it the login goes on unranked, so the
+/// function's deadline is never spent waiting on it.
+pub const RISK_CHECK_BUDGET: Duration = Duration::from_secs(3);
+
+/// How long a user refused at sign-up is kept: their rank, so a WeChat outage does not
+/// let them in, and the operator's view of who was refused. A later admitted login keeps
+/// the user for good again.
+pub const REFUSED_USER_KEPT_SECONDS: i64 = 30 * 24 * 3600;
 
 /// The policy and the access tokens it asks with, built once per instance.
 pub struct RiskCheck<S> {
@@ -24,11 +40,15 @@ impl<S: AccessTokenStore> RiskCheck<S> {
         }
     }
 
-    /// True when the login that found `user` asks WeChat: at sign-up (`new_user`), and
-    /// under `enforce` again for a user refused before (their rank may have fallen).
-    pub fn wanted(&self, user: &User, new_user: bool) -> bool {
+    /// True when the login that found `user` at `now` asks WeChat: at sign-up
+    /// (`new_user`, or unranked within [`SIGN_UP_WINDOW_SECONDS`] of it), and under
+    /// `enforce` again for a user ranked at or above the threshold (their rank may have
+    /// fallen).
+    pub fn wanted(&self, user: &User, new_user: bool, now: i64) -> bool {
+        let signing_up =
+            new_user || (user.risk.is_none() && now - user.created_at < SIGN_UP_WINDOW_SECONDS);
         self.policy.asks()
-            && (new_user || user.risk.is_some_and(|risk| self.policy.refuses(risk.rank)))
+            && (signing_up || user.risk.is_some_and(|risk| self.policy.refuses(risk.rank)))
     }
 
     /// True when a user ranked as `risk` may not log in.
@@ -51,16 +71,15 @@ impl<S: AccessTokenStore> RiskCheck<S> {
             tracing::warn!("risk rank not asked: the request has no client address");
             return None;
         };
-        let ranked = self
-            .access_tokens
-            .with_token(wechat, |token| async move {
-                wechat.user_risk_rank(&token, openid, client_ip).await
-            })
-            .await;
+        let ask = self.access_tokens.with_token(wechat, |token| async move {
+            wechat.user_risk_rank(&token, openid, client_ip).await
+        });
+        let ranked = tokio::time::timeout(RISK_CHECK_BUDGET, ask)
+            .await
+            .unwrap_or(Err(WeChatError::Timeout));
         match ranked {
             Ok(rank) => {
                 metrics::record_risk_check(appid, rank_outcome(rank.value()));
-                tracing::info!(risk_rank = rank.value(), "risk rank at sign-up");
                 Some(RiskAssessment {
                     rank,
                     checked_at: now_epoch_seconds(),
@@ -143,6 +162,81 @@ mod tests {
             1,
             "a returning user is not asked again"
         );
+    }
+
+    #[test]
+    fn a_sign_up_is_asked_until_ranked_for_a_day_and_a_refused_user_always() {
+        let check = RiskCheck::new(enforce(), crate::testing::MemoryTable::default());
+        let now = 10_000_000;
+        let mut user = User {
+            appid: "wxA".into(),
+            openid: "o1".into(),
+            unionid: None,
+            created_at: now - 60,
+            last_login_at: now,
+            phone: None,
+            risk: None,
+            sessions: Vec::new(),
+            erasing_since_ms: None,
+            expires_at: None,
+        };
+        assert!(check.wanted(&user, true, now), "the first login");
+        assert!(
+            check.wanted(&user, false, now),
+            "a concurrent first login, or one whose rank was not recorded"
+        );
+        user.created_at = now - SIGN_UP_WINDOW_SECONDS;
+        assert!(
+            !check.wanted(&user, false, now),
+            "a user from before the check: never asked"
+        );
+        user.risk = Some(RiskAssessment {
+            rank: RiskRank::HIGHEST,
+            checked_at: now - 3600,
+        });
+        assert!(
+            check.wanted(&user, false, now),
+            "refused before: asked again"
+        );
+        user.risk = Some(RiskAssessment {
+            rank: rank(3),
+            checked_at: now - 3600,
+        });
+        assert!(!check.wanted(&user, false, now), "ranked and admitted");
+        let record = RiskCheck::new(RiskPolicy::Record, crate::testing::MemoryTable::default());
+        user.risk = Some(RiskAssessment {
+            rank: RiskRank::HIGHEST,
+            checked_at: now - 3600,
+        });
+        assert!(!record.wanted(&user, false, now), "record asks once");
+    }
+
+    #[tokio::test]
+    async fn a_user_refused_under_enforce_loses_every_session_and_expires() {
+        let twins = Twins::new();
+        twins.wechat.set_risk_rank("o1", RiskRank::HIGHEST);
+        let first = log_in(&twins, RiskPolicy::Record, "o1").await.unwrap();
+        let second = log_in(&twins, RiskPolicy::Off, "o1").await.unwrap();
+        assert_eq!(
+            log_in(&twins, enforce(), "o1").await.unwrap_err(),
+            LoginError::RiskyUser
+        );
+        for token in [&first.token, &second.token] {
+            let live = twins
+                .table
+                .get_session(token, now_epoch_millis())
+                .await
+                .unwrap();
+            assert!(live.is_none(), "a refused user's older sessions end too");
+        }
+        let user = twins.table.user(&user_key("o1")).unwrap();
+        let kept = user.expires_at.unwrap() - user.risk.unwrap().checked_at;
+        assert_eq!(kept, REFUSED_USER_KEPT_SECONDS);
+
+        twins.wechat.set_risk_rank("o1", rank(0));
+        log_in(&twins, enforce(), "o1").await.unwrap();
+        let user = twins.table.user(&user_key("o1")).unwrap();
+        assert_eq!(user.expires_at, None, "admitted again: kept for good");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::DynamoTable;
 use super::attributes::{Item, is_condition_failure, n, number_attr, s};
 use super::keys::{self, EXPIRES_AT};
-use crate::domain::pack_forecast::MAX_PACK_READINGS;
+use crate::domain::pack_forecast;
 use crate::domain::{PackReading, PhonePack, StoreError};
 use crate::ports::PackReadings;
 use crate::telemetry::current::{Upstream, timed};
@@ -33,7 +33,7 @@ impl PackReadings for DynamoTable {
             let version = item.as_ref().and_then(|item| number_attr(item, "version"));
             let mut readings = item.as_ref().map(stored_readings).unwrap_or_default();
             readings.push(reading);
-            let kept = kept_readings(readings, keep_since);
+            let kept = pack_forecast::kept_readings(readings, keep_since);
             let request = self
                 .update_item(key.clone())
                 // Every name aliased: several are reserved words of DynamoDB's.
@@ -71,16 +71,6 @@ impl PackReadings for DynamoTable {
             "pack readings kept changing under the write: not recorded",
         ))
     }
-}
-
-/// The readings at or after `keep_since`, oldest first, at most [`MAX_PACK_READINGS`]
-/// (the newest).
-fn kept_readings(mut readings: Vec<PackReading>, keep_since: i64) -> Vec<PackReading> {
-    readings.retain(|reading| reading.at >= keep_since);
-    readings.sort_by_key(|reading| reading.at);
-    let surplus = readings.len().saturating_sub(MAX_PACK_READINGS);
-    readings.drain(..surplus);
-    readings
 }
 
 /// The readings an item holds; an unreadable entry is skipped.
@@ -122,6 +112,7 @@ fn readings_value(readings: &[PackReading]) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::pack_forecast::MAX_PACK_READINGS;
 
     #[test]
     fn readings_round_trip_through_the_item_shape() {
@@ -143,13 +134,13 @@ mod tests {
             .rev()
             .map(|at| PackReading { at, used: 0 })
             .collect();
-        let kept = kept_readings(many, 50);
+        let kept = pack_forecast::kept_readings(many, 50);
         assert_eq!(kept.len(), MAX_PACK_READINGS);
         assert_eq!(
             kept.first().map(|r| r.at),
             Some(300 - MAX_PACK_READINGS as i64)
         );
         assert_eq!(kept.last().map(|r| r.at), Some(299));
-        assert!(kept_readings(vec![PackReading { at: 1, used: 0 }], 2).is_empty());
+        assert!(pack_forecast::kept_readings(vec![PackReading { at: 1, used: 0 }], 2).is_empty());
     }
 }

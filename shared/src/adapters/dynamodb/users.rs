@@ -77,19 +77,12 @@ impl Users for DynamoTable {
     ) -> Result<bool, StoreError> {
         let number = &phone.number;
         let request = self
-            .update_item(keys::user(key))
-            .update_expression(
+            .update_listing_user(
+                key,
+                session,
                 "SET phone_number = :number, pure_phone_number = :pure, country_code = :country, \
                  phone_verified_at = :at, phone_verified_by = :form",
             )
-            // Only for a session still live: never onto an ended session's user, nor bringing
-            // back an erased or hand-deleted item.
-            .condition_expression(
-                "contains(#sessions, :session) AND attribute_not_exists(#erasing)",
-            )
-            .expression_attribute_names("#sessions", SESSIONS)
-            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
-            .expression_attribute_values(":session", s(&session.entry()))
             .expression_attribute_values(":number", s(&number.phone_number))
             .expression_attribute_values(":pure", s(&number.pure_phone_number))
             .expression_attribute_values(":country", s(&number.country_code))
@@ -103,19 +96,21 @@ impl Users for DynamoTable {
         key: &UserKey,
         session: &ListedSession,
         risk: &RiskAssessment,
+        expires_at: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let request = self
-            .update_item(keys::user(key))
-            .update_expression(format!("SET {RISK_RANK} = :rank, {RISK_CHECKED_AT} = :at"))
-            // As for a phone: only onto the user that still lists the login's session.
-            .condition_expression(
-                "contains(#sessions, :session) AND attribute_not_exists(#erasing)",
-            )
-            .expression_attribute_names("#sessions", SESSIONS)
-            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
-            .expression_attribute_values(":session", s(&session.entry()))
+        let mut set = format!("SET {RISK_RANK} = :rank, {RISK_CHECKED_AT} = :at");
+        if expires_at.is_some() {
+            set.push_str(", #expires = :expires");
+        }
+        let mut request = self
+            .update_listing_user(key, session, &set)
             .expression_attribute_values(":rank", n(i64::from(risk.rank.value())))
             .expression_attribute_values(":at", n(risk.checked_at));
+        if let Some(expires_at) = expires_at {
+            request = request
+                .expression_attribute_names("#expires", EXPIRES_AT)
+                .expression_attribute_values(":expires", n(expires_at));
+        }
         written_unless_condition_failed(timed(Upstream::Store, request.send()).await)
     }
 
@@ -246,6 +241,24 @@ impl Users for DynamoTable {
 }
 
 impl DynamoTable {
+    /// An update of the user under `key` made only while it still lists `session`: never
+    /// onto an ended session's user, nor bringing back an erased or hand-deleted item.
+    fn update_listing_user(
+        &self,
+        key: &UserKey,
+        session: &ListedSession,
+        update: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.update_item(keys::user(key))
+            .update_expression(update)
+            .condition_expression(
+                "contains(#sessions, :session) AND attribute_not_exists(#erasing)",
+            )
+            .expression_attribute_names("#sessions", SESSIONS)
+            .expression_attribute_names("#erasing", ERASING_SINCE_MS)
+            .expression_attribute_values(":session", s(&session.entry()))
+    }
+
     /// A login's UpdateItem on a user not being erased (`created_at` only if absent, so
     /// concurrent first logins agree); the old item says whether the user is new and
     /// what they have bound. `None` when the user is being erased.
