@@ -128,8 +128,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("measuring sign-ups with RISK_CHECK off and record ({signups} each)");
         let (off, record) = risk_check::measure_signups(&onlogin.subject, &stack, signups).await?;
         table.push_str(&format!(
-            "
-Sign-up (a new user's first login) on a warm onlogin, round trip p50 / p99:              {:.2} / {:.2} ms with `RISK_CHECK=off`, {:.2} / {:.2} ms with `record` (one              getuserriskrank call to the sandbox on loopback and one more DynamoDB write) —              {:.2} ms more at the median; returning users are not asked ({signups}              sign-ups each).\n",
+            "\nSign-up (a new user's first login) on a warm onlogin, round trip p50 / p99: \
+             {:.2} / {:.2} ms with `RISK_CHECK=off`, {:.2} / {:.2} ms with `record` (one \
+             getuserriskrank call to the sandbox on loopback and one more DynamoDB write) \
+             — {:.2} ms more at the median; returning users are not asked ({signups} \
+             sign-ups each).\n",
             off.p50,
             off.p99,
             record.p50,
