@@ -509,33 +509,16 @@ function liveTests({ apiUrl, sandboxUrl }) {
 
   describe('getRealtimePhoneNumber()', () => {
     /**
-     * setup(), with the server's real-time verification played on `POST /decrypt-phone`
-     * (the local stack's sandbox issues no real-time codes): the token is checked with the
-     * stack's `GET /session`; `{code, realtime: true}` with a code from `tap()` answers the
-     * number once, a used or unknown code 401 `invalid_code`, any other body 400. Every
-     * other request goes to the stack.
+     * setup(), with `tap()`: what the getRealtimePhoneNumber button gives this user now,
+     * a real-time code from the sandbox, which the stack redeems as WeChat would.
      */
     function realtimeSetup() {
       const user = setup();
-      const issued = new Set();
-      const decrypt = async (req) => {
-        const live = await fetch(apiUrl + '/session', { headers: { authorization: req.header.authorization || '' } });
-        if (live.status !== 200) return { status: live.status, body: await live.json() };
-        const body = req.data || {};
-        if (body.realtime !== true || typeof body.code !== 'string' || Object.keys(body).length !== 2) {
-          return { status: 400, body: { error: 'invalid_request', message: 'expected {code, realtime: true}' } };
-        }
-        if (!issued.delete(body.code)) {
-          return { status: 401, body: { error: 'invalid_code', message: 'the phone code is unknown, used or expired' } };
-        }
-        return { status: 200, body: PHONE };
-      };
-      user.wx.hooks.respond = (req) => (req.url === apiUrl + '/decrypt-phone' ? decrypt(req) : null);
-      /** The event a tap on the real-time button gives: a fresh code. */
-      user.tap = () => {
-        const code = 'realtime_' + randomBytes(12).toString('hex');
-        issued.add(code);
-        return { type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:ok', code } };
+      user.tap = async () => {
+        await sandboxPost(sandboxUrl, '/sandbox/login', { openid: user.wx.openid }); // the user exists
+        const data = await sandboxPost(sandboxUrl, '/sandbox/phone',
+          { openid: user.wx.openid, phoneNumber: PHONE.phoneNumber, realtime: true });
+        return { type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:ok', code: data.code } };
       };
       return user;
     }
@@ -543,24 +526,43 @@ function liveTests({ apiUrl, sandboxUrl }) {
     test('sends {code, realtime: true}, resolves with the number and remembers it', async () => {
       const { wx, client, tap } = realtimeSetup();
       await client.login();
-      const event = tap();
+      const event = await tap();
       assert.deepEqual(await client.getRealtimePhoneNumber(event), PHONE);
       assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone']);
       assert.deepEqual(wx.requests.at(-1).data, { code: event.detail.code, realtime: true });
       assert.equal(wx.requests.at(-1).header.authorization, 'Bearer ' + client.getToken());
       assert.deepEqual(client.getSession().phone, PHONE);
+      const session = await client.request({ url: '/session' });
+      assert.equal(session.phone_verified_by, 'realtime', 'the server recorded how it was verified');
+      assert.ok(Math.abs(session.phone_verified_at - Date.now() / 1000) < 60);
+    });
+
+    test('the real-time pack used up: the sandbox\'s button fails with errno 1400001 → phone_pack_empty', async (t) => {
+      const { wx, client } = realtimeSetup();
+      await client.login();
+      t.after(() => sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 1000, used: 0 }));
+      await sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 5, used: 5 });
+      const res = await fetch(sandboxUrl + '/sandbox/phone', {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ openid: wx.openid, phoneNumber: PHONE.phoneNumber, realtime: true }),
+      });
+      const refused = await res.json();
+      assert.equal(refused.errno, 1400001, JSON.stringify(refused));
+      const event = { type: 'getrealtimephonenumber', detail: { errMsg: refused.errMsg, errno: refused.errno } };
+      await rejection(client.getRealtimePhoneNumber(event), { code: 'phone_pack_empty', status: 0 });
+      assert.deepEqual(paths(wx), ['POST /onlogin'], 'nothing sent for it');
     });
 
     test('accepts the event\'s detail alone, and logs in first when no token is stored', async () => {
       const { wx, client, tap } = realtimeSetup();
-      assert.deepEqual(await client.getRealtimePhoneNumber(tap().detail), PHONE);
+      assert.deepEqual(await client.getRealtimePhoneNumber((await tap()).detail), PHONE);
       assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /decrypt-phone']);
     });
 
     test('with a bad stored token it re-logs in once and still gets the number', async () => {
       const { wx, client, tap } = realtimeSetup();
       wx.setStorageSync(KEY, 'garbage-token');
-      assert.deepEqual(await client.getRealtimePhoneNumber(tap()), PHONE);
+      assert.deepEqual(await client.getRealtimePhoneNumber(await tap()), PHONE);
       assert.deepEqual(paths(wx), ['POST /decrypt-phone', 'POST /onlogin', 'POST /decrypt-phone']);
       assert.equal(wx.calls.login, 1);
     });
@@ -568,13 +570,13 @@ function liveTests({ apiUrl, sandboxUrl }) {
     test('a used code → 401 invalid_code, tap again, no re-login; a fresh tap works', async () => {
       const { wx, client, tapAgain, tap } = realtimeSetup();
       await client.login();
-      const event = tap();
+      const event = await tap();
       assert.deepEqual(await client.getRealtimePhoneNumber(event), PHONE);
       const err = await rejection(client.getRealtimePhoneNumber(event),
         { code: 'invalid_code', status: 401, retry: 'tap_again', stage: 'request' });
       assert.deepEqual(tapAgain, [err]);
       assert.equal(wx.calls.login, 1);
-      assert.deepEqual(await client.getRealtimePhoneNumber(tap()), PHONE);
+      assert.deepEqual(await client.getRealtimePhoneNumber(await tap()), PHONE);
     });
 
     test('the user refused → user_denied, nothing sent, no toast', async () => {
