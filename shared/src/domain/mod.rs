@@ -14,7 +14,6 @@ pub mod quota;
 pub mod risk;
 pub mod route_apps;
 pub mod session;
-pub mod signing_key;
 pub mod stack_key;
 pub mod standard_token;
 pub mod token;
