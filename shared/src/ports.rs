@@ -7,13 +7,15 @@
 //! Every method returns a `Send` future: the Lambda runtime serves requests from `Send`
 //! futures.
 
+use std::sync::Arc;
+
 use secrecy::SecretString;
 
 use crate::domain::PackReading;
 use crate::domain::push::PushKeys;
 use crate::domain::{
     AccessToken, BoundPhone, CachedAccessToken, ErasureReason, ErasureRecord, ErasureTarget,
-    ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, ListedSession, LiveSession,
+    ForcedRefreshClaim, ForcedRefreshPolicy, FreshAccessToken, KeyRing, ListedSession, LiveSession,
     LoginCode, PackUsage, PhoneCode, PhoneNumber, PhonePack, QuotaWindow, RecordedLogin,
     RiskAssessment, RiskRank, Session, SessionToken, StackKey, StoreError, TokenHash, User,
     UserKey, UserLogin, WeChatError, WeChatLogin,
@@ -193,6 +195,40 @@ pub trait UserDirectory: Send + Sync {
 pub trait StackKeys: Send + Sync {
     /// The key (read once, then held).
     fn stack_key(&self) -> impl Future<Output = Result<StackKey, StoreError>> + Send;
+}
+
+/// The ring of keys standard tokens are signed with, as the token function reads it.
+pub trait SigningKeys: Send + Sync {
+    /// The ring, read again once the held copy is older than the source allows.
+    fn key_ring(&self) -> impl Future<Output = Result<Arc<KeyRing>, StoreError>> + Send;
+}
+
+/// The versions of the secret holding the ring, as Secrets Manager's rotation protocol
+/// moves them (docs/tokens.md): a rotation writes a pending version, then makes it
+/// current.
+pub trait KeyRingVersions: Send + Sync {
+    /// The current version's id and ring, or `None` when the secret has none.
+    fn current(
+        &self,
+    ) -> impl Future<Output = Result<Option<(String, SecretString)>, StoreError>> + Send;
+    /// The ring version `version` holds as pending, `None` when it holds none.
+    fn pending(
+        &self,
+        version: &str,
+    ) -> impl Future<Output = Result<Option<SecretString>, StoreError>> + Send;
+    /// Writes `ring` as version `version`, staged pending. Writing the same version again
+    /// with the same ring is a no-op, as Secrets Manager's idempotent PutSecretValue.
+    fn put_pending(
+        &self,
+        version: &str,
+        ring: &SecretString,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Makes `version` current, `previous` (today's current) no longer.
+    fn make_current(
+        &self,
+        version: &str,
+        previous: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Each app's message-push keys (the Token and EncodingAESKey of its 消息推送 page).

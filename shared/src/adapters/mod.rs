@@ -6,5 +6,6 @@ pub mod aws;
 pub mod dynamodb;
 pub mod push_keys;
 pub mod secrets;
+pub mod signing_keys;
 pub mod stack_key;
 pub mod wechat;

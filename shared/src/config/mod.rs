@@ -9,10 +9,12 @@ mod limits;
 mod push;
 mod retention;
 mod risk;
+mod tokens;
 
 use std::time::Duration;
 
-use crate::domain::{RiskPolicy, RouteApps};
+use crate::domain::standard_token::TokenSettings;
+use crate::domain::{RiskPolicy, RotationPolicy, RouteApps};
 
 pub(crate) use apps::NO_APP;
 pub use apps::{AppConfig, AppSecretSetting};
@@ -24,6 +26,10 @@ pub use limits::{
 pub use push::{PushKeysSetting, parse_push_keys};
 pub use retention::{
     DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_USER_INACTIVE_DAYS, StackKeySetting,
+};
+pub use tokens::{
+    DEFAULT_SIGNING_KEYS_MAX_AGE_SECONDS, DEFAULT_TOKEN_LIFETIME_MINUTES,
+    MAX_TOKEN_LIFETIME_MINUTES,
 };
 
 /// Default WeChat API host; `WECHAT_API_BASE` points elsewhere (the sandbox) in dev and tests.
@@ -100,6 +106,71 @@ pub struct PushConfig {
     pub account: AccountConfig,
     /// Where the Token and EncodingAESKey of each app are.
     pub push_keys: PushKeysSetting,
+}
+
+/// What the token function needs: the sessions of the apps served, and how it issues
+/// standard tokens. It never talks to WeChat, so it is given no AppSecret.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// The apps whose sessions get tokens, never empty.
+    pub appids: Vec<String>,
+    /// The table (`SESSIONS_TABLE`).
+    pub sessions_table: String,
+    /// Issuer, audience and lifetime (`TOKEN_ISSUER`, `TOKEN_AUDIENCE`,
+    /// `TOKEN_LIFETIME_MINUTES`).
+    pub settings: TokenSettings,
+    /// The secret holding the signing keys (`SIGNING_KEYS_SECRET_ID`).
+    pub signing_keys_secret: String,
+    /// How long the ring is held before it is read again (`SIGNING_KEYS_MAX_AGE_SECONDS`).
+    pub signing_keys_max_age: Duration,
+}
+
+/// What the `signing-keys` rotation function needs.
+#[derive(Debug, Clone)]
+pub struct KeyRotationConfig {
+    /// The secret it rotates (`SIGNING_KEYS_SECRET_ID`): it refuses any other.
+    pub signing_keys_secret: String,
+    /// How keys are spaced (`SIGNING_KEY_LEAD_SECONDS`, `RETIRED_SIGNING_KEY_KEPT_SECONDS`).
+    pub policy: RotationPolicy,
+}
+
+impl TokenConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    /// Reads configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            appids: apps::appids(&env)?,
+            sessions_table: sessions_table(&env)?,
+            settings: TokenSettings {
+                issuer: tokens::issuer(&env)?,
+                audience: tokens::audience(&env),
+                lifetime: tokens::lifetime(&env)?,
+            },
+            signing_keys_secret: tokens::signing_keys_secret(&env)?,
+            signing_keys_max_age: tokens::signing_keys_max_age(&env)?,
+        })
+    }
+}
+
+impl KeyRotationConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(process_env)
+    }
+
+    /// Reads configuration through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            signing_keys_secret: tokens::signing_keys_secret(&env)?,
+            policy: tokens::rotation_policy(&env)?,
+        })
+    }
 }
 
 /// Why the environment does not make a usable [`Config`]; the message names the variable.

@@ -14,6 +14,7 @@ pub mod quota;
 pub mod risk;
 pub mod route_apps;
 pub mod session;
+pub mod signing_key;
 pub mod stack_key;
 pub mod standard_token;
 pub mod token;
@@ -34,6 +35,7 @@ pub use quota::QuotaWindow;
 pub use risk::{RiskAssessment, RiskPolicy, RiskRank};
 pub use route_apps::RouteApps;
 pub use session::{Session, WeChatLogin};
+pub use signing_key::{Jwks, KeyRing, KeyRingError, PublicJwk, RotationPolicy, SigningKey};
 pub use stack_key::StackKey;
 pub use token::{SessionToken, TokenHash};
 pub use user::{

@@ -15,6 +15,11 @@ use serde::Serialize;
 
 use super::LiveSession;
 
+/// `iat` is set this far before the token is signed. API Gateway's JWT authorizer wants
+/// `iat` before its own clock: a token used the second it was issued, on a host whose
+/// clock is a little behind ours, would otherwise be refused.
+pub const ISSUED_AT_BACKDATE_SECONDS: i64 = 5;
+
 /// Who a token is for (`aud`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
@@ -31,7 +36,7 @@ pub struct TokenSettings {
     pub issuer: String,
     /// `aud`.
     pub audience: Audience,
-    /// From `iat` to `exp`.
+    /// From issue to `exp` (`expires_in`).
     pub lifetime: Duration,
 }
 
@@ -85,7 +90,7 @@ impl StandardClaims {
                 Audience::App => session.appid.clone(),
                 Audience::Fixed(audience) => audience.clone(),
             },
-            iat: now,
+            iat: now.saturating_sub(ISSUED_AT_BACKDATE_SECONDS),
             exp: now.saturating_add(lifetime),
             jti: URL_SAFE_NO_PAD.encode(jti),
             appid: session.appid.clone(),
@@ -155,7 +160,7 @@ mod tests {
             serde_json::to_value(&claims).unwrap(),
             json!({
                 "iss": "https://login.example.com", "sub": "o1", "aud": "wxA",
-                "iat": 1_000, "exp": 1_300, "jti": "BwcHBwcHBwcHBwcHBwcHBw",
+                "iat": 995, "exp": 1_300, "jti": "BwcHBwcHBwcHBwcHBwcHBw",
                 "appid": "wxA", "unionid": "u1"
             })
         );

@@ -7,6 +7,11 @@ use crate::domain::{
     DecryptError, Errcode, LoginError, PhoneError, PushError, SessionError, StoreError, WeChatError,
 };
 use crate::telemetry::current::Upstream;
+use crate::usecases::TokenError;
+
+/// A new stack's first key is made seconds after it is created; a key store outage is
+/// retried by the function every 30 s.
+const SIGNING_RETRY_AFTER_SECONDS: u64 = 30;
 
 /// WeChat's 45011 says "retry next minute".
 const RATE_LIMIT_RETRY_AFTER_SECONDS: u64 = 60;
@@ -89,6 +94,10 @@ pub enum ApiError {
     /// 404: the app has no message-push keys configured.
     #[error("message push is not configured for this app")]
     PushNotConfigured,
+    /// 503: the signing keys cannot be read, or none signs yet (a new stack's first
+    /// rotation has not finished): retry shortly.
+    #[error("tokens cannot be signed right now: retry shortly")]
+    SigningUnavailable,
     /// 403: a live session of another mini-program than the one the caller expects
     /// (`GET /session?appid=`): one app's session must not pass as another's.
     #[error("the session belongs to another mini-program than the one expected")]
@@ -116,7 +125,8 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
-            | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::StoreUnavailable
+            | Self::SigningUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::WeChatUnexpected => StatusCode::BAD_GATEWAY,
         }
     }
@@ -138,6 +148,7 @@ impl ApiError {
             Self::WeChatUnavailable | Self::WeChatUnavailableNewCodeNeeded => "wechat_unavailable",
             Self::WeChatUnexpected => "wechat_error",
             Self::StoreUnavailable => "store_unavailable",
+            Self::SigningUnavailable => "signing_unavailable",
             Self::InvalidSignature => "invalid_signature",
             Self::StaleTimestamp => "stale_timestamp",
             Self::PushNotConfigured => "push_not_configured",
@@ -151,6 +162,7 @@ impl ApiError {
             Self::RateLimited {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
+            Self::SigningUnavailable => Some(SIGNING_RETRY_AFTER_SECONDS),
             _ => None,
         }
     }
@@ -164,7 +176,7 @@ impl ApiError {
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
             | Self::WeChatUnexpected => Some(Upstream::WeChat),
-            Self::StoreUnavailable => Some(Upstream::Store),
+            Self::StoreUnavailable | Self::SigningUnavailable => Some(Upstream::Store),
             _ => None,
         }
     }
@@ -242,6 +254,23 @@ impl From<PhoneError> for ApiError {
             },
             PhoneError::WeChat(err) => err.into(),
             PhoneError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::NoSession => Self::InvalidToken,
+            TokenError::NoSigningKey => {
+                tracing::error!("no signing key is in force: has the first rotation run?");
+                Self::SigningUnavailable
+            }
+            TokenError::Keys(err) => {
+                tracing::error!(error = %err, "signing keys unavailable");
+                Self::SigningUnavailable
+            }
+            TokenError::Store(err) => err.into(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod authorizer;
 mod deadline;
 mod error;
 mod finish;
+pub mod key_rotation;
 pub mod phone_packs;
 mod request;
 mod response;

@@ -23,6 +23,10 @@ pub const PHONE_DECRYPTS: &str = "PhoneDecrypts";
 pub const SESSION_REQUESTS: &str = "SessionRequests";
 /// `GET` and `DELETE /account` requests, by outcome and action.
 pub const ACCOUNT_REQUESTS: &str = "AccountRequests";
+/// Token function requests by `Action` (`issue`, `jwks`, `discovery`) and `Outcome`.
+pub const TOKEN_REQUESTS: &str = "TokenRequests";
+/// Signing-key rotation steps by `Step` and `Outcome`.
+pub const KEY_ROTATION_STEPS: &str = "KeyRotationSteps";
 /// Stream batches the `retention` function handled, by `Outcome` (`ok`, `partial`).
 pub const RETENTION_BATCHES: &str = "RetentionBatches";
 /// Message pushes handled, by `Event` and `Action` (what we did).

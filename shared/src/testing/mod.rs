@@ -14,6 +14,7 @@ pub mod pushes;
 mod requests;
 mod routes;
 mod sealed_data;
+mod signing_keys;
 mod twins;
 pub mod wechat_contract;
 
@@ -22,6 +23,7 @@ pub use memory_table::MemoryTable;
 pub use requests::{bearer_request, post, post_with_bearer, push_request, with_query};
 pub use routes::ServeHttp;
 pub use sealed_data::seal;
+pub use signing_keys::{MemoryKeyRing, MemoryKeyRingVersions};
 pub use twins::{
     APPID, SESSION_TTL, TEST_PUSH_AES_KEY, TEST_PUSH_TOKEN, TEST_STACK_KEY, Twins, answer,
     push_keys, stack_key, unknown_token, user_key,

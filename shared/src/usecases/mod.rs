@@ -8,6 +8,7 @@ pub mod apps;
 pub mod authorize;
 pub mod client_limit;
 pub(crate) mod concurrently;
+pub mod key_rotation;
 pub mod login;
 pub mod person;
 pub mod phone;
@@ -15,12 +16,14 @@ pub mod phone_packs;
 pub mod push;
 pub mod risk_check;
 pub mod session;
+pub mod standard_token;
 
 pub use access_token::AccessTokens;
 pub use account::{AccountData, Accounts, Erased, QuotaUse};
 pub use apps::{AppHint, Apps};
 pub use authorize::{Authorize, Refusal};
 pub use client_limit::ClientLimit;
+pub use key_rotation::{KeyRotation, RotationError, RotationStep, StepDone};
 pub use login::{LoggedIn, Login};
 pub use person::{EndedInApp, end_sessions_in_every_app};
 pub use phone::PhoneNumbers;
@@ -28,6 +31,7 @@ pub use phone_packs::{PackCheck, PackCheckError, PackFailure, PackReport, PhoneP
 pub use push::{Handled, PushQuery, PushReceiver};
 pub use risk_check::RiskCheck;
 pub use session::SessionQueries;
+pub use standard_token::{Discovery, IssuedToken, StandardTokens, TokenError};
 
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{ListedSession, LiveSession, SessionToken, StoreError, UserKey};

@@ -6,12 +6,14 @@ mod account;
 mod login;
 mod phone;
 mod session;
+mod token;
 mod wechat_events;
 
 pub use account::{ACCOUNT, AccountAnswer, AccountBody, account};
 pub use login::{LOGIN, LoginBody, login};
 pub use phone::{PHONE, PhoneBody, phone};
 pub use session::{SESSION, SessionAnswer, SessionInfo, session};
+pub use token::{DISCOVERY_MAX_AGE_SECONDS, JWKS_MAX_AGE_SECONDS, TOKEN, TokenAnswer, token};
 pub use wechat_events::{PUSH_PATH_PREFIX, WECHAT_EVENTS, wechat_events};
 
 /// The routes over the twins: the HTTP edge's whole path (parsing, the use-case, the
