@@ -5,8 +5,8 @@
 # (scripts/walkthrough-check.sh), the mini-program client's tests (Node's test runner) and
 # the playground's browser test (headless Chromium, installed with apt-get when missing)
 # against one start of the whole local stack as `make dev` runs it, the walk once more on a
-# stack of two apps (`make dev APPS=2`), then checks the templates (ours, examples/edge-waf/template.yaml and
-# examples/protected-route's): `sam validate --lint`, cfn-lint in five regions of both
+# stack of two apps (`make dev APPS=2`), then checks the templates (ours, examples/edge-waf/template.yaml,
+# examples/protected-route's and examples/jwt-authorizer's): `sam validate --lint`, cfn-lint in five regions of both
 # partitions, and an arm64 `sam build` of ours. SKIP_SAM_BUILD=1 skips only the (slow) build, for quick local runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -56,8 +56,8 @@ ensure_sam_tools
 # The regions the docs name (docs/operations.md, "Choosing a region"): the China regions
 # are another partition (aws-cn), so ARNs, hosts and resource types are checked there too.
 SAM_CHECK_REGIONS=(us-east-1 ap-east-1 ap-southeast-1 cn-north-1 cn-northwest-1)
-log "checking template.yaml, examples/edge-waf/template.yaml and examples/protected-route/template.yaml: sam validate --lint (us-east-1, cn-north-1), cfn-lint (${SAM_CHECK_REGIONS[*]})"
-for template in template.yaml examples/edge-waf/template.yaml examples/protected-route/template.yaml; do
+log "checking template.yaml, examples/edge-waf/template.yaml, examples/protected-route/template.yaml and examples/jwt-authorizer/template.yaml: sam validate --lint (us-east-1, cn-north-1), cfn-lint (${SAM_CHECK_REGIONS[*]})"
+for template in template.yaml examples/edge-waf/template.yaml examples/protected-route/template.yaml examples/jwt-authorizer/template.yaml; do
   for region in us-east-1 cn-north-1; do
     sam validate --lint --region "$region" --template-file "$template"
   done
