@@ -5,8 +5,12 @@
 # examples/protected-route behind the `authorizer` function, everything else forwarded),
 # which also serves the playground page (playground/, at /playground/). Ctrl-C stops all.
 #
+# Standard tokens: the signing keys are in a Secrets Manager secret as in AWS (moto's
+# server, on SECRETS_PORT), made and rotated by the real signing-keys function
+# (`devkit signing-keys`); a rotation's new key signs SIGNING_KEY_LEAD_SECONDS (3) after
+# it is published, not AWS's 3 hours, so a rotation can be watched.
 # Ports: DYNAMODB_PORT (6667), SANDBOX_PORT (9100), LAMBDA_PORT (6666), GATEWAY_PORT
-# (9200); SANDBOX_HOST. The gateway is the local API's one URL. Watch (CORS off) and
+# (9200), SECRETS_PORT (6668); SANDBOX_HOST. The gateway is the local API's one URL. Watch (CORS off) and
 # DynamoDB Local (CORS closed) check no Host header, so they listen on ports browsers
 # refuse (lib.sh's BROWSER_BLOCKED_PORTS): no web page may reach them, not even by DNS
 # rebinding. The gateway and the sandbox answer only this machine (DEV_ALLOWED_HOSTS and
@@ -19,8 +23,8 @@
 # `scripts/dev.sh --check` starts everything, runs that walk with
 # scripts/walkthrough-check.sh (each answer compared with the README's), and stops.
 # `scripts/dev.sh --run CMD ARGS…` starts everything, runs CMD with WXLOGIN_API_URL (the
-# gateway), WXLOGIN_SANDBOX_URL, WXLOGIN_GATEWAY_URL, WXLOGIN_LAMBDA_URL (watch) and
-# WXLOGIN_DYNAMODB_URL set, and stops, exiting with CMD's status. `--check --run CMD …`
+# gateway), WXLOGIN_SANDBOX_URL, WXLOGIN_GATEWAY_URL, WXLOGIN_LAMBDA_URL (watch),
+# WXLOGIN_DYNAMODB_URL, WXLOGIN_SECRETS_URL and WXLOGIN_SIGNING_KEYS_SECRET set, and stops, exiting with CMD's status. `--check --run CMD …`
 # does both in one start (`make test`: the walk, then the client's tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +36,8 @@ SANDBOX_PORT=${SANDBOX_PORT:-9100}
 SANDBOX_HOST=${SANDBOX_HOST:-127.0.0.1}
 LAMBDA_PORT=${LAMBDA_PORT:-6666}
 GATEWAY_PORT=${GATEWAY_PORT:-9200}
+SECRETS_PORT=${SECRETS_PORT:-6668}
+SIGNING_KEYS_SECRET=wxlogin-signing-keys
 # The routes the gateway puts behind the authorizer, "METHOD /path=function" each.
 PROTECTED_ROUTES=("GET /me=me")
 # Local-only credentials: the sandbox accepts exactly these.
@@ -69,6 +75,9 @@ require_tools
 if ! is_browser_blocked_port "$LAMBDA_PORT"; then
   log "warning: LAMBDA_PORT=$LAMBDA_PORT is a port browsers can load: cargo lambda watch checks neither Host nor Origin, so a web page could reach the functions there by DNS rebinding (one of ${BROWSER_BLOCKED_PORTS[*]} closes that)"
 fi
+if ! is_browser_blocked_port "$SECRETS_PORT"; then
+  log "warning: SECRETS_PORT=$SECRETS_PORT is a port browsers can load: moto's server checks no Host header, so a web page could read the signing keys there by DNS rebinding (one of ${BROWSER_BLOCKED_PORTS[*]} closes that)"
+fi
 if ! is_browser_blocked_port "$DYNAMODB_PORT"; then
   log "warning: DYNAMODB_PORT=$DYNAMODB_PORT is a port browsers can load: DynamoDB Local checks no Host header, so a web page could read the table there by DNS rebinding (one of ${BROWSER_BLOCKED_PORTS[*]} closes that)"
 fi
@@ -76,7 +85,9 @@ require_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
 require_port_free "$SANDBOX_PORT" "WeChat sandbox" SANDBOX_PORT
 require_port_free "$LAMBDA_PORT" "cargo lambda watch" LAMBDA_PORT
 require_port_free "$GATEWAY_PORT" "the local gateway" GATEWAY_PORT
+require_port_free "$SECRETS_PORT" "Secrets Manager (moto)" SECRETS_PORT
 ensure_dynamodb_local
+ensure_moto
 ensure_cargo_lambda
 trap stop_services EXIT
 trap 'echo; log "stopping"; exit 0' INT TERM
@@ -84,11 +95,16 @@ trap 'echo; log "stopping"; exit 0' INT TERM
 # Warm the debug build so the first request does not wait minutes on a compile.
 log "building (the first build on a fresh machine takes a few minutes)"
 cargo build --locked -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p authorizer -p protected-route-me \
+  -p token -p signing-keys \
   -p wechat-sandbox -p devkit
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT"
 start_dynamodb_local "$DYNAMODB_PORT"
 "$TARGET_DIR/debug/devkit" create-table "http://127.0.0.1:$DYNAMODB_PORT" "$SESSIONS_TABLE"
+
+log "starting Secrets Manager (moto) on port $SECRETS_PORT, for the signing keys"
+start_service secrets-manager "$WXLOGIN_MOTO_SERVER" -H 127.0.0.1 -p "$SECRETS_PORT"
+wait_port "$SECRETS_PORT" "moto's server" 60 "$LAST_PID"
 
 # The apps, as the functions read them: one (WECHAT_APPID + WECHAT_SECRET) or several
 # (WECHAT_APPS), the other variables unset so an exported one cannot conflict. They reach
@@ -137,12 +153,22 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "STACK_KEY=$LOCAL_STACK_KEY" \
   --env-var "FAILED_LOGINS_PER_CLIENT_PER_MINUTE=${FAILED_LOGINS_PER_CLIENT_PER_MINUTE:-0}" \
   --env-var "RISK_CHECK=${RISK_CHECK:-record}" \
+  --env-var "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$SECRETS_PORT" \
+  --env-var "SIGNING_KEYS_SECRET_ID=$SIGNING_KEYS_SECRET" \
+  --env-var "SIGNING_KEYS_MAX_AGE_SECONDS=1" \
+  --env-var "SIGNING_KEY_LEAD_SECONDS=${SIGNING_KEY_LEAD_SECONDS:-3}" \
+  --env-var "TOKEN_ISSUER=http://127.0.0.1:$GATEWAY_PORT" \
+  --env-var "TOKEN_LIFETIME_MINUTES=${TOKEN_LIFETIME_MINUTES:-15}" \
   --env-var "RUST_LOG=info"
 wait_port "$LAMBDA_PORT" "cargo lambda watch" 120 "$LAST_PID"
 
 # cargo lambda watch compiles a function on its first request; make that request here, so
 # the stack is ready when we say so (minutes on a cold cache).
-for warm in POST:onlogin POST:decrypt-phone GET:session GET:account "GET:wechat/events/${served_appids%% *}"; do
+log "making the signing keys (the first invocation compiles signing-keys)"
+"$TARGET_DIR/debug/devkit" signing-keys init "http://127.0.0.1:$SECRETS_PORT" "$SIGNING_KEYS_SECRET" \
+  "http://127.0.0.1:$LAMBDA_PORT" || die "the signing keys could not be made (see $LOGS/cargo-lambda-watch.log)"
+
+for warm in POST:onlogin POST:decrypt-phone GET:session GET:account "GET:wechat/events/${served_appids%% *}" POST:token; do
   IFS=: read -r method function <<<"$warm"
   log "warming $function (first request compiles it)"
   deadline=$((SECONDS + 900))
@@ -193,7 +219,8 @@ gateway="http://127.0.0.1:$GATEWAY_PORT"
 api=$gateway
 if $check_walk || [ "${#run_command[@]}" -gt 0 ]; then
   export WXLOGIN_API_URL=$api WXLOGIN_SANDBOX_URL=$sandbox WXLOGIN_GATEWAY_URL=$gateway \
-    WXLOGIN_LAMBDA_URL=$lambda WXLOGIN_DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
+    WXLOGIN_LAMBDA_URL=$lambda WXLOGIN_DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT" \
+    WXLOGIN_SECRETS_URL="http://127.0.0.1:$SECRETS_PORT" WXLOGIN_SIGNING_KEYS_SECRET=$SIGNING_KEYS_SECRET
   status=0
   if $check_walk; then
     log "running README.md's walk against the stack"
@@ -214,6 +241,10 @@ wxlogin is running locally (the API's base URL: $api, as ApiUrl in AWS):
                    $api/session          (GET, DELETE)
                    $api/account          (GET, DELETE)
                    $api/wechat/events/<appid>  (WeChat's message push)
+                   $api/token            (POST with Authorization: Bearer <token>: a JWT)
+                   $api/.well-known/openid-configuration, $api/.well-known/jwks.json
+                   (issuer $api; rotate the signing key as Secrets Manager would:
+                   $TARGET_DIR/debug/devkit signing-keys rotate $lambda $SIGNING_KEYS_SECRET)
                    $api/me               (GET with Authorization: Bearer <token>; as API Gateway
                    serves it: the authorizer first (401/403 {"message"}), then me)
                    The gateway forwards the rest to cargo lambda watch at $lambda

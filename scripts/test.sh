@@ -36,7 +36,8 @@ stop_services
 # The playground lives in the devkit, which no function may link (what sam build deploys).
 # Read first, then searched: a failing `cargo tree` must stop the run, not pass the check.
 deployed_crates=$(cargo tree --locked -e normal --prefix none \
-  -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p retention -p phone-packs -p authorizer)
+  -p onlogin -p decrypt-phone -p session -p account -p wechat-events -p retention -p phone-packs -p authorizer \
+  -p token -p signing-keys)
 if grep -q '^devkit ' <<<"$deployed_crates"; then
   die "a function links devkit (the playground, the test harness): deployed code must not"
 fi
@@ -44,13 +45,15 @@ ensure_browser
 log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
 # As make dev runs them: DynamoDB Local and watch on ports browsers refuse.
 stack_dynamodb_port=$(free_browser_blocked_port)
+stack_lambda_port=$(free_browser_blocked_port "$stack_dynamodb_port")
+stack_secrets_port=$(free_browser_blocked_port "$stack_dynamodb_port" "$stack_lambda_port")
 WXLOGIN_LOG_DIR=$CACHE/logs/client-tests \
-  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_browser_blocked_port "$stack_dynamodb_port") GATEWAY_PORT=$(free_port) \
-  scripts/dev.sh --check --run scripts/stack-tests.sh
+  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$stack_lambda_port GATEWAY_PORT=$(free_port) \
+  SECRETS_PORT=$stack_secrets_port scripts/dev.sh --check --run scripts/stack-tests.sh
 log "README.md's walk again against a stack of two mini-programs (make dev APPS=2)"
 WXLOGIN_LOG_DIR=$CACHE/logs/two-apps APPS=2 \
-  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$(free_browser_blocked_port "$stack_dynamodb_port") GATEWAY_PORT=$(free_port) \
-  scripts/dev.sh --check
+  DYNAMODB_PORT=$stack_dynamodb_port SANDBOX_PORT=$(free_port) LAMBDA_PORT=$stack_lambda_port GATEWAY_PORT=$(free_port) \
+  SECRETS_PORT=$stack_secrets_port scripts/dev.sh --check
 
 ensure_sam_tools
 # The regions the docs name (docs/operations.md, "Choosing a region"): the China regions

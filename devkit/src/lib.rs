@@ -3,7 +3,7 @@
 //! drives the real function binaries, API Gateway v2 events, the `TestStack`, a reader
 //! for the metrics functions print, the end-to-end check of a real function binary
 //! (spawn, invoke, search its output for secrets), what a raced login code must come to,
-//! a Secrets Manager server (moto) for the AppSecret tests, template.yaml's alarms and parameters as the tests check them, the local gateway that plays API Gateway's authorizer step for `make dev`, and a push receiver on a local port for the sandbox's pushes.
+//! a Secrets Manager server (moto) for the AppSecret tests, the signing keys of the local stack, template.yaml's alarms and parameters as the tests check them, the local gateway that plays API Gateway's authorizer step for `make dev`, and a push receiver on a local port for the sandbox's pushes.
 
 pub mod apigw;
 pub mod authorizer_event;
@@ -17,6 +17,7 @@ pub mod push_endpoint;
 pub mod race;
 pub mod runtime_api;
 pub mod secrets_manager;
+pub mod signing_keys;
 pub mod stack;
 pub mod tables;
 pub mod template;

@@ -2,6 +2,10 @@
 //!
 //! - `devkit create-table <endpoint> <table>`: the sessions table with its TTL
 //!   (idempotent), as the SAM template defines it.
+//! - `devkit signing-keys init <secrets-endpoint> <secret> <lambda-base>`: the signing-key
+//!   secret with an empty ring, then its first rotation by the `signing-keys` function
+//!   (nothing when the secret exists); `devkit signing-keys rotate <lambda-base> <secret>`:
+//!   one more rotation (`devkit::signing_keys`).
 //! - `devkit gateway <port> <lambda-base> ["METHOD /path=function"…] [--playground
 //!   <dir> <sandbox-base> <dynamodb-endpoint> <table>]`: API Gateway's part in front of
 //!   `cargo lambda watch`: the routes given run behind the `authorizer` function, the rest
@@ -25,6 +29,20 @@ async fn main() -> anyhow::Result<()> {
             let client = devkit::tables::local_client(endpoint).await;
             devkit::tables::create_sessions_table(&client, table).await?;
             println!("table {table} ready at {endpoint} (key pk, TTL on expires_at)");
+            Ok(())
+        }
+        ["signing-keys", "init", secrets, secret, lambda] => {
+            if devkit::signing_keys::create_secret(secrets, secret).await? {
+                let keys = devkit::signing_keys::rotate(lambda, secret).await?;
+                println!("secret {secret} made, first key {}", keys.join(", "));
+            } else {
+                println!("secret {secret} kept from an earlier start");
+            }
+            Ok(())
+        }
+        ["signing-keys", "rotate", lambda, secret] => {
+            let keys = devkit::signing_keys::rotate(lambda, secret).await?;
+            println!("{secret} rotated: keys {}", keys.join(", "));
             Ok(())
         }
         ["gateway", port, lambda, rest @ ..] => {
@@ -75,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
             gateway.serve(listener).await
         }
         _ => bail!(
-            "usage: devkit create-table <dynamodb-endpoint> <table>\n       devkit gateway <port> <lambda-base-url> [\"METHOD /path=function\"…] [--playground <dir> <sandbox-base-url> <dynamodb-endpoint> <table>]"
+            "usage: devkit create-table <dynamodb-endpoint> <table>\n       devkit signing-keys init <secrets-manager-endpoint> <secret> <lambda-base-url>\n       devkit signing-keys rotate <lambda-base-url> <secret>\n       devkit gateway <port> <lambda-base-url> [\"METHOD /path=function\"…] [--playground <dir> <sandbox-base-url> <dynamodb-endpoint> <table>]"
         ),
     }
 }

@@ -65,9 +65,12 @@ impl SecretsManagerKeyRing {
 
     async fn read(&self) -> Result<KeyRing, StoreError> {
         let client = self.client.get_or_init(client).await;
+        // AWSCURRENT named, though it is the default: moto's server (make dev) answers the
+        // secret's first version otherwise, after a rotation moved the label.
         let output = client
             .get_secret_value()
             .secret_id(&self.id)
+            .version_stage(CURRENT)
             .send()
             .await
             .map_err(|err| {

@@ -205,6 +205,11 @@ mod tests {
                 fence(&[ACCESS_TOKEN, PACK_READINGS]),
             ),
             (
+                "TokenFunction",
+                "dynamodb:BatchGetItem",
+                fence(&[SESSION, USER]),
+            ),
+            (
                 "AuthorizerFunction",
                 "dynamodb:BatchGetItem",
                 fence(&[SESSION, USER]),
