@@ -17,6 +17,7 @@ mod onlogin;
 mod phone_packs;
 mod retention;
 mod session;
+mod token;
 mod wechat_events;
 
 use std::path::Path;
