@@ -7,6 +7,7 @@
 
 mod account;
 mod bad_input;
+mod key_ring_contract;
 mod login;
 mod login_race;
 mod phone;

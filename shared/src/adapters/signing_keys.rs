@@ -126,9 +126,14 @@ pub struct SecretsManagerVersions {
 impl SecretsManagerVersions {
     /// The versions of secret `id`.
     pub async fn connect(id: impl Into<String>) -> Self {
+        Self::with_client(client().await, id)
+    }
+
+    /// The versions of secret `id` through `client` (a test's, for a local endpoint).
+    pub fn with_client(client: aws_sdk_secretsmanager::Client, id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
-            client: client().await,
+            client,
         }
     }
 }

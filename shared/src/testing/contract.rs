@@ -981,6 +981,55 @@ pub async fn pack_readings(store: &impl PackReadings) {
     assert_eq!(last.last(), Some(&reading(500, 2)));
 }
 
+/// The signing-key secret's versions, as the rotation protocol moves them: `versions`
+/// is a fresh secret whose current version holds the empty ring. Secrets Manager (moto's
+/// server) runs it in `tests/stack/key_ring_contract.rs`.
+pub async fn key_ring_versions(versions: &impl crate::ports::KeyRingVersions) {
+    use crate::domain::KeyRing;
+    let (first, text) = versions
+        .current()
+        .await
+        .unwrap()
+        .expect("a current version");
+    assert!(
+        KeyRing::parse(&text).unwrap().keys().is_empty(),
+        "the secret starts with the empty ring"
+    );
+    let rotation = "0123456789abcdef0123456789abcdef";
+    assert!(
+        versions.pending(rotation).await.unwrap().is_none(),
+        "nothing is pending before a rotation writes it"
+    );
+    let ring = SecretString::from(r#"{"keys": []}"#.to_owned());
+    versions.put_pending(rotation, &ring).await.unwrap();
+    versions.put_pending(rotation, &ring).await.unwrap();
+    assert_eq!(
+        versions
+            .pending(rotation)
+            .await
+            .unwrap()
+            .map(|text| text.expose_secret().to_owned()),
+        Some(ring.expose_secret().to_owned()),
+        "the pending version holds what was written, once however often"
+    );
+    assert_eq!(
+        versions.current().await.unwrap().unwrap().0,
+        first,
+        "writing a pending version leaves the current one"
+    );
+    assert!(
+        versions
+            .make_current(rotation, "not-the-current-version")
+            .await
+            .is_err(),
+        "only the current version can be replaced"
+    );
+    versions.make_current(rotation, &first).await.unwrap();
+    let (now_current, text) = versions.current().await.unwrap().unwrap();
+    assert_eq!(now_current, rotation);
+    assert_eq!(text.expose_secret(), ring.expose_secret());
+}
+
 #[cfg(test)]
 mod memory_twin {
     use crate::testing::MemoryTable;
@@ -1018,6 +1067,12 @@ mod memory_twin {
     #[tokio::test]
     async fn honours_the_pack_readings_contract() {
         super::pack_readings(&MemoryTable::new()).await;
+    }
+
+    #[tokio::test]
+    async fn honours_the_key_ring_versions_contract() {
+        let empty = crate::usecases::key_rotation::empty_ring();
+        super::key_ring_versions(&crate::testing::MemoryKeyRingVersions::new(empty)).await;
     }
 
     #[tokio::test]
