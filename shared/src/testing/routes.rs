@@ -5,12 +5,14 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::edge::respond;
-use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION, WECHAT_EVENTS};
+use crate::edge::routes::{self, ACCOUNT, LOGIN, PHONE, SESSION, TOKEN, WECHAT_EVENTS};
 use crate::ports::{
-    AccessTokenStore, CodeClaims, ErasureLog, PushKeyring, Quotas, Sessions, StackKeys, Users,
-    WeChat,
+    AccessTokenStore, CodeClaims, ErasureLog, PushKeyring, Quotas, Sessions, SigningKeys,
+    StackKeys, Users, WeChat,
 };
-use crate::usecases::{Accounts, Login, PhoneNumbers, PushReceiver, SessionQueries};
+use crate::usecases::{
+    Accounts, Login, PhoneNumbers, PushReceiver, SessionQueries, StandardTokens,
+};
 
 /// A use-case answering HTTP requests through its route.
 pub trait ServeHttp {
@@ -36,6 +38,7 @@ macro_rules! serve_http {
 serve_http!(PhoneNumbers, PHONE, phone, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(SessionQueries, SESSION, session, S: Sessions + Users + AccessTokenStore + Quotas + Clone, W: WeChat);
 serve_http!(Accounts, ACCOUNT, account, S: Sessions + Users + Quotas + ErasureLog, W: StackKeys);
+serve_http!(StandardTokens, TOKEN, token, S: Sessions, W: SigningKeys);
 
 impl<S, W, K> ServeHttp for Login<S, W, K>
 where

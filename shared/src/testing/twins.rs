@@ -95,6 +95,25 @@ impl Twins {
         )
     }
 
+    /// The standard tokens over the twins, serving the twins' apps, signed by `keys`,
+    /// issued by `https://login.example.com` for 15 minutes.
+    pub fn standard_tokens(
+        &self,
+        keys: crate::testing::MemoryKeyRing,
+    ) -> crate::usecases::StandardTokens<MemoryTable, crate::testing::MemoryKeyRing> {
+        use crate::domain::standard_token::{Audience, TokenSettings};
+        crate::usecases::StandardTokens::new(
+            self.table.clone(),
+            keys,
+            self.appids(),
+            TokenSettings {
+                issuer: "https://login.example.com".into(),
+                audience: Audience::App,
+                lifetime: std::time::Duration::from_secs(900),
+            },
+        )
+    }
+
     /// The push receiver over the twins, every app with [`push_keys`] in safe mode.
     pub fn push_receiver(&self) -> PushReceiver<MemoryTable, StackKeySource, PushKeySource> {
         self.push_receiver_in(PushMode::Safe)

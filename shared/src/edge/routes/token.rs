@@ -101,3 +101,91 @@ where
     let live = tokens.session(&session).await?;
     Ok(TokenAnswer::Issued(tokens.issue(&live).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use http::Method;
+    use lambda_http::{Body, Response};
+    use serde_json::{Value, json};
+
+    use crate::testing::{
+        APPID, MemoryKeyRing, ServeHttp, Twins, bearer_request, post_with_bearer,
+    };
+
+    fn decoded(response: &Response<Body>) -> (u16, Value) {
+        let json = serde_json::from_slice(response.body().as_ref()).unwrap();
+        (response.status().as_u16(), json)
+    }
+
+    fn claims(jwt: &str) -> Value {
+        let part = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    fn get(path: &str) -> lambda_http::Request {
+        let mut request = lambda_http::Request::new(Body::Empty);
+        *request.method_mut() = Method::GET;
+        *request.uri_mut() = path.parse().unwrap();
+        request
+    }
+
+    #[tokio::test]
+    async fn a_token_carries_the_bound_phone_and_ends_with_the_session() {
+        let twins = Twins::new();
+        let (token, _) = twins.logged_in("o1", Some("u1")).await;
+        twins.bind_phone(&token, "13800138000").await;
+        let tokens = twins.standard_tokens(MemoryKeyRing::rotated_once());
+        let mut request = post_with_bearer(token.expose(), String::new());
+        *request.uri_mut() = "/token".parse().unwrap();
+        let response = tokens.handle(request).await;
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let (status, body) = decoded(&response);
+        assert_eq!(status, 200, "{body}");
+        let claims = claims(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["aud"], APPID);
+        assert_eq!(claims["unionid"], "u1");
+        assert_eq!(claims["phone_number"], "+8613800138000");
+        assert_eq!(claims["phone_number_verified"], true);
+        assert!(claims.get("session_key").is_none());
+
+        let sessions = twins.session_queries();
+        sessions
+            .handle(bearer_request(Method::DELETE, token.expose()))
+            .await;
+        let mut request = post_with_bearer(token.expose(), String::new());
+        *request.uri_mut() = "/token".parse().unwrap();
+        let (status, body) = decoded(&tokens.handle(request).await);
+        assert_eq!((status, &body["error"]), (401, &json!("invalid_token")));
+    }
+
+    #[tokio::test]
+    async fn the_public_documents_are_cacheable_by_anyone() {
+        let twins = Twins::new();
+        let tokens = twins.standard_tokens(MemoryKeyRing::rotated_once());
+        for (path, max_age) in [
+            ("/.well-known/jwks.json", 300),
+            ("/.well-known/openid-configuration", 3600),
+        ] {
+            let response = tokens.handle(get(path)).await;
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(
+                response.headers()["cache-control"],
+                format!("public, max-age={max_age}").as_str()
+            );
+            assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        }
+        let (_, jwks) = decoded(&tokens.handle(get("/.well-known/jwks.json")).await);
+        let key = &jwks["keys"][0];
+        assert_eq!(
+            (&key["kty"], &key["alg"], &key["use"]),
+            (&json!("RSA"), &json!("RS256"), &json!("sig"))
+        );
+        assert!(
+            key.get("d").is_none() && key.get("p").is_none(),
+            "no private member"
+        );
+        assert_eq!(twins.table.calls(), 0, "public documents read no session");
+    }
+}
