@@ -13,14 +13,13 @@
 
 use std::time::Duration;
 
-use super::live_session;
+use super::served_live_session;
 use crate::domain::clock::{now_epoch_millis, now_epoch_seconds};
 use crate::domain::{
     ErasureReason, ErasureRecord, ListedSession, LiveSession, QuotaWindow, SessionError,
     SessionToken, StackKey, StoreError, User, UserKey,
 };
 use crate::ports::{ErasureLog, Quotas, Sessions, StackKeys, Users};
-use crate::telemetry::current::set_app;
 use crate::telemetry::metrics;
 
 /// Default time an erasure's audit record is kept.
@@ -101,12 +100,9 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: StackKeys> Accounts<S, K> {
 
     /// The live session behind `token`, of an app the stack serves.
     pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, SessionError> {
-        let live = live_session(&self.store, token)
+        Ok(served_live_session(&self.store, &self.served, token)
             .await?
-            .filter(|live| self.served.contains(&live.session.appid))
-            .ok_or(SessionError::NoSession)?;
-        set_app(&live.session.appid);
-        Ok(live)
+            .ok_or(SessionError::NoSession)?)
     }
 
     /// Everything stored about `live`'s user, who holds `token`.

@@ -46,6 +46,22 @@ async fn live_session<S: Sessions>(
     sessions.get_session(token, now_epoch_millis()).await
 }
 
+/// [`live_session`] of an app in `served` (else `None`), its app then named in the
+/// request's log line and metrics.
+async fn served_live_session<S: Sessions>(
+    sessions: &S,
+    served: &[String],
+    token: &SessionToken,
+) -> Result<Option<LiveSession>, StoreError> {
+    let live = live_session(sessions, token)
+        .await?
+        .filter(|live| served.contains(&live.session.appid));
+    if let Some(live) = &live {
+        crate::telemetry::current::set_app(&live.session.appid);
+    }
+    Ok(live)
+}
+
 /// Ends every session the user under `key` lists, in one write, then deletes their items
 /// (left to an erasure or their expiry should that fail): how many of them were live.
 async fn end_every_session<S: Sessions + Users>(

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::live_session;
+use super::served_live_session;
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::signing_key::SIGNING_ALGORITHM;
 use crate::domain::standard_token::{StandardClaims, TokenSettings};
 use crate::domain::{Jwks, LiveSession, SessionToken, StoreError};
 use crate::ports::{Sessions, SigningKeys};
-use crate::telemetry::current::set_app;
 
 /// Where discovery says the JWKS is, under the issuer.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -119,12 +118,9 @@ impl<S: Sessions, K: SigningKeys> StandardTokens<S, K> {
 
     /// The live session behind `token`, of an app the stack serves.
     pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, TokenError> {
-        let live = live_session(&self.store, token)
+        served_live_session(&self.store, &self.served, token)
             .await?
-            .filter(|live| self.served.contains(&live.session.appid))
-            .ok_or(TokenError::NoSession)?;
-        set_app(&live.session.appid);
-        Ok(live)
+            .ok_or(TokenError::NoSession)
     }
 
     /// A token for `live`'s holder, signed now.
