@@ -100,9 +100,9 @@ impl<S: Sessions + Users + Quotas + ErasureLog, K: StackKeys> Accounts<S, K> {
 
     /// The live session behind `token`, of an app the stack serves.
     pub async fn session(&self, token: &SessionToken) -> Result<LiveSession, SessionError> {
-        Ok(served_live_session(&self.store, &self.served, token)
+        served_live_session(&self.store, &self.served, token)
             .await?
-            .ok_or(SessionError::NoSession)?)
+            .ok_or(SessionError::NoSession)
     }
 
     /// Everything stored about `live`'s user, who holds `token`.
