@@ -47,7 +47,32 @@ const EMITTED: &[&str] = &[
     metrics::PHONE_PACK_USED,
     metrics::PHONE_PACK_LEFT,
     metrics::PHONE_PACK_DAYS_LEFT,
+    metrics::TOKEN_REQUESTS,
+    metrics::KEY_ROTATION_STEPS,
 ];
+
+#[test]
+fn the_token_signing_alarm_watches_what_the_token_route_counts() {
+    use wxlogin::edge::ApiError;
+    use wxlogin::edge::routes::TOKEN;
+    let alarm = Alarm::of(&template(), "TokenSigningAlarm");
+    assert_eq!(alarm.namespace_of("wxlogin-prod"), "wxlogin/wxlogin-prod");
+    assert_eq!(alarm.metric_name, TOKEN.function.outcome_metric);
+    assert_eq!(
+        alarm.dimensions,
+        [
+            (
+                TOKEN.function.kind_dimension.unwrap().to_owned(),
+                "issue".to_owned()
+            ),
+            (
+                "Outcome".to_owned(),
+                ApiError::SigningUnavailable.code().to_owned()
+            )
+        ]
+    );
+    assert!(alarm.breached_by(1.0, alarm.default_threshold(&template())));
+}
 
 /// The phone pack alarm watches the fewest days left of a run: the metric the
 /// `phone-packs` function writes without dimensions, its minimum per hour, below the

@@ -12,6 +12,7 @@ use wxlogin::adapters::signing_keys::SecretsManagerKeyRing;
 use wxlogin::config::TokenConfig;
 use wxlogin::edge::routes::{self, TOKEN};
 use wxlogin::edge::{self, InitError};
+use wxlogin::telemetry::metrics;
 use wxlogin::usecases::StandardTokens;
 
 // One request at a time per instance: a single-threaded runtime starts faster and
@@ -28,6 +29,7 @@ async fn main() -> Result<(), Error> {
 /// Once per instance: nothing here waits on DynamoDB or Secrets Manager.
 async fn build() -> Result<StandardTokens<DynamoTable, SecretsManagerKeyRing>, InitError> {
     let config = TokenConfig::from_env()?;
+    metrics::track_apps(config.appids.len());
     let table = DynamoTable::connect(&config.sessions_table).await;
     let keys = SecretsManagerKeyRing::new(config.signing_keys_secret, config.signing_keys_max_age);
     Ok(StandardTokens::new(

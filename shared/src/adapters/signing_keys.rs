@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::adapters::aws::sdk_config;
+use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{KeyRing, StoreError};
 use crate::ports::{KeyRingVersions, SigningKeys};
 
@@ -23,6 +24,10 @@ const STALE_RING_SERVES_FOR: Duration = Duration::from_secs(3600);
 /// After a failed read, how long the held ring serves before the next attempt, so a
 /// Secrets Manager outage costs one slow request per instance per interval, not each.
 const RETRY_READ_AFTER: Duration = Duration::from_secs(30);
+
+/// A ring read with no key in force yet (a new stack, its first rotation running) is
+/// read again this soon, not after the full max age.
+const EMPTY_RING_READ_AGAIN_AFTER: Duration = Duration::from_secs(5);
 
 /// The staging labels of Secrets Manager's rotation protocol.
 const CURRENT: &str = "AWSCURRENT";
@@ -97,11 +102,17 @@ impl SigningKeys for SecretsManagerKeyRing {
         }
         match self.read().await {
             Ok(ring) => {
+                let in_force = ring.signer_at(now_epoch_seconds()).is_some();
                 let ring = Arc::new(ring);
                 *held = Some(Held {
                     ring: ring.clone(),
                     read_at: now,
-                    next_read_at: now + self.max_age,
+                    next_read_at: now
+                        + if in_force {
+                            self.max_age
+                        } else {
+                            EMPTY_RING_READ_AGAIN_AFTER.min(self.max_age)
+                        },
                 });
                 Ok(ring)
             }

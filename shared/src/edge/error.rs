@@ -170,13 +170,14 @@ impl ApiError {
 
 impl ApiError {
     /// The upstream whose failure this error reports; `None` for the client's own mistakes
-    /// and WeChat's per-user answers (a bad code, a rate limit).
+    /// and WeChat's per-user answers (a bad code, a rate limit). The signing keys' secret
+    /// is not DynamoDB: its failures have their own alarm (`TokenSigningAlarm`).
     pub fn failed_upstream(&self) -> Option<Upstream> {
         match self {
             Self::WeChatUnavailable
             | Self::WeChatUnavailableNewCodeNeeded
             | Self::WeChatUnexpected => Some(Upstream::WeChat),
-            Self::StoreUnavailable | Self::SigningUnavailable => Some(Upstream::Store),
+            Self::StoreUnavailable => Some(Upstream::Store),
             _ => None,
         }
     }
