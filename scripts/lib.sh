@@ -220,3 +220,25 @@ ensure_moto() {
   fi
   export WXLOGIN_MOTO_SERVER="$CACHE/moto/bin/moto_server"
 }
+
+# PyJWT (tests/verifiers/requirements.txt, every package at an exact version) in its own
+# venv, for tests/verifiers/test_pyjwt.py: a verifier no one here wrote checks the local
+# stack's tokens through discovery alone (scripts/stack-tests.sh).
+ensure_verifier_venv() {
+  local venv=$CACHE/verifiers-venv requirements=$ROOT/tests/verifiers/requirements.txt installed pin
+  # Captured, not piped into grep (see ensure_moto); compared line by line, case aside
+  # (pip freeze spells names as their metadata does).
+  installed=$("$venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null || true)
+  while read -r pin || [ -n "$pin" ]; do
+    pin=${pin%%#*}
+    pin=${pin//[[:space:]]/}
+    [ -n "$pin" ] || continue
+    if ! grep -qixF -- "$pin" <<<"$installed"; then
+      log "installing tests/verifiers/requirements.txt (PyJWT) into $venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+      break
+    fi
+  done <"$requirements"
+  export WXLOGIN_VERIFIER_PYTHON="$venv/bin/python"
+}

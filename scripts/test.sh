@@ -15,6 +15,7 @@ cd "$ROOT"
 require_tools
 ensure_dynamodb_local
 ensure_moto
+ensure_verifier_venv
 trap stop_services EXIT
 trap 'exit 130' INT TERM
 
