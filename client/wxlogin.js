@@ -2,10 +2,17 @@
  * wxlogin client for WeChat mini-programs: login through `/onlogin`, authenticated
  * requests that log in again once when the session is gone, both getPhoneNumber forms and
  * real-time verification (getRealtimePhoneNumber), the user's verified phone and
- * first-login flag, logout here or everywhere, a copy of the user's data and account
- * cancellation (注销账号). Plain ES module, no dependencies; uses only `wx.login`,
- * `wx.request`, `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and
- * `wx.showToast`.
+ * first-login flag, logout here or everywhere, a copy of the user's data, account
+ * cancellation (注销账号), and short-lived access tokens (JWTs, `POST /token`) for the app's
+ * other backends. Plain ES module, no dependencies; uses only `wx.login`, `wx.request`,
+ * `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and `wx.showToast`.
+ *
+ * The access token is for the app's OTHER backends (any language, or API Gateway's JWT
+ * authorizer): send it as `Authorization: Bearer <JWT>`; they verify it with the keys
+ * named by `<baseUrl>/.well-known/openid-configuration`. It lives minutes (`expires_in`:
+ * 15 minutes unless the stack says otherwise) and cannot be recalled before it expires:
+ * logout ends the session, not a JWT already handed out. The client keeps it in memory
+ * only and asks for a new one shortly before it runs out.
  *
  * @example
  * import { createClient } from './wxlogin.js';
@@ -15,6 +22,9 @@
  * async onPhone(e) { const { phoneNumber } = await api.getPhoneNumber(e); }
  * // <button open-type="getRealtimePhoneNumber" bindgetrealtimephonenumber="onRealtimePhone">
  * async onRealtimePhone(e) { const { phoneNumber } = await api.getRealtimePhoneNumber(e); }
+ * // another backend of the app, which verifies the JWT itself:
+ * wx.request({ url: 'https://orders.example.com/orders', header: {
+ *   Authorization: `Bearer ${await api.getAccessToken()}` } });
  * @module wxlogin
  */
 
@@ -28,8 +38,18 @@ export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
 const PACK_EMPTY_ERRNO = 1400001;
 
 /**
+ * How long before its end a cached access token is renewed: 10% of its lifetime, at least
+ * a minute, at most half of it (a 1-minute token is still reused for 30 s).
+ */
+const RENEW_SHARE = 0.1;
+const RENEW_MIN_MS = 60 * 1000;
+/** The longest a 429 / 503 of `POST /token` is answered again from memory (its Retry-After). */
+const MAX_HOLD_MS = 5 * 60 * 1000;
+
+/**
  * Every failure of this module. `code` is the server's stable error code (`invalid_token`,
- * `session_key_mismatch`, `rate_limited`, …, see the API contract) or a client code:
+ * `session_key_mismatch`, `rate_limited`, `signing_unavailable`, …, see the API contract)
+ * or a client code:
  * `network_error` (wx.request failed), `wx_login_failed` (wx.login failed), `user_denied`
  * (the user refused the phone number), `phone_pack_empty` (the phone button failed with
  * errno 1400001: the mini-program's prepaid phone-verification pack is used up; nobody can
@@ -38,7 +58,7 @@ const PACK_EMPTY_ERRNO = 1400001;
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
  * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
  * throttling is `rate_limited`), `logged_out` (logout(), logoutEverywhere() or
- * deleteAccount() ran during a login).
+ * deleteAccount() ran during a login, or while getAccessToken() was fetching a token).
  */
 export class WxLoginError extends Error {
   /**
@@ -160,6 +180,7 @@ function phoneRequest(d, realtime) {
  * @property {() => Promise<number>} logoutEverywhere
  * @property {() => Promise<number>} deleteAccount
  * @property {() => Promise<AccountData>} getMyData
+ * @property {() => Promise<string>} getAccessToken
  * @property {() => (string|null)} getToken
  * @property {() => (StoredSession|null)} getSession
  */
@@ -181,6 +202,8 @@ function phoneRequest(d, realtime) {
  * @param {((err: WxLoginError) => void)|null} [options.onTapAgain] called when the user
  *   must tap the phone button (getPhoneNumber or getRealtimePhoneNumber) again; default: a
  *   toast with {@link TAP_AGAIN_TEXT}; `null` shows nothing.
+ * @param {() => number} [options.now=Date.now] the clock, in epoch ms (tests pass a fake
+ *   one to age sessions and access tokens).
  * @returns {Client}
  */
 export function createClient(options) {
@@ -192,12 +215,24 @@ export function createClient(options) {
   if (opts.appid !== undefined && (typeof opts.appid !== 'string' || !opts.appid)) {
     throw new TypeError('createClient: appid must be a non-empty string, such as "wx4f4bc4dec97d474b"');
   }
+  if (opts.now !== undefined && typeof opts.now !== 'function') {
+    throw new TypeError('createClient: now must be a function returning epoch ms, such as Date.now');
+  }
+  const now = opts.now || (() => Date.now());
   const storageKey = opts.storageKey || 'wxlogin.token';
   const onTapAgain = opts.onTapAgain === undefined
     ? () => wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' })
     : opts.onTapAgain;
   let loginInFlight = null;
   let generation = 0; // bumped by logout*(): a login that started before it is discarded
+  // The access token (JWT) lives in this closure only, never in wx storage: it cannot be
+  // recalled, so it must not outlive the process and the session it came from.
+  /** @type {{jwt: string, session: string, sentAt: number, lifetime: number}|null} */
+  let accessToken = null;
+  let accessTokenInFlight = null;
+  let accessEpoch = 0; // bumped when a JWT being fetched may carry stale claims
+  /** A 429 / 503 of POST /token, answered from memory until its Retry-After has passed. */
+  let accessHold = null;
 
   /** The stored session object (with a token), expired or not; null for none or a bare token. */
   function storedRecord() {
@@ -212,7 +247,7 @@ export function createClient(options) {
     try { value = wxApi.getStorageSync(storageKey); } catch (e) { return null; }
     if (typeof value === 'string') return value || null; // a bare token (or '' = none)
     if (!value || typeof value.token !== 'string' || !value.token) return null;
-    if (!(value.expiresAt <= Date.now())) return value.token;
+    if (!(value.expiresAt <= now())) return value.token;
     // Expired: the server refuses it anyway, and the record holds the user's openid and
     // phone number, which are kept no longer than the session.
     if (!includeExpired) clearToken();
@@ -223,6 +258,8 @@ export function createClient(options) {
   function rememberPhone(token, phone) {
     const record = storedRecord();
     if (!record || record.token !== token) return; // another session is stored by now
+    const number = (p) => (isPhone(p) ? p.phoneNumber : null);
+    if (number(record.phone) !== number(phone)) dropAccessToken(); // its phone claims changed
     if (isPhone(phone)) record.phone = phone;
     else delete record.phone;
     try { wxApi.setStorageSync(storageKey, record); } catch (e) { /* a cache, not the truth */ }
@@ -284,7 +321,7 @@ export function createClient(options) {
     if (typeof body.unionid === 'string') session.unionid = body.unionid;
     if (typeof body.appid === 'string') session.appid = body.appid;
     if (isPhone(body.phone)) session.phone = body.phone;
-    if (body.expires_in > 0) session.expiresAt = Date.now() + body.expires_in * 1000;
+    if (body.expires_in > 0) session.expiresAt = now() + body.expires_in * 1000;
     wxApi.setStorageSync(storageKey, session);
     if (previous && previous !== body.token) retire(previous);
     return body;
@@ -331,7 +368,8 @@ export function createClient(options) {
    * no (unexpired) session is stored; on 401 `invalid_token` (our routes), or 403
    * `{"message": "Forbidden"}` (API Gateway, when the wxlogin authorizer refuses the token
    * on a route behind it), logs in again, once, and retries once. A call never logs in
-   * more than once.
+   * more than once, nor again after logout(), logoutEverywhere() or deleteAccount() ran
+   * during it (then the refusal rejects).
    * @param {RequestOptions} options `url`: a path under baseUrl (`'/session'`); `method`
    *   (GET); `data`: query parameters for GET, JSON body otherwise (as wx.request);
    *   `header`: extra headers; `auth: false` sends no token and never logs in.
@@ -343,26 +381,35 @@ export function createClient(options) {
     return res.data;
   }
 
-  /** request()'s work: the final answer, the token it carried, whether this call logged in. */
+  /**
+   * request()'s work: the final answer, the token it carried, whether this call logged in,
+   * and when (now()) that final request was sent.
+   */
   async function authorized(options) {
     const o = options || {};
     if (typeof o.url !== 'string' || o.url.charAt(0) !== '/') {
       throw new TypeError('wxlogin: url must be a path under baseUrl, such as "/session"');
     }
     const method = String(o.method || 'GET').toUpperCase();
-    const go = (token) => send(method, o.url, o.data, token, o.header, 'request');
-    if (o.auth === false) return { res: await go(null), token: null, loggedIn: false };
+    let sentAt = 0;
+    const go = (token) => {
+      sentAt = now();
+      return send(method, o.url, o.data, token, o.header, 'request');
+    };
+    if (o.auth === false) return { res: await go(null), token: null, loggedIn: false, sentAt };
+    const started = generation;
     let token = stored(false);
     const fresh = !token;
     if (fresh) token = (await login()).token;
     let res = await go(token);
     let loggedIn = fresh;
-    if (!fresh && isRefusedToken(res)) {
+    // A logout meanwhile (the refusal may be its doing): never log the user back in.
+    if (!fresh && isRefusedToken(res) && started === generation) {
       res = await go((token = await relogin(token)));
       loggedIn = true;
     }
     if (isRefusedToken(res)) clearToken(token);
-    return { res, token, loggedIn };
+    return { res, token, loggedIn, sentAt };
   }
 
   function tapAgain(err) {
@@ -409,6 +456,7 @@ export function createClient(options) {
     const data = phoneRequest((event && event.detail) || event || {}, realtime);
     const answer = await authorized({ url: '/decrypt-phone', method: 'POST', data });
     if (isOk(answer.res)) {
+      dropAccessToken(); // a new verification: a JWT minted before it has stale phone claims
       if (isPhone(answer.res.data)) rememberPhone(answer.token, answer.res.data);
       return answer.res.data;
     }
@@ -447,7 +495,20 @@ export function createClient(options) {
   }
 
   /**
-   * Ends the session: forgets the stored token at once, then `DELETE /session`. Resolves
+   * Forgets the session here: the stored one, a login under way (it will be discarded), the
+   * access token in memory and one being fetched (rejected with `logged_out`).
+   */
+  function forgetSession() {
+    generation += 1;
+    loginInFlight = null;
+    clearToken();
+    dropAccessToken();
+    accessHold = null;
+  }
+
+  /**
+   * Ends the session: forgets the stored token (and the access token) at once, then
+   * `DELETE /session`. Resolves
    * when the server ended it or already had (401 `invalid_token`), or when no token was
    * stored (no network call). Rejects only if the server could not be told (network,
    * 5xx); the local token is gone either way.
@@ -455,9 +516,7 @@ export function createClient(options) {
    */
   async function logout() {
     const token = stored(true);
-    generation += 1;
-    loginInFlight = null;
-    clearToken();
+    forgetSession();
     if (!token) return;
     const res = await send('DELETE', '/session', undefined, token, {}, 'request');
     if (!isOk(res) && !isInvalidToken(res)) throw responseError(res, 'request');
@@ -473,14 +532,13 @@ export function createClient(options) {
     let token = stored(false);
     let loggedIn = !token;
     if (loggedIn) token = (await login()).token;
-    const forget = () => { generation += 1; loginInFlight = null; clearToken(); };
     const call = () => send('DELETE', path, undefined, token, {}, 'request');
-    forget();
+    forgetSession();
     let res = await call();
     if (isInvalidToken(res) && !loggedIn) {
       token = (await login()).token;
       loggedIn = true;
-      forget();
+      forgetSession();
       res = await call();
     }
     if (!isOk(res)) throw responseError(res, 'request');
@@ -537,6 +595,101 @@ export function createClient(options) {
     return request({ url: '/account' });
   }
 
+  /**
+   * A short-lived access token (a JWT, RS256) for the app's OTHER backends: send it to them
+   * as `Authorization: Bearer <JWT>`; they verify it with the keys that
+   * `<baseUrl>/.well-known/openid-configuration` names (`jwks_uri`), as API Gateway's JWT
+   * authorizer does. Its claims: `iss` (the stack), `sub` (the openid), `aud`, `appid`,
+   * `unionid` when known, `phone_number` and `phone_number_verified` when a number is
+   * bound, `iat`, `exp`, `jti`.
+   *
+   * `POST /token` with the session token, as {@link request}: logs in first when no
+   * unexpired session is stored; on 401 `invalid_token` logs in again, once, and retries
+   * once. The JWT is kept in memory only (never in wx storage: it cannot be recalled, so
+   * it must not outlive this process or its session) and handed out again until 10% of
+   * its lifetime (at least a minute, at most half) is left; that is measured with the local
+   * clock from when the request was sent, never by comparing the device clock with `exp`.
+   * Concurrent calls share one request. A new session (another login), a newly verified
+   * number, and logout(), logoutEverywhere() and deleteAccount() drop it; a fetch under way
+   * when one of those three runs rejects with `logged_out`.
+   *
+   * It is not revocable: a backend accepts it until `exp` even after logout (its lifetime
+   * is the stack's, 15 minutes by default). A 429 `rate_limited` or 503
+   * `signing_unavailable` rejects as usual, never retried here; until its `retryAfter`
+   * has passed, calls reject at once with the same error (retryAfter counting down)
+   * without another request.
+   * @returns {Promise<string>} the JWT.
+   */
+  function getAccessToken() {
+    const cached = accessToken;
+    if (cached) {
+      if (cached.session === stored(false) && usable(cached)) return Promise.resolve(cached.jwt);
+      accessToken = null; // another session by now, or near its end: no longer kept
+    }
+    const hold = accessHold;
+    if (hold) {
+      const t = now();
+      if (t >= hold.since && t < hold.until) {
+        const err = hold.err;
+        return Promise.reject(new WxLoginError(err.code, err.message, { status: err.status,
+          retryAfter: Math.ceil((hold.until - t) / 1000), requestId: err.requestId, cause: err.cause }));
+      }
+      accessHold = null;
+    }
+    if (!accessTokenInFlight) {
+      const current = fetchAccessToken();
+      const done = () => { if (accessTokenInFlight === current) accessTokenInFlight = null; };
+      current.then(done, done);
+      accessTokenInFlight = current;
+    }
+    return accessTokenInFlight;
+  }
+
+  /** Whether a cached access token has more than its renewal margin left, by the local clock. */
+  function usable(cached) {
+    const margin = Math.min(Math.max(cached.lifetime * RENEW_SHARE, RENEW_MIN_MS), cached.lifetime / 2);
+    const age = now() - cached.sentAt; // negative when the clock was set back: renew
+    return age >= 0 && age < cached.lifetime - margin;
+  }
+
+  /** getAccessToken()'s one request: `POST /token`, its answer kept unless claims changed. */
+  async function fetchAccessToken() {
+    const started = generation;
+    const epoch = accessEpoch;
+    const answer = await authorized({ url: '/token', method: 'POST', data: {} });
+    if (started !== generation) {
+      throw new WxLoginError('logged_out', 'logout(), logoutEverywhere() or deleteAccount() was called while an access token was being fetched');
+    }
+    const res = answer.res;
+    if (!isOk(res)) {
+      const err = responseError(res, 'request');
+      if ((res.statusCode === 429 || res.statusCode === 503) && err.retryAfter > 0) {
+        const t = now();
+        accessHold = { since: t, until: t + Math.min(err.retryAfter * 1000, MAX_HOLD_MS), err };
+      }
+      throw err;
+    }
+    const body = res.data && typeof res.data === 'object' ? res.data : {};
+    if (typeof body.access_token !== 'string' || !body.access_token) {
+      // No cause: whatever the body holds, it is not echoed into errors (and logs).
+      throw new WxLoginError('bad_response', 'POST /token answered without an access_token',
+        { status: res.statusCode, requestId: headerValue(res.header, 'x-request-id') });
+    }
+    const lifetime = Number(body.expires_in) * 1000;
+    // Claims that changed meanwhile (a phone verified): hand it to these callers, keep it not.
+    if (epoch === accessEpoch && lifetime > 0 && lifetime < Infinity) {
+      accessToken = { jwt: body.access_token, session: answer.token, sentAt: answer.sentAt, lifetime };
+    }
+    return body.access_token;
+  }
+
+  /** Forgets the access token in memory; one being fetched is not kept. */
+  function dropAccessToken() {
+    accessToken = null;
+    accessTokenInFlight = null;
+    accessEpoch += 1;
+  }
+
   /** @returns {string|null} the stored, unexpired token, or null. */
   function getToken() {
     return stored(false);
@@ -549,8 +702,8 @@ export function createClient(options) {
    */
   function getSession() {
     const record = storedRecord();
-    if (record && record.expiresAt <= Date.now()) clearToken();
-    if (!record || record.expiresAt <= Date.now()) return null;
+    if (record && record.expiresAt <= now()) clearToken();
+    if (!record || record.expiresAt <= now()) return null;
     const session = { openid: record.openid, newUser: record.newUser === true };
     if (typeof record.unionid === 'string') session.unionid = record.unionid;
     if (typeof record.appid === 'string') session.appid = record.appid;
@@ -561,6 +714,6 @@ export function createClient(options) {
 
   return {
     login, request, getPhoneNumber, getRealtimePhoneNumber, checkSession, logout, logoutEverywhere,
-    deleteAccount, getMyData, getToken, getSession,
+    deleteAccount, getMyData, getAccessToken, getToken, getSession,
   };
 }

@@ -13,7 +13,22 @@ const MAX_LOG_ROWS = 100;
 const FAULT_APIS = ['jscode2session', 'getuserphonenumber', 'checksession', 'stable_token'];
 const $ = (selector) => document.querySelector(selector);
 
-const wx = createStandinWx({ appid: () => $('#app').value, onRequest: logRequest, onToast: toast });
+const standin = createStandinWx({ appid: () => $('#app').value, onRequest: logRequest, onToast: toast });
+/** The latest `POST /token` answer, and how many there were: a tap shows whether it asked. */
+const tokenAnswers = { count: 0, last: null };
+/** The stand-in, with `POST /token`'s answers noted on their way to the client. */
+const wx = Object.assign({}, standin, {
+  request(options) {
+    if (new URL(options.url, location.href).pathname !== '/token') return standin.request(options);
+    return standin.request(Object.assign({}, options, {
+      success(res) {
+        tokenAnswers.count += 1;
+        if (res.statusCode === 200 && res.data && typeof res.data === 'object') tokenAnswers.last = res.data;
+        if (options.success) options.success(res);
+      },
+    }));
+  },
+});
 let client = null;
 let busy = false;
 /** Actions finished so far: a test waits for the next. */
@@ -84,6 +99,57 @@ async function wechatPush(event, revokeInfo) {
   return { wechat_pushed: event, attempts: answer.attempts.length };
 }
 
+/** base64url (a JWT's parts) to bytes. */
+function base64urlBytes(text) {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+const base64urlJson = (text) => JSON.parse(new TextDecoder().decode(base64urlBytes(text)));
+
+/**
+ * What another backend does with the JWT: the discovery document, the JWKS it names, and
+ * the RS256 signature checked with the key of the JWT's `kid` (WebCrypto). Fetched from
+ * this page's origin: the same gateway as the `issuer`, whatever host name the page uses.
+ */
+async function verifyLikeABackend(jwt, header, claims) {
+  const discovery = await (await fetch('/.well-known/openid-configuration')).json();
+  const checked = { issuer: discovery.issuer, iss_matches: claims.iss === discovery.issuer, jwks_uri: discovery.jwks_uri };
+  const jwks = await (await fetch(new URL(discovery.jwks_uri, location.href).pathname)).json();
+  const jwk = (jwks.keys || []).find((key) => key.kid === header.kid);
+  if (!jwk) return { ...checked, signature: `no key ${header.kid} in the JWKS` };
+  if (!crypto.subtle) return { ...checked, kid: header.kid, signature: 'not checked: WebCrypto needs http://127.0.0.1 or localhost' };
+  const key = await crypto.subtle.importKey('jwk', { kty: jwk.kty, n: jwk.n, e: jwk.e },
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+  const [head, payload, signature] = jwt.split('.');
+  const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, base64urlBytes(signature),
+    new TextEncoder().encode(head + '.' + payload));
+  return { ...checked, kid: header.kid, signature: valid ? 'valid' : 'INVALID' };
+}
+
+/** The access token for the app's other backends: decoded, and checked as one of them would. */
+async function accessToken() {
+  const asked = tokenAnswers.count;
+  const jwt = await client.getAccessToken();
+  const [header, claims] = jwt.split('.').slice(0, 2).map(base64urlJson);
+  const answer = tokenAnswers.last && tokenAnswers.last.access_token === jwt ? tokenAnswers.last : null;
+  let verified;
+  try {
+    verified = await verifyLikeABackend(jwt, header, claims);
+  } catch (error) {
+    verified = { error: error.message };
+  }
+  return {
+    access_token: jwt,
+    from: tokenAnswers.count > asked ? 'POST /token' : 'memory (no request: cached until shortly before it expires)',
+    expires_in: answer ? answer.expires_in : null, // the server's, not exp - iat: iat is set a little early
+    header,
+    claims,
+    verified_here: verified,
+    note: 'Other backends verify it with the keys that /.well-known/openid-configuration names (jwks_uri): '
+      + 'RS256 signature, iss, aud, exp. It cannot be recalled: logout does not end it before exp.',
+  };
+}
+
 /** The quick-verification pack used up (as WeChat's 付费管理 would show it), one tap, then
  * the pack refilled: the button fails on the device with errno 1400001. */
 async function phoneWithEmptyPack() {
@@ -107,6 +173,7 @@ const ACTIONS = {
   whoami: () => client.request({ url: '/session' }),
   check: () => client.checkSession(),
   me: () => client.request({ url: '/me' }),
+  'access-token': accessToken,
   elsewhere: loginElsewhere,
   logout: async () => { await client.logout(); return { logged_out: true }; },
   'logout-everywhere': async () => ({ sessions_ended: await client.logoutEverywhere() }),
@@ -119,13 +186,14 @@ const ACTIONS = {
   'clear-faults': clearFaults,
 };
 
-/** A token shown as its ends only: enough to tell two apart. */
+/** A token (the session's, or an access token) shown as its ends only: enough to tell two apart. */
 function masked(value) {
   if (Array.isArray(value)) return value.map(masked);
   if (!value || typeof value !== 'object') return value;
   const out = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = key === 'token' && typeof inner === 'string' ? inner.slice(0, 3) + '…' + inner.slice(-3) : masked(inner);
+    const secret = (key === 'token' || key === 'access_token') && typeof inner === 'string';
+    out[key] = secret ? inner.slice(0, 3) + '…' + inner.slice(-3) : masked(inner);
   }
   return out;
 }

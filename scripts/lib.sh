@@ -135,7 +135,7 @@ free_port() {
 # care). make dev's listeners that check no Host header listen on them, so no web page may
 # reach them, not even by DNS rebinding: cargo lambda watch (nor Origin: its Lambda invoke
 # and Runtime APIs share its port; the gateway is the API's one URL) and DynamoDB Local.
-BROWSER_BLOCKED_PORTS=(6666 6667 6668 6669 6665 6679 6697 10080)
+BROWSER_BLOCKED_PORTS=(6666 6667 6668 6669 6665 6697 10080)
 
 is_browser_blocked_port() {
   local port

@@ -53,12 +53,13 @@ function queryString(data) {
 /**
  * A fake wx for one user (fixed openid: every wx.login is the same WeChat user).
  * `calls` counts wx.login / wx.request / wx.showToast; `requests` logs each wx.request as
- * {method, url, header, data}; `toasts` the showToast options. Hooks for tests:
+ * {method, url, header, data}, plus `response` {statusCode, data, header} once it is
+ * answered; `toasts` the showToast options. Hooks for tests:
  * `loginCode(defaultCode) -> code` replaces the code wx.login yields, `loginFails` makes
  * wx.login fail, `rotateKeyOnLogin` makes each wx.login rotate the user's session_key (as
  * real WeChat may), `beforeRequest(req)` may edit a request before it is sent,
- * `respond(req) -> Promise<{status, body}> | null` answers a request in place of the
- * network (to play API Gateway in front of a route),
+ * `respond(req) -> Promise<{status, body, headers?}> | null` answers a request in place of
+ * the network (to play API Gateway in front of a route, or a server's refusal),
  * `responseDelay(req) -> ms` holds its answer back. `pending` is how many wx.request calls
  * have not called back yet; `idle()` resolves once none has (for requests the module
  * fires without awaiting them).
@@ -128,21 +129,25 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
           body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
         }
       }
-      requests.push({ ...req, url }); // the URL as sent, query string included
+      const entry = { ...req, url }; // the URL as sent, query string included
+      requests.push(entry);
       const hasType = Object.keys(req.header).some((k) => k.toLowerCase() === 'content-type');
       const headers = hasType ? req.header : { 'content-type': 'application/json', ...req.header };
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), options.timeout || 60000);
       const played = hooks.respond && hooks.respond({ ...req, url });
       const answer = played
-        ? played.then((r) => new Response(JSON.stringify(r.body), { status: r.status, headers: { 'content-type': 'application/json' } }))
+        ? played.then((r) => new Response(JSON.stringify(r.body),
+          { status: r.status, headers: { 'content-type': 'application/json', ...r.headers } }))
         : fetch(url, { method: req.method, headers, body, signal: controller.signal });
       answer
         .then(async (res) => {
           const text = await res.text();
           let data = text;
           if (options.dataType !== 'text') { try { data = JSON.parse(text); } catch { /* as text */ } }
-          return { statusCode: res.status, data, header: wxHeaders(res.headers), errMsg: 'request:ok' };
+          const result = { statusCode: res.status, data, header: wxHeaders(res.headers), errMsg: 'request:ok' };
+          entry.response = { statusCode: result.statusCode, data: result.data, header: result.header };
+          return result;
         })
         .then(
           async (res) => {

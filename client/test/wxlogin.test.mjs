@@ -4,7 +4,7 @@
 
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 
 import { createClient, WxLoginError, TAP_AGAIN_TEXT } from '../wxlogin.js';
 import { createFakeWx, sandboxPost, stackFromEnv } from '../test-support/fake-wx.mjs';
@@ -803,6 +803,20 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal(client.getToken(), null);
     });
 
+    test('a request refused while logout() runs does not log the user back in', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      // The request carries a token the server refuses, and its 401 arrives after logout().
+      wx.hooks.beforeRequest = (req) => { if (req.method === 'GET') req.header.authorization = 'Bearer revoked'; };
+      wx.hooks.responseDelay = (req) => (req.method === 'GET' ? 300 : 0);
+      const pending = client.request({ url: '/session' });
+      await client.logout();
+      await rejection(pending, { code: 'invalid_token', status: 401 });
+      assert.equal(wx.calls.login, 1, 'no login after logout');
+      assert.equal(client.getToken(), null);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'GET /session', 'DELETE /session']);
+    });
+
     test('after logout, request() logs in again with a new token', async () => {
       const { wx, client } = setup();
       const { token } = await client.login();
@@ -898,6 +912,229 @@ function liveTests({ apiUrl, sandboxUrl }) {
       const client = createClient({ baseUrl: apiUrl, wx: old });
       await rejection(client.logoutEverywhere(), { code: 'bad_response', status: 200 });
       assert.equal(storage.has(KEY), false);
+    });
+  });
+
+  describe('getAccessToken()', () => {
+    /** A JWT's header and claims, base64url-decoded as any backend would. */
+    function decoded(jwt) {
+      const parts = jwt.split('.');
+      assert.equal(parts.length, 3, 'a JWS compact: header.payload.signature');
+      const json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+      return { header: json(parts[0]), claims: json(parts[1]) };
+    }
+
+    /** The `POST /token` answers this fake wx got, oldest first. */
+    const tokenAnswers = (wx) => wx.requests
+      .filter((r) => r.method === 'POST' && r.url === apiUrl + '/token')
+      .map((r) => r.response);
+    const tokenCalls = (wx) => tokenAnswers(wx).length;
+
+    /** setup() on a clock the test moves: `advance(ms)`. */
+    function clocked(options = {}) {
+      let offset = 0;
+      const user = setup({ ...options, now: () => Date.now() + offset });
+      user.advance = (ms) => { offset += ms; };
+      return user;
+    }
+
+    /** What the client waits for before renewing, as its docs say: 10%, 60 s to half. */
+    const renewMargin = (lifetime) => Math.min(Math.max(lifetime * 0.1, 60_000), lifetime / 2);
+
+    /** /token answers `status` `{error, message}` with Retry-After `retryAfter`; the rest passes. */
+    function refuseToken(wx, status, error, retryAfter) {
+      wx.hooks.respond = (req) => (req.url === apiUrl + '/token'
+        ? Promise.resolve({ status, body: { error, message: `${error} (played by the test)` },
+          headers: { 'retry-after': String(retryAfter) } })
+        : null);
+    }
+
+    test('logs in first and resolves with a JWT of this user and app, signed by a key of the JWKS', async () => {
+      const { wx, client } = setup();
+      const jwt = await client.getAccessToken();
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /token']);
+      assert.equal(wx.requests[1].header.authorization, 'Bearer ' + client.getToken(), 'sent with the session token');
+      const [answer] = tokenAnswers(wx);
+      assert.equal(answer.statusCode, 200);
+      assert.equal(answer.data.access_token, jwt);
+      assert.equal(answer.data.token_type, 'Bearer');
+      assert.equal(typeof answer.data.expires_in, 'number');
+
+      const { header, claims } = decoded(jwt);
+      assert.equal(header.alg, 'RS256');
+      assert.equal(header.typ, 'JWT');
+      assert.equal(typeof header.kid, 'string');
+      const { appid } = client.getSession();
+      assert.equal(claims.sub, wx.openid);
+      assert.equal(claims.aud, appid);
+      assert.equal(claims.appid, appid);
+      // exp is the issue time + expires_in; iat is set a few seconds early (at most 5) so a
+      // verifier whose clock is a little behind does not see a token from the future.
+      const early = claims.exp - claims.iat - answer.data.expires_in;
+      assert.ok(early >= 0 && early <= 5, `exp - iat (${claims.exp - claims.iat}) is expires_in (${answer.data.expires_in}) + at most 5 s`);
+      assert.ok(Math.abs(claims.exp - answer.data.expires_in - Date.now() / 1000) < 60, 'exp is now + expires_in');
+      assert.match(claims.jti, /\S/);
+      assert.equal(claims.phone_number, undefined, 'no number bound yet');
+
+      // What another backend does: discovery, then the JWKS, then the signature.
+      const discovery = await (await fetch(apiUrl + '/.well-known/openid-configuration')).json();
+      assert.equal(claims.iss, discovery.issuer);
+      assert.ok(discovery.issuer.startsWith('http'), discovery.issuer);
+      const jwks = await (await fetch(discovery.jwks_uri)).json();
+      const jwk = jwks.keys.find((key) => key.kid === header.kid);
+      assert.ok(jwk, `the JWKS has the key ${header.kid}`);
+      const [signedHeader, signedPayload, signature] = jwt.split('.');
+      assert.ok(verify('RSA-SHA256', Buffer.from(signedHeader + '.' + signedPayload),
+        createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url')), 'the signature verifies');
+    });
+
+    test('a second call answers from memory: no request, nothing in storage', async () => {
+      const { wx, client } = setup();
+      const jwt = await client.getAccessToken();
+      const sent = wx.calls.request;
+      assert.equal(await client.getAccessToken(), jwt);
+      assert.equal(await client.getAccessToken(), jwt);
+      assert.equal(wx.calls.request, sent, 'no request for a cached token');
+      assert.equal(wx.calls.login, 1);
+      assert.ok(![...wx.storage.values()].some((value) => JSON.stringify(value).includes(jwt)),
+        'the JWT is never written to wx storage');
+    });
+
+    test('concurrent calls share one login and one /token request', async () => {
+      const { wx, client } = setup();
+      const answers = await Promise.all(Array.from({ length: 6 }, () => client.getAccessToken()));
+      assert.equal(new Set(answers).size, 1);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /token']);
+
+      const other = setup();
+      await other.client.login();
+      other.wx.hooks.responseDelay = (req) => (req.url.endsWith('/token') ? 200 : 0); // still under way
+      const more = await Promise.all(Array.from({ length: 4 }, () => other.client.getAccessToken()));
+      assert.equal(new Set(more).size, 1);
+      assert.equal(tokenCalls(other.wx), 1);
+    });
+
+    test('renewed once less than its margin is left, by the local clock', async () => {
+      const { wx, client, advance } = clocked();
+      const first = await client.getAccessToken();
+      const lifetime = tokenAnswers(wx)[0].data.expires_in * 1000;
+      const renewAt = lifetime - renewMargin(lifetime);
+      advance(renewAt - 2000);
+      assert.equal(await client.getAccessToken(), first, 'still well within its life');
+      assert.equal(tokenCalls(wx), 1);
+      advance(2000);
+      const second = await client.getAccessToken();
+      assert.notEqual(second, first, 'renewed');
+      assert.equal(tokenCalls(wx), 2);
+      assert.notEqual(decoded(second).claims.jti, decoded(first).claims.jti);
+      assert.equal(decoded(second).claims.sub, wx.openid);
+      assert.equal(wx.calls.login, 1, 'the session was still live: no login');
+      assert.equal(await client.getAccessToken(), second);
+
+      advance(-60_000); // the device clock set back: the age is unknown, so renew
+      assert.notEqual(await client.getAccessToken(), second);
+      assert.equal(tokenCalls(wx), 3);
+    });
+
+    test('the session ended server-side: the cached JWT is not recalled; at renewal, one login, a new JWT', async () => {
+      const { wx, client, advance } = clocked();
+      const { token } = await client.login();
+      const first = await client.getAccessToken();
+      const ended = await fetch(apiUrl + '/session', { method: 'DELETE', headers: { authorization: 'Bearer ' + token } });
+      assert.equal(ended.status, 200);
+      // No request until renewal: a JWT cannot be recalled, here or at the backends.
+      assert.equal(await client.getAccessToken(), first);
+      assert.equal(tokenCalls(wx), 1);
+
+      const lifetime = tokenAnswers(wx)[0].data.expires_in * 1000;
+      advance(lifetime - renewMargin(lifetime));
+      const second = await client.getAccessToken();
+      assert.notEqual(second, first);
+      assert.deepEqual(paths(wx), ['POST /onlogin', 'POST /token', 'POST /token', 'POST /onlogin', 'POST /token']);
+      assert.deepEqual(tokenAnswers(wx).map((a) => [a.statusCode, a.data.error]),
+        [[200, undefined], [401, 'invalid_token'], [200, undefined]]);
+      assert.notEqual(client.getToken(), token, 'a new session');
+      assert.equal(decoded(second).claims.sub, wx.openid);
+    });
+
+    test('a dead stored session: one re-login, one retry, the JWT', async () => {
+      const { wx, client } = setup();
+      wx.setStorageSync(KEY, 'garbage-token');
+      const jwt = await client.getAccessToken();
+      assert.equal(decoded(jwt).claims.sub, wx.openid);
+      assert.deepEqual(paths(wx), ['POST /token', 'POST /onlogin', 'POST /token']);
+      assert.equal(wx.calls.login, 1);
+    });
+
+    test('logout(), logoutEverywhere() and deleteAccount() drop it: the next call logs in', async () => {
+      for (const end of ['logout', 'logoutEverywhere', 'deleteAccount']) {
+        const { wx, client } = setup();
+        const first = await client.getAccessToken();
+        await client[end]();
+        const second = await client.getAccessToken();
+        assert.notEqual(second, first, end);
+        assert.equal(wx.calls.login, 2, `${end}: logged in again`);
+        assert.equal(tokenCalls(wx), 2, end);
+        assert.equal(decoded(second).claims.sub, wx.openid);
+      }
+    });
+
+    test('a fetch under way when logout() runs rejects with logged_out, and is not kept', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      wx.hooks.responseDelay = (req) => (req.url.endsWith('/token') ? 300 : 0);
+      const pending = client.getAccessToken();
+      await client.logout();
+      await rejection(pending, { code: 'logged_out' });
+      wx.hooks.responseDelay = null;
+      await client.getAccessToken();
+      assert.equal(wx.calls.login, 2, 'logged in again');
+      assert.equal(tokenCalls(wx), 2, 'the discarded one was not handed out again');
+    });
+
+    test('a newly verified number: the next JWT carries it', async () => {
+      const { wx, client } = setup();
+      const before = decoded(await client.getAccessToken()).claims;
+      assert.equal(before.phone_number, undefined);
+      await client.getPhoneNumber(await phoneEvent(wx));
+      const after = decoded(await client.getAccessToken()).claims;
+      assert.equal(tokenCalls(wx), 2, 'the cached JWT had stale phone claims');
+      assert.equal(after.phone_number, '+86' + PHONE.purePhoneNumber);
+      assert.equal(after.phone_number_verified, true);
+      assert.equal(after.phone_verified_by, 'code');
+      assert.equal(typeof after.phone_verified_at, 'number');
+    });
+
+    for (const [status, error] of [[503, 'signing_unavailable'], [429, 'rate_limited']]) {
+      test(`${status} ${error}: rejects with it, and asks again only after Retry-After`, async () => {
+        const { wx, client, advance } = clocked();
+        await client.login();
+        refuseToken(wx, status, error, 5);
+        await rejection(client.getAccessToken(), { code: error, status, retryAfter: 5, stage: 'request' });
+        assert.equal(tokenCalls(wx), 1);
+        const again = await rejection(client.getAccessToken(), { code: error, status });
+        assert.ok(again.retryAfter >= 1 && again.retryAfter <= 5, `retryAfter counts down: ${again.retryAfter}`);
+        await Promise.all([client.getAccessToken(), client.getAccessToken()].map((p) => p.catch(() => {})));
+        assert.equal(tokenCalls(wx), 1, 'no request before Retry-After');
+        assert.equal(wx.calls.login, 1, 'no login either');
+        advance(5000);
+        wx.hooks.respond = null;
+        assert.equal(decoded(await client.getAccessToken()).claims.sub, wx.openid);
+        assert.equal(tokenCalls(wx), 2);
+      });
+    }
+
+    test('an answer without an access_token: bad_response, nothing of the body in the error', async () => {
+      const { wx, client } = setup();
+      await client.login();
+      wx.hooks.respond = (req) => (req.url === apiUrl + '/token'
+        ? Promise.resolve({ status: 200, body: { token: 'not-where-it-belongs' } }) : null);
+      const err = await rejection(client.getAccessToken(), { code: 'bad_response', status: 200 });
+      assert.ok(!JSON.stringify({ ...err, message: err.message }).includes('not-where-it-belongs'));
+    });
+
+    test('a clock that is not a function is refused', () => {
+      assert.throws(() => createClient({ baseUrl: apiUrl, wx: createFakeWx({ sandboxUrl }), now: 42 }), TypeError);
     });
   });
 

@@ -2,7 +2,8 @@
 // the local stack: log in → bind phone → GET /me → a 45011 fault and its 429 → log in
 // elsewhere → the stale phone data's 422 and the tap again → log out everywhere → the old
 // token refused; then 注销账号 (the items vanish), and WeChat's revoke and cancellation
-// pushes. Fails on any uncaught page error; saves a screenshot.
+// pushes; then the access token (JWT) for other backends, decoded and checked against the
+// JWKS. Fails on any uncaught page error; saves a screenshot.
 //   WXLOGIN_GATEWAY_URL=http://127.0.0.1:9200 PLAYWRIGHT_CORE=<path to playwright-core>
 //   node --test playground/test/
 
@@ -196,5 +197,41 @@ test('注销账号 and WeChat\'s pushes erase the user, and the items vanish', a
   assert.ok(items.erasures.some((record) => record.reason === 'wechat_cancellation'));
   const [push] = await requests();
   assert.ok(push, 'the log still lists the requests');
+  assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
+});
+
+test('the access token (JWT): decoded, checked against the JWKS, cached, dropped at logout', async () => {
+  const tokenRows = async () => (await requests()).filter((row) => row.path === '/token');
+  await tap('new-user');
+  const login = await tap('login');
+  const first = await tap('access-token');
+  assert.equal(first.threw, undefined, JSON.stringify(first));
+  const shown = first.returned;
+  assert.equal(shown.from, 'POST /token');
+  assert.match(shown.access_token, /^[A-Za-z0-9_-]{3}…[A-Za-z0-9_-]{3}$/, 'the JWT is shown masked');
+  assert.deepEqual([shown.header.alg, shown.header.typ], ['RS256', 'JWT']);
+  assert.equal(shown.claims.sub, login.returned.openid);
+  assert.equal(shown.claims.aud, login.returned.appid);
+  assert.equal(shown.claims.appid, login.returned.appid);
+  const early = shown.claims.exp - shown.claims.iat - shown.expires_in;
+  assert.ok(early >= 0 && early <= 5, `expires_in ${shown.expires_in} is exp - iat, iat set at most 5 s early`);
+  assert.equal(shown.verified_here.signature, 'valid', JSON.stringify(shown.verified_here));
+  assert.equal(shown.verified_here.iss_matches, true, JSON.stringify(shown.verified_here));
+  assert.match(shown.note, /openid-configuration/);
+  assert.match(await page.textContent('#miniprogram'), /\/\.well-known\/openid-configuration/, 'the page says how backends verify it');
+  const [row] = await tokenRows();
+  assert.deepEqual([row.method, row.status, row.error], ['POST', '200', '']);
+
+  const again = await tap('access-token');
+  assert.equal(again.returned.claims.jti, shown.claims.jti, 'the same JWT, from memory');
+  assert.match(again.returned.from, /^memory/);
+  assert.equal((await tokenRows()).length, 1, 'no second POST /token');
+
+  await tap('logout');
+  const after = await tap('access-token');
+  assert.notEqual(after.returned.claims.jti, shown.claims.jti, 'logout dropped it');
+  assert.equal(after.returned.from, 'POST /token');
+  const [newest, previous] = await requests();
+  assert.deepEqual([previous.path, newest.path], ['/onlogin', '/token'], 'logged in again, then asked');
   assert.deepEqual(pageErrors.map(String), [], 'no uncaught error in the page');
 });
