@@ -102,7 +102,8 @@ async fn tokens_verify_through_the_jwks_across_a_rotation() {
         ("SIGNING_KEYS_SECRET_ID", secret.as_str()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
     ];
-    let rotator_env = [keys_env.as_slice(), &[("SIGNING_KEY_LEAD_SECONDS", "2")]].concat();
+    // Long enough that the steps and the checks below fit before the new key signs.
+    let rotator_env = [keys_env.as_slice(), &[("SIGNING_KEY_LEAD_SECONDS", "10")]].concat();
     let rotator = FunctionUnderTest::spawn_verbose(
         &stack,
         crate::function_binary("signing-keys"),
@@ -179,7 +180,7 @@ async fn tokens_verify_through_the_jwks_across_a_rotation() {
         format!("{ISSUER}/.well-known/jwks.json")
     );
 
-    // A rotation publishes the next key at once; it signs only after the lead (2 s).
+    // A rotation publishes the next key at once; it signs only after the lead (10 s).
     let second = rotate(&rotator, &secret).await;
     assert_eq!(second.len(), 2);
     assert_eq!(second[0], first[0]);
@@ -200,10 +201,19 @@ async fn tokens_verify_through_the_jwks_across_a_rotation() {
         "the new key does not sign yet"
     );
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (_, body) = issue(&tokens, &session).await;
-    let new_token = body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(kid_of(&new_token), second[1]);
+    let waiting_since = std::time::Instant::now();
+    let new_token = loop {
+        let (_, body) = issue(&tokens, &session).await;
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        if kid_of(&token) == second[1] {
+            break token;
+        }
+        assert!(
+            waiting_since.elapsed() < Duration::from_secs(20),
+            "the new key never signed"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     // The JWKS read before the new key signed verifies its tokens; the old key's token
     // still verifies with today's.
     assert!(verified(&new_token, &published).is_some());

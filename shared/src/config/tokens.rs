@@ -42,9 +42,17 @@ pub(super) fn issuer(env: &Env<'_>) -> Result<String, ConfigError> {
     let rest = if let Some(rest) = issuer.strip_prefix("https://") {
         rest
     } else if let Some(rest) = issuer.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        let loopback =
-            ["127.0.0.1", "localhost", "[::1]"].contains(&host) || rest.starts_with("[::1]");
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6
+                .split_once(']')
+                .filter(|(_, port)| port.is_empty() || port.starts_with(':'))
+                .map(|(inside, _)| format!("[{inside}]")),
+            None => authority.split(':').next().map(str::to_owned),
+        };
+        let loopback = !authority.contains('@')
+            && host
+                .is_some_and(|host| ["127.0.0.1", "localhost", "[::1]"].contains(&host.as_str()));
         if !loopback {
             return Err(invalid("http is for a loopback host only: use https"));
         }
@@ -160,6 +168,8 @@ mod tests {
             "https://",
             "https://a.example.com?x=1",
             "ftp://a.example.com",
+            "http://localhost:1@evil.example",
+            "http://[::1].evil.example",
         ] {
             assert!(
                 matches!(

@@ -32,9 +32,15 @@ pub const DEFAULT_KEY_LEAD: Duration = Duration::from_secs(3 * 3600);
 /// token lifetime allowed (an hour), so its last token has always expired first.
 pub const DEFAULT_RETIRED_KEY_KEPT: Duration = Duration::from_secs(24 * 3600);
 
-/// A ring never grows past this: rotations faster than keys retire (an operator's loop)
-/// drop the oldest retired key first, never a key that signs or will.
+/// A ring never grows past this. Rotations faster than keys retire (an operator's loop)
+/// first drop retired keys whose last token has expired; a rotation that would still
+/// need more fails ([`KeyRingError::Full`]): never a key that signs, will sign, or
+/// signed a token still alive.
 pub const MAX_RING_KEYS: usize = 8;
+
+/// The longest a token may live (`TOKEN_LIFETIME_MINUTES` at most 60): a key that
+/// stopped signing this long ago has no live token left.
+pub const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Why a stored ring cannot be used; never quotes the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +57,15 @@ pub enum KeyRingError {
     /// The ring could not be generated.
     #[error("a new RSA key could not be generated")]
     Generation,
+    /// The ring holds the most keys it may, none of them removable yet.
+    #[error("the ring holds {MAX_RING_KEYS} keys that sign, will sign or signed live tokens")]
+    Full,
+    /// Two keys of the ring have the same id.
+    #[error("key {kid} is in the ring twice")]
+    Duplicate {
+        /// The repeated id.
+        kid: String,
+    },
 }
 
 /// One key of the ring.
@@ -214,11 +229,15 @@ impl Default for RotationPolicy {
 #[derive(Clone, Default)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
+    based_on: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredRing {
     keys: Vec<StoredKey>,
+    /// The secret version a rotation built this ring from (see [`KeyRing::based_on`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    based_on: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -249,7 +268,31 @@ impl KeyRing {
             })
             .collect::<Result<Vec<_>, _>>()?;
         keys.sort_by_key(|key| key.signs_from);
-        Ok(Self { keys })
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = keys.iter().find(|key| !seen.insert(key.kid.as_str())) {
+            return Err(KeyRingError::Duplicate {
+                kid: twice.kid.clone(),
+            });
+        }
+        Ok(Self {
+            keys,
+            based_on: stored.based_on,
+        })
+    }
+
+    /// The secret version this ring was built from by a rotation (none for a ring
+    /// written by hand): a rotation whose base is no longer current must not finish,
+    /// or it would undo what replaced its base.
+    pub fn based_on(&self) -> Option<&str> {
+        self.based_on.as_deref()
+    }
+
+    /// This ring, marked as built from secret version `version`.
+    pub fn with_base(self, version: impl Into<String>) -> Self {
+        Self {
+            based_on: Some(version.into()),
+            ..self
+        }
     }
 
     /// The SecretString this ring is stored as.
@@ -265,6 +308,7 @@ impl KeyRing {
                     private_key: STANDARD.encode(key.pkcs8.expose_secret()),
                 })
                 .collect(),
+            based_on: self.based_on.clone(),
         };
         let Ok(text) = serde_json::to_string(&stored) else {
             unreachable!("strings and numbers always serialize")
@@ -320,10 +364,22 @@ impl KeyRing {
             .map(|(_, key)| key.clone())
             .collect();
         keys.push(SigningKey::generate(now, signs_from)?);
+        keys.sort_by_key(|key| key.signs_from);
         while keys.len() > MAX_RING_KEYS {
-            keys.remove(0);
+            let longest = i64::try_from(LONGEST_TOKEN_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+            // The oldest key, when its successor took over long enough ago that none of
+            // its tokens is alive; else nothing may go.
+            match keys.get(1) {
+                Some(next) if next.signs_from.saturating_add(longest) <= now => {
+                    keys.remove(0);
+                }
+                _ => return Err(KeyRingError::Full),
+            }
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            based_on: None,
+        })
     }
 }
 
@@ -465,13 +521,65 @@ mod tests {
     }
 
     #[test]
-    fn a_ring_never_grows_past_its_cap() {
+    fn a_full_ring_refuses_to_drop_a_key_that_signs_or_will() {
         let policy = RotationPolicy::default();
         let mut ring = KeyRing::default();
-        for at in 0..(MAX_RING_KEYS as i64 + 3) {
+        for at in 0..MAX_RING_KEYS as i64 {
             ring = ring.rotated(at, policy).unwrap();
         }
         assert_eq!(ring.keys().len(), MAX_RING_KEYS);
-        assert!(ring.signer_at(i64::MAX).is_some());
+        let signer = ring.signer_at(10).unwrap().kid().to_owned();
+        assert_eq!(
+            ring.rotated(10, policy).err(),
+            Some(KeyRingError::Full),
+            "every key signs or waits its turn"
+        );
+
+        // Much later, the old keys' tokens are long dead: they make room.
+        let later = ring.keys().last().unwrap().signs_from() + 2 * 86_400;
+        let pruned = ring.rotated(later, policy).unwrap();
+        assert!(pruned.keys().len() <= MAX_RING_KEYS);
+        assert!(pruned.keys().iter().all(|key| key.kid() != signer));
+        assert!(pruned.signer_at(later).is_some());
+    }
+
+    #[test]
+    fn a_key_with_nothing_in_force_signs_at_once_and_the_ring_stays_in_order() {
+        let policy = RotationPolicy {
+            lead: Duration::from_secs(10),
+            retired_kept: Duration::from_secs(3600),
+        };
+        // A ring whose only key waits (a hand edit): the new key signs now, first.
+        let waiting = KeyRing::default()
+            .rotated(100, policy)
+            .unwrap()
+            .rotated(100, policy)
+            .unwrap();
+        let future_only = KeyRing {
+            keys: vec![waiting.keys()[1].clone()],
+            based_on: None,
+        };
+        let rotated = future_only.rotated(100, policy).unwrap();
+        let order: Vec<i64> = rotated.keys().iter().map(SigningKey::signs_from).collect();
+        assert_eq!(order, [100, 110]);
+        assert_eq!(rotated.signer_at(100).unwrap().signs_from(), 100);
+    }
+
+    #[test]
+    fn a_ring_keeps_its_base_and_refuses_a_key_twice() {
+        let ring = KeyRing::default()
+            .rotated(100, RotationPolicy::default())
+            .unwrap()
+            .with_base("v1");
+        let again = KeyRing::parse(&ring.to_secret_string()).unwrap();
+        assert_eq!(again.based_on(), Some("v1"));
+        let text = ring.to_secret_string();
+        let stored: serde_json::Value = serde_json::from_str(text.expose_secret()).unwrap();
+        let key = stored["keys"][0].clone();
+        let doubled = serde_json::json!({"keys": [key.clone(), key]}).to_string();
+        assert!(matches!(
+            KeyRing::parse(&SecretString::from(doubled)),
+            Err(KeyRingError::Duplicate { .. })
+        ));
     }
 }

@@ -91,7 +91,8 @@ impl StandardClaims {
                 Audience::Fixed(audience) => audience.clone(),
             },
             iat: now.saturating_sub(ISSUED_AT_BACKDATE_SECONDS),
-            exp: now.saturating_add(lifetime),
+            // Never past the session: a JWT must not outlive what it vouches for.
+            exp: now.saturating_add(lifetime).min(session.expires_at),
             jti: URL_SAFE_NO_PAD.encode(jti),
             appid: session.appid.clone(),
             unionid: live.unionid().map(str::to_owned),
@@ -171,6 +172,14 @@ mod tests {
             [7; 16],
         );
         assert_eq!(fixed.aud, "orders-api");
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let live = live(None);
+        let near_end = live.session.expires_at - 100;
+        let claims = StandardClaims::of(&live, &settings(Audience::App), near_end, [0; 16]);
+        assert_eq!(claims.exp, live.session.expires_at);
     }
 
     #[test]

@@ -77,6 +77,14 @@ impl MemoryKeyRingVersions {
         self.lock().current.clone()
     }
 
+    /// Writes `text` as a new current version `version`, as a hand-run `put-secret-value`
+    /// does: a pending version stays pending.
+    pub fn put_current(&self, version: &str, text: SecretString) {
+        let mut versions = self.lock();
+        versions.values.insert(version.to_owned(), text);
+        versions.current = version.to_owned();
+    }
+
     /// The current version's ring.
     pub fn current_ring(&self) -> KeyRing {
         let versions = self.lock();

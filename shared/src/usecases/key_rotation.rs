@@ -13,7 +13,7 @@
 use secrecy::SecretString;
 
 use crate::domain::clock::now_epoch_seconds;
-use crate::domain::{KeyRing, KeyRingError, RotationPolicy, StoreError};
+use crate::domain::{KeyRing, KeyRingError, RotationPolicy, SigningKey, StoreError};
 use crate::ports::KeyRingVersions;
 
 /// One step of the protocol.
@@ -95,7 +95,8 @@ impl<V: KeyRingVersions> KeyRotation<V> {
     pub async fn step(&self, step: RotationStep, version: &str) -> Result<StepDone, RotationError> {
         let ring = match step {
             RotationStep::Create => self.create(version).await?,
-            RotationStep::Set | RotationStep::Test => self.pending_ring(version).await?,
+            RotationStep::Set => self.pending_ring(version).await?,
+            RotationStep::Test => self.checked_pending_ring(version).await?.0,
             RotationStep::Finish => self.finish(version).await?,
         };
         if step == RotationStep::Test {
@@ -126,18 +127,53 @@ impl<V: KeyRingVersions> KeyRotation<V> {
         KeyRing::parse(&text).map_err(|err| RotationError::PendingRing(err.to_string()))
     }
 
+    /// The pending ring of `version` when it may become current now: built from today's
+    /// current version (else finishing would undo whatever replaced its base, a hand edit
+    /// say), and its new key still far enough ahead of signing for verifiers to fetch it
+    /// (a rotation retried hours later would make it sign at once). With the current
+    /// version's id and ring.
+    async fn checked_pending_ring(
+        &self,
+        version: &str,
+    ) -> Result<(KeyRing, Option<(String, KeyRing)>), RotationError> {
+        let pending = self.pending_ring(version).await?;
+        let current = self.current_ring().await?;
+        let refuse = |why: &str| Err(RotationError::PendingRing(why.to_owned()));
+        if let (Some(base), Some((id, _))) = (pending.based_on(), &current)
+            && base != id
+        {
+            return refuse(
+                "it was built from a version that is no longer current: start a new rotation",
+            );
+        }
+        let now = now_epoch_seconds();
+        let half_lead = i64::try_from(self.policy.lead.as_secs() / 2).unwrap_or(i64::MAX);
+        let in_force = current
+            .as_ref()
+            .is_some_and(|(_, ring)| ring.signer_at(now).is_some());
+        let newest = pending.keys().last().map(SigningKey::signs_from);
+        if in_force && newest.is_some_and(|signs_from| signs_from < now.saturating_add(half_lead)) {
+            return refuse(
+                "its new key would sign before verifiers could fetch it: start a new rotation",
+            );
+        }
+        Ok((pending, current))
+    }
+
     async fn create(&self, version: &str) -> Result<KeyRing, RotationError> {
         if let Some(text) = self.versions.pending(version).await? {
             // A retried step: the ring is written already.
             return KeyRing::parse(&text)
                 .map_err(|err| RotationError::PendingRing(err.to_string()));
         }
-        let current = self
-            .current_ring()
-            .await?
-            .map(|(_, ring)| ring)
-            .unwrap_or_default();
-        let next = current.rotated(now_epoch_seconds(), self.policy)?;
+        let (base, current) = match self.current_ring().await? {
+            Some((id, ring)) => (Some(id), ring),
+            None => (None, KeyRing::default()),
+        };
+        let mut next = current.rotated(now_epoch_seconds(), self.policy)?;
+        if let Some(base) = base {
+            next = next.with_base(base);
+        }
         self.versions
             .put_pending(version, &next.to_secret_string())
             .await?;
@@ -145,18 +181,18 @@ impl<V: KeyRingVersions> KeyRotation<V> {
     }
 
     async fn finish(&self, version: &str) -> Result<KeyRing, RotationError> {
-        let current = self.versions.current().await?;
-        match current {
-            Some((id, text)) if id == version => {
-                // A retried step: already current.
-                KeyRing::parse(&text).map_err(RotationError::CurrentRing)
-            }
-            Some((id, _)) => {
-                let ring = self.pending_ring(version).await?;
-                self.versions.make_current(version, &id).await?;
+        if let Some((id, ring)) = self.current_ring().await?
+            && id == version
+        {
+            // A retried step: already current.
+            return Ok(ring);
+        }
+        match self.checked_pending_ring(version).await? {
+            (ring, Some((current, _))) => {
+                self.versions.make_current(version, &current).await?;
                 Ok(ring)
             }
-            None => Err(RotationError::PendingRing(
+            (_, None) => Err(RotationError::PendingRing(
                 "the secret has no current version to replace".into(),
             )),
         }
@@ -232,6 +268,52 @@ mod tests {
         rotation.step(RotationStep::Finish, "v1").await.unwrap();
         let finished = rotation.step(RotationStep::Finish, "v1").await.unwrap();
         assert_eq!(finished.keys, created.keys);
+        assert_eq!(versions.current_version(), "v1");
+    }
+
+    #[tokio::test]
+    async fn a_rotation_whose_base_was_replaced_does_not_finish() {
+        use secrecy::ExposeSecret;
+        let versions = MemoryKeyRingVersions::new(empty_ring());
+        let rotation = KeyRotation::new(versions.clone(), policy());
+        rotate(&rotation, "v1").await;
+        rotation.step(RotationStep::Create, "v2").await.unwrap();
+        // An operator edits the ring by hand meanwhile (a leaked key removed, say).
+        let edited = versions.current_ring().to_secret_string();
+        versions.put_current("hand-edit", edited.clone());
+        for step in [RotationStep::Test, RotationStep::Finish] {
+            let refused = rotation.step(step, "v2").await;
+            assert!(
+                matches!(refused, Err(RotationError::PendingRing(_))),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(versions.current_version(), "hand-edit");
+        assert_eq!(
+            versions.current_ring().to_secret_string().expose_secret(),
+            edited.expose_secret()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_key_too_close_to_signing_does_not_finish() {
+        let versions = MemoryKeyRingVersions::new(empty_ring());
+        rotate(&KeyRotation::new(versions.clone(), policy()), "v1").await;
+        // Created with a short lead, finished by a rotation that expects an hour's.
+        let hasty = RotationPolicy {
+            lead: Duration::from_secs(60),
+            ..policy()
+        };
+        KeyRotation::new(versions.clone(), hasty)
+            .step(RotationStep::Create, "v2")
+            .await
+            .unwrap();
+        let strict = KeyRotation::new(versions.clone(), policy());
+        let refused = strict.step(RotationStep::Finish, "v2").await;
+        assert!(
+            matches!(refused, Err(RotationError::PendingRing(_))),
+            "{refused:?}"
+        );
         assert_eq!(versions.current_version(), "v1");
     }
 

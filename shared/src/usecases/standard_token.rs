@@ -138,7 +138,7 @@ impl<S: Sessions, K: SigningKeys> StandardTokens<S, K> {
         Ok(IssuedToken {
             access_token,
             token_type: "Bearer",
-            expires_in: self.settings.lifetime.as_secs(),
+            expires_in: u64::try_from(claims.exp.saturating_sub(now)).unwrap_or(0),
         })
     }
 
