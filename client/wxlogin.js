@@ -369,7 +369,8 @@ export function createClient(options) {
    * `{"message": "Forbidden"}` (API Gateway, when the wxlogin authorizer refuses the token
    * on a route behind it), logs in again, once, and retries once. A call never logs in
    * more than once, nor again after logout(), logoutEverywhere() or deleteAccount() ran
-   * during it (then the refusal rejects).
+   * during it: then it retries once with a session logged in since, if any, else the
+   * refusal rejects.
    * @param {RequestOptions} options `url`: a path under baseUrl (`'/session'`); `method`
    *   (GET); `data`: query parameters for GET, JSON body otherwise (as wx.request);
    *   `header`: extra headers; `auth: false` sends no token and never logs in.
@@ -403,10 +404,16 @@ export function createClient(options) {
     if (fresh) token = (await login()).token;
     let res = await go(token);
     let loggedIn = fresh;
-    // A logout meanwhile (the refusal may be its doing): never log the user back in.
-    if (!fresh && isRefusedToken(res) && started === generation) {
-      res = await go((token = await relogin(token)));
-      loggedIn = true;
+    if (!fresh && isRefusedToken(res)) {
+      if (started === generation) {
+        res = await go((token = await relogin(token)));
+        loggedIn = true;
+      } else {
+        // A logout meanwhile (the refusal may be its doing): never log the user back in,
+        // but a login since then (the user's own) has a session to retry with, once.
+        const current = stored(false);
+        if (current && current !== token) res = await go((token = current));
+      }
     }
     if (isRefusedToken(res)) clearToken(token);
     return { res, token, loggedIn, sentAt };

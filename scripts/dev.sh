@@ -7,7 +7,7 @@
 #
 # Standard tokens: the signing keys are in a Secrets Manager secret as in AWS (moto's
 # server, on SECRETS_PORT), made and rotated by the real signing-keys function
-# (`devkit signing-keys`); a rotation's new key signs SIGNING_KEY_LEAD_SECONDS (3) after
+# (`devkit signing-keys`); a rotation's new key signs SIGNING_KEY_LEAD_SECONDS (8) after
 # it is published, not AWS's 3 hours, so a rotation can be watched.
 # Ports: DYNAMODB_PORT (6667), SANDBOX_PORT (9100), LAMBDA_PORT (6666), GATEWAY_PORT
 # (9200), SECRETS_PORT (6668); SANDBOX_HOST. The gateway is the local API's one URL. Watch (CORS off) and
@@ -156,7 +156,7 @@ start_service cargo-lambda-watch env "${apps_env[@]}" cargo lambda watch --quiet
   --env-var "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$SECRETS_PORT" \
   --env-var "SIGNING_KEYS_SECRET_ID=$SIGNING_KEYS_SECRET" \
   --env-var "SIGNING_KEYS_MAX_AGE_SECONDS=1" \
-  --env-var "SIGNING_KEY_LEAD_SECONDS=${SIGNING_KEY_LEAD_SECONDS:-3}" \
+  --env-var "SIGNING_KEY_LEAD_SECONDS=${SIGNING_KEY_LEAD_SECONDS:-8}" \
   --env-var "TOKEN_ISSUER=http://127.0.0.1:$GATEWAY_PORT" \
   --env-var "TOKEN_LIFETIME_MINUTES=${TOKEN_LIFETIME_MINUTES:-15}" \
   --env-var "RUST_LOG=info"

@@ -33,7 +33,7 @@ if (missing.length > 0) {
 
 function liveTests({ apiUrl, sandboxUrl, lambdaUrl, secret }) {
   const PHONE = '13800138000';
-  // make dev: a new key signs SIGNING_KEY_LEAD_SECONDS (3) after it is published, and the
+  // make dev: a new key signs SIGNING_KEY_LEAD_SECONDS (8) after it is published, and the
   // token function re-reads the ring every second. Bounds, not sleeps: each wait polls.
   const PUBLISHED_WITHIN_MS = 2_500;
   const SIGNS_WITHIN_MS = 15_000;
@@ -258,7 +258,7 @@ function liveTests({ apiUrl, sandboxUrl, lambdaUrl, secret }) {
 
   test('key rotation never fails a verification', async () => {
     // (a) a token of the key signing now, and a remote set that has fetched the JWKS
-    // (it re-fetches on an unknown kid: cooldownDuration 0, as make dev's lead is 3 s).
+    // (it re-fetches on an unknown kid: cooldownDuration 0, as make dev's lead is 8 s).
     const t1 = await standardToken(user);
     const a = kidOf(t1);
     const eager = jose.createRemoteJWKSet(new URL(discovery.jwks_uri), { cooldownDuration: 0 });

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ENV = ("WXLOGIN_API_URL", "WXLOGIN_SANDBOX_URL", "WXLOGIN_LAMBDA_URL", "WXLOGIN_SIGNING_KEYS_SECRET")
 PHONE = "13800138000"
 REQUIRED = ["iss", "sub", "aud", "iat", "exp", "jti"]
-# make dev: a new key signs SIGNING_KEY_LEAD_SECONDS (3) after it is published, and the
+# make dev: a new key signs SIGNING_KEY_LEAD_SECONDS (8) after it is published, and the
 # token function re-reads the ring every second. Bounds, not sleeps: each wait polls.
 PUBLISHED_WITHIN = 2.5
 SIGNS_WITHIN = 15.0
@@ -250,7 +250,7 @@ class PyJWTVerifiesTheStacksTokens(unittest.TestCase):
         user = login()
         t1 = standard_token(user)
         a = kid_of(t1)
-        # Two clients that fetched the JWKS before the rotation. make dev's lead is 3 s, far
+        # Two clients that fetched the JWKS before the rotation. make dev's lead is 8 s, far
         # below PyJWT's defaults (the set cached 300 s; an unknown kid refetches only 30 s
         # after the last fetch), so each is scaled down as AWS's 3 h lead is to them:
         # `eager` refetches on an unknown kid at once, `short` keeps the set 1 s.
