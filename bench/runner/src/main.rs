@@ -1,13 +1,17 @@
-//! `make bench`: measures, in one run on this machine, the release builds of `onlogin`,
-//! `decrypt-phone`, `session` and `authorizer` beside the floor (a bare lambda_http function) and a Node 20 + AWS SDK
-//! v3 onlogin, all under the same Lambda Runtime API emulator against the same DynamoDB
-//! Local and WeChat sandbox. Writes `docs/bench/results.md` and `docs/bench/chart.svg`.
+//! `make bench`: measures, in one run on this machine, the release builds of our
+//! functions (`onlogin`, `decrypt-phone`, `session`, `authorizer`, `account`,
+//! `wechat-events`, `phone-packs`, `token`) beside the floor (a bare lambda_http
+//! function) and a Node 20 + AWS SDK v3 onlogin, all under the same Lambda Runtime API
+//! emulator against the same DynamoDB Local, WeChat sandbox and moto server; then the
+//! token's signing against KMS `Sign` (`signing`). Writes `docs/bench/results.md` and
+//! `docs/bench/chart.svg`.
 //!
 //! Usage: `bench [--starts N] [--requests N] [--spaced N] [--load-seconds N] [--env NAME=VALUE]… [--only TEXT]`
 //! (defaults 15, 1000 back to back and 30 after an idle spell each; `--env` sets a
 //! variable for our functions, e.g. `WXLOGIN_METRICS=off` to price the metric lines; `--only`
 //! measures the subjects whose label contains TEXT (or one of TEXT's comma-separated
-//! parts), the floor always, and writes nothing). `--load-seconds` (20; 0 skips it) is the
+//! parts), the floor always, and writes nothing; `--only signing` adds the key-store
+//! comparison alone). `--load-seconds` (20; 0 skips it) is the
 //! length of each setup of the login-flood scenario (`load`), run after the rest.
 
 mod load;
@@ -15,6 +19,7 @@ mod measure;
 mod report;
 mod risk_check;
 mod secret_read;
+mod signing;
 mod store_proxy;
 mod subjects;
 
@@ -23,7 +28,7 @@ use devkit::dynamodb_local::workspace_root;
 use devkit::stack::TestStack;
 
 use crate::measure::{Sample, measure_init, measure_store_calls, measure_warm};
-use crate::subjects::Subject;
+use crate::subjects::{Subject, Work};
 
 fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|arg| arg == name) {
@@ -85,6 +90,25 @@ async fn main() -> anyhow::Result<()> {
     for subject in subjects.iter_mut().filter(|subject| subject.logs_latency) {
         subject.env.extend(extra_env.iter().cloned());
     }
+    // The token function's signing keys, and the key-store comparison: moto's Secrets
+    // Manager (and KMS) only when something needs them.
+    let key_store = if subjects
+        .iter()
+        .any(|subject| subject.work.reads_signing_keys())
+        || only.is_some_and(|only| only.contains("signing"))
+    {
+        Some(signing::KeyStore::start().await?)
+    } else {
+        None
+    };
+    if let Some(keys) = &key_store {
+        for subject in subjects
+            .iter_mut()
+            .filter(|subject| subject.work.reads_signing_keys())
+        {
+            subject.env.extend(keys.env());
+        }
+    }
     for subject in &subjects {
         subject.check_installed()?;
     }
@@ -140,6 +164,14 @@ async fn main() -> anyhow::Result<()> {
             record.p50 - off.p50
         ));
     }
+    if let Some(rotation) = subjects::arm64_size("signing-keys") {
+        // Not measured per request: Secrets Manager invokes it four times a rotation.
+        table.push_str(&format!(
+            "\nThe signing keys' rotation function (`signing-keys`, four invocations a rotation): \
+             {:.2} MiB arm64.\n",
+            rotation as f64 / (1024.0 * 1024.0)
+        ));
+    }
     if let Some(me) = subjects::arm64_size("me") {
         // Not measured per request: it only reads the context (examples/protected-route).
         table.push_str(&format!(
@@ -147,6 +179,16 @@ async fn main() -> anyhow::Result<()> {
              {:.2} MiB arm64.\n",
             me as f64 / (1024.0 * 1024.0)
         ));
+    }
+    if let Some(keys) = &key_store {
+        eprintln!(
+            "measuring the signing: RS256 in process, KMS Sign and the ring's read against moto"
+        );
+        let token = rows
+            .iter()
+            .find(|row| row.subject.work == Work::Token)
+            .map(|row| &row.subject);
+        table.push_str(&signing::report(keys, token, &stack).await?);
     }
     if load_seconds > 0 && only.is_none_or(|only| only.contains("load")) {
         let mut runs = Vec::new();

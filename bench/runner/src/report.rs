@@ -136,7 +136,7 @@ pub fn table(
 
 /// AWS gives a function CPU in proportion to its memory, one vCPU at 1,769 MB: a
 /// millisecond of CPU here is about this many of wall time there.
-const VCPU_MB: f64 = 1769.0;
+pub(crate) const VCPU_MB: f64 = 1769.0;
 
 /// The CPU table: what each process spent (all its threads), beside the floor, with the
 /// wall time that CPU becomes at 128 MB and 512 MB, and the CPU targets.
@@ -184,12 +184,13 @@ fn cpu_table(out: &mut String, rows: &[Sample], spaced: usize) {
             opt(cpu_p50(row).map(|cpu| cpu * VCPU_MB / 512.0)),
         );
     }
+    if !rows.iter().any(|row| row.subject.cpu_target.is_some()) {
+        return;
+    }
     let _ = writeln!(out, "\n| CPU target | status |\n|---|---|");
     for row in rows.iter().filter(|row| row.subject.logs_latency) {
-        let limit = if row.subject.label.starts_with("onlogin") {
-            3.0
-        } else {
-            1.8
+        let Some(limit) = row.subject.cpu_target else {
+            continue;
         };
         let warm = cpu_p50(row).zip(floor_warm).map(|(cpu, floor)| cpu / floor);
         let init = init_p50(row)

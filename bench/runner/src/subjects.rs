@@ -37,7 +37,25 @@ pub enum Work {
     /// The hourly phone-pack check, as EventBridge Scheduler invokes it: each kind's
     /// usage read from the sandbox, a reading recorded, the forecast emitted.
     PackCheck,
+    /// `POST /token`: one DynamoDB batch read (the session and its user), then an RS256
+    /// signature with the ring's current key (the ring read from Secrets Manager at the
+    /// first request, held for `SIGNING_KEYS_MAX_AGE_SECONDS`).
+    Token,
+    /// `GET /.well-known/jwks.json`: the held ring's public keys, no upstream call.
+    Jwks,
 }
+
+impl Work {
+    /// Whether the subject reads the signing keys, so needs them in a secret
+    /// ([`crate::signing::KeyStore`]).
+    pub fn reads_signing_keys(self) -> bool {
+        matches!(self, Self::Token | Self::Jwks)
+    }
+}
+
+/// The token function's issuer in the bench: the API's default domain, as a stack without
+/// a custom domain has it (its length is part of every token, and of discovery).
+pub const TOKEN_ISSUER: &str = "https://abcdef123.execute-api.us-east-1.amazonaws.com";
 
 /// A function under measurement.
 pub struct Subject {
@@ -55,6 +73,8 @@ pub struct Subject {
     pub work: Work,
     /// Whether its log lines carry our latency fields (the Rust functions).
     pub logs_latency: bool,
+    /// Its CPU target after an idle spell, in floors, when one was set.
+    pub cpu_target: Option<f64>,
 }
 
 /// Where `cargo build --release` put `name`: under `CARGO_TARGET_DIR` when it is set, as
@@ -68,10 +88,19 @@ fn release_binary(name: &str) -> PathBuf {
 }
 
 impl Subject {
-    /// The floor, our six functions, and Node.
+    /// The floor, our functions (the token function twice: a token, and the JWKS), and
+    /// Node. The token function's `SIGNING_KEYS_SECRET_ID` and Secrets Manager endpoint
+    /// are added once the subjects are chosen ([`crate::signing::KeyStore::env`]).
     pub fn all(stack: &TestStack) -> Vec<Self> {
         let mut env = stack.function_env();
         env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        // It never calls WeChat: the app's id only, as the template gives it.
+        let mut token_env: Vec<(String, String)> = env
+            .iter()
+            .filter(|(name, _)| !name.starts_with("WECHAT_") || name == "WECHAT_APPID")
+            .cloned()
+            .collect();
+        token_env.push(("TOKEN_ISSUER".into(), TOKEN_ISSUER.into()));
         let node_script = workspace_root().join("bench/node/onlogin.mjs");
         vec![
             Self {
@@ -82,6 +111,7 @@ impl Subject {
                 env: Vec::new(),
                 work: Work::Hello,
                 logs_latency: false,
+                cpu_target: None,
             },
             Self {
                 label: "onlogin (ours)",
@@ -91,6 +121,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::Login,
                 logs_latency: true,
+                cpu_target: Some(3.0),
             },
             Self {
                 label: "decrypt-phone (ours)",
@@ -100,6 +131,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::Phone,
                 logs_latency: true,
+                cpu_target: Some(1.8),
             },
             Self {
                 label: "session (ours)",
@@ -109,6 +141,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::WhoAmI,
                 logs_latency: true,
+                cpu_target: Some(1.8),
             },
             Self {
                 label: "authorizer (ours)",
@@ -118,6 +151,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::Authorize,
                 logs_latency: true,
+                cpu_target: Some(1.8),
             },
             Self {
                 label: "account (ours)",
@@ -127,6 +161,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::Account,
                 logs_latency: true,
+                cpu_target: Some(1.8),
             },
             Self {
                 label: "wechat-events (ours)",
@@ -136,6 +171,7 @@ impl Subject {
                 env: env.clone(),
                 work: Work::Push,
                 logs_latency: true,
+                cpu_target: Some(1.8),
             },
             Self {
                 label: "phone-packs (ours)",
@@ -145,6 +181,28 @@ impl Subject {
                 env: env.clone(),
                 work: Work::PackCheck,
                 logs_latency: true,
+                cpu_target: Some(1.8),
+            },
+            Self {
+                label: "token (ours)",
+                lambda_binary: Some("token"),
+                program: release_binary("token"),
+                args: Vec::new(),
+                env: token_env.clone(),
+                work: Work::Token,
+                logs_latency: true,
+                // None was set: an RSA signature is a fixed cost of its own.
+                cpu_target: None,
+            },
+            Self {
+                label: "token, GET jwks.json (ours)",
+                lambda_binary: Some("token"),
+                program: release_binary("token"),
+                args: Vec::new(),
+                env: token_env,
+                work: Work::Jwks,
+                logs_latency: true,
+                cpu_target: None,
             },
             Self {
                 label: "onlogin (Node 20 + SDK v3)",
@@ -154,6 +212,7 @@ impl Subject {
                 env,
                 work: Work::Login,
                 logs_latency: false,
+                cpu_target: None,
             },
         ]
     }
@@ -275,6 +334,16 @@ impl Fixture {
                     &[("authorization", bearer.as_str())],
                 )
             }
+            Work::Token => {
+                let bearer = format!("Bearer {}", self.token);
+                http_event(
+                    "POST",
+                    "/token",
+                    None,
+                    &[("authorization", bearer.as_str())],
+                )
+            }
+            Work::Jwks => http_event("GET", "/.well-known/jwks.json", None, &[]),
             // The template's schedule Input: the handler reads nothing of it.
             Work::PackCheck => json!({"check": "phone-packs"}),
             Work::Push => {
