@@ -5,7 +5,10 @@
  * first-login flag, logout here or everywhere, a copy of the user's data, account
  * cancellation (注销账号), and short-lived access tokens (JWTs, `POST /token`) for the app's
  * other backends. Plain ES module, no dependencies; uses only `wx.login`, `wx.request`,
- * `wx.getStorageSync` / `setStorageSync` / `removeStorageSync` and `wx.showToast`.
+ * `wx.getStorageSync` / `setStorageSync` / `removeStorageSync`, `wx.showToast` and, when
+ * given `onNeedPrivacy`, `wx.onNeedPrivacyAuthorization`. uni-app and Taro work too:
+ * `createClient({ wx: uni })`, `createClient({ wx: Taro })`; the promise a `uni` or `Taro`
+ * call may return beside its callbacks is never left to reject unhandled.
  *
  * The access token is for the app's OTHER backends (any language, or API Gateway's JWT
  * authorizer): send it as `Authorization: Bearer <JWT>`; they verify it with the keys
@@ -20,6 +23,9 @@
  * const me = await api.request({ url: '/session' }); // me.phone once the user verified one
  * // <button wx:if="{{!me.phone}}" open-type="getPhoneNumber" bindgetphonenumber="onPhone">
  * async onPhone(e) { const { phoneNumber } = await api.getPhoneNumber(e); }
+ * // Agreement to the privacy guide (用户隐私保护指引) and the number in one tap:
+ * // <button id="agree-btn" open-type="getPhoneNumber|agreePrivacyAuthorization"
+ * //   bindgetphonenumber="onPhone" bindagreeprivacyauthorization="onAgree">
  * // <button open-type="getRealtimePhoneNumber" bindgetrealtimephonenumber="onRealtimePhone">
  * async onRealtimePhone(e) { const { phoneNumber } = await api.getRealtimePhoneNumber(e); }
  * // another backend of the app, which verifies the JWT itself:
@@ -38,6 +44,19 @@ export const TAP_AGAIN_TEXT = '请再点一次获取手机号';
 const PACK_EMPTY_ERRNO = 1400001;
 
 /**
+ * The phone buttons' `detail.errno` when WeChat withheld the number because the user has
+ * not agreed to the mini-program's privacy guide (用户隐私保护指引), or refused it
+ * (`errMsg` "…:fail privacy permission is not authorized").
+ */
+const PRIVACY_DENIED_ERRNO = 104;
+
+/**
+ * The phone buttons' `detail.errno` when the privacy guide does not declare the phone
+ * number (`errMsg` "…:fail api scope is not declared in the privacy agreement").
+ */
+const PRIVACY_UNDECLARED_ERRNO = 112;
+
+/**
  * How long before its end a cached access token is renewed: 10% of its lifetime, at least
  * a minute, at most half of it (a 1-minute token is still reused for 30 s).
  */
@@ -53,8 +72,11 @@ const MAX_HOLD_MS = 5 * 60 * 1000;
  * `network_error` (wx.request failed), `wx_login_failed` (wx.login failed), `user_denied`
  * (the user refused the phone number), `phone_pack_empty` (the phone button failed with
  * errno 1400001: the mini-program's prepaid phone-verification pack is used up; nobody can
- * verify a number until the operator buys one), `invalid_event` (no phone data in the
- * event, or a real-time event without a code),
+ * verify a number until the operator buys one), `privacy_denied` (the phone button failed
+ * with errno 104: the user has not agreed to the mini-program's privacy guide, or refused
+ * it), `privacy_not_declared` (errno 112: the privacy guide configured at mp.weixin.qq.com
+ * does not declare the phone number, so the button fails for everyone until it does),
+ * `invalid_event` (no phone data in the event, or a real-time event without a code),
  * `bad_response` (a 2xx answer without the expected fields), `http_error` (a non-2xx
  * answer without the `{error, message}` body, such as API Gateway's own 5xx; its own 429
  * throttling is `rate_limited`), `logged_out` (logout(), logoutEverywhere() or
@@ -115,6 +137,27 @@ const isAuthorizerDenial = (res) => res.statusCode === 403 && !!res.data
 const isRefusedToken = (res) => isInvalidToken(res) || isAuthorizerDenial(res);
 
 /**
+ * Subscribes to the promise a wx-like call may return beside its callbacks, so that its
+ * rejection is never unhandled. Taro's calls return one that rejects on failure even
+ * when `fail` is given (after calling `fail`); uni-app's return one when the app has an
+ * `invoke` interceptor on the API, and if that interceptor rejects, neither callback is
+ * ever called. `onReject` (default: nothing) gets such a rejection: where it settles a
+ * promise the callbacks have settled already, it changes nothing, and otherwise it keeps
+ * that promise from waiting for good. Returns `result` as it was.
+ */
+function quiet(result, onReject) {
+  try {
+    if (result && typeof result.then === 'function') result.then(undefined, onReject || (() => {}));
+  } catch (e) { /* a thenable that cannot be subscribed to cannot reject either */ }
+  return result;
+}
+
+/** The text of a wx-like failure: its `errMsg`, or an Error's message. */
+function failureText(r, otherwise) {
+  return (r && (r.errMsg || r.message)) || otherwise;
+}
+
+/**
  * The `POST /decrypt-phone` body for a phone button's event `detail`; throws, before any
  * network call, when the button failed or the event holds nothing to send.
  * @param {object} d the event's detail.
@@ -130,8 +173,35 @@ function phoneRequest(d, realtime) {
       + ' (mp.weixin.qq.com → 付费管理 → ' + pack + ').'
       + (typeof d.errMsg === 'string' ? ' WeChat said: ' + d.errMsg : ''), { cause: d });
   }
-  if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) {
-    throw new WxLoginError('user_denied', d.errMsg, { cause: d });
+  const errMsg = typeof d.errMsg === 'string' ? d.errMsg : '';
+  const said = errMsg ? ' WeChat said: ' + errMsg : '';
+  const banned = /privacy api banned/.test(errMsg);
+  if (Number(d.errno) === PRIVACY_UNDECLARED_ERRNO || banned
+    || /not declared in the privacy agreement/.test(errMsg)) {
+    throw new WxLoginError('privacy_not_declared', button + ' failed'
+      + (banned
+        ? ': WeChat has withdrawn the mini-program\'s privacy APIs (a version was submitted as'
+          + ' collecting no personal information (未采集隐私), or without a privacy guide).'
+        : ' with errno ' + PRIVACY_UNDECLARED_ERRNO + ': the mini-program\'s privacy guide'
+          + ' (用户隐私保护指引) does not declare that it collects the phone number.')
+      + ' WeChat refuses this button to every user until the guide declares it. Fix it in the WeChat admin'
+      + ' console, not in code: mp.weixin.qq.com → 设置 → 服务内容声明 → 用户隐私保护指引 → 更新,'
+      + ' declare 手机号 (收集你的手机号) with its purpose, and submit; WeChat applies an added'
+      + ' declaration within about 5 minutes.'
+      + (banned ? ' When submitting a version for review, do not declare it collects nothing.' : '')
+      + said, { cause: d });
+  }
+  if (Number(d.errno) === PRIVACY_DENIED_ERRNO || /privacy permission is not auth/.test(errMsg)) {
+    throw new WxLoginError('privacy_denied', button + ' failed'
+      + (Number(d.errno) === PRIVACY_DENIED_ERRNO ? ' with errno ' + PRIVACY_DENIED_ERRNO : '')
+      + ': the user has not agreed to the mini-program\'s privacy guide (用户隐私保护指引), or'
+      + ' refused it, so WeChat gave no phone number. The next tap asks again (WeChat\'s own'
+      + ' privacy popup, or the app\'s onNeedPrivacy), except within 10 s of a refusal; a button'
+      + ' with open-type="' + button + '|agreePrivacyAuthorization" takes the agreement and the'
+      + ' number in one tap.' + said, { cause: d });
+  }
+  if (errMsg && !/:ok$/.test(errMsg)) {
+    throw new WxLoginError('user_denied', errMsg, { cause: d });
   }
   if (d.code) return realtime ? { code: d.code, realtime: true } : { code: d.code };
   if (realtime) {
@@ -170,6 +240,11 @@ function phoneRequest(d, realtime) {
  *   AccountData what `GET /account` answers; times in epoch seconds.
  * @typedef {{url: string, method?: string, data?: *, header?: Object<string, string>,
  *   auth?: boolean}} RequestOptions
+ * @typedef {{event: 'agree', buttonId: string}|{event: 'disagree'}|{event: 'exposureAuthorization'}}
+ *   PrivacyResolution what an `onNeedPrivacy` handler passes to WeChat's `resolve`: `agree`
+ *   with the id of the `open-type="agreePrivacyAuthorization"` button the user tapped,
+ *   `disagree`, or (optionally, before either) `exposureAuthorization` when the app's
+ *   agreement UI is on screen.
  * @typedef {object} Client
  * @property {() => Promise<LoginResult>} login
  * @property {(options: RequestOptions) => Promise<*>} request
@@ -204,6 +279,22 @@ function phoneRequest(d, realtime) {
  *   toast with {@link TAP_AGAIN_TEXT}; `null` shows nothing.
  * @param {() => number} [options.now=Date.now] the clock, in epoch ms (tests pass a fake
  *   one to age sessions and access tokens).
+ * @param {((resolve: (result: PrivacyResolution) => void, eventInfo: {referrer: string}) => void)|null}
+ *   [options.onNeedPrivacy] the app's own privacy-agreement UI. When given and
+ *   `wx.onNeedPrivacyAuthorization` exists (base library 2.32.3+), createClient registers
+ *   one listener that calls it each time WeChat holds back a privacy API or button (the
+ *   phone buttons among them) because the user has not agreed to the privacy guide
+ *   (用户隐私保护指引); `eventInfo.referrer` names it (`'button.getPhoneNumber'`). Show the
+ *   agreement with a `<button id="agree-btn" open-type="agreePrivacyAuthorization"
+ *   bindagreeprivacyauthorization="onAgree">`, and from `onAgree` call
+ *   `resolve({ event: 'agree', buttonId: 'agree-btn' })` (WeChat checks that this button
+ *   was tapped), or `resolve({ event: 'disagree' })` when the user declines (the held-back
+ *   button then fails: `privacy_denied`). Every call must resolve one way or the other; one
+ *   that throws is resolved `disagree`, and its error rethrown. WeChat keeps one listener
+ *   per mini-program: the last registered wins. Default (undefined) and `null`: nothing is
+ *   registered, and WeChat's own privacy popup asks the user and then continues the button
+ *   (a listener that only refused would take that popup away); `null` says the app
+ *   registers its listener itself.
  * @returns {Client}
  */
 export function createClient(options) {
@@ -218,10 +309,27 @@ export function createClient(options) {
   if (opts.now !== undefined && typeof opts.now !== 'function') {
     throw new TypeError('createClient: now must be a function returning epoch ms, such as Date.now');
   }
+  const onNeedPrivacy = opts.onNeedPrivacy;
+  if (onNeedPrivacy !== undefined && onNeedPrivacy !== null && typeof onNeedPrivacy !== 'function') {
+    throw new TypeError('createClient: onNeedPrivacy must be a function (resolve, eventInfo) => void, or null');
+  }
+  if (onNeedPrivacy && typeof wxApi.onNeedPrivacyAuthorization === 'function') {
+    // Once per client, here. Older base libraries (and stand-ins) have no such API and no
+    // privacy check either: nothing to register.
+    quiet(wxApi.onNeedPrivacyAuthorization((resolve, eventInfo) => {
+      try {
+        onNeedPrivacy(resolve, eventInfo);
+      } catch (e) {
+        // Unresolved, the held-back button would wait for good: refuse it, then report.
+        try { resolve({ event: 'disagree' }); } catch (ignored) { /* resolved already */ }
+        throw e;
+      }
+    }));
+  }
   const now = opts.now || (() => Date.now());
   const storageKey = opts.storageKey || 'wxlogin.token';
   const onTapAgain = opts.onTapAgain === undefined
-    ? () => wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' })
+    ? () => quiet(wxApi.showToast({ title: TAP_AGAIN_TEXT, icon: 'none' }))
     : opts.onTapAgain;
   let loginInFlight = null;
   let generation = 0; // bumped by logout*(): a login that started before it is discarded
@@ -283,21 +391,21 @@ export function createClient(options) {
     for (const key in headers) if (key.toLowerCase() === 'authorization') delete headers[key];
     if (token) headers.authorization = 'Bearer ' + token;
     return new Promise((resolve, reject) => {
+      const failed = (err) => reject(new WxLoginError('network_error',
+        failureText(err, 'wx.request failed'), { stage, cause: err }));
       const req = { url: baseUrl + path, method, header: headers, dataType: 'json',
-        success: resolve,
-        fail: (err) => reject(new WxLoginError('network_error',
-          (err && err.errMsg) || 'wx.request failed', { stage, cause: err })) };
+        success: resolve, fail: failed };
       if (data !== undefined) req.data = data;
       if (opts.timeout) req.timeout = opts.timeout;
-      wxApi.request(req);
+      quiet(wxApi.request(req), failed);
     });
   }
 
   function wxLoginCode() {
     return new Promise((resolve, reject) => {
       const failed = (r) => reject(new WxLoginError('wx_login_failed',
-        (r && r.errMsg) || 'wx.login gave no code', { stage: 'login', cause: r }));
-      wxApi.login({ success: (r) => (r && r.code ? resolve(r.code) : failed(r)), fail: failed });
+        failureText(r, 'wx.login gave no code'), { stage: 'login', cause: r }));
+      quiet(wxApi.login({ success: (r) => (r && r.code ? resolve(r.code) : failed(r)), fail: failed }), failed);
     });
   }
 
@@ -430,7 +538,11 @@ export function createClient(options) {
    * Rejects with `user_denied` (no network) when the user refused, and with
    * `phone_pack_empty` (no network) when WeChat failed the button with errno 1400001: the
    * mini-program's prepaid pack (手机号快速验证组件) is used up, and no user can verify a
-   * number until the operator buys one at mp.weixin.qq.com → 付费管理. When the data is stale
+   * number until the operator buys one at mp.weixin.qq.com → 付费管理. Errno 104 (the user
+   * has not agreed to the privacy guide, or refused it) rejects with `privacy_denied`, and
+   * errno 112 (the privacy guide does not declare the phone number: fix it at
+   * mp.weixin.qq.com, the message says where) with `privacy_not_declared`; neither sends
+   * anything nor calls `onTapAgain`. When the data is stale
    * (422 `session_key_mismatch`: logs in again first) or the phone code was used or expired
    * (401 `invalid_code`), calls `onTapAgain` and rejects with `err.retry === 'tap_again'`:
    * the next tap works. If that re-login fails, its error is the rejection instead.
@@ -447,7 +559,8 @@ export function createClient(options) {
    * Turns the getRealtimePhoneNumber button's event (手机号实时验证: WeChat checks the
    * number with the carrier at each tap) into the phone number: `POST /decrypt-phone` with
    * `{code, realtime: true}`. Everything else is as {@link getPhoneNumber}'s code form:
-   * `user_denied`, `phone_pack_empty` (here the 手机号实时验证组件 pack), tap again on 401
+   * `user_denied`, `phone_pack_empty` (here the 手机号实时验证组件 pack), `privacy_denied`,
+   * `privacy_not_declared`, tap again on 401
    * `invalid_code`, the number remembered on the stored session. There is no legacy form:
    * an event without a code (encryptedData alone included) rejects with `invalid_event`.
    * @param {{detail: {errMsg: string, errno?: number, code?: string}}} event the

@@ -52,25 +52,35 @@ function queryString(data) {
 
 /**
  * A fake wx for one user (fixed openid: every wx.login is the same WeChat user).
- * `calls` counts wx.login / wx.request / wx.showToast; `requests` logs each wx.request as
- * {method, url, header, data}, plus `response` {statusCode, data, header} once it is
- * answered; `toasts` the showToast options. Hooks for tests:
+ * `calls` counts wx.login / wx.request / wx.showToast / wx.showModal; `requests` logs each
+ * wx.request as {method, url, header, data}, plus `response` {statusCode, data, header}
+ * once it is answered; `toasts` the showToast options. Hooks for tests:
  * `loginCode(defaultCode) -> code` replaces the code wx.login yields, `loginFails` makes
- * wx.login fail, `rotateKeyOnLogin` makes each wx.login rotate the user's session_key (as
+ * wx.login fail, `toastFails` makes wx.showToast fail, `rotateKeyOnLogin` makes each
+ * wx.login rotate the user's session_key (as
  * real WeChat may), `beforeRequest(req)` may edit a request before it is sent,
  * `respond(req) -> Promise<{status, body, headers?}> | null` answers a request in place of
  * the network (to play API Gateway in front of a route, or a server's refusal),
  * `responseDelay(req) -> ms` holds its answer back. `pending` is how many wx.request calls
  * have not called back yet; `idle()` resolves once none has (for requests the module
  * fires without awaiting them).
+ *
+ * `privacy: true` gives it base library 2.32.3's `wx.onNeedPrivacyAuthorization` (one
+ * listener: the last registered wins, as WeChat's), with `privacyListeners` logging every
+ * registration and `needPrivacy(referrer)` playing WeChat holding back a privacy API: it
+ * calls the listener with `resolve` and `{referrer}` and resolves with the first `agree` /
+ * `disagree` passed to `resolve` (every call is logged in `privacyResolutions`), or with
+ * `'official-popup'` when no listener is registered (WeChat then shows its own). Without
+ * it the fake is an older base library: no such API.
  */
-export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
+export function createFakeWx({ sandboxUrl, openid = newOpenid(), privacy = false }) {
   const storage = new Map();
-  const calls = { login: 0, request: 0, showToast: 0 };
+  const calls = { login: 0, request: 0, showToast: 0, showModal: 0 };
   const requests = [];
   const toasts = [];
   const hooks = {
     loginCode: null, loginFails: false, rotateKeyOnLogin: false, beforeRequest: null, respond: null, responseDelay: null,
+    toastFails: false,
   };
   const later = (fn, arg) => { if (fn) setImmediate(fn, arg); };
   let pending = 0;
@@ -88,7 +98,7 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
     });
   };
 
-  return {
+  const api = {
     openid, storage, calls, requests, toasts, hooks,
 
     get pending() { return pending; },
@@ -174,7 +184,40 @@ export function createFakeWx({ sandboxUrl, openid = newOpenid() }) {
     showToast(options) {
       calls.showToast += 1;
       toasts.push(options);
-      later(options.success, { errMsg: 'showToast:ok' });
+      if (hooks.toastFails) {
+        const res = { errMsg: 'showToast:fail (played by the test)' };
+        later(options.fail, res); later(options.complete, res);
+      } else {
+        later(options.success, { errMsg: 'showToast:ok' }); later(options.complete, { errMsg: 'showToast:ok' });
+      }
+    },
+
+    showModal(options) {
+      calls.showModal += 1;
+      later(options && options.success, { errMsg: 'showModal:ok', confirm: false, cancel: true });
     },
   };
+  if (privacy) {
+    let listener = null;
+    const privacyListeners = [];
+    const privacyResolutions = [];
+    Object.assign(api, {
+      privacyListeners, privacyResolutions,
+      onNeedPrivacyAuthorization(fn) {
+        privacyListeners.push(fn);
+        listener = fn;
+      },
+      needPrivacy(referrer) {
+        if (!listener) return Promise.resolve('official-popup');
+        return new Promise((settle) => {
+          const resolve = (result) => {
+            privacyResolutions.push(result);
+            if (result && (result.event === 'agree' || result.event === 'disagree')) settle(result);
+          };
+          listener(resolve, { referrer });
+        });
+      },
+    });
+  }
+  return api;
 }

@@ -1,5 +1,7 @@
 // The client against the real local stack (DynamoDB Local + WeChat sandbox + functions).
-// One file on purpose: sandbox faults are global, and `node --test` runs files in parallel.
+// Sandbox faults are global and `node --test` runs files in parallel: a test that sets one
+// holds the sandbox lock (test-support/sandbox-lock.mjs) while it does, as the other files
+// that log users in hold it while they run.
 //   WXLOGIN_API_URL=http://127.0.0.1:9200 WXLOGIN_SANDBOX_URL=http://127.0.0.1:9100 node --test client/test/
 
 import { describe, test, before } from 'node:test';
@@ -8,6 +10,7 @@ import { createPublicKey, randomBytes, verify } from 'node:crypto';
 
 import { createClient, WxLoginError, TAP_AGAIN_TEXT } from '../wxlogin.js';
 import { createFakeWx, sandboxPost, stackFromEnv } from '../test-support/fake-wx.mjs';
+import { withSandboxLock } from '../test-support/sandbox-lock.mjs';
 
 const stack = stackFromEnv();
 if (stack.missing) {
@@ -135,11 +138,16 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.equal(client.getToken(), null);
     });
 
-    test('rate limiting (WeChat 45011) carries retryAfter from retry-after', async (t) => {
+    test('rate limiting (WeChat 45011) carries retryAfter from retry-after', async () => {
       const { wx, client } = setup();
-      t.after(() => sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', times: 0 }));
-      await sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', errcode: 45011, times: 1 });
-      await rejection(client.login(), { code: 'rate_limited', status: 429, retryAfter: 60 });
+      await withSandboxLock(sandboxUrl, async () => {
+        await sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', errcode: 45011, times: 1 });
+        try {
+          await rejection(client.login(), { code: 'rate_limited', status: 429, retryAfter: 60 });
+        } finally {
+          await sandboxPost(sandboxUrl, '/sandbox/faults', { api: 'jscode2session', times: 0 });
+        }
+      });
       assert.equal(client.getToken(), null);
       assert.equal((await client.login()).openid, wx.openid, 'the next login works');
     });
@@ -537,16 +545,21 @@ function liveTests({ apiUrl, sandboxUrl }) {
       assert.ok(Math.abs(session.phone_verified_at - Date.now() / 1000) < 60);
     });
 
-    test('the real-time pack used up: the sandbox\'s button fails with errno 1400001 → phone_pack_empty', async (t) => {
+    test('the real-time pack used up: the sandbox\'s button fails with errno 1400001 → phone_pack_empty', async () => {
       const { wx, client } = realtimeSetup();
       await client.login();
-      t.after(() => sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 1000, used: 0 }));
-      await sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 5, used: 5 });
-      const res = await fetch(sandboxUrl + '/sandbox/phone', {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ openid: wx.openid, phoneNumber: PHONE.phoneNumber, realtime: true }),
+      const refused = await withSandboxLock(sandboxUrl, async () => {
+        await sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 5, used: 5 });
+        try {
+          const res = await fetch(sandboxUrl + '/sandbox/phone', {
+            method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ openid: wx.openid, phoneNumber: PHONE.phoneNumber, realtime: true }),
+          });
+          return await res.json();
+        } finally {
+          await sandboxPost(sandboxUrl, '/sandbox/charge', { pack: 'realtime', all: 1000, used: 0 });
+        }
       });
-      const refused = await res.json();
       assert.equal(refused.errno, 1400001, JSON.stringify(refused));
       const event = { type: 'getrealtimephonenumber', detail: { errMsg: refused.errMsg, errno: refused.errno } };
       await rejection(client.getRealtimePhoneNumber(event), { code: 'phone_pack_empty', status: 0 });
@@ -630,6 +643,154 @@ function liveTests({ apiUrl, sandboxUrl }) {
         assert.equal(client.getSession().phone, undefined);
       });
     }
+  });
+
+  describe('the privacy guide (用户隐私保护指引): errno 104 and 112', () => {
+    const buttons = [
+      { method: 'getPhoneNumber', type: 'getphonenumber' },
+      { method: 'getRealtimePhoneNumber', type: 'getrealtimephonenumber' },
+    ];
+    for (const { method, type } of buttons) {
+      test(`${method}() errno 104 (not agreed, or refused) → privacy_denied, nothing sent, no toast`, async () => {
+        const wx = createFakeWx({ sandboxUrl });
+        const client = createClient({ baseUrl: apiUrl, wx }); // the default onTapAgain: a toast
+        const detail = { errMsg: `${method}:fail privacy permission is not authorized`, errno: 104 };
+        const err = await rejection(client[method]({ type, detail }),
+          { code: 'privacy_denied', status: 0, stage: 'request', retry: undefined, cause: detail });
+        assert.match(err.message, /errno 104/);
+        assert.ok(err.message.includes('用户隐私保护指引'), err.message);
+        assert.ok(err.message.includes(`open-type="${method}|agreePrivacyAuthorization"`),
+          `names the combined button: ${err.message}`);
+        assert.ok(err.message.includes(detail.errMsg), 'keeps WeChat\'s errMsg');
+        // WeChat's errMsg alone (no errno) says the same.
+        await rejection(client[method]({ errMsg: detail.errMsg }), { code: 'privacy_denied' });
+        assert.equal(wx.calls.request + wx.calls.login + wx.calls.showToast, 0);
+      });
+
+      test(`${method}() errno 112 (the guide lacks the phone number) → privacy_not_declared, saying what to fix`, async () => {
+        const wx = createFakeWx({ sandboxUrl });
+        const client = createClient({ baseUrl: apiUrl, wx });
+        const detail = { errMsg: `${method}:fail api scope is not declared in the privacy agreement`, errno: 112 };
+        const err = await rejection(client[method]({ type, detail }),
+          { code: 'privacy_not_declared', status: 0, stage: 'request', retry: undefined, cause: detail });
+        assert.match(err.message, /errno 112/);
+        for (const part of ['mp.weixin.qq.com', '设置 → 服务内容声明 → 用户隐私保护指引', '手机号', detail.errMsg]) {
+          assert.ok(err.message.includes(part), `says "${part}": ${err.message}`);
+        }
+        // A version submitted as collecting nothing (未采集隐私): the same fix, in the same place.
+        const banned = await rejection(client[method]({ errMsg: `${method}:fail appid privacy api banned` }),
+          { code: 'privacy_not_declared' });
+        assert.ok(banned.message.includes('未采集隐私') && banned.message.includes('用户隐私保护指引'), banned.message);
+        assert.equal(wx.calls.request + wx.calls.login + wx.calls.showToast, 0);
+      });
+
+      test(`${method}() with a session stored: privacy failures still send nothing`, async () => {
+        const { wx, client, tapAgain } = setup();
+        await client.login();
+        await rejection(client[method]({ errMsg: `${method}:fail privacy permission is not authorized`, errno: 104 }),
+          { code: 'privacy_denied' });
+        await rejection(client[method]({ errMsg: `${method}:fail api scope is not declared in the privacy agreement`, errno: 112 }),
+          { code: 'privacy_not_declared' });
+        assert.deepEqual(paths(wx), ['POST /onlogin']);
+        assert.equal(tapAgain.length, 0);
+      });
+
+      test(`${method}() refused by the user (also errno 103, WeChat's privacy-and-phone sheet) → still user_denied`, async () => {
+        const wx = createFakeWx({ sandboxUrl });
+        const client = createClient({ baseUrl: apiUrl, wx });
+        for (const detail of [{ errMsg: `${method}:fail user deny` }, { errMsg: `${method}:fail:user deny` },
+          { errMsg: `${method}:fail user deny`, errno: 103 }]) {
+          await rejection(client[method]({ type, detail }), { code: 'user_denied', message: detail.errMsg, status: 0 });
+        }
+        assert.equal(wx.calls.request + wx.calls.login + wx.calls.showToast, 0);
+      });
+    }
+  });
+
+  describe('createClient({ onNeedPrivacy })', () => {
+    /** console.warn and console.error calls while `fn` runs. */
+    async function consoleDuring(fn) {
+      const seen = [];
+      const { warn, error } = console;
+      console.warn = (...args) => seen.push(['warn', ...args]);
+      console.error = (...args) => seen.push(['error', ...args]);
+      try { await fn(); } finally { Object.assign(console, { warn, error }); }
+      return seen;
+    }
+
+    test('a handler: one listener registered at creation, called with WeChat\'s resolve and eventInfo', async () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      const seen = [];
+      createClient({ baseUrl: apiUrl, wx, onNeedPrivacy: (resolve, eventInfo) => {
+        seen.push(eventInfo);
+        // The app shows its agreement; its agreePrivacyAuthorization button resolves later.
+        resolve({ event: 'exposureAuthorization' });
+        setImmediate(() => resolve({ event: 'agree', buttonId: 'agree-btn' }));
+      } });
+      assert.equal(wx.privacyListeners.length, 1, 'registered when the client is created');
+      assert.deepEqual(await wx.needPrivacy('button.getPhoneNumber'), { event: 'agree', buttonId: 'agree-btn' });
+      assert.deepEqual(await wx.needPrivacy('button.getRealtimePhoneNumber'), { event: 'agree', buttonId: 'agree-btn' });
+      assert.deepEqual(seen, [{ referrer: 'button.getPhoneNumber' }, { referrer: 'button.getRealtimePhoneNumber' }]);
+      assert.deepEqual(wx.privacyResolutions.map((r) => r.event),
+        ['exposureAuthorization', 'agree', 'exposureAuthorization', 'agree'], 'passed to WeChat as given');
+      assert.equal(wx.privacyListeners.length, 1, 'never registered again');
+      assert.equal(wx.calls.request + wx.calls.login + wx.calls.showModal + wx.calls.showToast, 0);
+    });
+
+    test('a handler that declines: WeChat gets disagree', async () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      createClient({ baseUrl: apiUrl, wx, onNeedPrivacy: (resolve) => resolve({ event: 'disagree' }) });
+      assert.deepEqual(await wx.needPrivacy('button.getPhoneNumber'), { event: 'disagree' });
+    });
+
+    test('a handler that throws: the held-back button is refused (disagree), and the error goes on', async () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      const bug = new Error('the app\'s privacy UI broke');
+      createClient({ baseUrl: apiUrl, wx, onNeedPrivacy: () => { throw bug; } });
+      const resolutions = [];
+      assert.throws(() => wx.privacyListeners[0]((r) => resolutions.push(r), { referrer: 'button.getPhoneNumber' }),
+        (err) => err === bug);
+      assert.deepEqual(resolutions, [{ event: 'disagree' }]);
+    });
+
+    test('default: nothing registered, so WeChat\'s own privacy popup asks the user; no modal, no warning', async () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      const seen = await consoleDuring(async () => {
+        const client = createClient({ baseUrl: apiUrl, wx });
+        assert.equal(await wx.needPrivacy('button.getPhoneNumber'), 'official-popup');
+        await rejection(client.getPhoneNumber({ detail: { errMsg: 'getPhoneNumber:fail privacy permission is not authorized', errno: 104 } }),
+          { code: 'privacy_denied' });
+      });
+      assert.equal(wx.privacyListeners.length, 0);
+      assert.deepEqual(seen, []);
+      assert.equal(wx.calls.showModal + wx.calls.showToast + wx.calls.request + wx.calls.login, 0);
+    });
+
+    test('null: nothing registered, so the app\'s own listener stays in force (WeChat keeps the last one)', async () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      wx.onNeedPrivacyAuthorization((resolve) => resolve({ event: 'disagree' })); // the app's, in app.js
+      createClient({ baseUrl: apiUrl, wx, onNeedPrivacy: null });
+      assert.equal(wx.privacyListeners.length, 1);
+      assert.deepEqual(await wx.needPrivacy('button.getPhoneNumber'), { event: 'disagree' });
+    });
+
+    test('a wx without onNeedPrivacyAuthorization (base library before 2.32.3, stand-ins): tolerated', async () => {
+      const wx = createFakeWx({ sandboxUrl }); // no privacy API
+      assert.equal(wx.onNeedPrivacyAuthorization, undefined);
+      const seen = await consoleDuring(async () => {
+        const client = createClient({ baseUrl: apiUrl, wx, onNeedPrivacy: () => assert.fail('never called') });
+        assert.equal((await client.login()).openid, wx.openid);
+      });
+      assert.deepEqual(seen, []);
+    });
+
+    test('anything but a function or null is refused', () => {
+      const wx = createFakeWx({ sandboxUrl, privacy: true });
+      for (const onNeedPrivacy of [true, 'modal', {}]) {
+        assert.throws(() => createClient({ baseUrl: apiUrl, wx, onNeedPrivacy }), TypeError);
+      }
+      assert.equal(wx.privacyListeners.length, 0);
+    });
   });
 
   describe('request() to a route behind the wxlogin authorizer', () => {
