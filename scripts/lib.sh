@@ -242,3 +242,34 @@ ensure_verifier_venv() {
   done <"$requirements"
   export WXLOGIN_VERIFIER_PYTHON="$venv/bin/python"
 }
+
+# TypeScript (5.9.3, and 7.0.2 as typescript-7) and miniprogram-api-typings, pinned in
+# client/types-test/package-lock.json, for client/types-test/check.mjs (the client's types
+# under tsc). Installed with npm ci only when that lockfile differs from the one last
+# installed (npm ci empties node_modules, the copy with it); offline from then on.
+ensure_client_type_tools() {
+  local dir=$ROOT/client/types-test
+  local installed_lock=$dir/node_modules/.installed-package-lock.json
+  if ! cmp -s "$dir/package-lock.json" "$installed_lock"; then
+    log "installing client/types-test/package-lock.json (typescript, miniprogram-api-typings) with npm ci"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+    cp "$dir/package-lock.json" "$installed_lock"
+  fi
+}
+
+# The example mini-program's tools (examples/miniprogram/): miniprogram-ci (WeChat's packNpm),
+# miniprogram-simulate and Jest, pinned in test/package-lock.json, and the project's own npm
+# dependency (wxlogin-client, a link to client/) in miniprogram/package-lock.json. Each
+# installed with npm ci only when its lockfile differs from the one last installed (npm ci
+# empties node_modules, the copy with it); offline from then on.
+ensure_miniprogram_tools() {
+  local dir installed_lock
+  for dir in "$ROOT/examples/miniprogram/test" "$ROOT/examples/miniprogram/miniprogram"; do
+    installed_lock=$dir/node_modules/.installed-package-lock.json
+    if ! cmp -s "$dir/package-lock.json" "$installed_lock"; then
+      log "installing ${dir#"$ROOT"/}/package-lock.json with npm ci"
+      npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+      cp "$dir/package-lock.json" "$installed_lock"
+    fi
+  done
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
 # runs every Rust test (the tiers of docs/testing.md: unit and fast, the stack tier on
-# DynamoDB Local + sandbox, the real binaries), then README.md's copy-paste walk
+# DynamoDB Local + sandbox, the real binaries), then the client package's build and types
+# (node --test client/scripts/, tsc in client/types-test/), then README.md's copy-paste walk
 # (scripts/walkthrough-check.sh), the mini-program client's tests (Node's test runner) and
 # the playground's browser test (headless Chromium, installed with apt-get when missing)
 # against one start of the whole local stack as `make dev` runs it, the walk once more on a
@@ -16,6 +17,7 @@ require_tools
 ensure_dynamodb_local
 ensure_moto
 ensure_verifier_venv
+ensure_client_type_tools
 trap stop_services EXIT
 trap 'exit 130' INT TERM
 
@@ -42,6 +44,22 @@ deployed_crates=$(cargo tree --locked -e normal --prefix none \
 if grep -q '^devkit ' <<<"$deployed_crates"; then
   die "a function links devkit (the playground, the test harness): deployed code must not"
 fi
+
+# The package wxlogin-client: its committed CommonJS builds are current and export what
+# the ES module does, npm pack holds only what users need, and tsc accepts its types from
+# ES module and CommonJS projects (node10, node16, bundler) and refuses every line of
+# client/types-test/mistakes.ts. No stack, no network.
+log "the client's build and types"
+node --test client/scripts/
+node client/types-test/check.mjs
+
+# examples/miniprogram/ with WeChat's own tools, offline: miniprogram-ci's packNpm (构建 npm)
+# builds its npm from client/, and miniprogram-simulate (WeChat's wcc) renders its page and
+# phone-button component on the BUILT package. No stack.
+log "the example mini-program: packNpm and miniprogram-simulate"
+ensure_miniprogram_tools
+npm test --prefix examples/miniprogram/test
+
 ensure_browser
 log "README.md's walk, client/'s node --test and the playground in headless Chromium against DynamoDB Local + sandbox + cargo lambda watch"
 # As make dev runs them: DynamoDB Local and watch on ports browsers refuse.
