@@ -50,3 +50,15 @@ test('a phone tap in DevTools becomes the sandbox\'s phone code; refusals stay r
     .rejects.toMatchObject({ code: 'privacy_denied' });
   expect(wx.requests).toHaveLength(4); // nothing sent for either
 });
+
+test('a real-time tap in DevTools becomes a real-time sandbox code', async () => {
+  const { app, wx } = launch();
+  await app.api.login();
+  const phone = await app.api.getRealtimePhoneNumber({ type: 'getrealtimephonenumber',
+    detail: { errMsg: 'getRealtimePhoneNumber:ok', code: 'devtools-code' } });
+  expect(phone).toEqual(PHONE);
+  expect(wx.requests.slice(2).map((r) => [r.method, r.path, r.data])).toEqual([
+    ['POST', '/sandbox/phone', { openid: OPENID, appid: APPID, phoneNumber: '13800138000', realtime: true }],
+    ['POST', '/decrypt-phone', { code: 'sandbox-phone-1', realtime: true }],
+  ]);
+});

@@ -73,6 +73,24 @@ test('a user with a verified number sees it, and no phone button', async () => {
   expect(text(phoneButton, '.number')).toBe('13800138000');
 });
 
+test('a verified number can be checked again in real time', async () => {
+  const { fake, page } = await open({ wxOptions: { phone: PHONE } });
+  page.querySelector('.realtime-phone').dispatchEvent('getrealtimephonenumber',
+    { detail: { errMsg: 'getRealtimePhoneNumber:ok', code: 'phone-code-9' } });
+  await settle();
+  expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: '/decrypt-phone', data: { code: 'phone-code-9', realtime: true } });
+  expect(text(page, '.realtime-checked')).toBe('已与运营商实时核验');
+});
+
+test('a user without a number has no real-time check; my data shows GET /account', async () => {
+  const { fake, page } = await open();
+  expect(page.querySelector('.realtime-phone')).toBeUndefined();
+  page.querySelector('.my-data').dispatchEvent('tap');
+  await settle();
+  expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: '/account' });
+  expect(JSON.parse(text(page, '.my-data-json'))).toMatchObject({ openid: OPENID, sessions: [{ current: true }] });
+});
+
 test('the access token button shows a JWT from POST /token', async () => {
   const { fake, page } = await open();
   page.querySelector('.access-token').dispatchEvent('tap');

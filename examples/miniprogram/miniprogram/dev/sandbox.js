@@ -55,30 +55,34 @@ function sandboxWx(wxApi, gatewayUrl) {
 }
 
 /**
- * Makes `api.getPhoneNumber` take the number from the sandbox: a tap the user allowed (or
+ * Makes `api.getPhoneNumber` and `api.getRealtimePhoneNumber` take the number from the sandbox: a tap the user allowed (or
  * that DevTools failed for want of a real appid) becomes the sandbox's phone code for this
  * user and {@link SANDBOX_PHONE}. The user's refusal and the privacy errors stay as they are,
  * so the component's handling of them can be tried in DevTools too.
  */
 function playPhoneButton(api, wxApi, gatewayUrl) {
-  const getPhoneNumber = api.getPhoneNumber;
-  api.getPhoneNumber = async (event) => {
-    const detail = (event && event.detail) || {};
-    const user = wxApi.getStorageSync(USER_KEY) || null;
-    const errno = Number(detail.errno);
-    if (!user || errno === 104 || errno === 112 || /deny|privacy/.test(detail.errMsg || '')) {
-      return getPhoneNumber(event);
-    }
-    const body = { openid: user.openid, phoneNumber: SANDBOX_PHONE };
-    if (user.appid) body.appid = user.appid;
-    const answer = await post(wxApi, gatewayUrl + '/sandbox/phone', body);
-    return getPhoneNumber({
-      type: 'getphonenumber',
-      detail: answer.errno
-        ? { errMsg: answer.errMsg, errno: answer.errno } // the sandbox's empty pack (1400001)
-        : { errMsg: 'getPhoneNumber:ok', code: answer.code },
-    });
-  };
+  // Both buttons: the quick one, and 手机号实时验证 (the sandbox bills its own pack).
+  for (const [method, realtime] of [['getPhoneNumber', false], ['getRealtimePhoneNumber', true]]) {
+    const original = api[method];
+    api[method] = async (event) => {
+      const detail = (event && event.detail) || {};
+      const user = wxApi.getStorageSync(USER_KEY) || null;
+      const errno = Number(detail.errno);
+      if (!user || errno === 104 || errno === 112 || /deny|privacy/.test(detail.errMsg || '')) {
+        return original(event);
+      }
+      const body = { openid: user.openid, phoneNumber: SANDBOX_PHONE };
+      if (user.appid) body.appid = user.appid;
+      if (realtime) body.realtime = true;
+      const answer = await post(wxApi, gatewayUrl + '/sandbox/phone', body);
+      return original({
+        type: method.toLowerCase(),
+        detail: answer.errno
+          ? { errMsg: answer.errMsg, errno: answer.errno } // the sandbox's empty pack (1400001)
+          : { errMsg: method + ':ok', code: answer.code },
+      });
+    };
+  }
 }
 
 module.exports = { isLocal, sandboxWx, playPhoneButton, USER_KEY, SANDBOX_PHONE };

@@ -21,6 +21,7 @@ function createFakeWx(options) {
   let codes = 0;
   let tokens = 0;
   let phone = o.phone || null;
+  let verifiedBy = phone ? 'code' : null;
   let newUser = !o.phone; // the user's first login, until one happens (again after 注销账号)
   const issuedPhoneCodes = new Set();
   const live = new Set(); // the tokens of live sessions
@@ -46,6 +47,7 @@ function createFakeWx(options) {
         if (decryptAnswers.length) return decryptAnswers.shift();
         if (!data || !data.code) return { statusCode: 400, data: { error: 'invalid_request', message: 'no code' } };
         phone = PHONE;
+        verifiedBy = data.realtime ? 'realtime' : 'code';
         return { statusCode: 200, data: PHONE };
       case 'GET /session':
         if (!authorized) return { statusCode: 401, data: { error: 'invalid_token', message: 'no session' } };
@@ -54,6 +56,11 @@ function createFakeWx(options) {
       case 'POST /token':
         if (!authorized) return { statusCode: 401, data: { error: 'invalid_token', message: 'no session' } };
         return { statusCode: 200, data: { access_token: 'eyJhbGciOiJSUzI1NiJ9.test.sig', token_type: 'Bearer', expires_in: 900 } };
+      case 'GET /account':
+        if (!authorized) return { statusCode: 401, data: { error: 'invalid_token', message: 'no session' } };
+        return { statusCode: 200, data: Object.assign({ appid: APPID, openid: OPENID, created_at: 1, last_login_at: 2,
+          sessions: [{ created_at: 2, expires_at: 7202, current: true }], quotas: {} },
+          phone ? { phone: Object.assign({ verified_at: 3, verified_by: verifiedBy }, phone) } : {}) };
       case 'DELETE /account':
         if (!authorized) return { statusCode: 401, data: { error: 'invalid_token', message: 'no session' } };
         phone = null;

@@ -1,6 +1,7 @@
 // Logs in on load (GET /session logs in first when needed) and shows who the user is; the
-// phone button while they have no verified number; an access token (a JWT) for the app's
-// other backends; 注销账号.
+// phone button while they have no verified number, and a real-time check of it once they
+// have one; an access token (a JWT) for the app's other backends; a copy of the user's data;
+// 注销账号.
 
 /** A WxLoginError as the user reads it: its code, and the server's request id for support. */
 function describe(err) {
@@ -12,6 +13,8 @@ Page({
     me: null,
     newUser: false,
     accessToken: '',
+    realtimeChecked: false,
+    myData: '',
     deleted: false,
     error: '',
   },
@@ -36,6 +39,27 @@ Page({
     this.setData({ 'me.phone': e.detail });
   },
 
+  // 手机号实时验证 before a sensitive action: WeChat checks the number with the carrier at
+  // each tap (and bills each one), so ask for it only where it matters.
+  async onRealtimePhone(e) {
+    try {
+      const phone = await getApp().api.getRealtimePhoneNumber(e);
+      this.setData({ 'me.phone': phone, realtimeChecked: true, error: '' });
+    } catch (err) {
+      if (err.code === 'user_denied' || err.retry === 'tap_again') return; // the next tap works
+      this.setData({ error: describe(err) });
+    }
+  },
+
+  // What the server keeps about the user (GET /account): the privacy guide's promise.
+  async onMyData() {
+    try {
+      this.setData({ myData: JSON.stringify(await getApp().api.getMyData(), null, 2), error: '' });
+    } catch (err) {
+      this.setData({ error: describe(err) });
+    }
+  },
+
   async onAccessToken() {
     try {
       // Kept in memory and renewed shortly before it expires: ask for it before each call.
@@ -55,7 +79,8 @@ Page({
         if (!res.confirm) return;
         try {
           await getApp().api.deleteAccount();
-          this.setData({ me: null, newUser: false, accessToken: '', deleted: true, error: '' });
+          this.setData({ me: null, newUser: false, accessToken: '', realtimeChecked: false, myData: '',
+            deleted: true, error: '' });
           wx.showToast({ title: '账号已注销', icon: 'success' });
         } catch (err) {
           // Everything stored here is forgotten already; tapping again finishes on the server.
