@@ -2,7 +2,7 @@
 # `make test`: installs what is missing, starts one DynamoDB Local for the whole run,
 # runs every Rust test (the tiers of docs/testing.md: unit and fast, the stack tier on
 # DynamoDB Local + sandbox, the real binaries), then the client package's build and types
-# (node --test client/scripts/, tsc in client/types-test/), then README.md's copy-paste walk
+# (client/scripts/build.test.mjs, ES2017 and tsc in client/types-test/), then README.md's copy-paste walk
 # (scripts/walkthrough-check.sh), the mini-program client's tests (Node's test runner) and
 # the playground's browser test (headless Chromium, installed with apt-get when missing)
 # against one start of the whole local stack as `make dev` runs it, the walk once more on a
@@ -50,7 +50,7 @@ fi
 # ES module and CommonJS projects (node10, node16, bundler) and refuses every line of
 # client/types-test/mistakes.ts. No stack, no network.
 log "the client's build and types"
-node --test client/scripts/
+node --test client/scripts/build.test.mjs
 node client/types-test/check.mjs
 
 # examples/miniprogram/ with WeChat's own tools, offline: miniprogram-ci's packNpm (构建 npm)

@@ -35,7 +35,8 @@ export interface WxLike {
   }): unknown;
   /**
    * Base library 2.32.3+. Called once by `createClient` when `onNeedPrivacy` is given;
-   * absent (older base libraries, uni-app, Taro, tests), nothing is registered. WeChat
+   * absent (older base libraries, stand-ins in tests), nothing is registered. Taro has
+   * it, and uni-app's WeChat build passes it through to `wx`. WeChat
    * calls the listener with `(resolve, eventInfo)` ({@link PrivacyResolve},
    * {@link PrivacyEventInfo}). miniprogram-api-typings 5.2.3 declares that listener as
    * `(res: GeneralCallbackResult) => void`, so here `resolve` is `any` and `eventInfo`

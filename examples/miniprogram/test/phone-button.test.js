@@ -76,7 +76,7 @@ test('a verified user sees the number and no button', async () => {
 });
 
 test('the combined button, then the number once /decrypt-phone answers; the button is gone', async () => {
-  const { wx, api, comp, phoneEvents } = await setUp();
+  const { wx: fake, api, comp, phoneEvents } = await setUp();
   const button = comp.querySelector('.get-phone');
   expect(button).toBeDefined();
   // As wcc compiled the WXML: the combined open-type, bound to the component's handler.
@@ -84,13 +84,21 @@ test('the combined button, then the number once /decrypt-phone answers; the butt
   expect(node.attrs).toContainEqual({ name: 'openType', value: 'getPhoneNumber|agreePrivacyAuthorization' });
   expect(node.event.getphonenumber.handler).toBe('onGetPhoneNumber');
   expect(text(comp, '.number')).toBeUndefined();
+  // The tap also agrees to the privacy guide: said beside it, the guide one tap away.
+  expect(text(comp, '.privacy-notice')).toBe('点击即表示同意《用户隐私保护指引》');
+  const opened = [];
+  wx.openPrivacyContract = (o) => opened.push(o); // the global wx, which the component calls
+  comp.querySelector('.privacy-notice').dispatchEvent('tap');
+  await simulate.sleep(0);
+  expect(opened).toHaveLength(1);
 
   await tap(comp, { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' });
 
-  expect(decryptCalls(wx).map((r) => [r.method, r.url, r.data, r.header.authorization])).toEqual([
+  expect(decryptCalls(fake).map((r) => [r.method, r.url, r.data, r.header.authorization])).toEqual([
     ['POST', 'http://127.0.0.1:9200/decrypt-phone', { code: 'phone-code-1' }, 'Bearer tok-1'],
   ]);
   expect(comp.querySelector('.get-phone')).toBeUndefined();
+  expect(comp.querySelector('.privacy-notice')).toBeUndefined();
   expect(text(comp, '.number')).toBe('13800138000');
   expect(text(comp, '.message')).toBeUndefined();
   expect(phoneEvents).toEqual([PHONE]);

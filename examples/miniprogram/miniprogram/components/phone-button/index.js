@@ -38,6 +38,11 @@ Component({
   },
 
   methods: {
+    // WeChat's page of the mini-program's privacy guide (base library 2.32.3+).
+    onOpenPrivacyContract() {
+      if (wx.openPrivacyContract) wx.openPrivacyContract({});
+    },
+
     async onGetPhoneNumber(e) {
       if (this.data.busy) return;
       this.setData({ busy: true, message: '' });
