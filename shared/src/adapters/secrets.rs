@@ -8,8 +8,14 @@ use secrecy::SecretString;
 use crate::adapters::aws::sdk_config;
 use crate::domain::StoreError;
 
-/// The SecretString of secret `id` through `client`, trimmed; `Err` says why not, naming
-/// the operation and failure, never a value.
+/// A Secrets Manager client for the endpoint of `AWS_ENDPOINT_URL_SECRETS_MANAGER` (moto in
+/// tests and `make dev`), else the region's.
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await)
+}
+
+/// The SecretString of secret `id`'s current version through `client`, trimmed; `Err` says
+/// why not, naming the operation and failure, never a value.
 pub async fn secret_string(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
@@ -17,6 +23,9 @@ pub async fn secret_string(
     let output = client
         .get_secret_value()
         .secret_id(id)
+        // AWSCURRENT named, though it is the default: moto's server (tests, make dev)
+        // answers a secret's first version otherwise, after a rotation moved the label.
+        .version_stage("AWSCURRENT")
         .send()
         .await
         // The SDK's error text names the operation and failure, never the value.
@@ -39,8 +48,8 @@ pub async fn read_secret<T>(
         tracing::error!(secret_id = %id, reason, "{what} could not be read");
         StoreError::new(format!("the {what} could not be read"))
     };
-    let client =
-        aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await);
-    let text = secret_string(&client, id).await.map_err(unavailable)?;
+    let text = secret_string(&secrets_client().await, id)
+        .await
+        .map_err(unavailable)?;
     check(&text).map_err(|reason| unavailable(reason.to_owned()))
 }

@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::adapters::aws::sdk_config;
+use crate::adapters::secrets::{secret_string, secrets_client};
 use crate::domain::clock::now_epoch_seconds;
 use crate::domain::{KeyRing, StoreError};
 use crate::ports::{KeyRingVersions, SigningKeys};
@@ -33,14 +33,15 @@ const EMPTY_RING_READ_AGAIN_AFTER: Duration = Duration::from_secs(5);
 const CURRENT: &str = "AWSCURRENT";
 const PENDING: &str = "AWSPENDING";
 
-async fn client() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await)
-}
-
 fn store_error(what: &str, err: impl Into<String>) -> StoreError {
     let reason = err.into();
     tracing::error!(reason, "{what}");
     StoreError::new(what.to_owned())
+}
+
+/// A failed SDK call as a [`StoreError`] saying `what` failed, logged with the SDK's reason.
+fn failed<E: std::error::Error>(what: &'static str) -> impl FnOnce(E) -> StoreError {
+    move |err| store_error(what, DisplayErrorContext(&err).to_string())
 }
 
 /// The ring as the token function reads it.
@@ -69,22 +70,10 @@ impl SecretsManagerKeyRing {
     }
 
     async fn read(&self) -> Result<KeyRing, StoreError> {
-        let client = self.client.get_or_init(client).await;
-        // AWSCURRENT named, though it is the default: moto's server (make dev) answers the
-        // secret's first version otherwise, after a rotation moved the label.
-        let output = client
-            .get_secret_value()
-            .secret_id(&self.id)
-            .version_stage(CURRENT)
-            .send()
+        let client = self.client.get_or_init(secrets_client).await;
+        let text = secret_string(client, &self.id)
             .await
-            .map_err(|err| {
-                store_error(
-                    "the signing keys could not be read",
-                    DisplayErrorContext(&err).to_string(),
-                )
-            })?;
-        let text = SecretString::from(output.secret_string().unwrap_or_default().to_owned());
+            .map_err(|reason| store_error("the signing keys could not be read", reason))?;
         KeyRing::parse(&text)
             .map_err(|err| store_error("the signing keys are unusable", err.to_string()))
     }
@@ -137,7 +126,7 @@ pub struct SecretsManagerVersions {
 impl SecretsManagerVersions {
     /// The versions of secret `id`.
     pub async fn connect(id: impl Into<String>) -> Self {
-        Self::with_client(client().await, id)
+        Self::with_client(secrets_client().await, id)
     }
 
     /// The versions of secret `id` through `client` (a test's, for a local endpoint).
@@ -164,10 +153,7 @@ impl KeyRingVersions for SecretsManagerVersions {
                 SecretString::from(output.secret_string().unwrap_or_default().to_owned()),
             ))),
             Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(err) => Err(store_error(
-                "the current signing keys could not be read",
-                DisplayErrorContext(&err).to_string(),
-            )),
+            Err(err) => Err(failed("the current signing keys could not be read")(err)),
         }
     }
 
@@ -186,10 +172,7 @@ impl KeyRingVersions for SecretsManagerVersions {
                 .map(|text| SecretString::from(text.to_owned()))),
             // No such version, or it is not pending (Secrets Manager says the same).
             Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(err) => Err(store_error(
-                "the pending signing keys could not be read",
-                DisplayErrorContext(&err).to_string(),
-            )),
+            Err(err) => Err(failed("the pending signing keys could not be read")(err)),
         }
     }
 
@@ -203,12 +186,7 @@ impl KeyRingVersions for SecretsManagerVersions {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| {
-                store_error(
-                    "the new signing keys could not be written",
-                    DisplayErrorContext(&err).to_string(),
-                )
-            })
+            .map_err(failed("the new signing keys could not be written"))
     }
 
     async fn make_current(&self, version: &str, previous: &str) -> Result<(), StoreError> {
@@ -221,11 +199,6 @@ impl KeyRingVersions for SecretsManagerVersions {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| {
-                store_error(
-                    "the new signing keys could not be made current",
-                    DisplayErrorContext(&err).to_string(),
-                )
-            })
+            .map_err(failed("the new signing keys could not be made current"))
     }
 }

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::adapters::aws::sdk_config;
-use crate::adapters::secrets::secret_string;
+use crate::adapters::secrets::{secret_string, secrets_client};
 use crate::config::AppSecretSetting;
 use crate::domain::WeChatError;
 use crate::telemetry::metrics;
@@ -188,14 +187,7 @@ struct RemoteSecret {
 
 impl RemoteSecret {
     async fn read(&self) -> Result<SecretString, WeChatError> {
-        let client = self
-            .client
-            .get_or_init(|| async {
-                aws_sdk_secretsmanager::Client::new(
-                    &sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await,
-                )
-            })
-            .await;
+        let client = self.client.get_or_init(secrets_client).await;
         let unavailable = |reason: &str| {
             tracing::error!(secret_id = %self.id, appid = %self.appid, reason, "AppSecret could not be read");
             metrics::record_wechat_error(
