@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 
+use wxlogin::usecases::RotationStep;
+
 use crate::stack::unique_suffix;
 
 /// The ring before the first rotation: no key.
@@ -45,16 +47,21 @@ pub async fn create_secret(endpoint: &str, secret: &str) -> anyhow::Result<bool>
     Ok(true)
 }
 
+/// A new rotation's version id: Secrets Manager's ClientRequestToken, 32 to 64
+/// characters (a UUID in AWS).
+pub fn rotation_version() -> String {
+    format!("{}{}{}", unique_suffix(), unique_suffix(), unique_suffix())
+}
+
 /// One rotation of `secret` by the `signing-keys` function behind `lambda`'s invoke API
 /// (`http://127.0.0.1:<watch port>`), as Secrets Manager runs one: the kids of the ring
 /// it made current.
 pub async fn rotate(lambda: &str, secret: &str) -> anyhow::Result<Vec<String>> {
     let http = reqwest::Client::new();
-    // Secrets Manager's ClientRequestToken: 32 to 64 characters (a UUID in AWS).
-    let version = format!("{}{}{}", unique_suffix(), unique_suffix(), unique_suffix());
+    let version = rotation_version();
     let url = format!("{lambda}/2015-03-31/functions/signing-keys/invocations");
     let mut keys = Vec::new();
-    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+    for step in RotationStep::ALL.map(RotationStep::name) {
         let event = json!({"SecretId": secret, "ClientRequestToken": version, "Step": step});
         let answer: Value = http
             .post(&url)

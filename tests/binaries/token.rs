@@ -12,17 +12,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use devkit::apigw::http_event;
 use devkit::binary_check::{FunctionUnderTest, assert_no_secret};
 use devkit::secrets_manager::SecretsManagerServer;
-use devkit::signing_keys::{EMPTY_RING, local_client};
+use devkit::signing_keys::{EMPTY_RING, local_client, rotation_version};
 use devkit::stack::{TestStack, unique_suffix};
 use serde_json::{Value, json};
+use wxlogin::usecases::RotationStep;
 
 const ISSUER: &str = "https://login.example.com";
 
 /// The four steps of one rotation, as Secrets Manager invokes them.
 async fn rotate(rotator: &FunctionUnderTest, secret: &str) -> Vec<String> {
-    let version = format!("{}{}{}", unique_suffix(), unique_suffix(), unique_suffix());
+    let version = rotation_version();
     let mut keys = vec![];
-    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+    for step in RotationStep::ALL.map(RotationStep::name) {
         let event = json!({"SecretId": secret, "ClientRequestToken": version, "Step": step});
         let answer = rotator
             .runtime

@@ -70,7 +70,7 @@ const SECRETS_API_PER_10K: f64 = 0.05;
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
 const KMS_RSA_QUOTA_PER_SECOND: u32 = 500;
 /// How often an instance reads the ring again (SIGNING_KEYS_MAX_AGE_SECONDS' default).
-const RING_MAX_AGE_SECONDS: f64 = 300.0;
+const RING_MAX_AGE_SECONDS: f64 = wxlogin::config::DEFAULT_SIGNING_KEYS_MAX_AGE_SECONDS as f64;
 
 /// moto's Secrets Manager with the rings the token function reads; stopped when dropped.
 pub struct KeyStore {

@@ -30,6 +30,9 @@ pub enum RotationStep {
 }
 
 impl RotationStep {
+    /// The steps of one rotation, in the order Secrets Manager runs them.
+    pub const ALL: [Self; 4] = [Self::Create, Self::Set, Self::Test, Self::Finish];
+
     /// The step Secrets Manager names `name`.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
@@ -96,7 +99,10 @@ impl<V: KeyRingVersions> KeyRotation<V> {
         let ring = match step {
             RotationStep::Create => self.create(version).await?,
             RotationStep::Set => self.pending_ring(version).await?,
-            RotationStep::Test => self.checked_pending_ring(version).await?.0,
+            RotationStep::Test => {
+                let pending = self.pending_ring(version).await?;
+                self.checked(pending, self.current_ring().await?.as_ref())?
+            }
             RotationStep::Finish => self.finish(version).await?,
         };
         if step == RotationStep::Test {
@@ -127,19 +133,18 @@ impl<V: KeyRingVersions> KeyRotation<V> {
         KeyRing::parse(&text).map_err(|err| RotationError::PendingRing(err.to_string()))
     }
 
-    /// The pending ring of `version` when it may become current now: built from today's
-    /// current version (else finishing would undo whatever replaced its base, a hand edit
-    /// say), and its new key still far enough ahead of signing for verifiers to fetch it
-    /// (a rotation retried hours later would make it sign at once). With the current
-    /// version's id and ring.
-    async fn checked_pending_ring(
+    /// `pending` when it may become current now: built from today's current version (else
+    /// finishing would undo whatever replaced its base, a hand edit say), and its new key
+    /// still far enough ahead of signing for verifiers to fetch it (a rotation retried
+    /// hours later would make it sign at once). `current` is the current version's id and
+    /// ring, as the caller read them.
+    fn checked(
         &self,
-        version: &str,
-    ) -> Result<(KeyRing, Option<(String, KeyRing)>), RotationError> {
-        let pending = self.pending_ring(version).await?;
-        let current = self.current_ring().await?;
+        pending: KeyRing,
+        current: Option<&(String, KeyRing)>,
+    ) -> Result<KeyRing, RotationError> {
         let refuse = |why: &str| Err(RotationError::PendingRing(why.to_owned()));
-        if let (Some(base), Some((id, _))) = (pending.based_on(), &current)
+        if let (Some(base), Some((id, _))) = (pending.based_on(), current)
             && base != id
         {
             return refuse(
@@ -148,16 +153,14 @@ impl<V: KeyRingVersions> KeyRotation<V> {
         }
         let now = now_epoch_seconds();
         let half_lead = i64::try_from(self.policy.lead.as_secs() / 2).unwrap_or(i64::MAX);
-        let in_force = current
-            .as_ref()
-            .is_some_and(|(_, ring)| ring.signer_at(now).is_some());
+        let in_force = current.is_some_and(|(_, ring)| ring.signer_at(now).is_some());
         let newest = pending.keys().last().map(SigningKey::signs_from);
         if in_force && newest.is_some_and(|signs_from| signs_from < now.saturating_add(half_lead)) {
             return refuse(
                 "its new key would sign before verifiers could fetch it: start a new rotation",
             );
         }
-        Ok((pending, current))
+        Ok(pending)
     }
 
     async fn create(&self, version: &str) -> Result<KeyRing, RotationError> {
@@ -181,21 +184,19 @@ impl<V: KeyRingVersions> KeyRotation<V> {
     }
 
     async fn finish(&self, version: &str) -> Result<KeyRing, RotationError> {
-        if let Some((id, ring)) = self.current_ring().await?
-            && id == version
-        {
-            // A retried step: already current.
-            return Ok(ring);
-        }
-        match self.checked_pending_ring(version).await? {
-            (ring, Some((current, _))) => {
-                self.versions.make_current(version, &current).await?;
-                Ok(ring)
-            }
-            (_, None) => Err(RotationError::PendingRing(
+        let current = self.current_ring().await?;
+        let Some((previous, now_current)) = &current else {
+            return Err(RotationError::PendingRing(
                 "the secret has no current version to replace".into(),
-            )),
+            ));
+        };
+        if previous == version {
+            // A retried step: already current.
+            return Ok(now_current.clone());
         }
+        let ring = self.checked(self.pending_ring(version).await?, current.as_ref())?;
+        self.versions.make_current(version, previous).await?;
+        Ok(ring)
     }
 }
 
